@@ -1,0 +1,1 @@
+//! The Discord bot (work in progress: see issue 4).

@@ -1,0 +1,309 @@
+//! Configuration shared by every binary, read with the `config` crate from, in rising order of
+//! precedence: built-in defaults, an optional TOML file, a `.env` file, and environment variables.
+//!
+//! The TOML file is the one named by `CONFIG_FILE`, else `config.toml` in the working directory
+//! when present. Keys are the environment variable names in lower case (`nats_url = "..."`).
+//! Each binary reads the settings it needs with [`ConfigSource::get`]; bad values fail at start
+//! with a [`ConfigError`] naming the variable.
+
+use std::{collections::HashMap, path::PathBuf};
+
+use secrecy::SecretString;
+use serde::{de::DeserializeOwned, Deserialize};
+
+use crate::subjects::DEFAULT_RELAY_SUBJECT;
+
+/// A configuration value that cannot be used, named by its environment variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// One setting is wrong.
+    #[error("invalid configuration: {key}: {message}")]
+    Invalid {
+        /// The environment variable, e.g. `PORT`.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The sources could not be read (unreadable or malformed TOML file, for instance).
+    #[error("cannot read configuration: {0}")]
+    Source(String),
+}
+
+impl ConfigError {
+    /// An error about the setting `key` (an environment variable name).
+    pub fn invalid(key: &str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            key: key.to_uppercase(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<config::ConfigError> for ConfigError {
+    fn from(err: config::ConfigError) -> Self {
+        match err {
+            config::ConfigError::Type {
+                key: Some(key),
+                unexpected,
+                expected,
+                ..
+            } => Self::invalid(&key, format!("expected {expected}, got {unexpected}")),
+            config::ConfigError::At {
+                error,
+                key: Some(key),
+                ..
+            } => match Self::from(*error) {
+                Self::Source(message) => Self::invalid(&key, message),
+                named => named,
+            },
+            config::ConfigError::NotFound(key) => Self::invalid(&key, "is required"),
+            other => Self::Source(other.to_string()),
+        }
+    }
+}
+
+/// The merged configuration sources of one process.
+#[derive(Debug, Clone)]
+pub struct ConfigSource(config::Config);
+
+impl ConfigSource {
+    /// Reads `.env` (if present), the TOML file (if any), then the process environment.
+    pub fn load() -> Result<Self, ConfigError> {
+        // A missing .env is the normal case in production; a broken one is worth failing for.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(err) if err.not_found() => {}
+            Err(err) => return Err(ConfigError::Source(format!(".env: {err}"))),
+        }
+        let file = match std::env::var_os("CONFIG_FILE") {
+            Some(path) => Some((PathBuf::from(path), true)),
+            None => Some((PathBuf::from("config.toml"), false)),
+        };
+        Self::build(file, None)
+    }
+
+    /// Configuration from these variables only (for tests and embedding).
+    pub fn from_vars<'a>(vars: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let vars = vars
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self::build(None, Some(vars)).expect("variables alone always build")
+    }
+
+    fn build(
+        file: Option<(PathBuf, bool)>,
+        vars: Option<HashMap<String, String>>,
+    ) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some((path, required)) = file {
+            builder = builder.add_source(
+                config::File::from(path)
+                    .format(config::FileFormat::Toml)
+                    .required(required),
+            );
+        }
+        let environment =
+            config::Environment::default().source(vars.map(|v| v.into_iter().collect()));
+        Ok(Self(builder.add_source(environment).build()?))
+    }
+
+    /// Reads one settings struct; fields use `#[serde(default)]` for their built-in defaults.
+    pub fn get<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        Ok(self.0.clone().try_deserialize()?)
+    }
+
+    /// The NATS settings every binary uses, checked.
+    pub fn nats(&self) -> Result<NatsSettings, ConfigError> {
+        let settings: NatsSettings = self.get()?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The log level (`LOG_LEVEL`).
+    pub fn telemetry(&self) -> Result<TelemetrySettings, ConfigError> {
+        self.get()
+    }
+}
+
+/// How to reach NATS and where the relay lives.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NatsSettings {
+    /// `NATS_URL`: one server URL, or several separated by commas (nodes of one cluster).
+    #[serde(default = "default_nats_url")]
+    pub nats_url: String,
+    /// `RELAY_SUBJECT`: where relay requests are published.
+    #[serde(default = "default_relay_subject")]
+    pub relay_subject: String,
+    /// `NATS_CREDS`: path of a `.creds` file (JWT + NKey).
+    #[serde(default)]
+    pub nats_creds: Option<PathBuf>,
+    /// `NATS_TOKEN`: token authentication.
+    #[serde(default)]
+    pub nats_token: Option<SecretString>,
+    /// `NATS_USER`: user name for user/password authentication.
+    #[serde(default)]
+    pub nats_user: Option<String>,
+    /// `NATS_PASSWORD`: password of `NATS_USER`.
+    #[serde(default)]
+    pub nats_password: Option<SecretString>,
+}
+
+fn default_nats_url() -> String {
+    "nats://localhost:4222".to_owned()
+}
+
+fn default_relay_subject() -> String {
+    DEFAULT_RELAY_SUBJECT.to_owned()
+}
+
+impl NatsSettings {
+    /// Settings for a server at `url` with everything else at its default.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            nats_url: url.into(),
+            relay_subject: default_relay_subject(),
+            nats_creds: None,
+            nats_token: None,
+            nats_user: None,
+            nats_password: None,
+        }
+    }
+
+    /// The server addresses of `NATS_URL`.
+    pub fn server_addrs(&self) -> Result<Vec<async_nats::ServerAddr>, ConfigError> {
+        self.nats_url
+            .split(',')
+            .map(|url| {
+                url.trim()
+                    .parse::<async_nats::ServerAddr>()
+                    .map_err(|err| ConfigError::invalid("NATS_URL", format!("{url:?}: {err}")))
+            })
+            .collect()
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        self.server_addrs()?;
+        let subject = &self.relay_subject;
+        let valid_subject = !subject.is_empty()
+            && subject.split('.').all(|token| {
+                !token.is_empty()
+                    && !token.contains(['*', '>'])
+                    && !token.chars().any(char::is_whitespace)
+            });
+        if !valid_subject {
+            return Err(ConfigError::invalid(
+                "RELAY_SUBJECT",
+                format!("{subject:?} is not a NATS subject without wildcards (like tickets.relay)"),
+            ));
+        }
+        let methods = [
+            self.nats_creds.is_some(),
+            self.nats_token.is_some(),
+            self.nats_user.is_some(),
+        ];
+        if methods.iter().filter(|set| **set).count() > 1 {
+            return Err(ConfigError::invalid(
+                "NATS_CREDS",
+                "set only one of NATS_CREDS, NATS_TOKEN and NATS_USER/NATS_PASSWORD",
+            ));
+        }
+        if self.nats_user.is_some() != self.nats_password.is_some() {
+            return Err(ConfigError::invalid(
+                "NATS_PASSWORD",
+                "NATS_USER and NATS_PASSWORD go together",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetrySettings {
+    /// `LOG_LEVEL`: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`, or an `EnvFilter` directive list.
+    #[serde(default = "default_log_level")]
+    pub log_level: String,
+}
+
+fn default_log_level() -> String {
+    "INFO".to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let source = ConfigSource::from_vars([]);
+        let nats = source.nats().unwrap();
+        assert_eq!(nats.nats_url, "nats://localhost:4222");
+        assert_eq!(nats.relay_subject, "tickets.relay");
+        assert!(nats.nats_token.is_none());
+        assert_eq!(source.telemetry().unwrap().log_level, "INFO");
+    }
+
+    #[test]
+    fn environment_names_map_to_fields() {
+        let source = ConfigSource::from_vars([
+            ("NATS_URL", "nats://a:1,nats://b:2"),
+            ("RELAY_SUBJECT", "acme.tickets"),
+            ("NATS_TOKEN", "s3cret"),
+            ("LOG_LEVEL", "debug"),
+        ]);
+        let nats = source.nats().unwrap();
+        assert_eq!(nats.server_addrs().unwrap().len(), 2);
+        assert_eq!(nats.relay_subject, "acme.tickets");
+        assert_eq!(nats.nats_token.as_ref().unwrap().expose_secret(), "s3cret");
+        assert_eq!(source.telemetry().unwrap().log_level, "debug");
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let source = ConfigSource::from_vars([("NATS_USER", "bot"), ("NATS_PASSWORD", "hunter2")]);
+        let nats = source.nats().unwrap();
+        let debug = format!("{nats:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("bot"));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = ConfigSource::from_vars([("RELAY_SUBJECT", "tickets.*")])
+            .nats()
+            .unwrap_err();
+        assert!(err.to_string().contains("RELAY_SUBJECT"), "{err}");
+
+        let err = ConfigSource::from_vars([("NATS_URL", "nats://host:notaport")])
+            .nats()
+            .unwrap_err();
+        assert!(err.to_string().contains("NATS_URL"), "{err}");
+
+        let err = ConfigSource::from_vars([("NATS_USER", "bot")])
+            .nats()
+            .unwrap_err();
+        assert!(err.to_string().contains("NATS_PASSWORD"), "{err}");
+
+        let err = ConfigSource::from_vars([("NATS_TOKEN", "t"), ("NATS_CREDS", "/x.creds")])
+            .nats()
+            .unwrap_err();
+        assert!(err.to_string().contains("only one"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_their_variable() {
+        #[derive(Debug, Deserialize)]
+        struct Port {
+            #[allow(dead_code)]
+            port: u16,
+        }
+        let err = ConfigSource::from_vars([("PORT", "eighty")])
+            .get::<Port>()
+            .unwrap_err();
+        assert!(err.to_string().contains("PORT"), "{err}");
+        let err = ConfigSource::from_vars([]).get::<Port>().unwrap_err();
+        assert_eq!(err.to_string(), "invalid configuration: PORT: is required");
+    }
+}

@@ -1,0 +1,38 @@
+//! NATS names shared by every service: the relay subject, the queue group, the service name
+//! registered with the NATS services API, and the header names of the contract.
+//!
+//! These are part of the product's API (other clients publish to them), so they only change
+//! with a major version.
+
+/// Default subject the relay requests are published on; `RELAY_SUBJECT` overrides it.
+pub const DEFAULT_RELAY_SUBJECT: &str = "tickets.relay";
+
+/// Queue group every relay worker joins, so that each request is answered by exactly one of
+/// them. It is the services API's default group (`q`), which `nats micro info` shows.
+pub const QUEUE_GROUP: &str = "q";
+
+/// Name of the service in the NATS services API (`$SRV.PING.ticket-relay`).
+pub const SERVICE_NAME: &str = "ticket-relay";
+
+/// Name of the one endpoint of [`SERVICE_NAME`].
+pub const ENDPOINT_NAME: &str = "relay";
+
+/// Header names carried on relay messages.
+pub mod headers {
+    /// Set on error replies: a human readable description (services API convention).
+    pub const SERVICE_ERROR: &str = "Nats-Service-Error";
+    /// Set on error replies: the HTTP-like status code, e.g. `400` (services API convention).
+    pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
+    /// Correlates one request across the sidecar, the worker and their logs.
+    pub const REQUEST_ID: &str = "X-Request-Id";
+}
+
+/// `$SRV.PING.<name>`: every running instance of the named service answers it.
+pub fn ping_subject(service: &str) -> String {
+    format!("$SRV.PING.{service}")
+}
+
+/// `$SRV.STATS.<name>`: every running instance answers with its request and error counts.
+pub fn stats_subject(service: &str) -> String {
+    format!("$SRV.STATS.{service}")
+}

@@ -1,0 +1,183 @@
+//! One logging set-up for every binary: `LOG_LEVEL` filters, and each event is one line
+//! `[SERVICE] LEVEL - message key=value ...` with the fields of its spans appended.
+
+use std::fmt;
+
+use tracing::{Event, Subscriber};
+use tracing_subscriber::{
+    filter::LevelFilter,
+    fmt::{format::Writer, FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter},
+    registry::LookupSpan,
+    EnvFilter,
+};
+
+use crate::config::TelemetrySettings;
+
+/// The log line prefix of each binary, as documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// The Discord bot: `[BOT]`.
+    Bot,
+    /// A relay worker: `[WORKER]`.
+    Worker,
+    /// The HTTP sidecar: `[API]`.
+    Api,
+}
+
+impl Service {
+    /// The text between the brackets.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Self::Bot => "BOT",
+            Self::Worker => "WORKER",
+            Self::Api => "API",
+        }
+    }
+}
+
+/// `LOG_LEVEL` is neither a level nor a valid filter directive list.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: LOG_LEVEL: {0}")]
+pub struct TelemetryError(String);
+
+/// Formats events as `[SERVICE] LEVEL - message fields span-fields`.
+#[derive(Debug, Clone, Copy)]
+pub struct LineFormat {
+    service: Service,
+}
+
+impl<S, N> FormatEvent<S, N> for LineFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        write!(
+            writer,
+            "[{}] {} - ",
+            self.service.prefix(),
+            event.metadata().level()
+        )?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        if let Some(scope) = ctx.event_scope() {
+            for span in scope.from_root() {
+                let extensions = span.extensions();
+                if let Some(fields) = extensions.get::<FormattedFields<N>>() {
+                    if !fields.is_empty() {
+                        write!(writer, " {fields}")?;
+                    }
+                }
+            }
+        }
+        writeln!(writer)
+    }
+}
+
+/// Parses `LOG_LEVEL` (`INFO`, `debug`, or directives like `info,async_nats=warn`).
+///
+/// A single word must be a level: `EnvFilter` alone would read a typo such as `INFOO` as a
+/// target name and silently log nothing else.
+pub fn filter(settings: &TelemetrySettings) -> Result<EnvFilter, TelemetryError> {
+    let value = settings.log_level.trim();
+    let bad = |err: &dyn fmt::Display| TelemetryError(format!("{value:?}: {err}"));
+    if !value.contains(['=', ',']) {
+        let level: LevelFilter = value.parse().map_err(|err| bad(&err))?;
+        return Ok(EnvFilter::default().add_directive(level.into()));
+    }
+    EnvFilter::try_new(value).map_err(|err| bad(&err))
+}
+
+/// A subscriber writing this service's lines to `writer`.
+pub fn subscriber<W>(
+    service: Service,
+    filter: EnvFilter,
+    writer: W,
+) -> impl Subscriber + Send + Sync + 'static
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .event_format(LineFormat { service })
+        .with_writer(writer)
+        .finish()
+}
+
+/// Installs the global subscriber, writing to stdout. Call once, first thing in `main`.
+pub fn init(service: Service, settings: &TelemetrySettings) -> Result<(), TelemetryError> {
+    let subscriber = subscriber(service, filter(settings)?, std::io::stdout);
+    tracing::subscriber::set_global_default(subscriber)
+        .map_err(|err| TelemetryError(err.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn capture(service: Service, level: &str, log: impl FnOnce()) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let settings = TelemetrySettings {
+            log_level: level.to_owned(),
+        };
+        let subscriber = subscriber(service, filter(&settings).unwrap(), move || writer.clone());
+        tracing::subscriber::with_default(subscriber, log);
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[test]
+    fn lines_carry_prefix_level_message_and_fields() {
+        let out = capture(Service::Worker, "INFO", || {
+            let span = tracing::info_span!("request", request_id = "abc");
+            let _entered = span.enter();
+            tracing::info!(guild_id = "1", "relay request");
+        });
+        assert_eq!(
+            out,
+            "[WORKER] INFO - relay request guild_id=\"1\" request_id=\"abc\"\n"
+        );
+    }
+
+    #[test]
+    fn log_level_filters() {
+        let out = capture(Service::Bot, "warn", || {
+            tracing::info!("hidden");
+            tracing::warn!("shown");
+        });
+        assert_eq!(out, "[BOT] WARN - shown\n");
+    }
+
+    #[test]
+    fn bad_log_level_is_a_named_error() {
+        let settings = TelemetrySettings {
+            log_level: "INFOO".to_owned(),
+        };
+        let err = filter(&settings).unwrap_err();
+        assert!(err.to_string().contains("LOG_LEVEL"), "{err}");
+        let settings = TelemetrySettings {
+            log_level: "info,async_nats=loud".to_owned(),
+        };
+        assert!(filter(&settings).is_err());
+    }
+}

@@ -1,0 +1,20 @@
+//! `relay-worker`: loads the configuration, starts logging, and serves relay requests until
+//! ctrl-c or SIGTERM.
+
+use anyhow::Context;
+use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
+use relay_worker::{Placeholder, WorkerConfig};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let source = ConfigSource::load()?;
+    telemetry::init(telemetry::Service::Worker, &source.telemetry()?)?;
+    let nats = source.nats()?;
+    let config = WorkerConfig::load(&source, &nats.relay_subject)?;
+    let client = common::nats::connect(&nats, "relay-worker")
+        .await
+        .context("connecting to NATS")?;
+    relay_worker::run(client, config, Placeholder, shutdown_signal())
+        .await
+        .context("relay worker")
+}
