@@ -7,6 +7,7 @@
 //! [`run`] is the whole worker; `main.rs` only loads the configuration and calls it, so tests
 //! drive exactly what production runs.
 
+pub mod http;
 pub mod responder;
 pub mod service;
 pub mod settings;

@@ -1,0 +1,33 @@
+//! `relay-http`: the HTTP sidecar of the relay. Run it with
+//! `cargo run --release -p relay-worker --bin relay-http` beside at least one `relay-worker`,
+//! then `curl -s localhost:8000/health`.
+//!
+//! Loads the configuration (`HOST`, `PORT`, the NATS settings and the rest in the README),
+//! starts logging as `[API]`, connects to NATS, binds, and serves until ctrl-c or SIGTERM.
+
+use anyhow::Context;
+use common::{
+    config::ConfigSource,
+    shutdown::shutdown_signal,
+    telemetry::{self, Service},
+};
+use relay_worker::http::{self, AppState, HttpSettings};
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let source = ConfigSource::load()?;
+    telemetry::init(Service::Api, &source.telemetry()?)?;
+    let nats = source.nats()?;
+    let settings = HttpSettings::load(&source)?;
+    let client = common::nats::connect(&nats, "relay-http")
+        .await
+        .context("connecting to NATS")?;
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+        .await
+        .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+    let state = AppState::new(client, &nats.relay_subject, &settings);
+    http::run(listener, state, shutdown_signal())
+        .await
+        .context("HTTP sidecar")
+}

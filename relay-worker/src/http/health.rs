@@ -1,0 +1,148 @@
+//! `GET /health`: 200 while the NATS connection is up, 503 while it is not. With `?deep=true`
+//! it also pings the `ticket-relay` service and counts the workers that answer within a short
+//! window (503 when none do), so a load balancer can tell "sidecar up" from "relay works".
+
+use std::{collections::HashSet, time::Duration};
+
+use async_nats::{connection::State as Connection, Client};
+use axum::{
+    extract::{rejection::QueryRejection, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use common::subjects::{ping_subject, SERVICE_NAME};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use super::{error::json_response, ApiError, AppState};
+
+/// How long a deep check collects ping answers. Workers on a healthy cluster answer within
+/// milliseconds; the window only has to be long enough for all of them, and short enough for
+/// a load balancer's probe.
+pub const PING_WINDOW: Duration = Duration::from_millis(250);
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+// The plain check is a load balancer's hot path: its two possible bodies are constants.
+const CONNECTED: &str = concat!(
+    r#"{"status":"ok","nats":"connected","version":""#,
+    env!("CARGO_PKG_VERSION"),
+    r#""}"#
+);
+const DISCONNECTED: &str = concat!(
+    r#"{"status":"unavailable","nats":"disconnected","version":""#,
+    env!("CARGO_PKG_VERSION"),
+    r#""}"#
+);
+
+/// Query parameters of `/health`.
+#[derive(Debug, Default, Deserialize)]
+pub struct HealthQuery {
+    /// Also ping the relay workers.
+    #[serde(default)]
+    pub deep: bool,
+}
+
+/// The body of `/health`.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Health {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// `connected` or `disconnected`.
+    pub nats: String,
+    /// The sidecar's version.
+    pub version: String,
+    /// Workers that answered the ping (deep checks only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+}
+
+/// Handler of `GET /health`.
+pub async fn health(
+    State(state): State<AppState>,
+    query: Result<Query<HealthQuery>, QueryRejection>,
+) -> Response {
+    let Ok(Query(query)) = query else {
+        return ApiError::InvalidQuery("deep: must be true or false".to_owned()).into_response();
+    };
+    let client = state.nats();
+    let connected = client.connection_state() == Connection::Connected;
+    if !query.deep {
+        return if connected {
+            json_response(StatusCode::OK, CONNECTED)
+        } else {
+            json_response(StatusCode::SERVICE_UNAVAILABLE, DISCONNECTED)
+        };
+    }
+    let workers = if connected {
+        count_workers(client, PING_WINDOW).await
+    } else {
+        0
+    };
+    let healthy = connected && workers > 0;
+    let body = Health {
+        status: if healthy { "ok" } else { "unavailable" }.to_owned(),
+        nats: if connected { "connected" } else { "disconnected" }.to_owned(),
+        version: VERSION.to_owned(),
+        workers: Some(workers),
+    };
+    let status = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    json_response(
+        status,
+        serde_json::to_vec(&body).expect("a health body always serializes"),
+    )
+}
+
+/// Publishes `$SRV.PING.ticket-relay` and counts distinct instances answering within `window`.
+/// Failures count as no workers (and are logged): the check is then rightly unhealthy.
+pub async fn count_workers(client: &Client, window: Duration) -> usize {
+    let mut instances = HashSet::new();
+    let collect = async {
+        let inbox = client.new_inbox();
+        let mut answers = client.subscribe(inbox.clone()).await?;
+        client
+            .publish_with_reply(ping_subject(SERVICE_NAME), inbox, Bytes::new())
+            .await?;
+        client.flush().await?;
+        while let Some(answer) = answers.next().await {
+            if let Some(id) = instance_id(&answer.payload) {
+                instances.insert(id);
+            }
+        }
+        Ok::<_, async_nats::Error>(())
+    };
+    // The window always runs out (answers never "end"); an error inside ends it early.
+    if let Ok(Err(err)) = tokio::time::timeout(window, collect).await {
+        tracing::warn!(error = %err, "cannot ping the relay workers");
+    }
+    instances.len()
+}
+
+fn instance_id(payload: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Ping {
+        id: String,
+    }
+    serde_json::from_slice::<Ping>(payload).ok().map(|ping| ping.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_bodies_are_the_documented_json() {
+        let ok: Health = serde_json::from_str(CONNECTED).unwrap();
+        assert_eq!(ok.status, "ok");
+        assert_eq!(ok.nats, "connected");
+        assert_eq!(ok.version, VERSION);
+        let down: Health = serde_json::from_str(DISCONNECTED).unwrap();
+        assert_eq!(down.nats, "disconnected");
+        assert_eq!(down.workers, None);
+    }
+}

@@ -1,0 +1,172 @@
+//! `POST /relay`: checks the caller (bearer token), the media type and the size, validates the
+//! body against the relay contract, then forwards the original bytes to a worker over NATS and
+//! returns its answer.
+//!
+//! This is the hot path. It takes no lock, and its allocations are the ones the work needs:
+//! the body, the parse that validates it, the NATS request and the reply. There is no tracing
+//! span per request (the fmt layer would format its fields into a new `String` each time);
+//! instead every log line carries `request_id` as a field. Success is logged at DEBUG since
+//! the worker already logs each request at INFO under the same id.
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use common::payload::{PayloadError, RelayRequest};
+use http_body_util::LengthLimitError;
+use secrecy::ExposeSecret;
+use subtle::ConstantTimeEq;
+
+use super::{
+    error::{json_response, ApiError},
+    request_id, AppState,
+};
+
+/// Handler of `POST /relay`.
+pub async fn relay(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let request_id = request_id(&parts.headers);
+    match forward(&state, &parts.headers, body, request_id).await {
+        Ok(response) => {
+            tracing::debug!(request_id, "relay answered");
+            response
+        }
+        Err(err) => {
+            err.log(request_id);
+            err.into_response()
+        }
+    }
+}
+
+async fn forward(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    request_id: &str,
+) -> Result<Response, ApiError> {
+    let inner = &state.0;
+    if let Some(token) = &inner.api_token {
+        authorize(headers, token.expose_secret().as_bytes())?;
+    }
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    let limit = inner.body_limit;
+    // Refusing on the declared length spares reading a body that will be refused anyway.
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let bytes = to_bytes(body, limit)
+        .await
+        .map_err(|err| body_error(&err, limit))?;
+
+    // Parsed only to validate: the worker gets the original bytes, so fields this version
+    // does not know still reach it.
+    RelayRequest::parse(&bytes)?;
+    let reply = inner.relay.send_json(bytes, Some(request_id)).await?;
+    let json = serde_json::to_vec(&reply).map_err(|err| ApiError::Internal(err.to_string()))?;
+    Ok(json_response(StatusCode::OK, json))
+}
+
+/// Checks `Authorization: Bearer <token>` in constant time (for a given token length).
+fn authorize(headers: &HeaderMap, token: &[u8]) -> Result<(), ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| bearer(value.as_bytes()));
+    match presented {
+        Some(presented) if bool::from(presented.ct_eq(token)) => Ok(()),
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// The credentials of a `Bearer` authorization value (scheme matched case-insensitively).
+fn bearer(value: &[u8]) -> Option<&[u8]> {
+    let (scheme, rest) = value.split_at_checked(6)?;
+    let rest = rest.strip_prefix(b" ")?;
+    scheme
+        .eq_ignore_ascii_case(b"bearer")
+        .then(|| rest.trim_ascii())
+}
+
+/// `application/json` or any `application/*+json`, with or without parameters.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/json") {
+        return true;
+    }
+    let lower_starts = essence
+        .get(..12)
+        .is_some_and(|prefix| prefix.eq_ignore_ascii_case("application/"));
+    let lower_ends = essence
+        .len()
+        .checked_sub(5)
+        .and_then(|start| essence.get(start..))
+        .is_some_and(|suffix| suffix.eq_ignore_ascii_case("+json"));
+    lower_starts && lower_ends
+}
+
+fn body_error(err: &axum::Error, limit: usize) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(cause) = source {
+        if cause.is::<LengthLimitError>() {
+            return ApiError::PayloadTooLarge { limit };
+        }
+        source = cause.source();
+    }
+    ApiError::InvalidPayload(PayloadError {
+        field: "body",
+        problem: format!("could not be read ({err})"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(name: header::HeaderName, value: &'static str) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(name, HeaderValue::from_static(value));
+        map
+    }
+
+    #[test]
+    fn json_media_types_are_recognised() {
+        for ok in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/vnd.api+json",
+        ] {
+            assert!(is_json(&headers(header::CONTENT_TYPE, ok)), "{ok}");
+        }
+        for bad in ["text/plain", "application/jsonx", "json", "+json", ""] {
+            assert!(!is_json(&headers(header::CONTENT_TYPE, bad)), "{bad}");
+        }
+        assert!(!is_json(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn bearer_tokens_are_compared_exactly() {
+        let check = |value| authorize(&headers(header::AUTHORIZATION, value), b"s3cret").is_ok();
+        assert!(check("Bearer s3cret"));
+        assert!(check("bearer s3cret"));
+        assert!(!check("Bearer s3cre"));
+        assert!(!check("Bearer s3cret2"));
+        assert!(!check("Basic s3cret"));
+        assert!(!check("Bearers3cret"));
+        assert!(!check("s3cret"));
+        assert!(authorize(&HeaderMap::new(), b"s3cret").is_err());
+    }
+}
