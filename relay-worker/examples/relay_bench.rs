@@ -1,0 +1,227 @@
+//! Request-reply benchmark of the relay worker against a trivial responder, in one run.
+//!
+//! ```sh
+//! cargo build --release -p relay-worker --bins --examples
+//! target/release/examples/relay_bench --requests 100000 --concurrency 64 --rounds 3
+//! ```
+//!
+//! It starts a private nats-server, then in separate processes the real `relay-worker` binary
+//! (on `tickets.relay`) and a trivial responder (this program with `--trivial`, answering a
+//! fixed reply on `bench.trivial` from a plain subscription). One client sends the same valid
+//! request to each with the same concurrency, alternating rounds, and prints throughput,
+//! p50/p99 latency, their ratio, and the worker's resident memory idle and at peak.
+
+use std::{
+    process::{Child, Command, Stdio},
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use common::test_util::NatsServer;
+use futures::StreamExt;
+
+const TRIVIAL_SUBJECT: &str = "bench.trivial";
+const RELAY_SUBJECT: &str = "tickets.relay";
+const PAYLOAD: &[u8] =
+    br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","message_id":"4"}"#;
+
+struct Args {
+    requests: usize,
+    concurrency: usize,
+    rounds: usize,
+}
+
+fn arg(args: &[String], name: &str, default: usize) -> usize {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map_or(default, |v| v.parse().expect("a number"))
+}
+
+#[tokio::main]
+async fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if let Some(i) = argv.iter().position(|a| a == "--trivial") {
+        return trivial_responder(&argv[i + 1]).await;
+    }
+    let args = Args {
+        requests: arg(&argv, "--requests", 50_000),
+        concurrency: arg(&argv, "--concurrency", 64),
+        rounds: arg(&argv, "--rounds", 3),
+    };
+
+    let server = NatsServer::start();
+    let exe = std::env::current_exe().unwrap();
+    let worker_bin = exe.parent().unwrap().parent().unwrap().join("relay-worker");
+    assert!(
+        worker_bin.is_file(),
+        "build it first: cargo build --release -p relay-worker --bins --examples"
+    );
+    let worker = Command::new(&worker_bin)
+        .env("NATS_URL", server.url())
+        .env("LOG_LEVEL", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let trivial = Command::new(&exe)
+        .args(["--trivial", &server.url()])
+        .spawn()
+        .unwrap();
+    let _guard = Kill(vec![worker, trivial]);
+    let worker_pid = _guard.0[0].id();
+
+    let client = async_nats::connect(server.url()).await.unwrap();
+    for subject in [RELAY_SUBJECT, TRIVIAL_SUBJECT] {
+        wait_until_answered(&client, subject).await;
+    }
+    let idle_kib = proc_status_kib(worker_pid, "VmRSS");
+
+    println!(
+        "{} requests per round, concurrency {}, {} rounds, nats-server {}",
+        args.requests,
+        args.concurrency,
+        args.rounds,
+        server.url()
+    );
+    let mut trivial_runs = Vec::new();
+    let mut relay_runs = Vec::new();
+    for round in 1..=args.rounds {
+        let t = load(&client, TRIVIAL_SUBJECT, &args).await;
+        println!("round {round} trivial responder: {t}");
+        let r = load(&client, RELAY_SUBJECT, &args).await;
+        println!("round {round} relay-worker:      {r}");
+        trivial_runs.push(t);
+        relay_runs.push(r);
+    }
+    let t = Summary::median(trivial_runs);
+    let r = Summary::median(relay_runs);
+    println!("median trivial responder: {t}");
+    println!("median relay-worker:      {r}");
+    println!(
+        "relay-worker / trivial throughput: {:.2}x; p50 {:.2}x, p99 {:.2}x",
+        r.rps / t.rps,
+        r.p50.as_secs_f64() / t.p50.as_secs_f64(),
+        r.p99.as_secs_f64() / t.p99.as_secs_f64()
+    );
+    println!(
+        "relay-worker resident memory: idle {} KiB, peak under load {} KiB",
+        idle_kib,
+        proc_status_kib(worker_pid, "VmHWM")
+    );
+}
+
+struct Kill(Vec<Child>);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn proc_status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+async fn wait_until_answered(client: &async_nats::Client, subject: &str) {
+    for _ in 0..200 {
+        if client
+            .request(subject.to_owned(), Bytes::from_static(PAYLOAD))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("nothing answers on {subject}");
+}
+
+#[derive(Clone, Copy)]
+struct Summary {
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+impl Summary {
+    fn median(mut runs: Vec<Summary>) -> Summary {
+        runs.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        runs[runs.len() / 2]
+    }
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>8.0} req/s  p50 {:>7.1} us  p99 {:>7.1} us",
+            self.rps,
+            self.p50.as_secs_f64() * 1e6,
+            self.p99.as_secs_f64() * 1e6
+        )
+    }
+}
+
+async fn load(client: &async_nats::Client, subject: &'static str, args: &Args) -> Summary {
+    let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(args.requests));
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..args.concurrency)
+        .map(|_| {
+            let client = client.clone();
+            let remaining = Arc::clone(&remaining);
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                while remaining
+                    .fetch_update(
+                        std::sync::atomic::Ordering::Relaxed,
+                        std::sync::atomic::Ordering::Relaxed,
+                        |n| n.checked_sub(1),
+                    )
+                    .is_ok()
+                {
+                    let sent = Instant::now();
+                    let reply = client
+                        .request(subject, Bytes::from_static(PAYLOAD))
+                        .await
+                        .unwrap();
+                    assert!(reply.headers.is_none(), "error reply");
+                    latencies.push(sent.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut latencies = Vec::with_capacity(args.requests);
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
+    Summary {
+        rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+    }
+}
+
+/// The baseline: a plain subscription answering a fixed reply, one message at a time.
+async fn trivial_responder(url: &str) {
+    let client = async_nats::connect(url).await.unwrap();
+    let mut requests = client.subscribe(TRIVIAL_SUBJECT).await.unwrap();
+    let reply = Bytes::from_static(br#"{"reply":"AI is thinking... (Phase 1 placeholder)"}"#);
+    while let Some(message) = requests.next().await {
+        if let Some(to) = message.reply {
+            client.publish(to, reply.clone()).await.unwrap();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! Harness of the worker tests: a worker from the library on a test's own nats-server, test
+//! responders, and request helpers.
+
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use async_nats::Client;
+use common::{
+    payload::{RelayReply, RelayRequest},
+    subjects::{DEFAULT_RELAY_SUBJECT, SERVICE_NAME},
+    test_util::{eventually, NatsServer},
+};
+use futures::StreamExt;
+use relay_worker::{Responder, ResponderError, WorkerConfig, WorkerError};
+use serde_json::{json, Value};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
+pub const READY_WITHIN: Duration = Duration::from_secs(10);
+
+/// A worker running `relay_worker::run` in this process.
+pub struct TestWorker {
+    shutdown: oneshot::Sender<()>,
+    handle: JoinHandle<Result<(), WorkerError>>,
+}
+
+impl TestWorker {
+    /// Triggers the shutdown future and waits for `run` to return.
+    pub async fn stop(self) -> Result<(), WorkerError> {
+        let _ = self.shutdown.send(());
+        self.handle.await.expect("worker task panicked")
+    }
+}
+
+/// Starts a worker with `config` and `responder`; does not wait until it serves.
+pub async fn spawn_worker_with<R: Responder>(
+    server: &NatsServer,
+    config: WorkerConfig,
+    responder: R,
+) -> TestWorker {
+    let client = common::nats::connect(&server.settings(), "test-worker")
+        .await
+        .expect("worker connects");
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let handle = tokio::spawn(relay_worker::run(client, config, responder, async {
+        let _ = signal.await;
+    }));
+    TestWorker { shutdown, handle }
+}
+
+/// Starts a worker on the default subject and waits until it answers.
+pub async fn spawn_worker<R: Responder>(server: &NatsServer, responder: R) -> TestWorker {
+    let worker = spawn_worker_with(server, WorkerConfig::new(SUBJECT), responder).await;
+    let client = client(server).await;
+    wait_for_instances(&client, 1).await;
+    worker
+}
+
+/// A plain client, connected when returned.
+pub async fn client(server: &NatsServer) -> Client {
+    async_nats::connect(server.url())
+        .await
+        .expect("test client connects")
+}
+
+/// Waits until `count` worker instances have their relay endpoint registered.
+///
+/// An instance lists its endpoint in `$SRV.INFO` only after subscribing to it, and its INFO
+/// reply leaves on the same connection after that subscription, so once we read the reply the
+/// server routes requests to that instance.
+pub async fn wait_for_instances(client: &Client, count: usize) {
+    eventually("worker instances", READY_WITHIN, || async {
+        let infos = collect_replies(client, &format!("$SRV.INFO.{SERVICE_NAME}"), count).await;
+        let ready = infos
+            .iter()
+            .filter(|info| info["endpoints"].as_array().is_some_and(|e| !e.is_empty()))
+            .count();
+        (ready >= count).then_some(())
+    })
+    .await;
+}
+
+/// Publishes one request and collects up to `expected` replies (waiting at most 2 s).
+pub async fn collect_replies(client: &Client, subject: &str, expected: usize) -> Vec<Value> {
+    let inbox = client.new_inbox();
+    let mut replies = client.subscribe(inbox.clone()).await.expect("subscribe");
+    client
+        .publish_with_reply(subject.to_owned(), inbox, "".into())
+        .await
+        .expect("publish");
+    client.flush().await.expect("flush");
+    let mut found = Vec::new();
+    while found.len() < expected {
+        match tokio::time::timeout(Duration::from_secs(2), replies.next()).await {
+            // An empty message is the server's "no responders" status: nobody is up yet.
+            Ok(Some(message)) if message.payload.is_empty() => break,
+            Ok(Some(message)) => {
+                found.push(serde_json::from_slice(&message.payload).expect("json"));
+            }
+            _ => break,
+        }
+    }
+    found
+}
+
+/// A valid request for user `user`.
+pub fn valid_request(user: u64) -> RelayRequest {
+    RelayRequest::parse(
+        json!({"guild_id":"1","channel_id":"2","user_id":user.to_string(),"content":"hello"})
+            .to_string()
+            .as_bytes(),
+    )
+    .expect("valid request")
+}
+
+/// Counts the requests it answers.
+#[derive(Clone, Default)]
+pub struct Counting(pub Arc<AtomicUsize>);
+
+impl Counting {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Responder for Counting {
+    async fn respond(&self, _request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(RelayReply::new("counted"))
+    }
+}
+
+/// Takes `delay` per answer and counts how many answers have started.
+#[derive(Clone)]
+pub struct Slow {
+    pub delay: Duration,
+    pub started: Arc<AtomicUsize>,
+}
+
+impl Slow {
+    pub fn new(delay: Duration) -> Self {
+        Self {
+            delay,
+            started: Arc::default(),
+        }
+    }
+}
+
+impl Responder for Slow {
+    async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        Ok(RelayReply::new(format!(
+            "slow answer to {}",
+            request.user_id
+        )))
+    }
+}
+
+/// Always fails, like an AI backend that is down.
+pub struct Failing;
+
+impl Responder for Failing {
+    async fn respond(&self, _request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        Err(ResponderError::new("model backend unreachable"))
+    }
+}
+
+/// Records how many answers run at the same time; each takes `delay`.
+#[derive(Clone)]
+pub struct Gauge {
+    delay: Duration,
+    current: Arc<AtomicUsize>,
+    max: Arc<AtomicUsize>,
+}
+
+impl Gauge {
+    pub fn new(delay: Duration) -> Self {
+        Self {
+            delay,
+            current: Arc::default(),
+            max: Arc::default(),
+        }
+    }
+
+    pub fn max_concurrent(&self) -> usize {
+        self.max.load(Ordering::SeqCst)
+    }
+}
+
+impl Responder for Gauge {
+    async fn respond(&self, _request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        self.current.fetch_sub(1, Ordering::SeqCst);
+        Ok(RelayReply::new("measured"))
+    }
+}
