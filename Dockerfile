@@ -1,0 +1,66 @@
+# syntax=docker/dockerfile:1
+#
+# One image per binary, all from this file:
+#   docker build --target relay-worker -t ticket-relay/relay-worker .
+#   docker build --target relay-http   -t ticket-relay/relay-http .
+#   docker build --target bot          -t ticket-relay/bot .
+# (docker-compose.yml does this for you.)
+#
+# Stages: `planner` reduces the workspace to a dependency recipe; `builder` compiles the
+# dependencies from that recipe alone, so that layer stays cached until Cargo.toml/Cargo.lock
+# change, then compiles our code; each binary target copies one executable into a slim Debian
+# runtime and runs it as an unprivileged user.
+
+# Any Rust >= the workspace's rust-version (1.85); pin it (e.g. 1.85) for reproducible builds.
+ARG RUST_VERSION=1
+ARG DEBIAN_RELEASE=bookworm
+
+FROM rust:${RUST_VERSION}-${DEBIAN_RELEASE} AS chef
+RUN cargo install cargo-chef --locked
+WORKDIR /src
+
+FROM chef AS planner
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json
+
+FROM chef AS builder
+COPY --from=planner /src/recipe.json recipe.json
+RUN cargo chef cook --release --locked --recipe-path recipe.json
+COPY . .
+RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot
+
+# Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, no shell
+# login, uid 10001.
+FROM debian:${DEBIAN_RELEASE}-slim AS runtime
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+WORKDIR /app
+ENV LOG_LEVEL=INFO \
+    NATS_URL=nats://nats:4222
+USER 10001:10001
+
+FROM runtime AS relay-http
+# curl only for the HEALTHCHECK below.
+USER root
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+COPY --from=builder /src/target/release/relay-http /usr/local/bin/relay-http
+ENV HOST=0.0.0.0 \
+    PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
+    CMD curl -fsS "http://127.0.0.1:${PORT}/health" || exit 1
+ENTRYPOINT ["/usr/local/bin/relay-http"]
+
+FROM runtime AS bot
+COPY --from=builder /src/target/release/bot /usr/local/bin/bot
+ENTRYPOINT ["/usr/local/bin/bot"]
+
+# Last, so that a plain `docker build .` builds the worker.
+FROM runtime AS relay-worker
+COPY --from=builder /src/target/release/relay-worker /usr/local/bin/relay-worker
+ENTRYPOINT ["/usr/local/bin/relay-worker"]

@@ -1,0 +1,279 @@
+//! Integration tests of the deployment's broker side: the real stack against the repo's
+//! least-privilege nats-server config (what each service's user may and may not do), and
+//! workers scaling out across a cluster of two nats-servers joined by routes.
+
+mod helpers;
+
+use async_nats::HeaderMap;
+use bytes::Bytes;
+use common::{
+    payload::ErrorCode,
+    relay_client::{RelayClient, RelayError},
+    subjects::{headers, ping_subject, QUEUE_GROUP, SERVICE_NAME},
+    test_util::{eventually, NatsServer},
+};
+use futures::StreamExt;
+use helpers::*;
+use relay_worker::Placeholder;
+use serde_json::Value;
+
+fn relay(client: async_nats::Client) -> RelayClient {
+    RelayClient::new(client, SUBJECT, WITHIN)
+}
+
+#[tokio::test]
+async fn bot_and_http_users_get_the_placeholder_reply_from_a_worker_user() {
+    let broker = SecureBroker::start();
+    let worker = broker.spawn_worker().await;
+
+    for user in REQUESTERS {
+        // Connected exactly as the bot and relay-http binaries connect.
+        let client = common::nats::connect(&broker.settings_for(user), user)
+            .await
+            .expect("connect");
+        let reply = first_reply(&relay(client)).await;
+        assert_eq!(reply.reply, Placeholder::REPLY, "as {user}");
+    }
+
+    worker.stop().await.expect("the worker stops cleanly");
+    let logs = broker.server.logs();
+    assert!(
+        !logs.contains("Violation"),
+        "the normal flow needs no permission it lacks; server log:\n{logs}"
+    );
+}
+
+#[tokio::test]
+async fn error_replies_reach_the_requester_and_their_copy_reaches_the_errors_subject() {
+    let broker = SecureBroker::start();
+    let worker = broker.spawn_worker().await;
+    let (admin, _) = broker.connect_as("admin").await;
+    let mut errors = admin.subscribe(ERRORS_SUBJECT).await.expect("subscribe");
+    admin.flush().await.expect("flush");
+    let (bot, _) = broker.connect_as("bot").await;
+    let relay = relay(bot);
+    first_reply(&relay).await;
+
+    let refused = relay
+        .send_json(Bytes::from_static(b"{\"guild_id\":\"1\"}"), None)
+        .await
+        .expect_err("an invalid request is refused");
+    match refused {
+        RelayError::Rejected { status, body } => {
+            assert_eq!(status, 400);
+            assert_eq!(body.error.code, ErrorCode::InvalidPayload);
+        }
+        other => panic!("expected a 400 error reply, got {other:?}"),
+    }
+    // The worker user may publish the services API's header-only copy of the error.
+    let copy = tokio::time::timeout(WITHIN, errors.next())
+        .await
+        .expect("the error copy arrives")
+        .expect("subscription open");
+    let code = copy
+        .headers
+        .as_ref()
+        .and_then(|map| map.get(headers::SERVICE_ERROR_CODE))
+        .map(|value| value.as_str().to_owned());
+    assert_eq!(code.as_deref(), Some("400"));
+
+    worker.stop().await.expect("the worker stops cleanly");
+    let logs = broker.server.logs();
+    assert!(!logs.contains("Violation"), "server log:\n{logs}");
+}
+
+#[tokio::test]
+async fn workers_answer_service_discovery_under_their_permissions() {
+    let broker = SecureBroker::start();
+    let worker = broker.spawn_worker().await;
+    let (admin, _) = broker.connect_as("admin").await;
+    let (bot, _) = broker.connect_as("bot").await;
+    first_reply(&relay(bot)).await;
+
+    for subject in ["$SRV.PING".to_owned(), ping_subject(SERVICE_NAME)] {
+        let reply = admin
+            .request(subject.clone(), Bytes::new())
+            .await
+            .expect("ping answered");
+        let info: Value = serde_json::from_slice(&reply.payload).expect("JSON");
+        assert_eq!(info["name"], SERVICE_NAME, "{subject}");
+        let id = info["id"].as_str().expect("id").to_owned();
+        let by_id = admin
+            .request(format!("$SRV.INFO.{SERVICE_NAME}.{id}"), Bytes::new())
+            .await
+            .expect("info by id answered");
+        let info: Value = serde_json::from_slice(&by_id.payload).expect("JSON");
+        assert_eq!(info["endpoints"][0]["queue_group"], QUEUE_GROUP);
+        let stats = admin
+            .request(format!("$SRV.STATS.{SERVICE_NAME}"), Bytes::new())
+            .await
+            .expect("stats answered");
+        let stats: Value = serde_json::from_slice(&stats.payload).expect("JSON");
+        assert!(stats["endpoints"][0]["num_requests"].as_u64() >= Some(1));
+    }
+
+    worker.stop().await.expect("the worker stops cleanly");
+}
+
+#[tokio::test]
+async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
+    let broker = SecureBroker::start();
+    let worker = broker.spawn_worker().await;
+    let (http, _) = broker.connect_as("http").await;
+    let relay = relay(http);
+    first_reply(&relay).await;
+
+    for user in REQUESTERS {
+        let (client, mut events) = broker.connect_as(user).await;
+        let mut eavesdropper = client
+            .subscribe(SUBJECT)
+            .await
+            .expect("the client sends SUB");
+        events
+            .permissions_violation(&format!("Subscription to \"{SUBJECT}\""))
+            .await;
+        // Joining the workers' queue group is refused too.
+        let mut impostor = client
+            .queue_subscribe(SUBJECT, QUEUE_GROUP.to_owned())
+            .await
+            .expect("the client sends SUB");
+        events
+            .permissions_violation(&format!("Subscription to \"{SUBJECT}\""))
+            .await;
+
+        // Requests keep flowing to the worker, and none reaches this client.
+        for _ in 0..5 {
+            relay.send(&valid_request(), None).await.expect("answered");
+        }
+        client.flush().await.expect("flush");
+        assert_received_nothing(&mut eavesdropper, &format!("{user}'s subscription"));
+        assert_received_nothing(&mut impostor, &format!("{user}'s queue subscription"));
+    }
+
+    let logs = broker.server.logs();
+    for user in REQUESTERS {
+        assert!(
+            logs.contains(&format!(
+                "Subscription Violation - User \"{user}\", Subject \"{SUBJECT}\""
+            )),
+            "the server logs the refused subscription of {user}:\n{logs}"
+        );
+    }
+    worker.stop().await.expect("the worker stops cleanly");
+}
+
+#[tokio::test]
+async fn bot_and_http_users_cannot_answer_requests() {
+    let broker = SecureBroker::start();
+    let (admin, _) = broker.connect_as("admin").await;
+
+    for user in REQUESTERS {
+        // Where a requester waits for its answer. (No request is sent: with no worker the
+        // server would answer it at once with a no-responders status on this very inbox.)
+        let inbox = admin.new_inbox();
+        let mut replies = admin.subscribe(inbox.clone()).await.expect("subscribe");
+        admin.flush().await.expect("flush");
+
+        let (client, mut events) = broker.connect_as(user).await;
+        client
+            .publish(inbox.clone(), Bytes::from_static(b"{\"reply\":\"forged\"}"))
+            .await
+            .expect("the client sends PUB");
+        client.flush().await.expect("flush");
+        events
+            .permissions_violation(&format!("Publish to \"{inbox}\""))
+            .await;
+        admin.flush().await.expect("flush");
+        assert_received_nothing(&mut replies, "the requester's inbox");
+    }
+}
+
+#[tokio::test]
+async fn the_worker_user_cannot_publish_requests_nor_listen_outside_its_queue_group() {
+    let broker = SecureBroker::start();
+    let (client, mut events) = broker.connect_as("worker").await;
+
+    client
+        .publish(SUBJECT, Bytes::from(valid_request().to_json()))
+        .await
+        .expect("the client sends PUB");
+    events
+        .permissions_violation(&format!("Publish to \"{SUBJECT}\""))
+        .await;
+
+    let mut outside_group = client
+        .subscribe(SUBJECT)
+        .await
+        .expect("the client sends SUB");
+    events
+        .permissions_violation(&format!("Subscription to \"{SUBJECT}\""))
+        .await;
+    let mut other_group = client
+        .queue_subscribe(SUBJECT, "other".to_owned())
+        .await
+        .expect("the client sends SUB");
+    events
+        .permissions_violation(&format!("Subscription to \"{SUBJECT}\""))
+        .await;
+
+    // An allowed requester's message reaches neither subscription.
+    let (bot, _) = broker.connect_as("bot").await;
+    let mut headers_map = HeaderMap::new();
+    headers_map.insert(headers::REQUEST_ID, "probe");
+    bot.publish_with_headers(SUBJECT, headers_map, Bytes::from(valid_request().to_json()))
+        .await
+        .expect("publish");
+    bot.flush().await.expect("flush");
+    client.flush().await.expect("flush");
+    assert_received_nothing(&mut outside_group, "a worker subscription outside group q");
+    assert_received_nothing(&mut other_group, "a worker subscription in another group");
+}
+
+#[tokio::test]
+async fn a_worker_on_one_cluster_node_answers_a_request_published_on_the_other() {
+    let (route_a, route_b) = (free_port(), free_port());
+    let node = |name: &str, own: u16, peer: u16| {
+        NatsServer::builder()
+            .arg("--name")
+            .arg(name)
+            .arg("--cluster_name")
+            .arg("relay-test")
+            .arg("--cluster")
+            .arg(format!("nats://127.0.0.1:{own}"))
+            .arg("--routes")
+            .arg(format!("nats://127.0.0.1:{peer}"))
+            // Clients then only know the node they were given, so the worker really stays
+            // on A and the requester on B.
+            .arg("--no_advertise")
+            .start()
+    };
+    let node_a = node("node-a", route_a, route_b);
+    let node_b = node("node-b", route_b, route_a);
+
+    let worker = spawn_worker(&node_a.settings()).await;
+    let requester = common::nats::connect(&node_b.settings(), "requester-on-b")
+        .await
+        .expect("connect");
+    let relay = relay(requester.clone());
+
+    // Until the route is up and has carried the worker's interest, B has no responders.
+    let reply = first_reply(&relay).await;
+    assert_eq!(reply.reply, Placeholder::REPLY);
+    assert_eq!(requester.server_info().port, node_b.port());
+    let answered = eventually("B's view of A's worker", WITHIN, || async {
+        let stats = requester
+            .request(format!("$SRV.STATS.{SERVICE_NAME}"), Bytes::new())
+            .await
+            .ok()?;
+        serde_json::from_slice::<Value>(&stats.payload).ok()
+    })
+    .await;
+    assert!(answered["endpoints"][0]["num_requests"].as_u64() >= Some(1));
+
+    worker.stop().await.expect("the worker stops cleanly");
+    assert!(
+        node_a.logs().contains("Route connection created"),
+        "A logs its route to B:\n{}",
+        node_a.logs()
+    );
+}
