@@ -1,1 +1,108 @@
-//! The Discord bot (work in progress: see issue 4).
+//! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, and the
+//! relay of ticket-channel messages to the relay workers over NATS.
+//!
+//! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`config`]). [`run`] is
+//! the whole bot; `main.rs` only loads the configuration and calls it, so the tests (which point
+//! it at a fake Discord through `DISCORD_PROXY_URL`) drive exactly what production runs.
+//!
+//! - [`commands`]: the slash commands and how Discord's refusals are explained.
+//! - [`relay`]: per-channel ordered relay with retries; [`split`]: long answers.
+//! - [`handler`]: the gateway event handler; [`locks`]: per-key async locks.
+
+pub mod commands;
+pub mod config;
+pub mod handler;
+pub mod locks;
+pub mod relay;
+pub mod split;
+
+use std::{
+    future::Future,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use common::relay_client::RelayClient;
+use secrecy::ExposeSecret;
+use serenity::{
+    all::{ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder},
+    http::Http,
+};
+
+pub use config::BotConfig;
+use handler::Handler;
+use relay::{Relay, RelaySettings};
+
+/// How long each shutdown step (shards, relay tasks, NATS drain) may take.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Why the bot stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// Discord refused the connection (bad token, missing intents...) or the gateway failed.
+    #[error("Discord: {0}")]
+    Discord(#[from] serenity::Error),
+}
+
+/// The gateway intents the bot needs: guilds (channels for the cache), guild messages, and
+/// their content (a privileged intent to enable in the developer portal).
+pub fn intents() -> GatewayIntents {
+    GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// The REST client: no message it sends can ping anyone, and with `DISCORD_PROXY_URL` every
+/// call (gateway discovery included) goes to the proxy.
+pub fn http(config: &BotConfig) -> Http {
+    let mut builder = HttpBuilder::new(config.discord_token.expose_secret())
+        .default_allowed_mentions(CreateAllowedMentions::new());
+    if let Some(proxy) = &config.proxy_url {
+        // serenity's own rate limiter would bypass the proxy; the proxy does the rate limiting.
+        builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
+    }
+    builder.build()
+}
+
+/// Runs the bot until `shutdown` completes or the gateway connection fails for good.
+pub async fn run(
+    config: BotConfig,
+    nats: async_nats::Client,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), BotError> {
+    let relay_cell = Arc::new(OnceLock::new());
+    let handler = Handler::new(Arc::clone(&relay_cell), config.guild_id);
+    let mut client = ClientBuilder::new_with_http(http(&config), intents())
+        .event_handler(handler)
+        .await?;
+    let relay = Relay::new(
+        RelayClient::new(
+            nats.clone(),
+            config.relay_subject.clone(),
+            config.relay_timeout,
+        ),
+        Arc::clone(&client.http),
+        Arc::clone(&client.cache),
+        RelaySettings::new(config.relay_timeout),
+    );
+    // Set before the gateway starts, so no event can find the cell empty.
+    let _ = relay_cell.set(relay.clone());
+    let shard_manager = Arc::clone(&client.shard_manager);
+
+    let outcome = tokio::select! {
+        result = client.start() => result.map_err(BotError::from),
+        () = shutdown => {
+            tracing::info!("shutting down");
+            if tokio::time::timeout(SHUTDOWN_GRACE, shard_manager.shutdown_all()).await.is_err() {
+                tracing::warn!("shards did not stop in time");
+            }
+            Ok(())
+        }
+    };
+    relay.shutdown(SHUTDOWN_GRACE).await;
+    match tokio::time::timeout(SHUTDOWN_GRACE, nats.drain()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),
+        Err(_) => tracing::warn!("NATS drain did not finish in time"),
+    }
+    tracing::info!("bot stopped");
+    outcome
+}

@@ -1,0 +1,104 @@
+//! Turning Discord's refusals into a sentence saying what a server admin must fix, and a log line.
+
+use serenity::{
+    all::{HttpError, StatusCode},
+    Error,
+};
+
+/// Discord's JSON error code for "Missing Permissions".
+pub const MISSING_PERMISSIONS: isize = 50_013;
+/// "Missing Access": the bot cannot see the resource.
+pub const MISSING_ACCESS: isize = 50_001;
+/// "Maximum number of guild channels reached (500)".
+pub const MAX_GUILD_CHANNELS: isize = 30_013;
+/// "Maximum number of guild roles reached (250)".
+pub const MAX_GUILD_ROLES: isize = 30_005;
+/// "Invalid Form Body", whose field errors say which limit was hit.
+pub const INVALID_FORM_BODY: isize = 50_035;
+/// The field error Discord gives when a category already has 50 channels.
+pub const CATEGORY_FULL: &str = "CHANNEL_PARENT_MAX_CHANNELS";
+
+/// What went wrong, from the point of view of whoever has to fix it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The bot lacks a permission (Manage Channels, Manage Roles) or access.
+    MissingPermissions,
+    /// The Tickets category holds 50 channels.
+    CategoryFull,
+    /// The server holds 500 channels.
+    GuildChannelsFull,
+    /// The server holds 250 roles.
+    GuildRolesFull,
+    /// Anything else (Discord down, a network error...).
+    Other,
+}
+
+impl Refusal {
+    /// Classifies a serenity error.
+    pub fn of(err: &Error) -> Self {
+        let Error::Http(HttpError::UnsuccessfulRequest(response)) = err else {
+            return Self::Other;
+        };
+        let code = response.error.code;
+        if code == MISSING_PERMISSIONS
+            || code == MISSING_ACCESS
+            || response.status_code == StatusCode::FORBIDDEN
+        {
+            Self::MissingPermissions
+        } else if code == MAX_GUILD_CHANNELS {
+            Self::GuildChannelsFull
+        } else if code == MAX_GUILD_ROLES {
+            Self::GuildRolesFull
+        } else if code == INVALID_FORM_BODY
+            && response
+                .error
+                .errors
+                .iter()
+                .any(|e| e.code == CATEGORY_FULL)
+        {
+            Self::CategoryFull
+        } else {
+            Self::Other
+        }
+    }
+
+    /// What to tell the user; `action` says what was being done ("create your ticket channel").
+    pub fn explain(self, action: &str) -> String {
+        match self {
+            Self::MissingPermissions => format!(
+                "I couldn't {action}: Discord says I'm missing permissions. Ask a server admin to \
+                 give my role **Manage Channels** and **Manage Roles** (and make sure it can see the \
+                 Tickets category), then try again."
+            ),
+            Self::CategoryFull => format!(
+                "I couldn't {action}: the Tickets category is full (Discord allows 50 channels per \
+                 category). Ask staff to close old tickets, then try again."
+            ),
+            Self::GuildChannelsFull => format!(
+                "I couldn't {action}: this server has reached Discord's limit of 500 channels. Ask \
+                 staff to delete unused channels, then try again."
+            ),
+            Self::GuildRolesFull => format!(
+                "I couldn't {action}: this server has reached Discord's limit of 250 roles. Ask \
+                 staff to delete unused roles, then try again."
+            ),
+            Self::Other => format!(
+                "I couldn't {action} because Discord returned an error. Please try again in a \
+                 moment; if it keeps happening, tell a server admin."
+            ),
+        }
+    }
+
+    /// Logs the refusal: a missing permission is a setup mistake (ERROR), a full server is
+    /// normal operation reaching a limit (WARN).
+    pub fn log(self, err: &Error, action: &str) {
+        match self {
+            Self::MissingPermissions | Self::Other => {
+                tracing::error!(error = %err, refusal = ?self, action, "Discord refused");
+            }
+            Self::CategoryFull | Self::GuildChannelsFull | Self::GuildRolesFull => {
+                tracing::warn!(error = %err, refusal = ?self, action, "Discord refused");
+            }
+        }
+    }
+}

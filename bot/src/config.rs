@@ -1,0 +1,156 @@
+//! The bot's typed configuration, read once at start-up from the shared [`ConfigSource`].
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `DISCORD_TOKEN` | required | the bot token (kept in a [`SecretString`]: never printed) |
+//! | `DISCORD_GUILD_ID` | unset | register the slash commands in this guild only (instant) instead of globally |
+//! | `DISCORD_PROXY_URL` | unset | send every REST call, gateway discovery included, to this base URL (a shared rate-limit proxy such as twilight-http-proxy) |
+//! | `RELAY_TIMEOUT_SECS` | 10 | how long one relay request waits for a worker's reply |
+//! | `NATS_URL`, `RELAY_SUBJECT`, ... | shared | see [`common::config::NatsSettings`] |
+
+use std::time::Duration;
+
+use common::config::{ConfigError, ConfigSource, NatsSettings};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serenity::model::id::GuildId;
+
+/// Everything [`crate::run`] needs besides the NATS connection.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// `DISCORD_TOKEN`.
+    pub discord_token: SecretString,
+    /// `DISCORD_GUILD_ID`: register commands in this guild only.
+    pub guild_id: Option<GuildId>,
+    /// `DISCORD_PROXY_URL`, without a trailing slash.
+    pub proxy_url: Option<String>,
+    /// `RELAY_TIMEOUT_SECS`.
+    pub relay_timeout: Duration,
+    /// `RELAY_SUBJECT` (from the shared NATS settings).
+    pub relay_subject: String,
+}
+
+#[derive(Deserialize)]
+struct RawBotConfig {
+    #[serde(default)]
+    discord_token: Option<SecretString>,
+    #[serde(default)]
+    discord_guild_id: Option<String>,
+    #[serde(default)]
+    discord_proxy_url: Option<String>,
+    #[serde(default = "default_relay_timeout_secs")]
+    relay_timeout_secs: u64,
+}
+
+fn default_relay_timeout_secs() -> u64 {
+    10
+}
+
+impl BotConfig {
+    /// Reads and checks the bot's settings; each error names the variable to fix.
+    pub fn load(source: &ConfigSource, nats: &NatsSettings) -> Result<Self, ConfigError> {
+        let raw: RawBotConfig = source.get()?;
+        let discord_token = raw
+            .discord_token
+            .filter(|token| !token.expose_secret().trim().is_empty())
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    "DISCORD_TOKEN",
+                    "is required: set it to the bot token from the Discord developer portal",
+                )
+            })?;
+        let guild_id = match raw.discord_guild_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(
+                text.parse::<u64>()
+                    .ok()
+                    .filter(|id| *id != 0)
+                    .map(GuildId::new)
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            "DISCORD_GUILD_ID",
+                            format!("{text:?} is not a Discord server ID (a number)"),
+                        )
+                    })?,
+            ),
+        };
+        let proxy_url = match raw.discord_proxy_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                Some(url.trim_end_matches('/').to_owned())
+            }
+            Some(url) => {
+                return Err(ConfigError::invalid(
+                    "DISCORD_PROXY_URL",
+                    format!("{url:?} must be a base URL like http://127.0.0.1:3000"),
+                ))
+            }
+        };
+        if raw.relay_timeout_secs == 0 {
+            return Err(ConfigError::invalid(
+                "RELAY_TIMEOUT_SECS",
+                "must be at least 1 second",
+            ));
+        }
+        Ok(Self {
+            discord_token,
+            guild_id,
+            proxy_url,
+            relay_timeout: Duration::from_secs(raw.relay_timeout_secs),
+            relay_subject: nats.relay_subject.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<BotConfig, ConfigError> {
+        let source = ConfigSource::from_vars(vars.iter().copied());
+        BotConfig::load(&source, &NatsSettings::new("nats://127.0.0.1:4222"))
+    }
+
+    #[test]
+    fn missing_token_is_an_error_naming_discord_token() {
+        let err = load(&[]).unwrap_err();
+        assert!(err.to_string().contains("DISCORD_TOKEN"), "{err}");
+        let err = load(&[("DISCORD_TOKEN", "  ")]).unwrap_err();
+        assert!(err.to_string().contains("DISCORD_TOKEN"), "{err}");
+    }
+
+    #[test]
+    fn defaults_apply_and_token_never_prints() {
+        let config = load(&[("DISCORD_TOKEN", "very-secret-token")]).unwrap();
+        assert_eq!(config.relay_timeout, Duration::from_secs(10));
+        assert_eq!(config.guild_id, None);
+        assert_eq!(config.proxy_url, None);
+        assert_eq!(config.relay_subject, "tickets.relay");
+        assert!(!format!("{config:?}").contains("very-secret-token"));
+    }
+
+    #[test]
+    fn optional_settings_are_read_and_checked() {
+        let config = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("DISCORD_GUILD_ID", "123"),
+            ("DISCORD_PROXY_URL", "http://127.0.0.1:3000/"),
+            ("RELAY_TIMEOUT_SECS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(config.guild_id, Some(GuildId::new(123)));
+        assert_eq!(config.proxy_url.as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(config.relay_timeout, Duration::from_secs(3));
+
+        let bad = [
+            ("DISCORD_GUILD_ID", "abc"),
+            ("DISCORD_PROXY_URL", "127.0.0.1:3000"),
+            ("RELAY_TIMEOUT_SECS", "0"),
+            ("RELAY_TIMEOUT_SECS", "soon"),
+        ];
+        for (key, value) in bad {
+            let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The serenity event handler: registers the commands and the relay's in-order message
+//! collector when the gateway session is ready, and routes interactions and messages.
+
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc, OnceLock,
+};
+
+use serenity::{
+    all::{Context, EventHandler, GuildId, Interaction, Message, Ready},
+    async_trait,
+    gateway::CollectorCallback,
+    model::event::Event,
+};
+
+use crate::{commands, relay::Relay};
+
+/// Routes gateway events to the commands and the relay.
+pub struct Handler {
+    relay: Arc<OnceLock<Relay>>,
+    commands: commands::CommandState,
+    guild_id: Option<GuildId>,
+    collector_generation: Arc<AtomicU64>,
+}
+
+impl Handler {
+    /// A handler whose relay is set (once the client exists) through `relay`.
+    pub fn new(relay: Arc<OnceLock<Relay>>, guild_id: Option<GuildId>) -> Self {
+        Self {
+            relay,
+            commands: commands::CommandState::default(),
+            guild_id,
+            collector_generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// serenity runs each event handler call in its own task, so two messages sent quickly can
+    /// reach `message` out of order. A collector runs inside the shard loop, in gateway order:
+    /// the relay takes messages from it. A new session gets a new shard runner, so each `ready`
+    /// installs a fresh collector and retires the previous one.
+    fn install_collector(&self, ctx: &Context) {
+        let Some(relay) = self.relay.get().cloned() else {
+            return;
+        };
+        let generation = self.collector_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let current = Arc::clone(&self.collector_generation);
+        ctx.shard
+            .add_collector(CollectorCallback(Box::new(move |event| {
+                if current.load(Ordering::SeqCst) != generation {
+                    return false;
+                }
+                if let Event::MessageCreate(event) = event {
+                    relay.offer(&event.message);
+                }
+                true
+            })));
+    }
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        tracing::info!(
+            user = %ready.user.name,
+            guilds = ready.guilds.len(),
+            "connected to Discord"
+        );
+        self.install_collector(&ctx);
+        if let Err(err) = commands::register(&ctx.http, self.guild_id).await {
+            tracing::error!(error = %err, "cannot register the slash commands");
+        }
+    }
+
+    async fn message(&self, _ctx: Context, message: Message) {
+        // Only matters for messages that arrived before the collector was installed; the
+        // relay ignores a message it has already taken.
+        if let Some(relay) = self.relay.get() {
+            relay.offer(&message);
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        if let Interaction::Command(command) = interaction {
+            commands::dispatch(&ctx, &self.commands, &command).await;
+        }
+    }
+}
