@@ -112,7 +112,18 @@ async fn workers_answer_service_discovery_under_their_permissions() {
         assert!(stats["endpoints"][0]["num_requests"].as_u64() >= Some(1));
     }
 
+    // relay-http's `/health?deep=true` counts workers with this ping.
+    let (http, _) = broker.connect_as("http").await;
+    let pong = http
+        .request(ping_subject(SERVICE_NAME), Bytes::new())
+        .await
+        .expect("the http user's ping is answered");
+    let pong: Value = serde_json::from_slice(&pong.payload).expect("JSON");
+    assert_eq!(pong["name"], SERVICE_NAME);
+
     worker.stop().await.expect("the worker stops cleanly");
+    let logs = broker.server.logs();
+    assert!(!logs.contains("Violation"), "server log:\n{logs}");
 }
 
 #[tokio::test]
