@@ -62,7 +62,8 @@ pub enum ApiError {
     Internal(String),
 }
 
-const OPAQUE: &str = "internal error; the server log has the cause under this request's x-request-id";
+const OPAQUE: &str =
+    "internal error; the server log has the cause under this request's x-request-id";
 
 impl ApiError {
     /// The status and body sent to the client.
@@ -172,7 +173,14 @@ pub fn json_response(status: StatusCode, body: impl Into<Body>) -> Response<Body
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response<Body> {
         let (status, body) = self.to_body();
-        json_response(status, body.to_json())
+        let mut response = json_response(status, body.to_json());
+        if matches!(self, Self::Unauthorized) {
+            // RFC 6750: a 401 names the scheme the client should use.
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
     }
 }
 
@@ -255,6 +263,10 @@ mod tests {
     #[test]
     fn timeout_message_names_the_timeout() {
         let (_, body) = ApiError::Relay(RelayError::Timeout(Duration::from_millis(250))).to_body();
-        assert!(body.error.message.contains("0.25s"), "{}", body.error.message);
+        assert!(
+            body.error.message.contains("0.25s"),
+            "{}",
+            body.error.message
+        );
     }
 }

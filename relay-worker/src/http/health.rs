@@ -83,7 +83,12 @@ pub async fn health(
     let healthy = connected && workers > 0;
     let body = Health {
         status: if healthy { "ok" } else { "unavailable" }.to_owned(),
-        nats: if connected { "connected" } else { "disconnected" }.to_owned(),
+        nats: if connected {
+            "connected"
+        } else {
+            "disconnected"
+        }
+        .to_owned(),
         version: VERSION.to_owned(),
         workers: Some(workers),
     };
@@ -128,7 +133,9 @@ fn instance_id(payload: &[u8]) -> Option<String> {
     struct Ping {
         id: String,
     }
-    serde_json::from_slice::<Ping>(payload).ok().map(|ping| ping.id)
+    serde_json::from_slice::<Ping>(payload)
+        .ok()
+        .map(|ping| ping.id)
 }
 
 #[cfg(test)]

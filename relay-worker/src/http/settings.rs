@@ -91,7 +91,10 @@ impl HttpSettings {
             return Err(ConfigError::invalid("HOST", "must not be empty"));
         }
         if raw.http_body_limit == 0 {
-            return Err(ConfigError::invalid("HTTP_BODY_LIMIT", "must be at least 1"));
+            return Err(ConfigError::invalid(
+                "HTTP_BODY_LIMIT",
+                "must be at least 1",
+            ));
         }
         if raw.relay_timeout_secs == 0 {
             return Err(ConfigError::invalid(

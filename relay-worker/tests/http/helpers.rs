@@ -1,0 +1,331 @@
+//! Harness of the sidecar tests: [`spawn_app`] starts a nats-server of the test's own, a relay
+//! worker from the library (unless told not to), and the sidecar's real `run` on port 0, and
+//! returns a [`TestApp`] with request helpers.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use bytes::Bytes;
+use common::{
+    payload::{RelayReply, RelayRequest},
+    subjects::DEFAULT_RELAY_SUBJECT,
+    test_util::{eventually, NatsServer},
+};
+use http_body_util::{BodyExt, Full};
+use hyper_util::{
+    client::legacy::{connect::HttpConnector, Client},
+    rt::TokioExecutor,
+};
+use relay_worker::{
+    http::{AppState, HttpError, HttpSettings},
+    Placeholder, Responder, ResponderError, WorkerConfig, WorkerError,
+};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use tokio::{
+    net::TcpListener,
+    sync::{mpsc, oneshot, Semaphore},
+    task::JoinHandle,
+};
+
+pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
+pub const READY_WITHIN: Duration = Duration::from_secs(15);
+
+/// Content that makes [`TestResponder`] never answer.
+pub const STALL: &str = "stall";
+/// Content that makes [`TestResponder`] fail.
+pub const FAIL: &str = "fail";
+/// Content that makes [`TestResponder`] report that it started, then wait for a permit.
+pub const WAIT: &str = "wait";
+
+/// A worker responder whose behaviour is chosen by the request's content, so one worker
+/// serves every scenario and readiness is checked with an ordinary request.
+#[derive(Clone)]
+pub struct TestResponder {
+    started: mpsc::UnboundedSender<()>,
+    gate: Arc<Semaphore>,
+}
+
+impl Responder for TestResponder {
+    async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        match request.content.as_str() {
+            STALL => std::future::pending().await,
+            FAIL => Err(ResponderError::new("the test responder fails on purpose")),
+            WAIT => {
+                let _ = self.started.send(());
+                let _permit = self.gate.acquire().await.expect("gate never closed");
+                Ok(RelayReply::new("waited"))
+            }
+            _ => Ok(RelayReply::new(Placeholder::REPLY)),
+        }
+    }
+}
+
+/// How to set up a [`TestApp`].
+pub struct Options {
+    /// Run one relay worker.
+    pub worker: bool,
+    /// The sidecar's settings (host and port are ignored: always 127.0.0.1:0).
+    pub settings: HttpSettings,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            worker: true,
+            settings: HttpSettings::default(),
+        }
+    }
+}
+
+/// Stops the worker, and its task.
+type WorkerHandle = (oneshot::Sender<()>, JoinHandle<Result<(), WorkerError>>);
+
+/// A running sidecar with its nats-server and worker.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub nats: NatsServer,
+    http: Client<HttpConnector, Full<Bytes>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<Result<(), HttpError>>>,
+    worker: Option<WorkerHandle>,
+    /// Receives one message each time the worker starts a `WAIT` request.
+    pub started: mpsc::UnboundedReceiver<()>,
+    /// Releases `WAIT` requests, one per permit.
+    pub gate: Arc<Semaphore>,
+    /// `Authorization` value sent by [`TestApp::relay_with`] when the sidecar has a token.
+    authorization: Option<String>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    /// The body as JSON; fails the test when it is not JSON or not declared as such.
+    pub fn json(&self) -> Value {
+        let content_type = self
+            .headers
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(
+            content_type.as_deref(),
+            Some("application/json"),
+            "status {}: {:?}",
+            self.status,
+            self.body
+        );
+        serde_json::from_slice(&self.body).unwrap_or_else(|err| {
+            panic!(
+                "status {}: body is not JSON ({err}): {:?}",
+                self.status, self.body
+            )
+        })
+    }
+
+    /// Asserts an error response with this status and code; returns its message.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> String {
+        let json = self.json();
+        assert_eq!(self.status.as_u16(), status, "{json}");
+        assert_eq!(json["error"]["code"], code, "{json}");
+        let message = json["error"]["message"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no message: {json}"));
+        assert!(!message.is_empty());
+        assert_eq!(json.as_object().unwrap().len(), 1, "{json}");
+        message.to_owned()
+    }
+
+    /// The `x-request-id` of the response.
+    pub fn request_id(&self) -> &str {
+        self.headers
+            .get("x-request-id")
+            .expect("every response has x-request-id")
+            .to_str()
+            .unwrap()
+    }
+}
+
+/// Returns once the server has processed everything `client` sent before (its subscriptions
+/// included): a request nobody answers comes back as "no responders" only after the server
+/// read it, and the server reads one connection's commands in order.
+pub async fn round_trip(client: &async_nats::Client) {
+    let subject = client.new_inbox();
+    match client.request(subject, Bytes::new()).await {
+        Err(err) if err.kind() == async_nats::client::RequestErrorKind::NoResponders => {}
+        other => panic!("expected no responders, got {other:?}"),
+    }
+}
+
+/// A valid relay request.
+pub fn valid_request(content: &str) -> Value {
+    json!({"guild_id":"1","channel_id":"2","user_id":"3","content":content,"message_id":"4"})
+}
+
+/// A sidecar with one worker and default settings, answering when returned.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+/// A sidecar set up as `options` say, connected to NATS (and answering, with a worker) when
+/// returned.
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let nats = NatsServer::start();
+    let (started_tx, started) = mpsc::unbounded_channel();
+    let gate = Arc::new(Semaphore::new(0));
+    let worker = options.worker.then(|| {
+        let responder = TestResponder {
+            started: started_tx,
+            gate: Arc::clone(&gate),
+        };
+        let (stop, signal) = oneshot::channel::<()>();
+        let settings = nats.settings();
+        let handle = tokio::spawn(async move {
+            let client = common::nats::connect(&settings, "test-worker")
+                .await
+                .expect("worker connects");
+            relay_worker::run(client, WorkerConfig::new(SUBJECT), responder, async {
+                let _ = signal.await;
+            })
+            .await
+        });
+        (stop, handle)
+    });
+
+    let client = common::nats::connect(&nats.settings(), "test-sidecar")
+        .await
+        .expect("sidecar connects");
+    let state = AppState::new(client, SUBJECT, &options.settings);
+    let authorization = options
+        .settings
+        .api_token
+        .as_ref()
+        .map(|token| format!("Bearer {}", token.expose_secret()));
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let address = listener.local_addr().unwrap();
+    let (shutdown, signal) = oneshot::channel::<()>();
+    let server = tokio::spawn(relay_worker::http::run(listener, state, async {
+        let _ = signal.await;
+    }));
+
+    let app = TestApp {
+        address,
+        nats,
+        http: Client::builder(TokioExecutor::new()).build_http(),
+        shutdown: Some(shutdown),
+        server: Some(server),
+        worker,
+        started,
+        gate,
+        authorization,
+    };
+    if app.worker.is_some() {
+        app.wait_until_relaying().await;
+    } else {
+        app.wait_until_connected().await;
+    }
+    app
+}
+
+impl TestApp {
+    /// Sends a request with these headers and body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(format!("http://{}{path}", self.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Full::new(body.into())).unwrap();
+        let response = self.http.request(request).await.expect("request sent");
+        let (parts, body) = response.into_parts();
+        TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: body.collect().await.expect("body read").to_bytes(),
+        }
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Method::GET, path, &[], Bytes::new()).await
+    }
+
+    /// `POST /relay` with a JSON content type, the sidecar's token if it has one, and these
+    /// extra headers (which replace those).
+    pub async fn relay_with(
+        &self,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> TestResponse {
+        let mut all = vec![("content-type", "application/json")];
+        if let Some(authorization) = &self.authorization {
+            all.push(("authorization", authorization));
+        }
+        all.retain(|(name, _)| {
+            !headers
+                .iter()
+                .any(|(extra, _)| extra.eq_ignore_ascii_case(name))
+        });
+        all.extend_from_slice(headers);
+        self.send(Method::POST, "/relay", &all, body).await
+    }
+
+    /// `POST /relay` of this JSON.
+    pub async fn relay(&self, body: &Value) -> TestResponse {
+        self.relay_with(&[], body.to_string()).await
+    }
+
+    /// Waits until a relay request is answered by the worker.
+    pub async fn wait_until_relaying(&self) {
+        eventually("the relay to answer", READY_WITHIN, || async {
+            let response = self.relay(&valid_request("ready?")).await;
+            (response.status == StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until `/health` reports the NATS connection up.
+    pub async fn wait_until_connected(&self) {
+        eventually("the sidecar to connect", READY_WITHIN, || async {
+            (self.get("/health").await.status == StatusCode::OK).then_some(())
+        })
+        .await;
+    }
+
+    /// Completes the sidecar's shutdown future.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
+    /// Triggers the sidecar's shutdown and waits for `run` to return.
+    pub async fn stop(&mut self) -> Result<(), HttpError> {
+        self.begin_shutdown();
+        let server = self.server.take().expect("stopped once");
+        server.await.expect("sidecar task panicked")
+    }
+
+    /// Stops the worker (it drains its connection) and waits for it.
+    pub async fn stop_worker(&mut self) {
+        if let Some((stop, handle)) = self.worker.take() {
+            let _ = stop.send(());
+            handle
+                .await
+                .expect("worker task panicked")
+                .expect("worker stops");
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! Keeps `openapi.json` true: every documented path, method and status is produced by the real
+//! app for a matching request, every body validates against its documented schema, and every
+//! method a path does not document is refused with 405.
+//!
+//! The schema check is a small validator of the JSON Schema keywords the document uses (`$ref`,
+//! `type`, `enum`, `required`, `properties`, `additionalProperties`, `oneOf`, `minLength`,
+//! `maxLength`, `minimum`); any other constraint keyword fails the test rather than being
+//! silently skipped.
+
+use std::collections::BTreeSet;
+
+use axum::http::Method;
+use relay_worker::http::{openapi::DOCUMENT, HttpSettings};
+use serde_json::Value;
+
+use crate::helpers::{spawn_app_with, valid_request, Options, TestApp, FAIL, READY_WITHIN, STALL};
+
+type Operation = (String, String, u16);
+
+struct Case {
+    method: Method,
+    path: &'static str,
+    headers: Vec<(&'static str, &'static str)>,
+    body: String,
+    status: u16,
+}
+
+fn case(method: Method, path: &'static str, status: u16) -> Case {
+    Case {
+        method,
+        path,
+        headers: Vec::new(),
+        body: String::new(),
+        status,
+    }
+}
+
+fn relay_case(status: u16, body: String) -> Case {
+    Case {
+        headers: vec![
+            ("content-type", "application/json"),
+            ("authorization", "Bearer t0ken"),
+        ],
+        body,
+        ..case(Method::POST, "/relay", status)
+    }
+}
+
+fn document() -> Value {
+    serde_json::from_str(DOCUMENT).expect("openapi.json is JSON")
+}
+
+fn documented_operations(doc: &Value) -> BTreeSet<Operation> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            for status in operation["responses"].as_object().unwrap().keys() {
+                operations.insert((path.clone(), method.clone(), status.parse().unwrap()));
+            }
+        }
+    }
+    operations
+}
+
+/// Runs `cases` and checks each response against the document; returns what was covered.
+async fn check(app: &TestApp, doc: &Value, cases: Vec<Case>) -> BTreeSet<Operation> {
+    let mut covered = BTreeSet::new();
+    for case in cases {
+        let response = app
+            .send(case.method.clone(), case.path, &case.headers, case.body)
+            .await;
+        let path = case.path.split('?').next().unwrap();
+        let method = case.method.as_str().to_ascii_lowercase();
+        let what = format!("{method} {} -> {}", case.path, response.status);
+        assert_eq!(
+            response.status.as_u16(),
+            case.status,
+            "{what}: {:?}",
+            response.body
+        );
+        let documented = &doc["paths"][path][&method]["responses"][case.status.to_string()];
+        assert!(documented.is_object(), "{what} is not documented");
+        let schema = &documented["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{what} documents no JSON body");
+        if let Err(err) = validate(doc, schema, &response.json(), "$") {
+            panic!("{what}: body does not match the documented schema: {err}");
+        }
+        if documented["headers"].get("x-request-id").is_some() {
+            assert!(response.headers.contains_key("x-request-id"), "{what}");
+        }
+        covered.insert((path.to_owned(), method, case.status));
+    }
+    covered
+}
+
+#[tokio::test]
+async fn every_documented_response_is_produced_and_matches_its_schema() {
+    let doc = document();
+    assert_eq!(doc["info"]["version"], env!("CARGO_PKG_VERSION"));
+    let mut covered = BTreeSet::new();
+
+    let app = spawn_app_with(Options {
+        settings: HttpSettings {
+            api_token: Some("t0ken".to_owned().into()),
+            body_limit: 1024,
+            relay_timeout: std::time::Duration::from_millis(300),
+            ..HttpSettings::default()
+        },
+        ..Options::default()
+    })
+    .await;
+    let served = app.get("/openapi.json").await;
+    assert_eq!(served.json(), doc, "the served document is the file");
+    let cases = vec![
+        relay_case(200, valid_request("hi").to_string()),
+        relay_case(400, "{".to_owned()),
+        relay_case(400, valid_request(" ").to_string()),
+        Case {
+            headers: vec![("content-type", "application/json")],
+            ..relay_case(401, valid_request("hi").to_string())
+        },
+        relay_case(413, " ".repeat(1025)),
+        Case {
+            headers: vec![("authorization", "Bearer t0ken")],
+            ..relay_case(415, valid_request("hi").to_string())
+        },
+        relay_case(500, valid_request(FAIL).to_string()),
+        relay_case(504, valid_request(STALL).to_string()),
+        case(Method::GET, "/health", 200),
+        case(Method::GET, "/health?deep=true", 200),
+        case(Method::GET, "/health?deep=maybe", 400),
+        case(Method::GET, "/openapi.json", 200),
+    ];
+    covered.extend(check(&app, &doc, cases).await);
+
+    let mut app = spawn_app_with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    let cases = vec![
+        relay_case(503, valid_request("hi").to_string()),
+        case(Method::GET, "/health?deep=true", 503),
+    ];
+    covered.extend(check(&app, &doc, cases).await);
+    app.nats.stop();
+    common::test_util::eventually("the sidecar to see NATS down", READY_WITHIN, || async {
+        (app.get("/health").await.status == 503).then_some(())
+    })
+    .await;
+    let cases = vec![
+        relay_case(503, valid_request("hi").to_string()),
+        case(Method::GET, "/health", 503),
+    ];
+    covered.extend(check(&app, &doc, cases).await);
+
+    let documented = documented_operations(&doc);
+    let undocumented: Vec<_> = covered.difference(&documented).collect();
+    let untested: Vec<_> = documented.difference(&covered).collect();
+    assert!(
+        undocumented.is_empty(),
+        "produced but not documented: {undocumented:?}"
+    );
+    assert!(
+        untested.is_empty(),
+        "documented but never produced: {untested:?}"
+    );
+}
+
+#[tokio::test]
+async fn methods_a_path_does_not_document_are_refused() {
+    let doc = document();
+    let app = spawn_app_with(Options {
+        worker: false,
+        ..Options::default()
+    })
+    .await;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::PATCH,
+        ] {
+            let name = method.as_str().to_ascii_lowercase();
+            if item.get(&name).is_none() {
+                let response = app.send(method, path, &[], "").await;
+                response.assert_error(405, "method_not_allowed");
+            }
+        }
+    }
+}
+
+#[test]
+fn error_responses_use_the_error_schema_and_the_codes_match_common() {
+    let doc = document();
+    for (path, status) in documented_operations(&doc)
+        .into_iter()
+        .filter(|(_, _, status)| *status >= 400)
+        .map(|(path, method, status)| ((path, method), status))
+    {
+        let (path, method) = path;
+        let schema = &doc["paths"][&path][&method]["responses"][status.to_string()]["content"]
+            ["application/json"]["schema"]["$ref"];
+        if path == "/health" && status == 503 {
+            assert_eq!(schema, "#/components/schemas/Health");
+        } else {
+            assert_eq!(
+                schema, "#/components/schemas/Error",
+                "{method} {path} {status}"
+            );
+        }
+    }
+    let codes =
+        &doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"];
+    for code in codes.as_array().unwrap() {
+        let parsed: common::payload::ErrorCode = serde_json::from_value(code.clone()).unwrap();
+        assert_ne!(parsed, common::payload::ErrorCode::Unknown, "{code}");
+    }
+}
+
+/// Checks `value` against `schema` (see the module comment for the keywords understood).
+fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    let schema = schema
+        .as_object()
+        .ok_or_else(|| format!("{at}: schema is not an object"))?;
+    for (keyword, rule) in schema {
+        match keyword.as_str() {
+            "description" | "examples" | "default" | "title" => {}
+            "$ref" => {
+                let pointer = rule.as_str().unwrap().trim_start_matches('#');
+                let target = doc
+                    .pointer(pointer)
+                    .ok_or_else(|| format!("{at}: dangling $ref {pointer}"))?;
+                validate(doc, target, value, at)?;
+            }
+            "type" => {
+                let types: Vec<&str> = match rule {
+                    Value::String(one) => vec![one.as_str()],
+                    Value::Array(many) => many.iter().filter_map(Value::as_str).collect(),
+                    _ => return Err(format!("{at}: bad type keyword")),
+                };
+                if !types.iter().any(|ty| has_type(value, ty)) {
+                    return Err(format!("{at}: {value} is not of type {types:?}"));
+                }
+            }
+            "enum" => {
+                if !rule.as_array().unwrap().contains(value) {
+                    return Err(format!("{at}: {value} is not one of {rule}"));
+                }
+            }
+            "required" => {
+                for name in rule.as_array().unwrap() {
+                    let name = name.as_str().unwrap();
+                    if value.get(name).is_none() {
+                        return Err(format!("{at}: {name} is required"));
+                    }
+                }
+            }
+            "properties" => {
+                if let Some(object) = value.as_object() {
+                    for (name, property) in rule.as_object().unwrap() {
+                        if let Some(field) = object.get(name) {
+                            validate(doc, property, field, &format!("{at}.{name}"))?;
+                        }
+                    }
+                }
+            }
+            "additionalProperties" => {
+                assert_eq!(rule, &Value::Bool(false), "only `false` is understood");
+                let known = schema.get("properties").and_then(Value::as_object);
+                if let Some(object) = value.as_object() {
+                    for name in object.keys() {
+                        if !known.is_some_and(|known| known.contains_key(name)) {
+                            return Err(format!("{at}: unexpected property {name}"));
+                        }
+                    }
+                }
+            }
+            "oneOf" => {
+                let matches = rule
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|option| validate(doc, option, value, at).is_ok())
+                    .count();
+                if matches != 1 {
+                    return Err(format!("{at}: {value} matches {matches} oneOf options"));
+                }
+            }
+            "minLength" | "maxLength" => {
+                if let Some(text) = value.as_str() {
+                    let length = text.chars().count() as u64;
+                    let bound = rule.as_u64().unwrap();
+                    let ok = if keyword == "minLength" {
+                        length >= bound
+                    } else {
+                        length <= bound
+                    };
+                    if !ok {
+                        return Err(format!("{at}: length {length} breaks {keyword} {bound}"));
+                    }
+                }
+            }
+            "minimum" => {
+                if let Some(number) = value.as_f64() {
+                    if number < rule.as_f64().unwrap() {
+                        return Err(format!("{at}: {number} is below {rule}"));
+                    }
+                }
+            }
+            other => return Err(format!("{at}: schema keyword {other:?} is not understood")),
+        }
+    }
+    Ok(())
+}
+
+fn has_type(value: &Value, ty: &str) -> bool {
+    match ty {
+        "object" => value.is_object(),
+        "array" => value.is_array(),
+        "string" => value.is_string(),
+        "integer" => value.is_u64() || value.is_i64(),
+        "number" => value.is_number(),
+        "boolean" => value.is_boolean(),
+        "null" => value.is_null(),
+        _ => false,
+    }
+}
+
+#[test]
+fn the_validator_rejects_what_it_should() {
+    let doc = document();
+    let error = serde_json::json!({"$ref": "#/components/schemas/Error"});
+    let ok = serde_json::json!({"error":{"code":"timeout","message":"m"}});
+    assert!(validate(&doc, &error, &ok, "$").is_ok());
+    for bad in [
+        serde_json::json!({"error":{"code":"nope","message":"m"}}),
+        serde_json::json!({"error":{"code":"timeout"}}),
+        serde_json::json!({"error":{"code":"timeout","message":""}}),
+        serde_json::json!({"error":{"code":"timeout","message":"m"},"extra":1}),
+        serde_json::json!({"reply":"x"}),
+    ] {
+        assert!(validate(&doc, &error, &bad, "$").is_err(), "{bad}");
+    }
+    let health = serde_json::json!({"$ref": "#/components/schemas/Health"});
+    let bad = serde_json::json!({"status":"ok","nats":"connected","version":"1","workers":-1});
+    assert!(validate(&doc, &health, &bad, "$").is_err());
+}
