@@ -1,0 +1,273 @@
+//! The test harness: [`spawn_bot`] starts a real nats-server, the fake Discord's guild as the
+//! test arranged it, and the real bot ([`bot::run`]) pointed at the fake through
+//! `DISCORD_PROXY_URL`; [`TestBot::start_worker`] adds a real relay worker.
+
+use std::{
+    io::Write,
+    sync::{Arc, Mutex, OnceLock},
+    time::Duration,
+};
+
+use async_nats::connection::State as NatsState;
+use bot::{BotConfig, BotError};
+use common::{
+    config::ConfigSource,
+    payload::{MessageContent, RelayReply, RelayRequest, Snowflake},
+    relay_client::RelayClient,
+    telemetry::{self, Service},
+    test_util::{eventually, NatsServer},
+};
+use relay_worker::{Responder, ResponderError, WorkerConfig};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::fake_discord::{FakeDiscord, GUILD_ID};
+
+/// The bot token the fake accepts.
+pub const TOKEN: &str = "fake-bot-token";
+/// A member without special permissions.
+pub const USER_ID: u64 = 400_000_000_000_000_004;
+/// Another member.
+pub const OTHER_USER_ID: u64 = 400_000_000_000_000_005;
+/// The content of the request that checks a worker is listening; responders answer it at once.
+pub const PROBE: &str = "readiness probe";
+/// The relay subject.
+pub const SUBJECT: &str = "tickets.relay";
+
+static LOGS: OnceLock<Arc<Mutex<String>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct Tee(Arc<Mutex<String>>);
+
+impl Write for Tee {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        eprint!("{text}");
+        self.0.lock().expect("logs").push_str(&text);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Installs the bot's log format once per test process, capturing the lines.
+fn init_logs() -> Arc<Mutex<String>> {
+    Arc::clone(LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(String::new()));
+        let settings = common::config::TelemetrySettings {
+            log_level: "info,bot=debug".to_owned(),
+        };
+        let writer = Tee(Arc::clone(&logs));
+        let subscriber = telemetry::subscriber(
+            Service::Bot,
+            telemetry::filter(&settings).expect("filter"),
+            move || writer.clone(),
+        );
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        logs
+    }))
+}
+
+/// Everything logged in this test process so far.
+pub fn logs() -> String {
+    init_logs().lock().expect("logs").clone()
+}
+
+type Stopper<T> = Option<(oneshot::Sender<()>, JoinHandle<T>)>;
+
+/// A running bot with its NATS server and fake Discord.
+pub struct TestBot {
+    /// The fake Discord the bot talks to.
+    pub fake: FakeDiscord,
+    /// The bot's nats-server.
+    pub nats: NatsServer,
+    /// A clone of the bot's own NATS connection.
+    pub bot_nats: async_nats::Client,
+    bot: Stopper<Result<(), BotError>>,
+    worker: Stopper<Result<(), relay_worker::WorkerError>>,
+}
+
+/// Starts the bot against `fake` with a fresh nats-server and waits until it is ready.
+pub async fn spawn_bot(fake: FakeDiscord) -> TestBot {
+    spawn_bot_with_nats(fake, NatsServer::start()).await
+}
+
+/// Starts the bot against `fake` and `nats`, and waits until its gateway session is ready.
+pub async fn spawn_bot_with_nats(fake: FakeDiscord, nats: NatsServer) -> TestBot {
+    init_logs();
+    let proxy = fake.url();
+    let nats_url = nats.url();
+    let guild = GUILD_ID.to_string();
+    let source = ConfigSource::from_vars([
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_GUILD_ID", guild.as_str()),
+        ("DISCORD_PROXY_URL", proxy.as_str()),
+        ("NATS_URL", nats_url.as_str()),
+    ]);
+    let settings = source.nats().expect("nats settings");
+    let config = BotConfig::load(&source, &settings).expect("bot config");
+    let bot_nats = common::nats::connect(&settings, "bot").await.expect("nats");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(bot::run(config, bot_nats.clone(), async {
+        stopped.await.ok();
+    }));
+    fake.wait_until_ready().await;
+    wait_connected(&bot_nats).await;
+    TestBot {
+        fake,
+        nats,
+        bot_nats,
+        bot: Some((stop, handle)),
+        worker: None,
+    }
+}
+
+/// Waits until `client` is connected to its server (it connects in the background).
+pub async fn wait_connected(client: &async_nats::Client) {
+    eventually("the NATS connection", Duration::from_secs(15), || async {
+        (client.connection_state() == NatsState::Connected).then_some(())
+    })
+    .await;
+}
+
+impl TestBot {
+    /// Starts a real relay worker with `responder` and waits until it answers.
+    pub async fn start_worker<R: Responder>(&mut self, responder: R) {
+        let client = common::nats::connect(&self.nats.settings(), "worker").await.expect("nats");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(relay_worker::run(client, WorkerConfig::new(SUBJECT), responder, async {
+            stopped.await.ok();
+        }));
+        self.worker = Some((stop, handle));
+        self.wait_for_worker().await;
+    }
+
+    /// Waits until a relay request gets an answer (a worker listens, NATS is up).
+    pub async fn wait_for_worker(&self) {
+        let probe = RelayRequest {
+            guild_id: Snowflake::from(GUILD_ID),
+            channel_id: Snowflake::from(1),
+            user_id: Snowflake::from(1),
+            content: MessageContent::parse(PROBE.to_owned()).expect("probe"),
+            message_id: None,
+        };
+        let settings = self.nats.settings();
+        eventually("a relay worker answering", Duration::from_secs(15), || {
+            let probe = probe.clone();
+            let settings = settings.clone();
+            async move {
+                let client = common::nats::connect(&settings, "probe").await.ok()?;
+                wait_connected(&client).await;
+                let relay = RelayClient::new(client, SUBJECT, Duration::from_secs(2));
+                relay.send(&probe, None).await.ok()
+            }
+        })
+        .await;
+    }
+
+    /// Stops the relay worker.
+    pub async fn stop_worker(&mut self) {
+        if let Some((stop, handle)) = self.worker.take() {
+            let _ = stop.send(());
+            let _ = tokio::time::timeout(Duration::from_secs(15), handle).await;
+        }
+    }
+
+    /// Asks the bot to shut down and returns how `run` ended; panics if it does not end.
+    pub async fn shutdown(mut self) -> Result<(), BotError> {
+        self.stop_worker().await;
+        let (stop, handle) = self.bot.take().expect("bot running");
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(20), handle)
+            .await
+            .expect("the bot stops within 20 s of being asked")
+            .expect("the bot task did not panic")
+    }
+}
+
+/// A responder for tests: answers with `answer(content)` after `delay(content)`, recording
+/// every request it gets (except readiness probes).
+pub struct Scripted<A, D> {
+    /// The answer to a message.
+    pub answer: A,
+    /// How long to think about a message.
+    pub delay: D,
+    /// Requests received, in arrival order, with when they arrived and when the answer left.
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+/// One request a [`Scripted`] responder received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The request.
+    pub request: RelayRequest,
+    /// When it arrived.
+    pub arrived: std::time::Instant,
+    /// When the answer was handed back to the worker.
+    pub answered: std::time::Instant,
+}
+
+impl<A, D> Responder for Scripted<A, D>
+where
+    A: Fn(&str) -> String + Send + Sync + 'static,
+    D: Fn(&str) -> Duration + Send + Sync + 'static,
+{
+    async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        let arrived = std::time::Instant::now();
+        let content = request.content.as_str().to_owned();
+        if content == PROBE {
+            return Ok(RelayReply::new("ready"));
+        }
+        let delay = (self.delay)(&content);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let reply = RelayReply::new((self.answer)(&content));
+        self.seen.lock().expect("seen").push(Seen {
+            request,
+            arrived,
+            answered: std::time::Instant::now(),
+        });
+        Ok(reply)
+    }
+}
+
+/// Reads a permission field (Discord sends strings; accept numbers too).
+pub fn permission_bits(value: &Value) -> u64 {
+    match value {
+        Value::String(text) => text.parse().expect("numeric permission string"),
+        Value::Number(number) => number.as_u64().expect("permission number"),
+        other => panic!("not a permission value: {other}"),
+    }
+}
+
+/// `(id, type, allow, deny)` of each overwrite in a channel body, sorted.
+pub fn overwrites(body: &Value) -> Vec<(u64, u64, u64, u64)> {
+    let mut list: Vec<_> = body["permission_overwrites"]
+        .as_array()
+        .expect("permission_overwrites")
+        .iter()
+        .map(|o| {
+            (
+                permission_bits(&o["id"]),
+                o["type"].as_u64().expect("type"),
+                permission_bits(&o["allow"]),
+                permission_bits(&o["deny"]),
+            )
+        })
+        .collect();
+    list.sort_unstable();
+    list
+}
+
+/// Whether a message body carries allowed mentions that allow nothing.
+pub fn mentions_nothing(body: &Value) -> bool {
+    let mentions = &body["allowed_mentions"];
+    let empty = |key: &str| mentions.get(key).is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
+    mentions.is_object()
+        && mentions["parse"].as_array().is_some_and(Vec::is_empty)
+        && empty("users")
+        && empty("roles")
+        && mentions.get("replied_user").is_none_or(|v| v == false)
+}
