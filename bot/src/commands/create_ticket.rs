@@ -83,7 +83,7 @@ pub enum Ticket {
 }
 
 /// Handles one `/create-ticket` interaction.
-#[tracing::instrument(name = "create_ticket", skip_all, fields(guild_id = ?command.guild_id, user_id = %command.user.id))]
+#[tracing::instrument(name = "create_ticket", skip_all, fields(guild_id = command.guild_id.map(|g| g.get()), user_id = %command.user.id))]
 pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
     let Some(guild_id) = command.guild_id else {
         respond_now(&ctx.http, command, "Run /create-ticket in a server.").await;

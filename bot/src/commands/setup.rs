@@ -45,7 +45,7 @@ impl Outcome {
 }
 
 /// Handles one `/setup` interaction.
-#[tracing::instrument(name = "setup", skip_all, fields(guild_id = ?command.guild_id, user_id = %command.user.id))]
+#[tracing::instrument(name = "setup", skip_all, fields(guild_id = command.guild_id.map(|g| g.get()), user_id = %command.user.id))]
 pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
     let Some(guild_id) = command.guild_id else {
         respond_now(&ctx.http, command, "Run /setup in a server.").await;

@@ -18,7 +18,7 @@ use axum::{
     body::Bytes,
     extract::{
         ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade},
-        Path, State,
+        State,
     },
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
@@ -80,6 +80,8 @@ struct World {
     can_manage_roles: bool,
     gateway: Option<mpsc::UnboundedSender<(String, Value)>>,
     identifies: usize,
+    /// The channel each interaction token was used in, for its response messages.
+    interaction_channels: std::collections::HashMap<String, u64>,
 }
 
 struct Shared {
@@ -107,7 +109,9 @@ impl Drop for ServerTask {
 impl FakeDiscord {
     /// Starts a fake accepting the bot token `token`, with an empty guild.
     pub async fn start(token: &str) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             token: token.to_owned(),
@@ -125,7 +129,9 @@ impl FakeDiscord {
             .route("/api/v10/{*rest}", any(rest))
             .with_state(Arc::clone(&shared));
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("fake discord serves");
+            axum::serve(listener, app)
+                .await
+                .expect("fake discord serves");
         });
         Self {
             shared,
@@ -249,7 +255,10 @@ impl FakeDiscord {
     /// Sends a dispatch event to the connected bot.
     pub fn dispatch(&self, name: &str, data: Value) {
         let world = self.world();
-        let gateway = world.gateway.as_ref().expect("the bot is connected to the gateway");
+        let gateway = world
+            .gateway
+            .as_ref()
+            .expect("the bot is connected to the gateway");
         gateway
             .send((name.to_owned(), data))
             .expect("gateway connection open");
@@ -258,7 +267,19 @@ impl FakeDiscord {
     /// Sends an interaction for a slash command and returns its ID.
     pub fn run_command(&self, name: &str, user_id: u64, administrator: bool) -> u64 {
         let id = self.fresh_id();
-        let channel = self.world().channels.first().map_or(GUILD_ID, |c| id_of(c));
+        // Commands are run from some text channel of the guild (or one that is not cached).
+        let channel = {
+            let mut world = self.world();
+            let channel = world
+                .channels
+                .iter()
+                .find(|c| c["type"] == 0)
+                .map_or(GUILD_ID + 1, id_of);
+            world
+                .interaction_channels
+                .insert(fixtures::interaction_token(id), channel);
+            channel
+        };
         self.dispatch(
             "INTERACTION_CREATE",
             fixtures::interaction_create(id, name, user_id, administrator, channel),
@@ -296,20 +317,23 @@ impl FakeDiscord {
     /// an immediate message) and returns its content.
     pub async fn wait_for_answer(&self, interaction_id: u64) -> String {
         let token = fixtures::interaction_token(interaction_id);
-        self.wait_for(&format!("the answer to interaction {interaction_id}"), |calls| {
-            calls.iter().find_map(|c| {
-                let edit = c.method == Method::PATCH && c.path.contains(&token);
-                let immediate = c.path.contains(&format!("/interactions/{interaction_id}/"))
-                    && c.body["type"] == 4;
-                if edit {
-                    c.body["content"].as_str().map(str::to_owned)
-                } else if immediate {
-                    c.body["data"]["content"].as_str().map(str::to_owned)
-                } else {
-                    None
-                }
-            })
-        })
+        self.wait_for(
+            &format!("the answer to interaction {interaction_id}"),
+            |calls| {
+                calls.iter().find_map(|c| {
+                    let edit = c.method == Method::PATCH && c.path.contains(&token);
+                    let immediate = c.path.contains(&format!("/interactions/{interaction_id}/"))
+                        && c.body["type"] == 4;
+                    if edit {
+                        c.body["content"].as_str().map(str::to_owned)
+                    } else if immediate {
+                        c.body["data"]["content"].as_str().map(str::to_owned)
+                    } else {
+                        None
+                    }
+                })
+            },
+        )
         .await
     }
 }
@@ -320,7 +344,10 @@ fn next_id(world: &mut World) -> u64 {
 }
 
 fn id_of(value: &Value) -> u64 {
-    value["id"].as_str().and_then(|s| s.parse().ok()).expect("object with an id")
+    value["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .expect("object with an id")
 }
 
 /// The recorded calls, one per line, for failure messages.
@@ -347,7 +374,8 @@ async fn rest(
     let body_json: Value = if body.is_empty() {
         Value::Null
     } else {
-        serde_json::from_slice(&body).unwrap_or_else(|_| json!({ "unparsed": String::from_utf8_lossy(&body) }))
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| json!({ "unparsed": String::from_utf8_lossy(&body) }))
     };
     let authorized = headers
         .get("authorization")
@@ -386,12 +414,22 @@ fn answer(shared: &Shared, method: &Method, path: &str, body: &Value) -> Respons
         }
         ("PUT", ["applications", app, "guilds", g, "commands"]) if *app == APP_ID.to_string() => {
             let g = g.parse().unwrap_or_default();
-            Json(fixtures::commands(body, Some(g), &mut || next_id(&mut world))).into_response()
+            Json(fixtures::commands(body, Some(g), &mut || {
+                next_id(&mut world)
+            }))
+            .into_response()
         }
-        ("POST", ["interactions", _id, _token, "callback"]) => StatusCode::NO_CONTENT.into_response(),
-        ("PATCH", ["webhooks", app, _token, "messages", "@original"]) if *app == APP_ID.to_string() => {
+        ("POST", ["interactions", _id, _token, "callback"]) => {
+            StatusCode::NO_CONTENT.into_response()
+        }
+        ("PATCH", ["webhooks", app, token, "messages", "@original"])
+            if *app == APP_ID.to_string() =>
+        {
+            let Some(channel) = world.interaction_channels.get(*token).copied() else {
+                return discord_error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+            };
             let id = next_id(&mut world);
-            let mut message = fixtures::bot_message(id, 0, body);
+            let mut message = fixtures::bot_message(id, channel, body);
             message["flags"] = json!(64);
             message["webhook_id"] = json!(APP_ID.to_string());
             Json(message).into_response()
@@ -400,12 +438,16 @@ fn answer(shared: &Shared, method: &Method, path: &str, body: &Value) -> Respons
             StatusCode::NO_CONTENT.into_response()
         }
         ("POST", ["channels", channel, "messages"]) => {
-            let Some(channel_id) = find(&world.channels, channel).map(|c| id_of(c)) else {
+            let Some(channel_id) = find(&world.channels, channel).map(id_of) else {
                 return discord_error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
             };
             let content = body["content"].as_str().unwrap_or_default();
             if content.trim().is_empty() {
-                return discord_error(StatusCode::BAD_REQUEST, 50006, "Cannot send an empty message");
+                return discord_error(
+                    StatusCode::BAD_REQUEST,
+                    50006,
+                    "Cannot send an empty message",
+                );
             }
             if content.chars().count() > 2000 {
                 return (
@@ -427,7 +469,9 @@ fn answer(shared: &Shared, method: &Method, path: &str, body: &Value) -> Respons
             };
             Json(world.channels.remove(index)).into_response()
         }
-        ("GET", ["guilds", g, "channels"]) if *g == guild => Json(world.channels.clone()).into_response(),
+        ("GET", ["guilds", g, "channels"]) if *g == guild => {
+            Json(world.channels.clone()).into_response()
+        }
         ("POST", ["guilds", g, "channels"]) if *g == guild => create_channel(&mut world, body),
         ("GET", ["guilds", g, "roles"]) if *g == guild => Json(world.roles.clone()).into_response(),
         ("POST", ["guilds", g, "roles"]) if *g == guild => {
@@ -459,14 +503,20 @@ fn create_channel(world: &mut World, body: &Value) -> Response {
         return discord_error(StatusCode::FORBIDDEN, 50013, "Missing Permissions");
     }
     if world.channels.len() >= GUILD_CHANNEL_LIMIT {
-        return discord_error(StatusCode::BAD_REQUEST, 30013, "Maximum number of guild channels reached (500)");
+        return discord_error(
+            StatusCode::BAD_REQUEST,
+            30013,
+            "Maximum number of guild channels reached (500)",
+        );
     }
-    let parent = body["parent_id"].as_str().and_then(|p| p.parse::<u64>().ok());
+    let parent = body["parent_id"]
+        .as_str()
+        .and_then(|p| p.parse::<u64>().ok());
     if let Some(parent) = parent {
         let siblings = world
             .channels
             .iter()
-            .filter(|c| c["parent_id"] == parent.to_string())
+            .filter(|c| c["parent_id"].as_str().and_then(|p| p.parse().ok()) == Some(parent))
             .count();
         if siblings >= CATEGORY_LIMIT {
             return (
@@ -489,7 +539,9 @@ fn create_channel(world: &mut World, body: &Value) -> Response {
         body["type"].as_u64().unwrap_or(0),
         body["name"].as_str().unwrap_or("channel"),
         parent,
-        body.get("permission_overwrites").cloned().unwrap_or(json!([])),
+        body.get("permission_overwrites")
+            .cloned()
+            .unwrap_or(json!([])),
     );
     world.channels.push(channel.clone());
     // Real Discord tells the bot over the gateway too.
@@ -521,13 +573,12 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
                     _ => continue,
                 };
                 let Ok(payload) = serde_json::from_str::<Value>(&text) else { continue };
-                match payload["op"].as_u64() {
-                    Some(1) => {
-                        if send(&mut socket, &json!({ "op": 11 })).await.is_err() { break; }
-                    }
+                let replies = match payload["op"].as_u64() {
+                    Some(1) => vec![json!({ "op": 11 })],
                     Some(2) => {
                         if payload["d"]["token"] != format!("Bot {}", shared.token) {
-                            let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 4004, reason: "Authentication failed.".into() }))).await;
+                            let close = CloseFrame { code: 4004, reason: "Authentication failed.".into() };
+                            let _ = socket.send(WsMessage::Close(Some(close))).await;
                             break;
                         }
                         let (channels, roles) = {
@@ -536,17 +587,19 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
                             world.gateway = Some(tx.clone());
                             (world.channels.clone(), world.roles.clone())
                         };
-                        seq += 1;
-                        let ready = json!({ "op": 0, "s": seq, "t": "READY", "d": fixtures::ready(&shared.addr) });
-                        seq += 1;
-                        let guild = json!({ "op": 0, "s": seq, "t": "GUILD_CREATE", "d": fixtures::guild_create(channels, roles) });
-                        if send(&mut socket, &ready).await.is_err() || send(&mut socket, &guild).await.is_err() { break; }
+                        let ready = json!({ "op": 0, "s": seq + 1, "t": "READY", "d": fixtures::ready(&shared.addr) });
+                        let guild = json!({ "op": 0, "s": seq + 2, "t": "GUILD_CREATE", "d": fixtures::guild_create(channels, roles) });
+                        seq += 2;
+                        vec![ready, guild]
                     }
                     // No session state is kept: ask for a fresh IDENTIFY.
-                    Some(6) => {
-                        if send(&mut socket, &json!({ "op": 9, "d": false })).await.is_err() { break; }
+                    Some(6) => vec![json!({ "op": 9, "d": false })],
+                    _ => Vec::new(),
+                };
+                for reply in &replies {
+                    if send(&mut socket, reply).await.is_err() {
+                        return;
                     }
-                    _ => {}
                 }
             }
             Some((name, data)) = rx.recv() => {
@@ -562,7 +615,9 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
 }
 
 async fn send(socket: &mut WebSocket, payload: &Value) -> Result<(), axum::Error> {
-    socket.send(WsMessage::Text(payload.to_string().into())).await
+    socket
+        .send(WsMessage::Text(payload.to_string().into()))
+        .await
 }
 
 /// The JSON of Discord objects and gateway events, as real Discord sends them.
@@ -588,7 +643,13 @@ pub mod fixtures {
     }
 
     /// A guild channel object.
-    pub fn channel(id: u64, kind: u64, name: &str, parent: Option<u64>, overwrites: Value) -> Value {
+    pub fn channel(
+        id: u64,
+        kind: u64,
+        name: &str,
+        parent: Option<u64>,
+        overwrites: Value,
+    ) -> Value {
         json!({
             "id": id.to_string(),
             "type": kind,
@@ -644,9 +705,7 @@ pub mod fixtures {
     pub fn guild_create(channels: Vec<Value>, roles: Vec<Value>) -> Value {
         let mut all_roles = vec![everyone_role()];
         all_roles.extend(roles);
-        let member = |id: u64, bot: bool| {
-            json!({ "user": user(id, bot), "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP })
-        };
+        let member = |id: u64, bot: bool| json!({ "user": user(id, bot), "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
         json!({
             "id": GUILD_ID.to_string(),
             "name": "Fake Guild",
@@ -750,7 +809,15 @@ pub mod fixtures {
     impl MessageSpec {
         /// A regular message by a human.
         pub fn human(channel_id: u64, author_id: u64, content: &str) -> Self {
-            Self { id: 0, channel_id, author_id, bot: false, webhook: false, kind: 0, content: content.to_owned() }
+            Self {
+                id: 0,
+                channel_id,
+                author_id,
+                bot: false,
+                webhook: false,
+                kind: 0,
+                content: content.to_owned(),
+            }
         }
     }
 
@@ -787,9 +854,19 @@ pub mod fixtures {
     }
 
     /// The INTERACTION_CREATE event data of a slash command run by `user_id`.
-    pub fn interaction_create(id: u64, name: &str, user_id: u64, administrator: bool, channel_id: u64) -> Value {
+    pub fn interaction_create(
+        id: u64,
+        name: &str,
+        user_id: u64,
+        administrator: bool,
+        channel_id: u64,
+    ) -> Value {
         // Administrator is bit 3; the rest are what @everyone has.
-        let permissions = if administrator { "1071698660937" } else { "1071698660929" };
+        let permissions = if administrator {
+            "1071698660937"
+        } else {
+            "1071698660929"
+        };
         json!({
             "id": id.to_string(),
             "application_id": APP_ID.to_string(),
@@ -841,14 +918,19 @@ pub mod fixtures {
         #[test]
         fn ready_is_a_ready_event() {
             let addr = "127.0.0.1:1".parse().unwrap();
-            let Event::Ready(ready) = event("READY", ready(&addr)) else { panic!("READY became another event") };
+            let Event::Ready(ready) = event("READY", ready(&addr)) else {
+                panic!("READY became another event")
+            };
             assert_eq!(ready.ready.application.id.get(), APP_ID);
         }
 
         #[test]
         fn guild_create_is_a_guild_create_event() {
             let channels = vec![channel(5, 0, "general", None, json!([]))];
-            let Event::GuildCreate(guild) = event("GUILD_CREATE", guild_create(channels, vec![role(6, "Support")])) else {
+            let Event::GuildCreate(guild) = event(
+                "GUILD_CREATE",
+                guild_create(channels, vec![role(6, "Support")]),
+            ) else {
                 panic!("GUILD_CREATE became another event")
             };
             assert_eq!(guild.guild.channels.len(), 1);
@@ -859,7 +941,8 @@ pub mod fixtures {
         fn message_create_is_a_message_create_event() {
             let mut spec = MessageSpec::human(5, 7, "hello");
             spec.id = 8;
-            let Event::MessageCreate(created) = event("MESSAGE_CREATE", message_create(&spec)) else {
+            let Event::MessageCreate(created) = event("MESSAGE_CREATE", message_create(&spec))
+            else {
                 panic!("MESSAGE_CREATE became another event")
             };
             assert_eq!(created.message.content, "hello");
@@ -867,19 +950,31 @@ pub mod fixtures {
             spec.bot = true;
             spec.webhook = true;
             spec.kind = 7;
-            assert!(matches!(event("MESSAGE_CREATE", message_create(&spec)), Event::MessageCreate(_)));
+            assert!(matches!(
+                event("MESSAGE_CREATE", message_create(&spec)),
+                Event::MessageCreate(_)
+            ));
         }
 
         #[test]
         fn interaction_create_is_a_command_interaction() {
-            let Event::InteractionCreate(created) = event("INTERACTION_CREATE", interaction_create(9, "setup", 7, true, 5)) else {
+            let Event::InteractionCreate(created) = event(
+                "INTERACTION_CREATE",
+                interaction_create(9, "setup", 7, true, 5),
+            ) else {
                 panic!("INTERACTION_CREATE became another event")
             };
-            let command = created.interaction.command().expect("a command interaction");
+            let command = created
+                .interaction
+                .command()
+                .expect("a command interaction");
             assert_eq!(command.data.name, "setup");
             assert_eq!(command.user.id.get(), 7);
             assert!(command.member.unwrap().permissions.unwrap().administrator());
-            let Event::InteractionCreate(created) = event("INTERACTION_CREATE", interaction_create(9, "setup", 7, false, 5)) else {
+            let Event::InteractionCreate(created) = event(
+                "INTERACTION_CREATE",
+                interaction_create(9, "setup", 7, false, 5),
+            ) else {
                 panic!("INTERACTION_CREATE became another event")
             };
             let member = created.interaction.command().unwrap().member.unwrap();
@@ -888,13 +983,23 @@ pub mod fixtures {
 
         #[test]
         fn channel_create_is_a_channel_create_event() {
-            let data = channel(5, 0, "ticket-7", Some(4), json!([{ "id": "7", "type": 1, "allow": "1024", "deny": "0" }]));
-            assert!(matches!(event("CHANNEL_CREATE", data), Event::ChannelCreate(_)));
+            let data = channel(
+                5,
+                0,
+                "ticket-7",
+                Some(4),
+                json!([{ "id": "7", "type": 1, "allow": "1024", "deny": "0" }]),
+            );
+            assert!(matches!(
+                event("CHANNEL_CREATE", data),
+                Event::ChannelCreate(_)
+            ));
         }
 
         #[test]
         fn rest_answers_deserialize_into_serenity_models() {
-            let created: GuildChannel = serde_json::from_value(channel(5, 4, "Tickets", None, json!([]))).unwrap();
+            let created: GuildChannel =
+                serde_json::from_value(channel(5, 4, "Tickets", None, json!([]))).unwrap();
             assert_eq!(created.name, "Tickets");
             let _: Role = serde_json::from_value(role(6, "Support")).unwrap();
             let body = json!({ "content": "hi", "message_reference": { "message_id": "3", "channel_id": "5" } });
@@ -902,7 +1007,12 @@ pub mod fixtures {
             assert!(message.message_reference.is_some());
             let body = json!([{ "name": "setup", "description": "d", "type": 1, "default_member_permissions": "8" }]);
             let mut id = 10;
-            let commands: Vec<Command> = serde_json::from_value(commands(&body, Some(GUILD_ID), &mut || { id += 1; id })).unwrap();
+            let commands: Vec<Command> =
+                serde_json::from_value(commands(&body, Some(GUILD_ID), &mut || {
+                    id += 1;
+                    id
+                }))
+                .unwrap();
             assert_eq!(commands[0].name, "setup");
         }
     }

@@ -4,7 +4,7 @@
 
 use std::{
     io::Write,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
@@ -34,8 +34,6 @@ pub const PROBE: &str = "readiness probe";
 /// The relay subject.
 pub const SUBJECT: &str = "tickets.relay";
 
-static LOGS: OnceLock<Arc<Mutex<String>>> = OnceLock::new();
-
 #[derive(Clone)]
 struct Tee(Arc<Mutex<String>>);
 
@@ -51,41 +49,36 @@ impl Write for Tee {
     }
 }
 
-/// Installs the bot's log format once per test process, capturing the lines.
-fn init_logs() -> Arc<Mutex<String>> {
-    Arc::clone(LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(String::new()));
-        let settings = common::config::TelemetrySettings {
-            log_level: "info,bot=debug".to_owned(),
-        };
-        let writer = Tee(Arc::clone(&logs));
-        let subscriber = telemetry::subscriber(
-            Service::Bot,
-            telemetry::filter(&settings).expect("filter"),
-            move || writer.clone(),
-        );
-        let _ = tracing::subscriber::set_global_default(subscriber);
-        logs
-    }))
-}
-
-/// Everything logged in this test process so far.
-pub fn logs() -> String {
-    init_logs().lock().expect("logs").clone()
+/// Captures the bot's log lines (its own format) for this test.
+///
+/// `#[tokio::test]` runs the bot's tasks on the test's own thread, so a thread-local subscriber
+/// sees exactly this test's lines, also when several tests share a process.
+fn capture_logs() -> (Arc<Mutex<String>>, tracing::subscriber::DefaultGuard) {
+    let logs = Arc::new(Mutex::new(String::new()));
+    let settings = common::config::TelemetrySettings {
+        log_level: "info,bot=debug".to_owned(),
+    };
+    let writer = Tee(Arc::clone(&logs));
+    let subscriber = telemetry::subscriber(
+        Service::Bot,
+        telemetry::filter(&settings).expect("filter"),
+        move || writer.clone(),
+    );
+    (logs, tracing::subscriber::set_default(subscriber))
 }
 
 type Stopper<T> = Option<(oneshot::Sender<()>, JoinHandle<T>)>;
 
 /// A running bot with its NATS server and fake Discord.
 pub struct TestBot {
-    /// The fake Discord the bot talks to.
-    pub fake: FakeDiscord,
     /// The bot's nats-server.
     pub nats: NatsServer,
     /// A clone of the bot's own NATS connection.
     pub bot_nats: async_nats::Client,
     bot: Stopper<Result<(), BotError>>,
     worker: Stopper<Result<(), relay_worker::WorkerError>>,
+    logs: Arc<Mutex<String>>,
+    _log_guard: tracing::subscriber::DefaultGuard,
 }
 
 /// Starts the bot against `fake` with a fresh nats-server and waits until it is ready.
@@ -95,7 +88,7 @@ pub async fn spawn_bot(fake: FakeDiscord) -> TestBot {
 
 /// Starts the bot against `fake` and `nats`, and waits until its gateway session is ready.
 pub async fn spawn_bot_with_nats(fake: FakeDiscord, nats: NatsServer) -> TestBot {
-    init_logs();
+    let (logs, log_guard) = capture_logs();
     let proxy = fake.url();
     let nats_url = nats.url();
     let guild = GUILD_ID.to_string();
@@ -115,11 +108,12 @@ pub async fn spawn_bot_with_nats(fake: FakeDiscord, nats: NatsServer) -> TestBot
     fake.wait_until_ready().await;
     wait_connected(&bot_nats).await;
     TestBot {
-        fake,
         nats,
         bot_nats,
         bot: Some((stop, handle)),
         worker: None,
+        logs,
+        _log_guard: log_guard,
     }
 }
 
@@ -132,13 +126,37 @@ pub async fn wait_connected(client: &async_nats::Client) {
 }
 
 impl TestBot {
+    /// The bot's log lines so far.
+    pub fn logs(&self) -> String {
+        self.logs.lock().expect("logs").clone()
+    }
+
+    /// Panics when the bot logged an ERROR or WARN line (for tests of the happy path).
+    pub fn assert_no_errors_or_warnings(&self) {
+        let logs = self.logs();
+        let bad: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.starts_with("[BOT] ERROR") || l.starts_with("[BOT] WARN"))
+            // serenity's note on an ordinary shutdown.
+            .filter(|l| !l.contains("awaiting close frame"))
+            .collect();
+        assert!(bad.is_empty(), "unexpected log lines:\n{}", bad.join("\n"));
+    }
+
     /// Starts a real relay worker with `responder` and waits until it answers.
     pub async fn start_worker<R: Responder>(&mut self, responder: R) {
-        let client = common::nats::connect(&self.nats.settings(), "worker").await.expect("nats");
+        let client = common::nats::connect(&self.nats.settings(), "worker")
+            .await
+            .expect("nats");
         let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(relay_worker::run(client, WorkerConfig::new(SUBJECT), responder, async {
-            stopped.await.ok();
-        }));
+        let handle = tokio::spawn(relay_worker::run(
+            client,
+            WorkerConfig::new(SUBJECT),
+            responder,
+            async {
+                stopped.await.ok();
+            },
+        ));
         self.worker = Some((stop, handle));
         self.wait_for_worker().await;
     }
@@ -264,7 +282,11 @@ pub fn overwrites(body: &Value) -> Vec<(u64, u64, u64, u64)> {
 /// Whether a message body carries allowed mentions that allow nothing.
 pub fn mentions_nothing(body: &Value) -> bool {
     let mentions = &body["allowed_mentions"];
-    let empty = |key: &str| mentions.get(key).is_none_or(|v| v.as_array().is_some_and(Vec::is_empty));
+    let empty = |key: &str| {
+        mentions
+            .get(key)
+            .is_none_or(|v| v.as_array().is_some_and(Vec::is_empty))
+    };
     mentions.is_object()
         && mentions["parse"].as_array().is_some_and(Vec::is_empty)
         && empty("users")

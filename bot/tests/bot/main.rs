@@ -16,7 +16,10 @@ use bot::{
 };
 use common::test_util::{eventually, NatsServer};
 use fake_discord::{fixtures::MessageSpec, FakeDiscord, Recorded, ADMIN_ID, BOT_ID, GUILD_ID};
-use helpers::{mentions_nothing, overwrites, spawn_bot, spawn_bot_with_nats, Scripted, TestBot, OTHER_USER_ID, TOKEN, USER_ID};
+use helpers::{
+    mentions_nothing, overwrites, spawn_bot, spawn_bot_with_nats, Scripted, OTHER_USER_ID, TOKEN,
+    USER_ID,
+};
 use relay_worker::Placeholder;
 use serde_json::Value;
 
@@ -82,7 +85,15 @@ async fn setup_by_an_admin_creates_exactly_the_hidden_category_and_the_support_r
     let roles = role_creates(&fake);
     assert_eq!(roles.len(), 1, "one role created");
     assert_eq!(roles[0].body["name"], "Support");
-    let support: u64 = fake.roles().iter().find(|r| r["name"] == "Support").unwrap()["id"].as_str().unwrap().parse().unwrap();
+    let support: u64 = fake
+        .roles()
+        .iter()
+        .find(|r| r["name"] == "Support")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let channels = channel_creates(&fake);
     assert_eq!(channels.len(), 1, "one channel created");
     assert_eq!(channels[0].body["name"], "Tickets");
@@ -106,6 +117,7 @@ async fn setup_by_an_admin_creates_exactly_the_hidden_category_and_the_support_r
     assert_eq!(callbacks[0].body["data"]["flags"], 64);
     let edit = fake.calls(Method::PATCH, "/messages/@original");
     assert!(mentions_nothing(&edit[0].body), "{}", edit[0].body);
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -140,6 +152,7 @@ async fn setup_twice_creates_nothing_new() {
     assert!(answer.contains("already set up"), "{answer}");
     assert_eq!(channel_creates(&fake).len(), 1);
     assert_eq!(role_creates(&fake).len(), 1);
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -154,9 +167,33 @@ async fn setup_refused_by_discord_explains_and_removes_the_role_it_made() {
 
     assert!(answer.contains("Manage Channels"), "{answer}");
     assert_eq!(role_creates(&fake).len(), 1, "the role was made first");
-    assert!(fake.roles().is_empty(), "and removed again: {:?}", fake.roles());
+    assert!(
+        fake.roles().is_empty(),
+        "and removed again: {:?}",
+        fake.roles()
+    );
     assert!(fake.channels().is_empty());
-    assert!(helpers::logs().contains("[BOT] ERROR - Discord refused"));
+    assert!(bot.logs().contains("[BOT] ERROR - Discord refused"));
+    bot.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn setup_without_manage_roles_explains_what_to_fix_and_creates_nothing() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    fake.revoke_manage_roles();
+    let bot = spawn_bot(fake.clone()).await;
+
+    let interaction = fake.run_command(setup::NAME, ADMIN_ID, true);
+    let answer = fake.wait_for_answer(interaction).await;
+
+    assert!(answer.contains("**Manage Roles**"), "{answer}");
+    assert_eq!(role_creates(&fake)[0].status, 403);
+    assert!(
+        channel_creates(&fake).is_empty(),
+        "no category without its role"
+    );
+    assert!(fake.roles().is_empty());
+    assert!(bot.logs().contains("[BOT] ERROR - Discord refused"));
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -176,7 +213,11 @@ async fn create_ticket_makes_a_private_channel_with_exactly_the_specified_overwr
     let body = &creates[0].body;
     assert_eq!(body["name"], format!("ticket-{USER_ID}"));
     assert_eq!(body["type"], 0, "a text channel");
-    assert_eq!(body["parent_id"], category.to_string(), "in the Tickets category");
+    assert_eq!(
+        body["parent_id"],
+        category.to_string(),
+        "in the Tickets category"
+    );
     let mut expected = vec![
         (GUILD_ID, ROLE, 0, VIEW),
         (USER_ID, USER, MEMBER, 0),
@@ -186,18 +227,33 @@ async fn create_ticket_makes_a_private_channel_with_exactly_the_specified_overwr
     expected.sort_unstable();
     assert_eq!(overwrites(body), expected);
 
-    let channel = fake.channels().iter().find(|c| c["name"] == format!("ticket-{USER_ID}")).unwrap()["id"].as_str().unwrap().parse::<u64>().unwrap();
+    let channel = fake
+        .channels()
+        .iter()
+        .find(|c| c["name"] == format!("ticket-{USER_ID}"))
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
     assert_eq!(answer, format!("Your ticket is ready: <#{channel}>"));
     // Acknowledged before the slow work (Discord's 3-second deadline), ephemerally.
     let requests = fake.requests();
-    let deferred = requests.iter().position(|c| c.path.contains(&format!("/interactions/{interaction}/"))).unwrap();
-    let created = requests.iter().position(|c| c.method == Method::POST && c.path.ends_with("/channels")).unwrap();
+    let deferred = requests
+        .iter()
+        .position(|c| c.path.contains(&format!("/interactions/{interaction}/")))
+        .unwrap();
+    let created = requests
+        .iter()
+        .position(|c| c.method == Method::POST && c.path.ends_with("/channels"))
+        .unwrap();
     assert!(deferred < created);
     assert_eq!(requests[deferred].body["type"], 5);
     assert_eq!(requests[deferred].body["data"]["flags"], 64);
     let welcome = wait_for_posts(&fake, channel, 1).await;
     assert!(content(&welcome[0]).starts_with("Welcome"));
     assert!(mentions_nothing(&welcome[0].body), "{}", welcome[0].body);
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -215,6 +271,7 @@ async fn create_ticket_again_links_the_existing_channel_instead_of_making_anothe
     assert_eq!(channel_creates(&fake).len(), 1);
     let link = created.trim_start_matches("Your ticket is ready: ");
     assert_eq!(again, format!("You already have a ticket: {link}"));
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -227,18 +284,40 @@ async fn two_simultaneous_create_ticket_of_one_user_leave_exactly_one_channel() 
     // Back to back on the gateway: serenity handles each in its own task, concurrently.
     let first = fake.run_command(create_ticket::NAME, USER_ID, false);
     let second = fake.run_command(create_ticket::NAME, USER_ID, false);
-    let mut answers = vec![fake.wait_for_answer(first).await, fake.wait_for_answer(second).await];
+    let mut answers = vec![
+        fake.wait_for_answer(first).await,
+        fake.wait_for_answer(second).await,
+    ];
     answers.sort();
 
-    assert_eq!(channel_creates(&fake).len(), 1, "{}", fake_discord::describe(&fake.requests()));
-    let tickets = fake.channels().iter().filter(|c| c["name"] == format!("ticket-{USER_ID}")).count();
+    assert_eq!(
+        channel_creates(&fake).len(),
+        1,
+        "{}",
+        fake_discord::describe(&fake.requests())
+    );
+    let tickets = fake
+        .channels()
+        .iter()
+        .filter(|c| c["name"] == format!("ticket-{USER_ID}"))
+        .count();
     assert_eq!(tickets, 1);
-    assert!(answers[0].starts_with("You already have a ticket"), "{answers:?}");
-    assert!(answers[1].starts_with("Your ticket is ready"), "{answers:?}");
+    assert!(
+        answers[0].starts_with("You already have a ticket"),
+        "{answers:?}"
+    );
+    assert!(
+        answers[1].starts_with("Your ticket is ready"),
+        "{answers:?}"
+    );
     // Another user is not held up by that lock and gets their own channel.
     let other = fake.run_command(create_ticket::NAME, OTHER_USER_ID, false);
-    assert!(fake.wait_for_answer(other).await.starts_with("Your ticket is ready"));
+    assert!(fake
+        .wait_for_answer(other)
+        .await
+        .starts_with("Your ticket is ready"));
     assert_eq!(channel_creates(&fake).len(), 2);
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -249,8 +328,12 @@ async fn create_ticket_before_setup_says_to_run_setup() {
 
     let interaction = fake.run_command(create_ticket::NAME, USER_ID, false);
 
-    assert_eq!(fake.wait_for_answer(interaction).await, create_ticket::NOT_SET_UP);
+    assert_eq!(
+        fake.wait_for_answer(interaction).await,
+        create_ticket::NOT_SET_UP
+    );
     assert!(channel_creates(&fake).is_empty());
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -268,7 +351,7 @@ async fn create_ticket_without_manage_channels_explains_what_to_fix_and_leaves_n
     assert!(answer.contains("**Manage Channels**"), "{answer}");
     assert_eq!(channel_creates(&fake)[0].status, 403);
     assert_eq!(fake.channels().len(), before, "nothing half-made");
-    assert!(helpers::logs().contains("[BOT] ERROR - Discord refused"));
+    assert!(bot.logs().contains("[BOT] ERROR - Discord refused"));
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -288,7 +371,7 @@ async fn create_ticket_in_a_full_category_explains_the_50_channel_limit() {
     assert!(answer.contains("Tickets category is full"), "{answer}");
     assert_eq!(channel_creates(&fake)[0].status, 400);
     assert_eq!(fake.channels().len(), before);
-    assert!(helpers::logs().contains("[BOT] WARN - Discord refused"));
+    assert!(bot.logs().contains("[BOT] WARN - Discord refused"));
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -324,9 +407,19 @@ async fn a_ticket_message_gets_the_worker_reply_as_a_reply_with_no_mentions() {
     let posts = wait_for_posts(&fake, ticket, 1).await;
 
     assert_eq!(content(&posts[0]), Placeholder::REPLY);
-    assert_eq!(reference_id(&posts[0]), Some(message), "a reply to the user's message");
+    assert_eq!(
+        reference_id(&posts[0]),
+        Some(message),
+        "a reply to the user's message"
+    );
     assert!(mentions_nothing(&posts[0].body), "{}", posts[0].body);
-    assert!(!fake.calls(Method::POST, &format!("/channels/{ticket}/typing")).is_empty(), "typing shown");
+    assert!(
+        !fake
+            .calls(Method::POST, &format!("/channels/{ticket}/typing"))
+            .is_empty(),
+        "typing shown"
+    );
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -340,10 +433,19 @@ async fn other_channels_bots_webhooks_system_messages_and_the_bot_itself_get_not
     bot.start_worker(Placeholder).await;
 
     fake.send_message(general, USER_ID, "hello in general");
-    fake.send(MessageSpec { bot: true, ..MessageSpec::human(ticket, OTHER_USER_ID, "a bot speaks") });
+    fake.send(MessageSpec {
+        bot: true,
+        ..MessageSpec::human(ticket, OTHER_USER_ID, "a bot speaks")
+    });
     fake.send(MessageSpec::human(ticket, BOT_ID, "the bot's own message"));
-    fake.send(MessageSpec { webhook: true, ..MessageSpec::human(ticket, OTHER_USER_ID, "a webhook speaks") });
-    fake.send(MessageSpec { kind: 7, ..MessageSpec::human(ticket, USER_ID, "joined") });
+    fake.send(MessageSpec {
+        webhook: true,
+        ..MessageSpec::human(ticket, OTHER_USER_ID, "a webhook speaks")
+    });
+    fake.send(MessageSpec {
+        kind: 7,
+        ..MessageSpec::human(ticket, USER_ID, "joined")
+    });
     fake.send_message(ticket, USER_ID, "   ");
     // Messages of one channel are handled in order: once this one is answered, the ones
     // before it in the ticket channel were dropped, not queued.
@@ -354,7 +456,10 @@ async fn other_channels_bots_webhooks_system_messages_and_the_bot_itself_get_not
     assert_eq!(reference_id(&posts[0]), Some(marker));
     // The general channel's message was dropped when it arrived (its channel is cached).
     assert!(fake.posted_messages(general).is_empty());
-    assert!(fake.calls(Method::POST, &format!("/channels/{general}/typing")).is_empty());
+    assert!(fake
+        .calls(Method::POST, &format!("/channels/{general}/typing"))
+        .is_empty());
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -375,21 +480,32 @@ async fn with_no_worker_the_bot_tries_exactly_three_times_then_posts_the_friendl
     assert_eq!(reference_id(&posts[0]), Some(message));
     // A publish made after the friendly message marks the end of the bot's attempts in the
     // server's log, which a reader thread copies with some lag.
-    let marker = common::nats::connect(&bot.nats.settings(), "marker").await.unwrap();
+    let marker = common::nats::connect(&bot.nats.settings(), "marker")
+        .await
+        .unwrap();
     helpers::wait_connected(&marker).await;
     marker.publish("attempts.counted", "".into()).await.unwrap();
     marker.flush().await.unwrap();
-    let log = eventually("the marker in the server log", Duration::from_secs(10), || async {
-        let log = bot.nats.logs();
-        log.contains("PUB attempts.counted").then_some(log)
-    })
+    let log = eventually(
+        "the marker in the server log",
+        Duration::from_secs(10),
+        || async {
+            let log = bot.nats.logs();
+            log.contains("PUB attempts.counted").then_some(log)
+        },
+    )
     .await;
     let before_marker = log.split("PUB attempts.counted").next().unwrap();
-    let attempts = before_marker.lines().filter(|l| l.contains("PUB tickets.relay ")).count();
+    let attempts = before_marker
+        .lines()
+        .filter(|l| l.contains("PUB tickets.relay "))
+        .count();
     assert_eq!(attempts, 3, "1 attempt + 2 retries");
-    let logs = helpers::logs();
+    let logs = bot.logs();
     assert!(
-        logs.lines().any(|l| l.starts_with("[BOT] ERROR - relay failed") && l.contains(&format!("message_id={message}"))),
+        logs.lines()
+            .any(|l| l.starts_with("[BOT] ERROR - relay failed")
+                && l.contains(&format!("message_id={message}"))),
         "an ERROR line for the message"
     );
     bot.shutdown().await.expect("clean shutdown");
@@ -401,7 +517,15 @@ async fn a_5000_character_answer_arrives_as_messages_of_at_most_2000_characters_
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let mut bot = spawn_bot(fake.clone()).await;
-    let answer: String = (0..1000).map(|i| if i % 40 == 39 { format!("w{i:03}\n") } else { format!("w{i:03} ") }).collect();
+    let answer: String = (0..1000)
+        .map(|i| {
+            if i % 40 == 39 {
+                format!("w{i:03}\n")
+            } else {
+                format!("w{i:03} ")
+            }
+        })
+        .collect();
     assert_eq!(answer.chars().count(), 5000);
     let expected = answer.clone();
     bot.start_worker(Scripted {
@@ -419,14 +543,24 @@ async fn a_5000_character_answer_arrives_as_messages_of_at_most_2000_characters_
         assert_eq!(post.status, 200);
         assert!(mentions_nothing(&post.body));
     }
-    let words: Vec<&str> = posts.iter().flat_map(|p| content(p).split_whitespace()).collect();
-    assert_eq!(words, answer.split_whitespace().collect::<Vec<_>>(), "every word, in order");
+    let words: Vec<&str> = posts
+        .iter()
+        .flat_map(|p| content(p).split_whitespace())
+        .collect();
+    assert_eq!(
+        words,
+        answer.split_whitespace().collect::<Vec<_>>(),
+        "every word, in order"
+    );
     assert_eq!(reference_id(&posts[0]), Some(message));
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
     assert_eq!(fake.posted_messages(ticket).len(), 3);
 }
 
-#[tokio::test]
+// Multi-threaded like production: serenity runs each event handler in its own task, and on a
+// multi-threaded runtime those tasks really do start out of order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_quick_messages_are_answered_in_order_even_when_the_first_is_slowest() {
     let fake = FakeDiscord::start(TOKEN).await;
     let (category, _) = set_up(&fake);
@@ -444,21 +578,30 @@ async fn three_quick_messages_are_answered_in_order_even_when_the_first_is_slowe
     })
     .await;
 
-    let ids: Vec<u64> = ["one", "two", "three"].iter().map(|text| fake.send_message(ticket, USER_ID, text)).collect();
+    let ids: Vec<u64> = ["one", "two", "three"]
+        .iter()
+        .map(|text| fake.send_message(ticket, USER_ID, text))
+        .collect();
     let posts = wait_for_posts(&fake, ticket, 3).await;
 
     let answers: Vec<&str> = posts.iter().map(content).collect();
-    assert_eq!(answers, ["answer to one", "answer to two", "answer to three"]);
+    assert_eq!(
+        answers,
+        ["answer to one", "answer to two", "answer to three"]
+    );
     let replied: Vec<Option<u64>> = posts.iter().map(reference_id).collect();
     assert_eq!(replied, ids.iter().copied().map(Some).collect::<Vec<_>>());
     // The worker saw complete requests, message IDs included.
-    let seen = seen.lock().unwrap();
-    let requests: Vec<Value> = seen.iter().map(|s| serde_json::from_slice(&s.request.to_json()).unwrap()).collect();
+    let requests: Vec<Value> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| serde_json::from_slice(&s.request.to_json()).unwrap())
+        .collect();
     assert_eq!(requests[0]["message_id"], ids[0].to_string());
     assert_eq!(requests[0]["channel_id"], ticket.to_string());
     assert_eq!(requests[0]["user_id"], USER_ID.to_string());
     assert_eq!(requests[0]["guild_id"], GUILD_ID.to_string());
-    drop(seen);
     bot.shutdown().await.expect("clean shutdown");
 }
 
@@ -491,6 +634,7 @@ async fn shutdown_closes_the_gateway_session_and_run_returns_ok() {
     let fake = FakeDiscord::start(TOKEN).await;
     let bot = spawn_bot(fake.clone()).await;
     assert_eq!(fake.identifies(), 1);
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("run returns Ok after shutdown");
 }
 
@@ -524,8 +668,19 @@ async fn relay_latency_figure() {
         let id = fake.send_message(ticket, USER_ID, &format!("message {n}"));
         let post = wait_for_posts(&fake, ticket, n + 1).await.pop().unwrap();
         assert_eq!(reference_id(&post), Some(id));
-        let sent = fake.dispatched().into_iter().find(|d| d.id == id.to_string()).unwrap().at;
-        let handled = seen.lock().unwrap().iter().find(|s| s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string())).cloned().unwrap();
+        let sent = fake
+            .dispatched()
+            .into_iter()
+            .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
+            .unwrap()
+            .at;
+        let handled = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string()))
+            .cloned()
+            .unwrap();
         inbound.push(handled.arrived.duration_since(sent));
         outbound.push(post.at.duration_since(handled.answered));
     }
