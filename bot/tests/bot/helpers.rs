@@ -88,16 +88,26 @@ pub async fn spawn_bot(fake: FakeDiscord) -> TestBot {
 
 /// Starts the bot against `fake` and `nats`, and waits until its gateway session is ready.
 pub async fn spawn_bot_with_nats(fake: FakeDiscord, nats: NatsServer) -> TestBot {
+    let guild = GUILD_ID.to_string();
+    spawn_bot_with_vars(fake, nats, &[("DISCORD_GUILD_ID", guild.as_str())]).await
+}
+
+/// Starts the bot with these settings besides the token, the proxy and NATS.
+pub async fn spawn_bot_with_vars(
+    fake: FakeDiscord,
+    nats: NatsServer,
+    vars: &[(&str, &str)],
+) -> TestBot {
     let (logs, log_guard) = capture_logs();
     let proxy = fake.url();
     let nats_url = nats.url();
-    let guild = GUILD_ID.to_string();
-    let source = ConfigSource::from_vars([
+    let mut all = vec![
         ("DISCORD_TOKEN", TOKEN),
-        ("DISCORD_GUILD_ID", guild.as_str()),
         ("DISCORD_PROXY_URL", proxy.as_str()),
         ("NATS_URL", nats_url.as_str()),
-    ]);
+    ];
+    all.extend_from_slice(vars);
+    let source = ConfigSource::from_vars(all);
     let settings = source.nats().expect("nats settings");
     let config = BotConfig::load(&source, &settings).expect("bot config");
     let bot_nats = common::nats::connect(&settings, "bot").await.expect("nats");
@@ -197,10 +207,12 @@ impl TestBot {
         self.stop_worker().await;
         let (stop, handle) = self.bot.take().expect("bot running");
         let _ = stop.send(());
-        tokio::time::timeout(Duration::from_secs(20), handle)
+        let outcome = tokio::time::timeout(Duration::from_secs(20), handle)
             .await
             .expect("the bot stops within 20 s of being asked")
-            .expect("the bot task did not panic")
+            .expect("the bot task did not panic");
+        assert!(!self.logs().contains(TOKEN), "the token reached a log line");
+        outcome
     }
 }
 

@@ -5,9 +5,15 @@ mod fake_discord;
 mod helpers;
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
+
+use common::payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest};
+use futures::StreamExt;
 
 use axum::http::Method;
 use bot::{
@@ -17,8 +23,8 @@ use bot::{
 use common::test_util::{eventually, NatsServer};
 use fake_discord::{fixtures::MessageSpec, FakeDiscord, Recorded, ADMIN_ID, BOT_ID, GUILD_ID};
 use helpers::{
-    mentions_nothing, overwrites, spawn_bot, spawn_bot_with_nats, Scripted, OTHER_USER_ID, TOKEN,
-    USER_ID,
+    mentions_nothing, overwrites, spawn_bot, spawn_bot_with_nats, spawn_bot_with_vars, Scripted,
+    OTHER_USER_ID, TOKEN, USER_ID,
 };
 use relay_worker::Placeholder;
 use serde_json::Value;
@@ -627,7 +633,143 @@ async fn after_nats_server_restarts_the_next_message_is_answered() {
     bot.shutdown().await.expect("clean shutdown");
 }
 
+#[tokio::test]
+async fn a_request_the_worker_rejects_as_bad_is_not_retried() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let (category, _) = set_up(&fake);
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let bot = spawn_bot(fake.clone()).await;
+    // A stand-in worker that calls every request bad (400), the way the relay worker answers
+    // an invalid payload, and counts what it gets.
+    let rejecter = common::nats::connect(&bot.nats.settings(), "rejecter")
+        .await
+        .unwrap();
+    helpers::wait_connected(&rejecter).await;
+    let mut requests = rejecter
+        .queue_subscribe(helpers::SUBJECT, "q".to_owned())
+        .await
+        .unwrap();
+    rejecter.flush().await.unwrap();
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&received);
+    let responder = tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert(common::subjects::headers::SERVICE_ERROR, "content: too odd");
+            headers.insert(common::subjects::headers::SERVICE_ERROR_CODE, "400");
+            let body = ErrorBody::new(ErrorCode::InvalidPayload, "content: too odd").to_json();
+            let reply = request.reply.expect("a request");
+            rejecter
+                .publish_with_headers(reply, headers, body.into())
+                .await
+                .unwrap();
+        }
+    });
+
+    let message = fake.send_message(ticket, USER_ID, "something the worker dislikes");
+    let posts = wait_for_posts(&fake, ticket, 1).await;
+
+    assert_eq!(content(&posts[0]), UNAVAILABLE_MESSAGE);
+    assert_eq!(reference_id(&posts[0]), Some(message));
+    assert_eq!(received.load(Ordering::SeqCst), 1, "no retry after a 400");
+    assert!(bot.logs().contains("[BOT] ERROR - relay failed"));
+    responder.abort();
+    bot.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_flood_in_one_channel_is_bounded_and_the_overflow_is_told_to_resend() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let (category, _) = set_up(&fake);
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let mut bot = spawn_bot(fake.clone()).await;
+    // The first message is held until the test lets it go, so the queue fills up.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let held = Arc::clone(&gate);
+    bot.start_worker(Gated { gate: held }).await;
+
+    let first = fake.send_message(ticket, USER_ID, "first");
+    fake.wait_for("typing for the first message", |calls| {
+        calls
+            .iter()
+            .any(|c| c.path.ends_with(&format!("/channels/{ticket}/typing")))
+            .then_some(())
+    })
+    .await;
+    let capacity = bot::relay::RelaySettings::new(Duration::from_secs(10)).queue_capacity;
+    let queued: Vec<u64> = (0..capacity)
+        .map(|n| fake.send_message(ticket, USER_ID, &format!("queued {n}")))
+        .collect();
+    let overflow = fake.send_message(ticket, USER_ID, "one too many");
+    let busy = wait_for_posts(&fake, ticket, 1).await;
+    gate.add_permits(1);
+    let posts = wait_for_posts(&fake, ticket, capacity + 2).await;
+
+    assert_eq!(content(&busy[0]), bot::relay::BUSY_MESSAGE);
+    assert_eq!(reference_id(&busy[0]), Some(overflow));
+    let answered: Vec<Option<u64>> = posts[1..].iter().map(reference_id).collect();
+    let expected: Vec<Option<u64>> = std::iter::once(first).chain(queued).map(Some).collect();
+    assert_eq!(
+        answered, expected,
+        "everything queued is answered, in order"
+    );
+    bot.shutdown().await.expect("clean shutdown");
+}
+
+/// Answers "first" only once the test adds a permit to `gate`; everything else at once.
+struct Gated {
+    gate: Arc<tokio::sync::Semaphore>,
+}
+
+impl relay_worker::Responder for Gated {
+    async fn respond(
+        &self,
+        request: RelayRequest,
+    ) -> Result<RelayReply, relay_worker::ResponderError> {
+        if request.content.as_str() == "first" {
+            let _permit = self
+                .gate
+                .acquire()
+                .await
+                .map_err(relay_worker::ResponderError::new)?;
+        }
+        Ok(RelayReply::new(format!(
+            "answer to {}",
+            request.content.as_str()
+        )))
+    }
+}
+
 // ---------------------------------------------------------------- lifecycle
+
+#[tokio::test]
+async fn without_a_guild_id_the_commands_are_registered_globally() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let bot = spawn_bot_with_vars(fake.clone(), NatsServer::start(), &[]).await;
+
+    let global = fake.calls(
+        Method::PUT,
+        &format!("/applications/{}/commands", fake_discord::APP_ID),
+    );
+    assert_eq!(global.len(), 1);
+    let names: Vec<&str> = global[0]
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["setup", "create-ticket"]);
+    let setup = &global[0].body[0];
+    assert_eq!(
+        helpers::permission_bits(&setup["default_member_permissions"]),
+        8,
+        "Administrator"
+    );
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.expect("clean shutdown");
+}
 
 #[tokio::test]
 async fn shutdown_closes_the_gateway_session_and_run_returns_ok() {
