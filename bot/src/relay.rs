@@ -134,14 +134,9 @@ impl Relay {
         }
         let channel_id = message.channel_id;
         let mut queues = lock(&self.inner.queues);
-        let sender = queues.entry(channel_id).or_insert_with(|| {
-            let (tx, rx) = mpsc::channel(self.inner.settings.queue_capacity);
-            let span = tracing::info_span!("ticket_channel", channel_id = %channel_id);
-            self.inner
-                .tasks
-                .spawn(channel_task(Arc::clone(&self.inner), channel_id, rx).instrument(span));
-            tx
-        });
+        let sender = queues
+            .entry(channel_id)
+            .or_insert_with(|| self.spawn_channel_task(channel_id));
         match sender.try_send(message.clone()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(message)) => {
@@ -156,10 +151,23 @@ impl Relay {
                 });
             }
             Err(mpsc::error::TrySendError::Closed(message)) => {
-                // Only after shutdown began: the channel task is gone.
-                tracing::warn!(message_id = %message.id, "relay shutting down, message not relayed");
+                // The channel's task is gone though the relay runs (it panicked): start another
+                // so that one bad message cannot silence the channel for good.
+                tracing::error!(channel_id = %channel_id, "ticket channel task ended unexpectedly, restarting it");
+                let sender = self.spawn_channel_task(channel_id);
+                let _ = sender.try_send(message);
+                queues.insert(channel_id, sender);
             }
         }
+    }
+
+    fn spawn_channel_task(&self, channel_id: ChannelId) -> mpsc::Sender<Message> {
+        let (tx, rx) = mpsc::channel(self.inner.settings.queue_capacity);
+        let span = tracing::info_span!("ticket_channel", channel_id = %channel_id);
+        self.inner
+            .tasks
+            .spawn(channel_task(Arc::clone(&self.inner), channel_id, rx).instrument(span));
+        tx
     }
 
     /// Stops taking messages, lets queued ones finish for up to `grace`, then abandons the rest.
