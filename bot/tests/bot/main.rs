@@ -780,6 +780,27 @@ async fn shutdown_closes_the_gateway_session_and_run_returns_ok() {
     bot.shutdown().await.expect("run returns Ok after shutdown");
 }
 
+#[tokio::test]
+async fn the_fake_discord_refuses_a_wrong_token() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let http = serenity::http::HttpBuilder::new("not-the-token")
+        .proxy(fake.url())
+        .ratelimiter_disabled(true)
+        .build();
+
+    let err = http.get_gateway().await.expect_err("401");
+
+    let serenity::Error::Http(http_error) = &err else {
+        panic!("not an HTTP error: {err}")
+    };
+    assert_eq!(
+        http_error.status_code().map(|s| s.as_u16()),
+        Some(401),
+        "{err}"
+    );
+    assert_eq!(fake.requests()[0].status, 401);
+}
+
 // ---------------------------------------------------------------- figure
 
 /// Median time the bot adds, measured from outside: MESSAGE_CREATE written to the gateway
