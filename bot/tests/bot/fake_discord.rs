@@ -606,9 +606,10 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
                 seq += 1;
                 let id = data["id"].as_str().unwrap_or_default().to_owned();
                 let frame = json!({ "op": 0, "s": seq, "t": name, "d": data });
+                // Recorded before the write, so that the record exists by the time the bot reacts.
                 let at = Instant::now();
-                if send(&mut socket, &frame).await.is_err() { break; }
                 shared.world.lock().expect("world").dispatched.push(Dispatched { name, id, at });
+                if send(&mut socket, &frame).await.is_err() { break; }
             }
         }
     }

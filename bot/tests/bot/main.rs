@@ -847,13 +847,50 @@ async fn relay_latency_figure() {
         inbound.push(handled.arrived.duration_since(sent));
         outbound.push(post.at.duration_since(handled.answered));
     }
-    inbound.sort_unstable();
-    outbound.sort_unstable();
+    // The same hops without the bot: a direct request to the same worker, for subtraction.
+    let direct = common::nats::connect(&bot.nats.settings(), "direct")
+        .await
+        .unwrap();
+    helpers::wait_connected(&direct).await;
+    let direct =
+        common::relay_client::RelayClient::new(direct, helpers::SUBJECT, Duration::from_secs(5));
+    let mut nats_in = Vec::new();
+    let mut nats_out = Vec::new();
+    for n in 0..MESSAGES {
+        let content = format!("direct {n}");
+        let request = RelayRequest {
+            guild_id: common::payload::Snowflake::from(GUILD_ID),
+            channel_id: common::payload::Snowflake::from(ticket),
+            user_id: common::payload::Snowflake::from(USER_ID),
+            content: common::payload::MessageContent::parse(content.clone()).unwrap(),
+            message_id: None,
+        };
+        let sent = std::time::Instant::now();
+        direct.send(&request, None).await.unwrap();
+        let received = std::time::Instant::now();
+        let handled = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.request.content.as_str() == content)
+            .cloned()
+            .unwrap();
+        nats_in.push(handled.arrived.duration_since(sent));
+        nats_out.push(received.duration_since(handled.answered));
+    }
+    for list in [&mut inbound, &mut outbound, &mut nats_in, &mut nats_out] {
+        list.sort_unstable();
+    }
     let median = |v: &[Duration]| v[v.len() / 2];
     let p90 = |v: &[Duration]| v[v.len() * 9 / 10];
     println!(
-        "FIGURE over {MESSAGES} messages: MESSAGE_CREATE -> request at worker: median {:?} (p90 {:?}); answer -> reply POST at Discord: median {:?} (p90 {:?})",
+        "FIGURE over {MESSAGES} messages: MESSAGE_CREATE written -> request at worker: median {:?} (p90 {:?}); \
+         answer returned -> reply POST at fake Discord: median {:?} (p90 {:?})",
         median(&inbound), p90(&inbound), median(&outbound), p90(&outbound)
+    );
+    println!(
+        "BASELINE same hops through NATS without the bot: request -> worker median {:?}; answer -> requester median {:?}",
+        median(&nats_in), median(&nats_out)
     );
     bot.shutdown().await.expect("clean shutdown");
 }
