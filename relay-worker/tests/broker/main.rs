@@ -4,7 +4,6 @@
 
 mod helpers;
 
-use async_nats::HeaderMap;
 use bytes::Bytes;
 use common::{
     payload::ErrorCode,
@@ -232,9 +231,7 @@ async fn the_worker_user_cannot_publish_requests_nor_listen_outside_its_queue_gr
 
     // An allowed requester's message reaches neither subscription.
     let (bot, _) = broker.connect_as("bot").await;
-    let mut headers_map = HeaderMap::new();
-    headers_map.insert(headers::REQUEST_ID, "probe");
-    bot.publish_with_headers(SUBJECT, headers_map, Bytes::from(valid_request().to_json()))
+    bot.publish(SUBJECT, Bytes::from(valid_request().to_json()))
         .await
         .expect("publish");
     bot.flush().await.expect("flush");
