@@ -10,10 +10,12 @@
 //! error:   {"error":{"code":"invalid_payload","message":"guild_id: is required"}}
 //! ```
 
-use std::fmt;
+use std::{borrow::Cow, fmt};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde::{
+    de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
+    Deserialize, Deserializer, Serialize,
+};
 
 /// A Discord ID: a string of 1 to 20 ASCII digits.
 ///
@@ -138,32 +140,24 @@ pub struct RelayRequest {
 impl RelayRequest {
     /// Parses untrusted bytes; the error names the first field at fault.
     pub fn parse(bytes: &[u8]) -> Result<Self, PayloadError> {
-        let mut object: Map<String, Value> = serde_json::from_slice(bytes).map_err(|err| {
+        let raw: RawRequest<'_> = serde_json::from_slice(bytes).map_err(|err| {
             if err.is_data() {
                 PayloadError::new("body", "must be a JSON object")
             } else {
                 PayloadError::new("body", format!("is not valid JSON ({err})"))
             }
         })?;
-        let mut take = |field: &'static str| match object.remove(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(text)) => Ok(Some(text)),
-            Some(other) => Err(PayloadError::new(
-                field,
-                format!("must be a string, got {}", json_type(&other)),
-            )),
-        };
-        let guild_id = take("guild_id")?;
-        let channel_id = take("channel_id")?;
-        let user_id = take("user_id")?;
-        let content = take("content")?;
-        let message_id = take("message_id")?;
+        let guild_id = text("guild_id", raw.guild_id)?;
+        let channel_id = text("channel_id", raw.channel_id)?;
+        let user_id = text("user_id", raw.user_id)?;
+        let content = text("content", raw.content)?;
+        let message_id = text("message_id", raw.message_id)?;
 
         Ok(Self {
             guild_id: required_snowflake("guild_id", guild_id)?,
             channel_id: required_snowflake("channel_id", channel_id)?,
             user_id: required_snowflake("user_id", user_id)?,
-            content: MessageContent::parse(required("content", content)?)
+            content: MessageContent::parse(required("content", content)?.into_owned())
                 .map_err(|problem| PayloadError::new("content", problem))?,
             message_id: message_id
                 .map(|id| snowflake("message_id", &id))
@@ -177,13 +171,30 @@ impl RelayRequest {
     }
 }
 
-fn required(field: &'static str, value: Option<String>) -> Result<String, PayloadError> {
+fn text<'a>(
+    field: &'static str,
+    value: Option<Field<'a>>,
+) -> Result<Option<Cow<'a, str>>, PayloadError> {
+    match value {
+        None | Some(Field::Null) => Ok(None),
+        Some(Field::Text(text)) => Ok(Some(text)),
+        Some(Field::Other(kind)) => Err(PayloadError::new(
+            field,
+            format!("must be a string, got {kind}"),
+        )),
+    }
+}
+
+fn required<'a>(
+    field: &'static str,
+    value: Option<Cow<'a, str>>,
+) -> Result<Cow<'a, str>, PayloadError> {
     value.ok_or_else(|| PayloadError::new(field, "is required"))
 }
 
 fn required_snowflake(
     field: &'static str,
-    value: Option<String>,
+    value: Option<Cow<'_, str>>,
 ) -> Result<Snowflake, PayloadError> {
     snowflake(field, &required(field, value)?)
 }
@@ -192,14 +203,152 @@ fn snowflake(field: &'static str, value: &str) -> Result<Snowflake, PayloadError
     Snowflake::parse(value).map_err(|problem| PayloadError::new(field, problem))
 }
 
-fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// The request as it arrived: every known field kept as whatever JSON it held, borrowed from
+/// the input where possible. A hand-written visitor (rather than a derived struct or a
+/// `serde_json::Map`) accepts only objects, allocates nothing for keys or unknown fields, and
+/// still lets `parse` name the field and the type it got.
+#[derive(Default)]
+struct RawRequest<'a> {
+    guild_id: Option<Field<'a>>,
+    channel_id: Option<Field<'a>>,
+    user_id: Option<Field<'a>>,
+    content: Option<Field<'a>>,
+    message_id: Option<Field<'a>>,
+}
+
+/// One field's JSON value: text, null, or the kind of anything else.
+enum Field<'a> {
+    Text(Cow<'a, str>),
+    Null,
+    Other(&'static str),
+}
+
+impl<'de> Deserialize<'de> for RawRequest<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = RawRequest<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut raw = RawRequest::default();
+                while let Some(key) = map.next_key::<Key>()? {
+                    let slot = match key {
+                        Key::GuildId => &mut raw.guild_id,
+                        Key::ChannelId => &mut raw.channel_id,
+                        Key::UserId => &mut raw.user_id,
+                        Key::Content => &mut raw.content,
+                        Key::MessageId => &mut raw.message_id,
+                        Key::Unknown => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(raw)
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor)
+    }
+}
+
+enum Key {
+    GuildId,
+    ChannelId,
+    UserId,
+    Content,
+    MessageId,
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+                Ok(match key {
+                    "guild_id" => Key::GuildId,
+                    "channel_id" => Key::ChannelId,
+                    "user_id" => Key::UserId,
+                    "content" => Key::Content,
+                    "message_id" => Key::MessageId,
+                    _ => Key::Unknown,
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = Field<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Field::Text(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Field::Text(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Field::Text(Cow::Owned(v)))
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Field::Null)
+            }
+
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Field::Other("a boolean"))
+            }
+
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Field::Other("a number"))
+            }
+
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Field::Other("a number"))
+            }
+
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Field::Other("a number"))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Field::Other("an array"))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Field::Other("an object"))
+            }
+        }
+
+        deserializer.deserialize_any(FieldVisitor)
     }
 }
 
@@ -311,7 +460,7 @@ impl From<&PayloadError> for ErrorBody {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn parse(value: Value) -> Result<RelayRequest, PayloadError> {
         RelayRequest::parse(value.to_string().as_bytes())
@@ -353,7 +502,32 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_ignored() {
-        assert!(parse(with("attachments", json!([1, 2]))).is_ok());
+        assert!(parse(with("attachments", json!([1, {"a": [null]}]))).is_ok());
+    }
+
+    #[test]
+    fn escaped_strings_and_keys_are_decoded() {
+        let body =
+            br#"{"guild_id":"1","channel_id":"2","user_\u0069d":"3","content":"a\"b\u00e9"}"#;
+        let request = RelayRequest::parse(body).unwrap();
+        assert_eq!(request.user_id.as_str(), "3");
+        assert_eq!(request.content.as_str(), "a\"b\u{e9}");
+    }
+
+    #[test]
+    fn a_repeated_field_takes_its_last_value() {
+        let body =
+            br#"{"guild_id":"x","guild_id":"1","channel_id":"2","user_id":"3","content":"hi"}"#;
+        assert_eq!(RelayRequest::parse(body).unwrap().guild_id.as_str(), "1");
+    }
+
+    #[test]
+    fn trailing_garbage_is_not_json() {
+        let body = br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"hi"} x"#;
+        assert!(RelayRequest::parse(body)
+            .unwrap_err()
+            .problem
+            .starts_with("is not valid JSON"));
     }
 
     #[test]
@@ -373,7 +547,12 @@ mod tests {
         let err = parse(with("content", json!(["hi"]))).unwrap_err();
         assert_eq!(err.to_string(), "content: must be a string, got an array");
         let err = parse(with("message_id", json!(true))).unwrap_err();
-        assert_eq!(err.field, "message_id");
+        assert_eq!(
+            err.to_string(),
+            "message_id: must be a string, got a boolean"
+        );
+        let err = parse(with("user_id", json!({"id": "3"}))).unwrap_err();
+        assert_eq!(err.to_string(), "user_id: must be a string, got an object");
     }
 
     #[test]

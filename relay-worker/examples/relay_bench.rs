@@ -70,6 +70,7 @@ async fn main() {
         .unwrap();
     let _guard = Kill(vec![worker, trivial]);
     let worker_pid = _guard.0[0].id();
+    let trivial_pid = _guard.0[1].id();
 
     let client = async_nats::connect(server.url()).await.unwrap();
     for subject in [RELAY_SUBJECT, TRIVIAL_SUBJECT] {
@@ -87,9 +88,9 @@ async fn main() {
     let mut trivial_runs = Vec::new();
     let mut relay_runs = Vec::new();
     for round in 1..=args.rounds {
-        let t = load(&client, TRIVIAL_SUBJECT, &args).await;
+        let t = load(&client, TRIVIAL_SUBJECT, trivial_pid, &args).await;
         println!("round {round} trivial responder: {t}");
-        let r = load(&client, RELAY_SUBJECT, &args).await;
+        let r = load(&client, RELAY_SUBJECT, worker_pid, &args).await;
         println!("round {round} relay-worker:      {r}");
         trivial_runs.push(t);
         relay_runs.push(r);
@@ -103,6 +104,12 @@ async fn main() {
         r.rps / t.rps,
         r.p50.as_secs_f64() / t.p50.as_secs_f64(),
         r.p99.as_secs_f64() / t.p99.as_secs_f64()
+    );
+    println!(
+        "CPU time per request in the responder process: relay-worker {:.1} us, trivial {:.1} us ({:.2}x)",
+        r.cpu_per_request.as_secs_f64() * 1e6,
+        t.cpu_per_request.as_secs_f64() * 1e6,
+        r.cpu_per_request.as_secs_f64() / t.cpu_per_request.as_secs_f64()
     );
     println!(
         "relay-worker resident memory: idle {} KiB, peak under load {} KiB",
@@ -148,6 +155,8 @@ async fn wait_until_answered(client: &async_nats::Client, subject: &str) {
 #[derive(Clone, Copy)]
 struct Summary {
     rps: f64,
+    /// CPU (user + system) the responding process spent per request: less noisy than rates.
+    cpu_per_request: Duration,
     p50: Duration,
     p99: Duration,
 }
@@ -163,15 +172,35 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:>8.0} req/s  p50 {:>7.1} us  p99 {:>7.1} us",
+            "{:>8.0} req/s  p50 {:>7.1} us  p99 {:>7.1} us  responder CPU {:>5.1} us/req",
             self.rps,
             self.p50.as_secs_f64() * 1e6,
-            self.p99.as_secs_f64() * 1e6
+            self.p99.as_secs_f64() * 1e6,
+            self.cpu_per_request.as_secs_f64() * 1e6
         )
     }
 }
 
-async fn load(client: &async_nats::Client, subject: &'static str, args: &Args) -> Summary {
+/// User + system CPU time of a process so far, from /proc/PID/stat (in clock ticks of 10 ms).
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+async fn load(
+    client: &async_nats::Client,
+    subject: &'static str,
+    responder_pid: u32,
+    args: &Args,
+) -> Summary {
+    let cpu_before = cpu_time(responder_pid);
     let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(args.requests));
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.concurrency)
@@ -205,10 +234,12 @@ async fn load(client: &async_nats::Client, subject: &'static str, args: &Args) -
         latencies.extend(task.await.unwrap());
     }
     let elapsed = started.elapsed();
+    let cpu = cpu_time(responder_pid) - cpu_before;
     latencies.sort_unstable();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Summary {
         rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+        cpu_per_request: cpu / u32::try_from(latencies.len()).unwrap(),
         p50: at(0.50),
         p99: at(0.99),
     }

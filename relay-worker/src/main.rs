@@ -14,7 +14,15 @@ async fn main() -> anyhow::Result<()> {
     let client = common::nats::connect(&nats, "relay-worker")
         .await
         .context("connecting to NATS")?;
-    relay_worker::run(client, config, Placeholder, shutdown_signal())
-        .await
-        .context("relay worker")
+    // On a runtime worker thread, the tasks the loop spawns start on the same thread (tokio's
+    // LIFO slot) instead of being handed over from the main thread: measurably faster.
+    tokio::spawn(relay_worker::run(
+        client,
+        config,
+        Placeholder,
+        shutdown_signal(),
+    ))
+    .await
+    .context("relay worker task")?
+    .context("relay worker")
 }

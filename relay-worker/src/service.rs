@@ -2,14 +2,14 @@
 //! requests from the relay subject in the shared queue group, answers each one concurrently
 //! (bounded), and shuts down without dropping a request it has taken.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, task::Poll};
 
 use async_nats::{
     service::{self, Request, ServiceExt},
     Client, HeaderMap,
 };
 use common::{
-    payload::{ErrorBody, ErrorCode, RelayRequest},
+    payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest},
     subjects::{headers, ENDPOINT_NAME, QUEUE_GROUP, SERVICE_NAME},
 };
 use futures::StreamExt;
@@ -17,7 +17,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
-use crate::{responder::Responder, settings::WorkerConfig};
+use crate::{
+    responder::{Responder, ResponderError},
+    settings::WorkerConfig,
+};
 
 /// The worker could not start, or could not stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -83,7 +86,7 @@ pub async fn run<R: Responder>(
                 None => break,
             },
         };
-        tasks.spawn(Arc::clone(&handler).handle(request, permit));
+        handler.serve(request, permit, &tasks).await;
     }
 
     tracing::info!("relay worker stopping: no new requests, finishing in-flight ones");
@@ -97,7 +100,7 @@ pub async fn run<R: Responder>(
                 .acquire_owned()
                 .await
                 .expect("semaphore never closed");
-            tasks.spawn(Arc::clone(&handler).handle(request, permit));
+            handler.serve(request, permit, &tasks).await;
         }
         tasks.close();
         tasks.wait().await;
@@ -140,34 +143,42 @@ struct Handler<R> {
 }
 
 impl<R: Responder> Handler<R> {
-    async fn handle(self: Arc<Self>, request: Request, _permit: OwnedSemaphorePermit) {
-        let request_id = request
-            .message
-            .headers
-            .as_ref()
-            .and_then(|map| map.get(headers::REQUEST_ID))
-            .map(|value| value.as_str().to_owned());
-        let span = tracing::info_span!("relay", request_id = request_id.as_deref().unwrap_or("-"));
-        self.answer(request).instrument(span).await;
+    /// Answers one request: inline when the answer is ready at once (no task to spawn, the
+    /// common case for fast answer sources), else in a tracked task holding `permit`.
+    async fn serve(
+        self: &Arc<Self>,
+        request: Request,
+        permit: OwnedSemaphorePermit,
+        tasks: &TaskTracker,
+    ) {
+        let span = request_span(&request);
+        let parsed = match span.in_scope(|| parse(&request)) {
+            Ok(parsed) => parsed,
+            Err(body) => return self.reply_error(request, &body).instrument(span).await,
+        };
+        // The future owns its handler so that, if it has to wait, it can move into a task.
+        let handler = Arc::clone(self);
+        let mut answer = Box::pin(
+            async move { handler.responder.respond(parsed).await }.instrument(span.clone()),
+        );
+        match futures::poll!(answer.as_mut()) {
+            Poll::Ready(result) => self.send(request, result).instrument(span).await,
+            Poll::Pending => {
+                let handler = Arc::clone(self);
+                tasks.spawn(
+                    async move {
+                        let result = answer.await;
+                        handler.send(request, result).await;
+                        drop(permit);
+                    }
+                    .instrument(span),
+                );
+            }
+        }
     }
 
-    async fn answer(&self, request: Request) {
-        let parsed = match RelayRequest::parse(&request.message.payload) {
-            Ok(parsed) => parsed,
-            Err(err) => {
-                tracing::warn!(error = %err, "invalid relay request refused");
-                return self.reply_error(request, &ErrorBody::from(&err)).await;
-            }
-        };
-        tracing::info!(
-            guild_id = %parsed.guild_id,
-            channel_id = %parsed.channel_id,
-            user_id = %parsed.user_id,
-            "relay request"
-        );
-        tracing::debug!(content = parsed.content.as_str(), "relay request content");
-
-        match self.responder.respond(parsed).await {
+    async fn send(&self, request: Request, result: Result<RelayReply, ResponderError>) {
+        match result {
             Ok(reply) => {
                 let body = serde_json::to_vec(&reply).expect("a reply always serializes");
                 if let Err(err) = request.respond(Ok(body.into())).await {
@@ -214,6 +225,37 @@ impl<R: Responder> Handler<R> {
         };
         if let Err(err) = request.respond(Err(accounted)).await {
             tracing::debug!(error = %err, "cannot account the error reply");
+        }
+    }
+}
+
+/// The span of one request, carrying the `X-Request-Id` the requester sent, if any.
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id = request
+        .message
+        .headers
+        .as_ref()
+        .and_then(|map| map.get(headers::REQUEST_ID))
+        .map_or("-", |value| value.as_str());
+    tracing::info_span!("relay", request_id)
+}
+
+/// Parses and logs a request, or says why it is refused.
+fn parse(request: &Request) -> Result<RelayRequest, ErrorBody> {
+    match RelayRequest::parse(&request.message.payload) {
+        Ok(parsed) => {
+            tracing::info!(
+                guild_id = %parsed.guild_id,
+                channel_id = %parsed.channel_id,
+                user_id = %parsed.user_id,
+                "relay request"
+            );
+            tracing::debug!(content = parsed.content.as_str(), "relay request content");
+            Ok(parsed)
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "invalid relay request refused");
+            Err(ErrorBody::from(&err))
         }
     }
 }
