@@ -204,6 +204,11 @@ pub async fn spawn_worker(settings: &NatsSettings) -> TestWorker {
     let client = common::nats::connect(settings, "test-worker")
         .await
         .expect("worker connects");
+    serve(client)
+}
+
+/// Serves with the Placeholder on `client` (the caller may keep a clone to inspect it).
+pub fn serve(client: Client) -> TestWorker {
     let (shutdown, signal) = oneshot::channel::<()>();
     let handle = tokio::spawn(relay_worker::run(
         client,

@@ -261,7 +261,10 @@ async fn a_worker_on_one_cluster_node_answers_a_request_published_on_the_other()
     let node_a = node("node-a", route_a, route_b);
     let node_b = node("node-b", route_b, route_a);
 
-    let worker = spawn_worker(&node_a.settings()).await;
+    let worker_client = common::nats::connect(&node_a.settings(), "worker-on-a")
+        .await
+        .expect("connect");
+    let worker = serve(worker_client.clone());
     let requester = common::nats::connect(&node_b.settings(), "requester-on-b")
         .await
         .expect("connect");
@@ -270,7 +273,9 @@ async fn a_worker_on_one_cluster_node_answers_a_request_published_on_the_other()
     // Until the route is up and has carried the worker's interest, B has no responders.
     let reply = first_reply(&relay).await;
     assert_eq!(reply.reply, Placeholder::REPLY);
+    assert_eq!(worker_client.server_info().port, node_a.port());
     assert_eq!(requester.server_info().port, node_b.port());
+    // Service discovery spans the cluster too: `nats micro stats` on B sees A's worker.
     let answered = eventually("B's view of A's worker", WITHIN, || async {
         let stats = requester
             .request(format!("$SRV.STATS.{SERVICE_NAME}"), Bytes::new())
