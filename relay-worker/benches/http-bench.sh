@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# relay-worker/benches/http-bench.sh: measures the HTTP sidecar with wrk.
+#
+#   relay-worker/benches/http-bench.sh
+#
+# Builds the release binaries, starts a private nats-server on a free port (never the shared
+# one), one release relay-worker and one release relay-http on a free port, then runs wrk
+# against GET /health and POST /relay back to back (same server, same settings) and prints
+# requests/s, p50 and p99 of each, their ratio, and relay-http's resident memory (VmRSS, the
+# highest sample taken every 0.5 s under load). Fails if any request got a non-2xx answer.
+#
+# Settings (environment): CONNECTIONS (64), DURATION (10s), THREADS (2), WORKER_LOG_LEVEL
+# (info, as in production: one line per request), RELAY_FIRST=1 to measure /relay before
+# /health, RELAY_HTTP_BIN to measure another build of relay-http. relay-http logs at info (no
+# line per successful request at that level).
+# Needs nats-server, wrk and curl (Debian: apt-get install -y nats-server wrk curl).
+
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+CONNECTIONS=${CONNECTIONS:-64}
+DURATION=${DURATION:-10s}
+THREADS=${THREADS:-2}
+WORKER_LOG_LEVEL=${WORKER_LOG_LEVEL:-info}
+RELAY_FIRST=${RELAY_FIRST:-0}
+SCRIPT=relay-worker/benches/relay.lua
+
+for tool in nats-server wrk curl; do
+    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 1; }
+done
+
+cargo build --release -q -p relay-worker --bins
+BIN=${CARGO_TARGET_DIR:-target}/release
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# Waits until FILE has a line matching PATTERN, for at most 20 s.
+wait_for_line() {
+    local file=$1 pattern=$2
+    for _ in $(seq 200); do
+        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "timed out waiting for '$pattern' in $file:" >&2
+    cat "$file" >&2
+    exit 1
+}
+
+nats-server -a 127.0.0.1 -p -1 2>"$TMP/nats.log" &
+NATS_PID=$!
+PIDS+=("$NATS_PID")
+wait_for_line "$TMP/nats.log" "Server is ready"
+NATS_PORT=$(sed -n 's/.*Listening for client connections on .*:\([0-9]*\)$/\1/p' "$TMP/nats.log" | head -1)
+export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+
+LOG_LEVEL=$WORKER_LOG_LEVEL "$BIN/relay-worker" >"$TMP/worker.log" 2>&1 &
+WORKER_PID=$!
+PIDS+=("$WORKER_PID")
+LOG_LEVEL=info HOST=127.0.0.1 PORT=0 "${RELAY_HTTP_BIN:-$BIN/relay-http}" >"$TMP/http.log" 2>&1 &
+HTTP_PID=$!
+PIDS+=("$HTTP_PID")
+wait_for_line "$TMP/http.log" "HTTP sidecar listening"
+ADDRESS=$(sed -n 's/.*HTTP sidecar listening address=\([0-9.:]*\).*/\1/p' "$TMP/http.log" | head -1)
+URL="http://$ADDRESS"
+
+BODY=$(sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$SCRIPT")
+for _ in $(seq 200); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d "$BODY" "$URL/relay" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.1
+done
+[ "$code" = 200 ] || { echo "relay never answered 200 (last: $code)" >&2; cat "$TMP/http.log" >&2; exit 1; }
+
+# CPU time (user + system, in clock ticks) a process has used so far.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# Runs wrk on PATH (extra wrk args after it), sampling relay-http's VmRSS meanwhile.
+measure() {
+    local name=$1 path=$2; shift 2
+    local rss_file="$TMP/$name.rss"
+    : >"$rss_file"
+    ( while kill -0 "$HTTP_PID" 2>/dev/null; do
+          awk '/^VmRSS/ {print $2}' "/proc/$HTTP_PID/status" >>"$rss_file"; sleep 0.5
+      done ) &
+    local sampler=$!
+    local http0 worker0 nats0
+    http0=$(cpu_ticks "$HTTP_PID"); worker0=$(cpu_ticks "$WORKER_PID"); nats0=$(cpu_ticks "$NATS_PID")
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$URL$path" >"$TMP/$name.wrk"
+    local http1 worker1 nats1
+    http1=$(cpu_ticks "$HTTP_PID"); worker1=$(cpu_ticks "$WORKER_PID"); nats1=$(cpu_ticks "$NATS_PID")
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+    if grep -q "Non-2xx" "$TMP/$name.wrk" || grep -q "Socket errors" "$TMP/$name.wrk"; then
+        echo "$name: errors during the run:" >&2
+        cat "$TMP/$name.wrk" >&2
+        exit 1
+    fi
+    local rps p50 p99 rss
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$TMP/$name.wrk")
+    p50=$(awk '$1 == "50%" {print $2}' "$TMP/$name.wrk")
+    p99=$(awk '$1 == "99%" {print $2}' "$TMP/$name.wrk")
+    rss=$(sort -n "$rss_file" | tail -1)
+    printf '%-8s %12s req/s   p50 %-9s p99 %-9s relay-http VmRSS max %s kB\n' \
+        "$name" "$rps" "$p50" "$p99" "$rss"
+    # CPU per request is steadier than requests/s on a machine shared with other work.
+    local requests hz
+    requests=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
+    hz=$(getconf CLK_TCK)
+    awk -v n="$requests" -v hz="$hz" -v h=$((http1 - http0)) -v w=$((worker1 - worker0)) -v s=$((nats1 - nats0)) \
+        'BEGIN { f = 1e6 / hz / n; printf "         CPU per request: relay-http %.1f us, relay-worker %.1f us, nats-server %.1f us\n", h * f, w * f, s * f }'
+    eval "${name#/}_rps=$rps"
+}
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, relay-http at $URL, one relay-worker, nats-server :$NATS_PORT, worker LOG_LEVEL=$WORKER_LOG_LEVEL"
+if [ "$RELAY_FIRST" = 1 ]; then
+    measure relay /relay -s "$SCRIPT"
+    measure health /health
+else
+    measure health /health
+    measure relay /relay -s "$SCRIPT"
+fi
+awk -v r="$relay_rps" -v h="$health_rps" 'BEGIN { printf "ratio    /relay is %.2f of /health (target >= 0.50)\n", r / h }'
+echo "relay-http VmRSS idle after the runs: $(awk '/^VmRSS/ {print $2}' "/proc/$HTTP_PID/status") kB"
