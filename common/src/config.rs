@@ -8,7 +8,7 @@
 
 use std::{collections::HashMap, path::PathBuf};
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
 
 use crate::subjects::DEFAULT_RELAY_SUBJECT;
@@ -115,7 +115,16 @@ impl ConfigSource {
 
     /// The NATS settings every binary uses, checked.
     pub fn nats(&self) -> Result<NatsSettings, ConfigError> {
-        let settings: NatsSettings = self.get()?;
+        let mut settings: NatsSettings = self.get()?;
+        // `NATS_TOKEN=` (as compose files and .env templates write) means "not set".
+        settings.nats_creds = settings.nats_creds.filter(|p| !p.as_os_str().is_empty());
+        settings.nats_token = settings
+            .nats_token
+            .filter(|t| !t.expose_secret().is_empty());
+        settings.nats_user = settings.nats_user.filter(|u| !u.is_empty());
+        settings.nats_password = settings
+            .nats_password
+            .filter(|p| !p.expose_secret().is_empty());
         settings.check()?;
         Ok(settings)
     }
@@ -233,7 +242,6 @@ fn default_log_level() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use secrecy::ExposeSecret;
 
     #[test]
     fn defaults_apply_when_nothing_is_set() {
@@ -258,6 +266,19 @@ mod tests {
         assert_eq!(nats.relay_subject, "acme.tickets");
         assert_eq!(nats.nats_token.as_ref().unwrap().expose_secret(), "s3cret");
         assert_eq!(source.telemetry().unwrap().log_level, "debug");
+    }
+
+    #[test]
+    fn empty_auth_variables_mean_unset() {
+        let source = ConfigSource::from_vars([
+            ("NATS_TOKEN", ""),
+            ("NATS_USER", ""),
+            ("NATS_PASSWORD", ""),
+            ("NATS_CREDS", ""),
+        ]);
+        let nats = source.nats().unwrap();
+        assert!(nats.nats_token.is_none() && nats.nats_user.is_none());
+        assert!(nats.nats_password.is_none() && nats.nats_creds.is_none());
     }
 
     #[test]
