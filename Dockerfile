@@ -29,13 +29,14 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot
 
-# Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, no shell
-# login, uid 10001.
+# Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, and an
+# unprivileged user app (uid/gid 10001) without a login shell.
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin app
+    && groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --no-create-home --shell /usr/sbin/nologin app
 WORKDIR /app
 ENV LOG_LEVEL=INFO \
     NATS_URL=nats://nats:4222
