@@ -1,6 +1,6 @@
 //! `GET /health`: 200 while the NATS connection is up, 503 while it is not. With `?deep=true`
 //! it also pings the `ticket-relay` service and counts the workers that answer within a short
-//! window (503 when none do), so a load balancer can tell "sidecar up" from "relay works".
+//! window (`HEALTH_PING_WINDOW_MS`; 503 when none do), so a load balancer can tell "sidecar up" from "relay works".
 
 use std::{collections::HashSet, time::Duration};
 
@@ -16,11 +16,6 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 use super::{error::json_response, ApiError, AppState};
-
-/// How long a deep check collects ping answers. Workers on a healthy cluster answer within
-/// milliseconds; the window only has to be long enough for all of them, and short enough for
-/// a load balancer's probe.
-pub const PING_WINDOW: Duration = Duration::from_millis(250);
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -76,7 +71,7 @@ pub async fn health(
         };
     }
     let workers = if connected {
-        count_workers(client, PING_WINDOW).await
+        count_workers(client, state.health_ping_window()).await
     } else {
         0
     };

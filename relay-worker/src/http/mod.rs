@@ -63,6 +63,7 @@ struct Inner {
     api_token: Option<SecretString>,
     allowed_origins: AllowedOrigins,
     relay_timeout: Duration,
+    health_ping_window: Duration,
 }
 
 impl AppState {
@@ -75,12 +76,18 @@ impl AppState {
             api_token: settings.api_token.clone(),
             allowed_origins: settings.allowed_origins.clone(),
             relay_timeout: settings.relay_timeout,
+            health_ping_window: settings.health_ping_window,
         }))
     }
 
     /// The NATS connection.
     pub fn nats(&self) -> &Client {
         self.0.relay.nats()
+    }
+
+    /// How long a deep health check collects ping answers.
+    pub fn health_ping_window(&self) -> Duration {
+        self.0.health_ping_window
     }
 }
 

@@ -32,6 +32,9 @@ pub struct HttpSettings {
     pub allowed_origins: AllowedOrigins,
     /// `RELAY_API_TOKEN`: when set, `/relay` requires `Authorization: Bearer <token>`.
     pub api_token: Option<SecretString>,
+    /// How long `/health?deep=true` collects ping answers (`HEALTH_PING_WINDOW_MS`, default
+    /// 250): long enough for every worker of a healthy cluster, short enough for a probe.
+    pub health_ping_window: Duration,
 }
 
 /// `HTTP_BODY_LIMIT` when unset: 64 KiB, far above the largest valid request (4,000 characters
@@ -52,6 +55,8 @@ struct Raw {
     cors_allowed_origins: Option<String>,
     #[serde(default)]
     relay_api_token: Option<SecretString>,
+    #[serde(default = "default_health_ping_window_ms")]
+    health_ping_window_ms: u64,
 }
 
 fn default_host() -> String {
@@ -70,6 +75,10 @@ fn default_relay_timeout_secs() -> u64 {
     10
 }
 
+fn default_health_ping_window_ms() -> u64 {
+    250
+}
+
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
@@ -79,6 +88,7 @@ impl Default for HttpSettings {
             relay_timeout: Duration::from_secs(default_relay_timeout_secs()),
             allowed_origins: AllowedOrigins::Any,
             api_token: None,
+            health_ping_window: Duration::from_millis(default_health_ping_window_ms()),
         }
     }
 }
@@ -102,6 +112,12 @@ impl HttpSettings {
                 "must be at least 1",
             ));
         }
+        if raw.health_ping_window_ms == 0 {
+            return Err(ConfigError::invalid(
+                "HEALTH_PING_WINDOW_MS",
+                "must be at least 1",
+            ));
+        }
         // An empty token would make `Bearer ` a valid credential; `RELAY_API_TOKEN=` in a .env
         // template means "no authentication", so read it that way.
         let api_token = raw
@@ -114,6 +130,7 @@ impl HttpSettings {
             relay_timeout: Duration::from_secs(raw.relay_timeout_secs),
             allowed_origins: parse_origins(raw.cors_allowed_origins.as_deref())?,
             api_token,
+            health_ping_window: Duration::from_millis(raw.health_ping_window_ms),
         })
     }
 }
@@ -162,6 +179,7 @@ mod tests {
         assert_eq!(settings.relay_timeout, Duration::from_secs(10));
         assert_eq!(settings.allowed_origins, AllowedOrigins::Any);
         assert!(settings.api_token.is_none());
+        assert_eq!(settings.health_ping_window, Duration::from_millis(250));
     }
 
     #[test]
@@ -176,6 +194,7 @@ mod tests {
                 "https://a.example, http://localhost:3000",
             ),
             ("RELAY_API_TOKEN", "s3cret"),
+            ("HEALTH_PING_WINDOW_MS", "900"),
         ]);
         let settings = HttpSettings::load(&source).unwrap();
         assert_eq!(settings.host, "127.0.0.1");
@@ -190,6 +209,7 @@ mod tests {
             ])
         );
         assert_eq!(settings.api_token.unwrap().expose_secret(), "s3cret");
+        assert_eq!(settings.health_ping_window, Duration::from_millis(900));
     }
 
     #[test]
@@ -207,6 +227,7 @@ mod tests {
             ("PORT", "eighty"),
             ("HTTP_BODY_LIMIT", "0"),
             ("RELAY_TIMEOUT_SECS", "0"),
+            ("HEALTH_PING_WINDOW_MS", "0"),
             ("CORS_ALLOWED_ORIGINS", "example.com"),
             ("CORS_ALLOWED_ORIGINS", "https://a.example/"),
         ] {

@@ -97,7 +97,7 @@ async fn health_needs_no_token() {
     let app = spawn_app_with(Options {
         settings: relay_worker::http::HttpSettings {
             api_token: Some("t0ken".to_owned().into()),
-            ..Default::default()
+            ..crate::helpers::test_settings()
         },
         worker: false,
     })

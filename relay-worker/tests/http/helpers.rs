@@ -30,6 +30,9 @@ use tokio::{
 
 pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
 pub const READY_WITHIN: Duration = Duration::from_secs(15);
+/// Deep health window of the tests: generous, so that a loaded CI machine still hears the
+/// workers' ping answers in time.
+pub const PING_WINDOW: Duration = Duration::from_secs(1);
 
 /// Content that makes [`TestResponder`] never answer.
 pub const STALL: &str = "stall";
@@ -73,8 +76,16 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             worker: true,
-            settings: HttpSettings::default(),
+            settings: test_settings(),
         }
+    }
+}
+
+/// Default settings, with the tests' deep health window.
+pub fn test_settings() -> HttpSettings {
+    HttpSettings {
+        health_ping_window: PING_WINDOW,
+        ..HttpSettings::default()
     }
 }
 

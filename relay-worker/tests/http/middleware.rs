@@ -72,7 +72,7 @@ async fn cors_allowed_origins_restricts_the_origins() {
                 "https://ok.example, http://localhost:3000",
             ))
             .unwrap(),
-            ..HttpSettings::default()
+            ..crate::helpers::test_settings()
         },
         ..Options::default()
     })
@@ -99,7 +99,7 @@ async fn bearer_auth_guards_relay_when_a_token_is_set() {
     let app = spawn_app_with(Options {
         settings: HttpSettings {
             api_token: Some("t0ken".to_owned().into()),
-            ..HttpSettings::default()
+            ..crate::helpers::test_settings()
         },
         ..Options::default()
     })

@@ -104,7 +104,7 @@ async fn every_documented_response_is_produced_and_matches_its_schema() {
             api_token: Some("t0ken".to_owned().into()),
             body_limit: 1024,
             relay_timeout: std::time::Duration::from_millis(300),
-            ..HttpSettings::default()
+            ..crate::helpers::test_settings()
         },
         ..Options::default()
     })

@@ -107,7 +107,7 @@ async fn a_body_over_the_limit_is_413_at_the_limit_is_read() {
     let app = spawn_app_with(Options {
         settings: HttpSettings {
             body_limit: 200,
-            ..HttpSettings::default()
+            ..crate::helpers::test_settings()
         },
         ..Options::default()
     })
@@ -129,7 +129,7 @@ async fn a_streamed_body_over_the_limit_is_413_without_a_content_length() {
     let client = common::nats::connect(&nats.settings(), "t").await.unwrap();
     let settings = HttpSettings {
         body_limit: 100,
-        ..HttpSettings::default()
+        ..crate::helpers::test_settings()
     };
     let app = http::app(AppState::new(client, SUBJECT, &settings));
     let chunks = (0..10).map(|_| Ok::<_, std::io::Error>(vec![b' '; 20]));
@@ -166,7 +166,7 @@ async fn a_worker_that_stops_leaves_503_no_workers() {
     let mut app = spawn_app_with(Options {
         settings: HttpSettings {
             relay_timeout: Duration::from_secs(1),
-            ..HttpSettings::default()
+            ..crate::helpers::test_settings()
         },
         ..Options::default()
     })
@@ -187,7 +187,7 @@ async fn a_slow_worker_is_504_timeout() {
     let app = spawn_app_with(Options {
         settings: HttpSettings {
             relay_timeout: Duration::from_millis(300),
-            ..HttpSettings::default()
+            ..crate::helpers::test_settings()
         },
         ..Options::default()
     })
