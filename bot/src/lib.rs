@@ -39,6 +39,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Why the bot stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
+    /// The REST API (or the proxy) refused or could not be reached when asked for the gateway.
+    #[error("cannot get the gateway URL from the Discord API (check DISCORD_TOKEN and DISCORD_PROXY_URL): {0}")]
+    GatewayDiscovery(serenity::Error),
     /// Discord refused the connection (bad token, missing intents...) or the gateway failed.
     #[error("Discord: {0}")]
     Discord(#[from] serenity::Error),
@@ -68,9 +71,17 @@ pub async fn run(
     nats: async_nats::Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BotError> {
+    let http = http(&config);
+    // serenity falls back to Discord's public gateway when this fails, bypassing the proxy and
+    // hiding a bad token behind reconnect loops: fail at start instead, saying what to check.
+    let gateway = http
+        .get_gateway()
+        .await
+        .map_err(BotError::GatewayDiscovery)?;
+    tracing::info!(url = %gateway.url, "gateway found");
     let relay_cell = Arc::new(OnceLock::new());
     let handler = Handler::new(Arc::clone(&relay_cell), config.guild_id);
-    let mut client = ClientBuilder::new_with_http(http(&config), intents())
+    let mut client = ClientBuilder::new_with_http(http, intents())
         .event_handler(handler)
         .await?;
     let relay = Relay::new(

@@ -781,6 +781,43 @@ async fn shutdown_closes_the_gateway_session_and_run_returns_ok() {
 }
 
 #[tokio::test]
+async fn a_wrong_token_stops_the_bot_at_start_with_an_error_naming_what_to_check() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let nats = NatsServer::start();
+    let proxy = fake.url();
+    let nats_url = nats.url();
+    let source = common::config::ConfigSource::from_vars([
+        ("DISCORD_TOKEN", "not-the-token"),
+        ("DISCORD_PROXY_URL", proxy.as_str()),
+        ("NATS_URL", nats_url.as_str()),
+    ]);
+    let config = bot::BotConfig::load(&source, &source.nats().unwrap()).unwrap();
+    let client = common::nats::connect(&nats.settings(), "bot")
+        .await
+        .unwrap();
+
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(20),
+        bot::run(config, client, std::future::pending()),
+    )
+    .await
+    .expect("run returns instead of retrying forever");
+
+    let err = outcome
+        .expect_err("a refused token is an error")
+        .to_string();
+    assert!(err.contains("DISCORD_TOKEN"), "{err}");
+    assert!(!err.contains("not-the-token"), "{err}");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "only the gateway discovery was tried"
+    );
+    assert_eq!(fake.requests()[0].status, 401);
+    assert_eq!(fake.identifies(), 0);
+}
+
+#[tokio::test]
 async fn the_fake_discord_refuses_a_wrong_token() {
     let fake = FakeDiscord::start(TOKEN).await;
     let http = serenity::http::HttpBuilder::new("not-the-token")
