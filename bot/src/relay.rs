@@ -421,6 +421,41 @@ impl SeenIds {
 mod tests {
     use super::*;
 
+    fn message(content: &str, guild: bool) -> Message {
+        let mut json = serde_json::json!({
+            "id": "40", "channel_id": "30", "author": { "id": "20", "username": "u", "discriminator": "0" },
+            "content": content, "timestamp": "2026-11-27T08:00:00.000000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "pinned": false, "type": 0,
+        });
+        if guild {
+            json["guild_id"] = "10".into();
+        }
+        serde_json::from_value(json).expect("a message")
+    }
+
+    #[test]
+    fn relay_request_carries_every_id_and_the_text() {
+        let request = relay_request(&message("help me", true)).expect("relayable");
+        assert_eq!(request.guild_id.as_str(), "10");
+        assert_eq!(request.channel_id.as_str(), "30");
+        assert_eq!(request.user_id.as_str(), "20");
+        assert_eq!(
+            request.message_id.as_ref().map(Snowflake::as_str),
+            Some("40")
+        );
+        assert_eq!(request.content.as_str(), "help me");
+    }
+
+    #[test]
+    fn nothing_to_relay_without_text_or_outside_a_guild() {
+        assert!(relay_request(&message("  \n ", true)).is_none());
+        assert!(
+            relay_request(&message(&"x".repeat(MessageContent::MAX_CHARS + 1), true)).is_none()
+        );
+        assert!(relay_request(&message("hi", false)).is_none());
+    }
+
     #[test]
     fn seen_ids_remember_recent_ids_only() {
         let mut seen = SeenIds::new(2);

@@ -717,6 +717,38 @@ async fn a_flood_in_one_channel_is_bounded_and_the_overflow_is_told_to_resend() 
     bot.shutdown().await.expect("clean shutdown");
 }
 
+#[tokio::test]
+async fn a_slow_ticket_does_not_hold_up_another_ticket_channel() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let (category, _) = set_up(&fake);
+    let slow = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let quick = fake.add_text_channel(&format!("ticket-{OTHER_USER_ID}"), Some(category));
+    let mut bot = spawn_bot(fake.clone()).await;
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    bot.start_worker(Gated {
+        gate: Arc::clone(&gate),
+    })
+    .await;
+
+    fake.send_message(slow, USER_ID, "first");
+    fake.wait_for("typing in the slow channel", |calls| {
+        calls
+            .iter()
+            .any(|c| c.path.ends_with(&format!("/channels/{slow}/typing")))
+            .then_some(())
+    })
+    .await;
+    let message = fake.send_message(quick, OTHER_USER_ID, "hello");
+    // Answered while the first channel's request is still held by the worker.
+    let posts = wait_for_posts(&fake, quick, 1).await;
+    assert_eq!(reference_id(&posts[0]), Some(message));
+    assert!(fake.posted_messages(slow).is_empty());
+    gate.add_permits(1);
+    wait_for_posts(&fake, slow, 1).await;
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.expect("clean shutdown");
+}
+
 /// Answers "first" only once the test adds a permit to `gate`; everything else at once.
 struct Gated {
     gate: Arc<tokio::sync::Semaphore>,
