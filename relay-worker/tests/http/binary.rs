@@ -1,0 +1,126 @@
+//! The `relay-http` binary itself: it reads its settings, logs as `[API]`, serves, and on a
+//! real SIGTERM stops cleanly; a bad setting stops it at start with the variable's name.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    net::TcpStream,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+use common::test_util::{eventually, NatsServer};
+
+use crate::helpers::READY_WITHIN;
+
+fn relay_http(vars: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_relay-http"));
+    // Only what the test sets: no .env, config file or stray variable of the machine.
+    command
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .envs(vars.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn get(address: &str, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(address).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "relay-http did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut child = relay_http(&[
+        ("NATS_URL", url.as_str()),
+        ("HOST", "127.0.0.1"),
+        ("PORT", "0"),
+        ("LOG_LEVEL", "info"),
+    ])
+    .spawn()
+    .expect("relay-http starts");
+
+    // Every stdout line goes to the channel, so the pipe never fills.
+    let (lines_tx, lines) = mpsc::channel::<String>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut log = Vec::new();
+    let address = loop {
+        let line = lines
+            .recv_timeout(READY_WITHIN)
+            .unwrap_or_else(|_| panic!("no listening line; log so far: {log:#?}"));
+        let address = line
+            .split("HTTP sidecar listening address=")
+            .nth(1)
+            .map(|rest| rest.split_whitespace().next().unwrap().to_owned());
+        log.push(line);
+        if let Some(address) = address {
+            break address;
+        }
+    };
+    assert!(
+        log.iter().all(|line| line.starts_with("[API] ")),
+        "{log:#?}"
+    );
+
+    let health = eventually("/health 200", READY_WITHIN, || async {
+        get(&address, "/health").filter(|response| response.starts_with("HTTP/1.1 200"))
+    })
+    .await;
+    assert!(health.contains(r#""nats":"connected""#), "{health}");
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let status = wait_exit(&mut child, READY_WITHIN);
+    assert!(status.success(), "exit status {status}");
+    log.extend(lines.try_iter());
+    assert!(
+        log.iter()
+            .any(|line| line == "[API] INFO - HTTP sidecar stopped"),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn a_bad_setting_stops_the_binary_naming_the_variable() {
+    let mut child = relay_http(&[("PORT", "eighty")]).spawn().unwrap();
+    let status = wait_exit(&mut child, READY_WITHIN);
+    assert!(!status.success());
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("PORT"), "{stderr}");
+}
