@@ -58,3 +58,38 @@ async fn hyper_request(address: std::net::SocketAddr, body: String) -> (u16, Str
     let body = response.into_body().collect().await.unwrap().to_bytes();
     (status, String::from_utf8(body.to_vec()).unwrap())
 }
+
+#[tokio::test]
+async fn shutdown_gives_up_on_a_stalled_client_after_the_grace_period() {
+    use relay_worker::http::{HttpError, HttpSettings};
+    use tokio::io::AsyncWriteExt;
+
+    let mut app = crate::helpers::spawn_app_with(crate::helpers::Options {
+        settings: HttpSettings {
+            relay_timeout: std::time::Duration::from_secs(1),
+            ..crate::helpers::test_settings()
+        },
+        ..Default::default()
+    })
+    .await;
+    // A client that announces a body and never sends it keeps its request in flight.
+    let mut stalled = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    stalled
+        .write_all(
+            b"POST /relay HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"guild_id\":",
+        )
+        .await
+        .unwrap();
+    stalled.flush().await.unwrap();
+    // That connection was accepted before this round trip's, and its head was already sent:
+    // once a later request is answered, the sidecar is waiting for that body.
+    app.wait_until_relaying().await;
+
+    let outcome = app.stop().await;
+    assert!(
+        matches!(outcome, Err(HttpError::ShutdownTimeout(_))),
+        "{outcome:?}"
+    );
+    drop(stalled);
+}
