@@ -122,6 +122,7 @@ impl ConfigSource {
             .nats_token
             .filter(|t| !t.expose_secret().is_empty());
         settings.nats_user = settings.nats_user.filter(|u| !u.is_empty());
+        settings.nats_inbox_prefix = settings.nats_inbox_prefix.filter(|p| !p.is_empty());
         settings.nats_password = settings
             .nats_password
             .filter(|p| !p.expose_secret().is_empty());
@@ -156,6 +157,9 @@ pub struct NatsSettings {
     /// `NATS_PASSWORD`: password of `NATS_USER`.
     #[serde(default)]
     pub nats_password: Option<SecretString>,
+    /// `NATS_INBOX_PREFIX`: where this client receives replies; see [`Self::inbox_prefix`].
+    #[serde(default)]
+    pub nats_inbox_prefix: Option<String>,
 }
 
 fn default_nats_url() -> String {
@@ -176,6 +180,20 @@ impl NatsSettings {
             nats_token: None,
             nats_user: None,
             nats_password: None,
+            nats_inbox_prefix: None,
+        }
+    }
+
+    /// The subject prefix of this client's reply inboxes: `NATS_INBOX_PREFIX`, else
+    /// `_INBOX.<NATS_USER>` when a user is set, else NATS's default `_INBOX`.
+    ///
+    /// A prefix per user lets the server config allow each user its own inboxes only, so that
+    /// no requester can subscribe to another's replies (see `nats/least-privilege.conf`).
+    pub fn inbox_prefix(&self) -> String {
+        match (&self.nats_inbox_prefix, &self.nats_user) {
+            (Some(prefix), _) => prefix.clone(),
+            (None, Some(user)) => format!("_INBOX.{user}"),
+            (None, None) => "_INBOX".to_owned(),
         }
     }
 
@@ -194,16 +212,17 @@ impl NatsSettings {
     fn check(&self) -> Result<(), ConfigError> {
         self.server_addrs()?;
         let subject = &self.relay_subject;
-        let valid_subject = !subject.is_empty()
-            && subject.split('.').all(|token| {
-                !token.is_empty()
-                    && !token.contains(['*', '>'])
-                    && !token.chars().any(char::is_whitespace)
-            });
-        if !valid_subject {
+        if !is_literal_subject(subject) {
             return Err(ConfigError::invalid(
                 "RELAY_SUBJECT",
                 format!("{subject:?} is not a NATS subject without wildcards (like tickets.relay)"),
+            ));
+        }
+        let prefix = self.inbox_prefix();
+        if !is_literal_subject(&prefix) {
+            return Err(ConfigError::invalid(
+                "NATS_INBOX_PREFIX",
+                format!("{prefix:?} is not a NATS subject without wildcards (like _INBOX.bot)"),
             ));
         }
         let methods = [
@@ -225,6 +244,16 @@ impl NatsSettings {
         }
         Ok(())
     }
+}
+
+/// Dot-separated tokens, none empty, no wildcards, no white space.
+fn is_literal_subject(subject: &str) -> bool {
+    !subject.is_empty()
+        && subject.split('.').all(|token| {
+            !token.is_empty()
+                && !token.contains(['*', '>'])
+                && !token.chars().any(char::is_whitespace)
+        })
 }
 
 /// Logging settings.
@@ -279,6 +308,20 @@ mod tests {
         let nats = source.nats().unwrap();
         assert!(nats.nats_token.is_none() && nats.nats_user.is_none());
         assert!(nats.nats_password.is_none() && nats.nats_creds.is_none());
+    }
+
+    #[test]
+    fn each_user_gets_its_own_inbox_prefix_unless_one_is_set() {
+        let nats = ConfigSource::from_vars([]).nats().unwrap();
+        assert_eq!(nats.inbox_prefix(), "_INBOX");
+        let source = ConfigSource::from_vars([("NATS_USER", "bot"), ("NATS_PASSWORD", "p")]);
+        assert_eq!(source.nats().unwrap().inbox_prefix(), "_INBOX.bot");
+        let source = ConfigSource::from_vars([("NATS_INBOX_PREFIX", "_R.acme")]);
+        assert_eq!(source.nats().unwrap().inbox_prefix(), "_R.acme");
+        let err = ConfigSource::from_vars([("NATS_INBOX_PREFIX", "_INBOX.>")])
+            .nats()
+            .unwrap_err();
+        assert!(err.to_string().contains("NATS_INBOX_PREFIX"), "{err}");
     }
 
     #[test]

@@ -44,6 +44,7 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<Client, Conn
     let servers = settings.server_addrs()?;
     let mut options = ConnectOptions::new()
         .name(name)
+        .custom_inbox_prefix(settings.inbox_prefix())
         .retry_on_initial_connect()
         .max_reconnects(None)
         .reconnect_delay_callback(reconnect_delay)

@@ -130,6 +130,8 @@ impl SecureBroker {
         let client =
             ConnectOptions::with_user_and_password(user.to_owned(), password(user).to_owned())
                 .name(format!("test-{user}"))
+                // As the binaries do (common::nats::connect): each user its own inboxes.
+                .custom_inbox_prefix(format!("_INBOX.{user}"))
                 .event_callback(move |event| {
                     let tx = tx.clone();
                     async move {

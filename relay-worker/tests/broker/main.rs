@@ -176,6 +176,32 @@ async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
 }
 
 #[tokio::test]
+async fn bot_and_http_users_cannot_read_each_others_replies() {
+    let broker = SecureBroker::start();
+    let worker = broker.spawn_worker().await;
+
+    for (user, other) in [("bot", "http"), ("http", "bot")] {
+        let (client, mut events) = broker.connect_as(user).await;
+        for pattern in ["_INBOX.>".to_owned(), format!("_INBOX.{other}.>")] {
+            let mut eavesdropper = client
+                .subscribe(pattern.clone())
+                .await
+                .expect("the client sends SUB");
+            events
+                .permissions_violation(&format!("Subscription to \"{pattern}\""))
+                .await;
+            // The other requester's replies keep arriving, to it alone.
+            let (victim, _) = broker.connect_as(other).await;
+            let victim = relay(victim);
+            first_reply(&victim).await;
+            client.flush().await.expect("flush");
+            assert_received_nothing(&mut eavesdropper, &format!("{user} on {pattern}"));
+        }
+    }
+    worker.stop().await.expect("the worker stops cleanly");
+}
+
+#[tokio::test]
 async fn bot_and_http_users_cannot_answer_requests() {
     let broker = SecureBroker::start();
     let (admin, _) = broker.connect_as("admin").await;
