@@ -12,5 +12,5 @@ pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;
 
-#[cfg(feature = "test-util")]
+#[cfg(any(test, feature = "test-util"))]
 pub mod test_util;

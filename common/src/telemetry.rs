@@ -119,31 +119,12 @@ pub fn init(service: Service, settings: &TelemetrySettings) -> Result<(), Teleme
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     fn capture(service: Service, level: &str, log: impl FnOnce()) -> String {
-        let out = Captured::default();
-        let writer = out.clone();
-        let settings = TelemetrySettings {
-            log_level: level.to_owned(),
-        };
-        let subscriber = subscriber(service, filter(&settings).unwrap(), move || writer.clone());
-        tracing::subscriber::with_default(subscriber, log);
-        let bytes = out.0.lock().unwrap().clone();
-        String::from_utf8(bytes).unwrap()
+        let (logs, guard) = crate::test_util::capture_logs(service, level);
+        log();
+        drop(guard);
+        logs.contents()
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! `start` returns, stoppable and restartable on the same port, killed on `Drop`.
 //!
 //! The binary is `$NATS_SERVER_BIN`, else `nats-server` on `PATH`, else `/usr/sbin/nats-server`.
+//!
+//! Also [`capture_logs`], the log lines of one test in the house format, and [`eventually`].
 
 use std::{
     io::{BufRead, BufReader},
@@ -11,7 +13,10 @@ use std::{
     time::Duration,
 };
 
-use crate::config::NatsSettings;
+use crate::{
+    config::{NatsSettings, TelemetrySettings},
+    telemetry::{self, Service},
+};
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -195,4 +200,47 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Log lines captured for one test, in the services' own format. Each line is also echoed to
+/// stderr, which the test runner shows when the test fails.
+#[derive(Debug, Clone, Default)]
+pub struct CapturedLogs(Arc<Mutex<String>>);
+
+impl CapturedLogs {
+    /// Everything logged so far.
+    pub fn contents(&self) -> String {
+        self.0.lock().expect("log buffer").clone()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        eprint!("{text}");
+        self.0.lock().expect("log buffer").push_str(&text);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Captures what this thread logs, as `service` at `log_level`, until the guard is dropped.
+///
+/// `#[tokio::test]` runs every task it spawns on the test's own thread, so this sees exactly
+/// the lines of the code under test, also when several tests share a process.
+pub fn capture_logs(
+    service: Service,
+    log_level: &str,
+) -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    let logs = CapturedLogs::default();
+    let settings = TelemetrySettings {
+        log_level: log_level.to_owned(),
+    };
+    let filter = telemetry::filter(&settings).expect("a valid log level");
+    let writer = logs.clone();
+    let subscriber = telemetry::subscriber(service, filter, move || writer.clone());
+    (logs, tracing::subscriber::set_default(subscriber))
 }

@@ -9,9 +9,11 @@
 
 pub mod http;
 pub mod responder;
+pub mod running;
 pub mod service;
 pub mod settings;
 
 pub use responder::{Placeholder, Responder, ResponderError};
+pub use running::{spawn, RunningWorker};
 pub use service::{run, WorkerError};
 pub use settings::WorkerConfig;

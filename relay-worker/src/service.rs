@@ -31,6 +31,9 @@ pub enum WorkerError {
     /// In-flight requests were still running when the shutdown timeout ran out.
     #[error("{0} requests were still in flight when the shutdown timeout ran out")]
     ShutdownTimeout(usize),
+    /// The worker's task was cancelled (its runtime shut down) before it could stop cleanly.
+    #[error("the worker task was cancelled before it stopped")]
+    Aborted,
     /// Flushing or draining the connection failed.
     #[error("cannot drain the NATS connection: {0}")]
     Drain(String),

@@ -3,7 +3,6 @@
 //! `DISCORD_PROXY_URL`; [`TestBot::start_worker`] adds a real relay worker.
 
 use std::{
-    io::Write,
     sync::{Arc, Mutex},
     time::Duration,
 };
@@ -14,10 +13,10 @@ use common::{
     config::ConfigSource,
     payload::{MessageContent, RelayReply, RelayRequest, Snowflake},
     relay_client::RelayClient,
-    telemetry::{self, Service},
-    test_util::{eventually, NatsServer},
+    telemetry::Service,
+    test_util::{capture_logs, eventually, CapturedLogs, NatsServer},
 };
-use relay_worker::{Responder, ResponderError, WorkerConfig};
+use relay_worker::{Responder, ResponderError, RunningWorker, WorkerConfig};
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -34,39 +33,6 @@ pub const PROBE: &str = "readiness probe";
 /// The relay subject.
 pub const SUBJECT: &str = "tickets.relay";
 
-#[derive(Clone)]
-struct Tee(Arc<Mutex<String>>);
-
-impl Write for Tee {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        eprint!("{text}");
-        self.0.lock().expect("logs").push_str(&text);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Captures the bot's log lines (its own format) for this test.
-///
-/// `#[tokio::test]` runs the bot's tasks on the test's own thread, so a thread-local subscriber
-/// sees exactly this test's lines, also when several tests share a process.
-fn capture_logs() -> (Arc<Mutex<String>>, tracing::subscriber::DefaultGuard) {
-    let logs = Arc::new(Mutex::new(String::new()));
-    let settings = common::config::TelemetrySettings {
-        log_level: "info,bot=debug".to_owned(),
-    };
-    let writer = Tee(Arc::clone(&logs));
-    let subscriber = telemetry::subscriber(
-        Service::Bot,
-        telemetry::filter(&settings).expect("filter"),
-        move || writer.clone(),
-    );
-    (logs, tracing::subscriber::set_default(subscriber))
-}
-
 type Stopper<T> = Option<(oneshot::Sender<()>, JoinHandle<T>)>;
 
 /// A running bot with its NATS server and fake Discord.
@@ -76,8 +42,8 @@ pub struct TestBot {
     /// A clone of the bot's own NATS connection.
     pub bot_nats: async_nats::Client,
     bot: Stopper<Result<(), BotError>>,
-    worker: Stopper<Result<(), relay_worker::WorkerError>>,
-    logs: Arc<Mutex<String>>,
+    worker: Option<RunningWorker>,
+    logs: CapturedLogs,
     _log_guard: tracing::subscriber::DefaultGuard,
 }
 
@@ -98,7 +64,7 @@ pub async fn spawn_bot_with_vars(
     nats: NatsServer,
     vars: &[(&str, &str)],
 ) -> TestBot {
-    let (logs, log_guard) = capture_logs();
+    let (logs, log_guard) = capture_logs(Service::Bot, "info,bot=debug");
     let proxy = fake.url();
     let nats_url = nats.url();
     let mut all = vec![
@@ -138,7 +104,7 @@ pub async fn wait_connected(client: &async_nats::Client) {
 impl TestBot {
     /// The bot's log lines so far.
     pub fn logs(&self) -> String {
-        self.logs.lock().expect("logs").clone()
+        self.logs.contents()
     }
 
     /// Panics when the bot logged an ERROR or WARN line (for tests of the happy path).
@@ -158,16 +124,11 @@ impl TestBot {
         let client = common::nats::connect(&self.nats.settings(), "worker")
             .await
             .expect("nats");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(relay_worker::run(
+        self.worker = Some(relay_worker::spawn(
             client,
             WorkerConfig::new(SUBJECT),
             responder,
-            async {
-                stopped.await.ok();
-            },
         ));
-        self.worker = Some((stop, handle));
         self.wait_for_worker().await;
     }
 
@@ -196,9 +157,8 @@ impl TestBot {
 
     /// Stops the relay worker.
     pub async fn stop_worker(&mut self) {
-        if let Some((stop, handle)) = self.worker.take() {
-            let _ = stop.send(());
-            let _ = tokio::time::timeout(Duration::from_secs(15), handle).await;
+        if let Some(worker) = self.worker.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), worker.stop()).await;
         }
     }
 

@@ -18,11 +18,8 @@ use common::{
     test_util::{eventually, NatsServer},
 };
 use futures::FutureExt;
-use relay_worker::{Placeholder, WorkerConfig, WorkerError};
-use tokio::{
-    sync::{mpsc, oneshot},
-    task::JoinHandle,
-};
+use relay_worker::{Placeholder, RunningWorker, WorkerConfig};
+use tokio::sync::mpsc;
 
 pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
 pub const ERRORS_SUBJECT: &str = "tickets.relay.errors";
@@ -145,7 +142,7 @@ impl SecureBroker {
     }
 
     /// Starts a Placeholder worker logged in as `worker`, the way the binary connects.
-    pub async fn spawn_worker(&self) -> TestWorker {
+    pub async fn spawn_worker(&self) -> RunningWorker {
         spawn_worker(&self.settings_for("worker")).await
     }
 }
@@ -186,23 +183,9 @@ pub fn assert_received_nothing(subscriber: &mut Subscriber, what: &str) {
     }
 }
 
-/// A worker running `relay_worker::run` with the Placeholder in this process.
-pub struct TestWorker {
-    shutdown: oneshot::Sender<()>,
-    handle: JoinHandle<Result<(), WorkerError>>,
-}
-
-impl TestWorker {
-    /// Triggers the shutdown future and waits for `run` to return.
-    pub async fn stop(self) -> Result<(), WorkerError> {
-        let _ = self.shutdown.send(());
-        self.handle.await.expect("worker task panicked")
-    }
-}
-
 /// Connects with `settings` exactly as the `relay-worker` binary does and serves; does not wait
 /// until it answers.
-pub async fn spawn_worker(settings: &NatsSettings) -> TestWorker {
+pub async fn spawn_worker(settings: &NatsSettings) -> RunningWorker {
     let client = common::nats::connect(settings, "test-worker")
         .await
         .expect("worker connects");
@@ -210,17 +193,8 @@ pub async fn spawn_worker(settings: &NatsSettings) -> TestWorker {
 }
 
 /// Serves with the Placeholder on `client` (the caller may keep a clone to inspect it).
-pub fn serve(client: Client) -> TestWorker {
-    let (shutdown, signal) = oneshot::channel::<()>();
-    let handle = tokio::spawn(relay_worker::run(
-        client,
-        WorkerConfig::new(SUBJECT),
-        Placeholder,
-        async {
-            let _ = signal.await;
-        },
-    ));
-    TestWorker { shutdown, handle }
+pub fn serve(client: Client) -> RunningWorker {
+    relay_worker::spawn(client, WorkerConfig::new(SUBJECT), Placeholder)
 }
 
 pub fn valid_request() -> RelayRequest {

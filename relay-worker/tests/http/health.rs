@@ -49,15 +49,11 @@ async fn deep_health_counts_the_workers_that_answer() {
     let client = common::nats::connect(&app.nats.settings(), "second")
         .await
         .unwrap();
-    let (_stop, signal) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(relay_worker::run(
+    let _second = relay_worker::spawn(
         client,
         relay_worker::WorkerConfig::new(crate::helpers::SUBJECT),
         relay_worker::Placeholder,
-        async {
-            let _ = signal.await;
-        },
-    ));
+    );
     eventually("two workers", READY_WITHIN, || async {
         let json = app.get("/health?deep=true").await.json();
         (json["workers"] == 2).then_some(())

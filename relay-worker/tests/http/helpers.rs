@@ -18,7 +18,7 @@ use hyper_util::{
 };
 use relay_worker::{
     http::{AppState, HttpError, HttpSettings},
-    Placeholder, Responder, ResponderError, WorkerConfig, WorkerError,
+    Placeholder, Responder, ResponderError, RunningWorker, WorkerConfig,
 };
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
@@ -89,9 +89,6 @@ pub fn test_settings() -> HttpSettings {
     }
 }
 
-/// Stops the worker, and its task.
-type WorkerHandle = (oneshot::Sender<()>, JoinHandle<Result<(), WorkerError>>);
-
 /// A running sidecar with its nats-server and worker.
 pub struct TestApp {
     pub address: SocketAddr,
@@ -99,7 +96,7 @@ pub struct TestApp {
     http: Client<HttpConnector, Full<Bytes>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<Result<(), HttpError>>>,
-    worker: Option<WorkerHandle>,
+    worker: Option<RunningWorker>,
     /// Receives one message each time the worker starts a `WAIT` request.
     pub started: mpsc::UnboundedReceiver<()>,
     /// Releases `WAIT` requests, one per permit.
@@ -189,24 +186,22 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let nats = NatsServer::start();
     let (started_tx, started) = mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(0));
-    let worker = options.worker.then(|| {
+    let worker = if options.worker {
         let responder = TestResponder {
             started: started_tx,
             gate: Arc::clone(&gate),
         };
-        let (stop, signal) = oneshot::channel::<()>();
-        let settings = nats.settings();
-        let handle = tokio::spawn(async move {
-            let client = common::nats::connect(&settings, "test-worker")
-                .await
-                .expect("worker connects");
-            relay_worker::run(client, WorkerConfig::new(SUBJECT), responder, async {
-                let _ = signal.await;
-            })
+        let client = common::nats::connect(&nats.settings(), "test-worker")
             .await
-        });
-        (stop, handle)
-    });
+            .expect("worker connects");
+        Some(relay_worker::spawn(
+            client,
+            WorkerConfig::new(SUBJECT),
+            responder,
+        ))
+    } else {
+        None
+    };
 
     let client = common::nats::connect(&nats.settings(), "test-sidecar")
         .await
@@ -331,12 +326,8 @@ impl TestApp {
 
     /// Stops the worker (it drains its connection) and waits for it.
     pub async fn stop_worker(&mut self) {
-        if let Some((stop, handle)) = self.worker.take() {
-            let _ = stop.send(());
-            handle
-                .await
-                .expect("worker task panicked")
-                .expect("worker stops");
+        if let Some(worker) = self.worker.take() {
+            worker.stop().await.expect("worker stops");
         }
     }
 }

@@ -7,7 +7,7 @@ use common::test_util::{eventually, NatsServer};
 use proptest::prelude::*;
 use relay_worker::{
     http::{self, AppState, HttpSettings},
-    Placeholder, WorkerConfig,
+    Placeholder, RunningWorker, WorkerConfig,
 };
 use serde_json::{json, Map, Value};
 use tower::ServiceExt;
@@ -17,6 +17,7 @@ use crate::helpers::{valid_request, READY_WITHIN, SUBJECT};
 struct Fixture {
     runtime: tokio::runtime::Runtime,
     app: Router,
+    _worker: RunningWorker,
     _nats: NatsServer,
 }
 
@@ -24,14 +25,9 @@ impl Fixture {
     fn start() -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let nats = NatsServer::start();
-        let app = runtime.block_on(async {
+        let (app, worker) = runtime.block_on(async {
             let worker = common::nats::connect(&nats.settings(), "w").await.unwrap();
-            tokio::spawn(relay_worker::run(
-                worker,
-                WorkerConfig::new(SUBJECT),
-                Placeholder,
-                std::future::pending(),
-            ));
+            let worker = relay_worker::spawn(worker, WorkerConfig::new(SUBJECT), Placeholder);
             let client = common::nats::connect(&nats.settings(), "s").await.unwrap();
             let app = http::app(AppState::new(client, SUBJECT, &HttpSettings::default()));
             let ready = valid_request("ready?").to_string().into_bytes();
@@ -39,11 +35,12 @@ impl Fixture {
                 (relay(&app, ready.clone()).await.0 == 200).then_some(())
             })
             .await;
-            app
+            (app, worker)
         });
         Self {
             runtime,
             app,
+            _worker: worker,
             _nats: nats,
         }
     }

@@ -1,13 +1,7 @@
 //! `x-request-id`: taken from the request (or generated), returned on the response, sent to the
 //! worker as the NATS header `X-Request-Id`, and written on both services' log lines.
 
-use std::sync::{Arc, Mutex};
-
-use common::{
-    config::TelemetrySettings,
-    subjects::headers,
-    telemetry::{self, Service},
-};
+use common::{subjects::headers, telemetry::Service, test_util::capture_logs};
 use futures::StreamExt;
 
 use crate::helpers::{spawn_app, spawn_app_with, valid_request, Options, TestApp, SUBJECT};
@@ -104,34 +98,11 @@ async fn errors_carry_the_request_id_too() {
     assert!(uuid::Uuid::parse_str(response.request_id()).is_ok());
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The test runtime is single-threaded, so the sidecar and the worker (both spawned on it) log
 /// through this thread's default subscriber, which captures their lines.
 #[tokio::test]
 async fn both_services_log_the_request_id() {
-    let out = Captured::default();
-    let writer = out.clone();
-    let settings = TelemetrySettings {
-        log_level: "warn,relay_worker=debug".to_owned(),
-    };
-    let subscriber = telemetry::subscriber(
-        Service::Api,
-        telemetry::filter(&settings).unwrap(),
-        move || writer.clone(),
-    );
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = capture_logs(Service::Api, "warn,relay_worker=debug");
 
     let app = spawn_app().await;
     let ok = app
@@ -144,7 +115,7 @@ async fn both_services_log_the_request_id() {
     let refused = app.relay_with(&[("x-request-id", "log-bad-2")], "{").await;
     assert_eq!(refused.status, 400);
 
-    let logs = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let logs = logs.contents();
     let line = |needle: &str, id: &str| {
         logs.lines()
             .any(|line| line.contains(needle) && line.contains(&format!("request_id=\"{id}\"")))

@@ -16,45 +16,26 @@ use common::{
     test_util::{eventually, NatsServer},
 };
 use futures::StreamExt;
-use relay_worker::{Responder, ResponderError, WorkerConfig, WorkerError};
+use relay_worker::{Responder, ResponderError, RunningWorker, WorkerConfig};
 use serde_json::{json, Value};
-use tokio::{sync::oneshot, task::JoinHandle};
 
 pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
 pub const READY_WITHIN: Duration = Duration::from_secs(10);
-
-/// A worker running `relay_worker::run` in this process.
-pub struct TestWorker {
-    shutdown: oneshot::Sender<()>,
-    handle: JoinHandle<Result<(), WorkerError>>,
-}
-
-impl TestWorker {
-    /// Triggers the shutdown future and waits for `run` to return.
-    pub async fn stop(self) -> Result<(), WorkerError> {
-        let _ = self.shutdown.send(());
-        self.handle.await.expect("worker task panicked")
-    }
-}
 
 /// Starts a worker with `config` and `responder`; does not wait until it serves.
 pub async fn spawn_worker_with<R: Responder>(
     server: &NatsServer,
     config: WorkerConfig,
     responder: R,
-) -> TestWorker {
+) -> RunningWorker {
     let client = common::nats::connect(&server.settings(), "test-worker")
         .await
         .expect("worker connects");
-    let (shutdown, signal) = oneshot::channel::<()>();
-    let handle = tokio::spawn(relay_worker::run(client, config, responder, async {
-        let _ = signal.await;
-    }));
-    TestWorker { shutdown, handle }
+    relay_worker::spawn(client, config, responder)
 }
 
 /// Starts a worker on the default subject and waits until it answers.
-pub async fn spawn_worker<R: Responder>(server: &NatsServer, responder: R) -> TestWorker {
+pub async fn spawn_worker<R: Responder>(server: &NatsServer, responder: R) -> RunningWorker {
     let worker = spawn_worker_with(server, WorkerConfig::new(SUBJECT), responder).await;
     let client = client(server).await;
     wait_for_instances(&client, 1).await;
