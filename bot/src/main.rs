@@ -8,7 +8,7 @@ use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
-    telemetry::init(telemetry::Service::Bot, &source.telemetry()?)?;
+    let _logs = telemetry::init(telemetry::Service::Bot, &source.telemetry()?)?;
     let nats = source.nats()?;
     let config = BotConfig::load(&source, &nats)?;
     let client = common::nats::connect(&nats, "bot")

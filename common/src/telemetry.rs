@@ -1,12 +1,20 @@
 //! One logging set-up for every binary: `LOG_LEVEL` filters, and each event is one line
 //! `[SERVICE] LEVEL - message key=value ...` with the fields of its spans appended.
 
-use std::fmt;
+use std::{
+    fmt,
+    io::{BufWriter, Stdout, Write},
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use tracing::{Event, Subscriber};
 use tracing_subscriber::{
     filter::LevelFilter,
-    fmt::{format::Writer, FmtContext, FormatEvent, FormatFields, FormattedFields, MakeWriter},
+    fmt::{
+        format::Writer, writer::MutexGuardWriter, FmtContext, FormatEvent, FormatFields,
+        FormattedFields, MakeWriter,
+    },
     registry::LookupSpan,
     EnvFilter,
 };
@@ -109,11 +117,74 @@ where
         .finish()
 }
 
+/// How long a log line may wait in the stdout buffer.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+
+type SharedStdout = Arc<Mutex<BufWriter<Stdout>>>;
+
+/// The buffered stdout as the formatter's writer: each line is one locked write to the buffer.
+struct BufferedStdout(SharedStdout);
+
+impl<'a> MakeWriter<'a> for BufferedStdout {
+    type Writer = MutexGuardWriter<'a, BufWriter<Stdout>>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.0.make_writer()
+    }
+}
+
+/// Flushes the buffered log lines when dropped. Hold it in `main` until the end.
+#[must_use = "dropping the guard at once would lose no line but buffer none either"]
+#[derive(Debug)]
+pub struct LogGuard(SharedStdout);
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        flush(&self.0);
+    }
+}
+
+fn flush(stdout: &Mutex<BufWriter<Stdout>>) {
+    if let Ok(mut stdout) = stdout.lock() {
+        let _ = stdout.flush();
+    }
+}
+
 /// Installs the global subscriber, writing to stdout. Call once, first thing in `main`.
-pub fn init(service: Service, settings: &TelemetrySettings) -> Result<(), TelemetryError> {
-    let subscriber = subscriber(service, filter(settings)?, std::io::stdout);
-    tracing::subscriber::set_global_default(subscriber)
-        .map_err(|err| TelemetryError(err.to_string()))
+///
+/// Lines go through a buffer that a background thread flushes every 100 ms (and a panic or the
+/// guard's drop at once): a worker logs every request at INFO, and one `write` system call per
+/// line was a large part of its cost per request (`relay_bench`).
+pub fn init(service: Service, settings: &TelemetrySettings) -> Result<LogGuard, TelemetryError> {
+    let filter = filter(settings)?;
+    let stdout: SharedStdout = Arc::new(Mutex::new(BufWriter::with_capacity(
+        64 * 1024,
+        std::io::stdout(),
+    )));
+    let writer = BufferedStdout(Arc::clone(&stdout));
+    tracing::subscriber::set_global_default(subscriber(service, filter, writer))
+        .map_err(|err| TelemetryError(err.to_string()))?;
+
+    let flusher = Arc::downgrade(&stdout);
+    std::thread::Builder::new()
+        .name("log-flush".to_owned())
+        .spawn(move || {
+            while let Some(stdout) = flusher.upgrade() {
+                flush(&stdout);
+                drop(stdout);
+                std::thread::sleep(FLUSH_EVERY);
+            }
+        })
+        .map_err(|err| TelemetryError(format!("cannot start the log flusher: {err}")))?;
+    let on_panic = Arc::downgrade(&stdout);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if let Some(stdout) = on_panic.upgrade() {
+            flush(&stdout);
+        }
+        previous(info);
+    }));
+    Ok(LogGuard(stdout))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! ```sh
 //! cargo build --release -p relay-worker --bins --examples
 //! target/release/examples/relay_bench --requests 100000 --concurrency 64 --rounds 3
+//! WORKER_LOG_LEVEL=warn target/release/examples/relay_bench   # without the per-request log line
 //! ```
 //!
 //! It starts a private nats-server, then in separate processes the real `relay-worker` binary
@@ -60,7 +61,11 @@ async fn main() {
     );
     let worker = Command::new(&worker_bin)
         .env("NATS_URL", server.url())
-        .env("LOG_LEVEL", "warn")
+        // The production default: one INFO line per request.
+        .env(
+            "LOG_LEVEL",
+            std::env::var("WORKER_LOG_LEVEL").unwrap_or_else(|_| "INFO".into()),
+        )
         .stdout(Stdio::null())
         .spawn()
         .unwrap();

@@ -8,7 +8,7 @@ use relay_worker::{Placeholder, WorkerConfig};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
-    telemetry::init(telemetry::Service::Worker, &source.telemetry()?)?;
+    let _logs = telemetry::init(telemetry::Service::Worker, &source.telemetry()?)?;
     let nats = source.nats()?;
     let config = WorkerConfig::load(&source, &nats.relay_subject)?;
     let client = common::nats::connect(&nats, "relay-worker")
