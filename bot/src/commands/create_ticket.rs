@@ -8,7 +8,8 @@ use serenity::all::{
 };
 
 use super::{
-    defer, follow_up, refusal::Refusal, respond_now, CommandState, SUPPORT_ROLE, TICKETS_CATEGORY,
+    defer, follow_up, granted, hidden_from_everyone, refusal::Refusal, respond_now, CommandState,
+    SUPPORT_ROLE, TICKETS_CATEGORY,
 };
 
 /// The command's name.
@@ -48,26 +49,16 @@ pub fn ticket_overwrites(
     bot_id: UserId,
 ) -> Vec<PermissionOverwrite> {
     vec![
-        PermissionOverwrite {
-            allow: Permissions::empty(),
-            deny: Permissions::VIEW_CHANNEL,
-            kind: PermissionOverwriteType::Role(RoleId::new(guild_id.get())),
-        },
-        PermissionOverwrite {
-            allow: member_permissions(),
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Member(user_id),
-        },
-        PermissionOverwrite {
-            allow: member_permissions(),
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Role(support),
-        },
-        PermissionOverwrite {
-            allow: member_permissions() | Permissions::MANAGE_CHANNELS,
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Member(bot_id),
-        },
+        hidden_from_everyone(guild_id),
+        granted(
+            member_permissions(),
+            PermissionOverwriteType::Member(user_id),
+        ),
+        granted(member_permissions(), PermissionOverwriteType::Role(support)),
+        granted(
+            member_permissions() | Permissions::MANAGE_CHANNELS,
+            PermissionOverwriteType::Member(bot_id),
+        ),
     ]
 }
 

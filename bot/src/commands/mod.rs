@@ -8,7 +8,7 @@ pub mod setup;
 use serenity::all::{
     Command, CommandInteraction, Context, CreateAllowedMentions, CreateCommand,
     CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse, GuildId,
-    Http,
+    Http, PermissionOverwrite, PermissionOverwriteType, Permissions, RoleId,
 };
 
 use crate::locks::KeyedLocks;
@@ -92,5 +92,23 @@ async fn follow_up(http: &Http, command: &CommandInteraction, text: &str) {
         .allowed_mentions(CreateAllowedMentions::new());
     if let Err(err) = command.edit_response(http, edit).await {
         tracing::error!(error = %err, "cannot answer the interaction");
+    }
+}
+
+/// Denies @everyone (the role whose ID is the guild's) the sight of a channel.
+pub fn hidden_from_everyone(guild_id: GuildId) -> PermissionOverwrite {
+    PermissionOverwrite {
+        allow: Permissions::empty(),
+        deny: Permissions::VIEW_CHANNEL,
+        kind: PermissionOverwriteType::Role(RoleId::new(guild_id.get())),
+    }
+}
+
+/// Grants `allow` to a role or member, denying nothing.
+pub fn granted(allow: Permissions, kind: PermissionOverwriteType) -> PermissionOverwrite {
+    PermissionOverwrite {
+        allow,
+        deny: Permissions::empty(),
+        kind,
     }
 }

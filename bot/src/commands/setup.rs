@@ -7,7 +7,8 @@ use serenity::all::{
 };
 
 use super::{
-    defer, follow_up, refusal::Refusal, respond_now, CommandState, SUPPORT_ROLE, TICKETS_CATEGORY,
+    defer, follow_up, granted, hidden_from_everyone, refusal::Refusal, respond_now, CommandState,
+    SUPPORT_ROLE, TICKETS_CATEGORY,
 };
 
 /// The command's name.
@@ -137,21 +138,14 @@ pub fn category_overwrites(
     bot_id: UserId,
 ) -> Vec<PermissionOverwrite> {
     vec![
-        PermissionOverwrite {
-            allow: Permissions::empty(),
-            // The @everyone role has the guild's ID.
-            deny: Permissions::VIEW_CHANNEL,
-            kind: PermissionOverwriteType::Role(RoleId::new(guild_id.get())),
-        },
-        PermissionOverwrite {
-            allow: Permissions::VIEW_CHANNEL,
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Role(support),
-        },
-        PermissionOverwrite {
-            allow: Permissions::VIEW_CHANNEL | Permissions::MANAGE_CHANNELS,
-            deny: Permissions::empty(),
-            kind: PermissionOverwriteType::Member(bot_id),
-        },
+        hidden_from_everyone(guild_id),
+        granted(
+            Permissions::VIEW_CHANNEL,
+            PermissionOverwriteType::Role(support),
+        ),
+        granted(
+            Permissions::VIEW_CHANNEL | Permissions::MANAGE_CHANNELS,
+            PermissionOverwriteType::Member(bot_id),
+        ),
     ]
 }
