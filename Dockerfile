@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
 #
 # One image per binary, all from this file:
-#   docker build --target relay-worker -t ticket-relay/relay-worker .
-#   docker build --target relay-http   -t ticket-relay/relay-http .
-#   docker build --target bot          -t ticket-relay/bot .
+#   docker build --target relay-worker -t ticket-assistant/relay-worker .
+#   docker build --target relay-http   -t ticket-assistant/relay-http .
+#   docker build --target bot          -t ticket-assistant/bot .
 # (docker-compose.yml does this for you.)
 #
 # Stages: `planner` reduces the workspace to a dependency recipe; `builder` compiles the
