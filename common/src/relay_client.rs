@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_nats::{
     client::{Request, RequestErrorKind},
     connection::State,
-    Client, HeaderMap, Message,
+    Client, HeaderMap, Message, Subject,
 };
 use bytes::Bytes;
 
@@ -69,7 +69,8 @@ impl RelayError {
 #[derive(Debug, Clone)]
 pub struct RelayClient {
     client: Client,
-    subject: String,
+    /// A `Subject` clones without allocating (it is shared bytes), once per request.
+    subject: Subject,
     timeout: Duration,
 }
 
@@ -78,7 +79,7 @@ impl RelayClient {
     pub fn new(client: Client, subject: impl Into<String>, timeout: Duration) -> Self {
         Self {
             client,
-            subject: subject.into(),
+            subject: Subject::from(subject.into()),
             timeout,
         }
     }
