@@ -182,22 +182,52 @@ async fn bot_and_http_users_cannot_read_each_others_replies() {
 
     for (user, other) in [("bot", "http"), ("http", "bot")] {
         let (client, mut events) = broker.connect_as(user).await;
-        for pattern in ["_INBOX.>".to_owned(), format!("_INBOX.{other}.>")] {
-            let mut eavesdropper = client
-                .subscribe(pattern.clone())
-                .await
-                .expect("the client sends SUB");
-            events
-                .permissions_violation(&format!("Subscription to \"{pattern}\""))
-                .await;
-            // The other requester's replies keep arriving, to it alone.
-            let (victim, _) = broker.connect_as(other).await;
-            let victim = relay(victim);
-            first_reply(&victim).await;
-            client.flush().await.expect("flush");
-            assert_received_nothing(&mut eavesdropper, &format!("{user} on {pattern}"));
-        }
+        // Subscribing to the other's inboxes is refused outright.
+        let other_inboxes = format!("_INBOX.{other}.>");
+        let mut refused = client
+            .subscribe(other_inboxes.clone())
+            .await
+            .expect("the client sends SUB");
+        events
+            .permissions_violation(&format!("Subscription to \"{other_inboxes}\""))
+            .await;
+        // `_INBOX.>` stays allowed for standard clients, but the server withholds what the
+        // deny covers: the other's replies never arrive.
+        let mut wildcard = client.subscribe("_INBOX.>").await.expect("subscribe");
+        client.flush().await.expect("flush");
+
+        let (victim, _) = broker.connect_as(other).await;
+        let victim = relay(victim);
+        first_reply(&victim).await;
+        victim.send(&valid_request(), None).await.expect("answered");
+        client.flush().await.expect("flush");
+        assert_received_nothing(&mut refused, &format!("{user} on {other_inboxes}"));
+        assert_received_nothing(&mut wildcard, &format!("{user} on _INBOX.>"));
     }
+    worker.stop().await.expect("the worker stops cleanly");
+}
+
+#[tokio::test]
+async fn a_standard_client_with_the_bot_user_and_default_inboxes_gets_replies() {
+    let broker = SecureBroker::start();
+    let worker = broker.spawn_worker().await;
+    // Like `nats --user bot req tickets.relay ...`: the default `_INBOX` prefix.
+    let client = async_nats::ConnectOptions::with_user_and_password(
+        "bot".to_owned(),
+        "bot-test-secret".to_owned(),
+    )
+    .connect(broker.server.url())
+    .await
+    .expect("connect");
+    let reply = eventually("a reply on a default inbox", WITHIN, || async {
+        client
+            .request(SUBJECT, valid_request().to_json().into())
+            .await
+            .ok()
+    })
+    .await;
+    let body: Value = serde_json::from_slice(&reply.payload).expect("json");
+    assert_eq!(body["reply"], Placeholder::REPLY);
     worker.stop().await.expect("the worker stops cleanly");
 }
 
