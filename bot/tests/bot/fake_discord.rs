@@ -764,15 +764,14 @@ pub mod fixtures {
         )
     }
 
-    /// A message the bot created from request `body` (content, message_reference...).
-    pub fn bot_message(id: u64, channel_id: u64, body: &Value) -> Value {
-        let reference = body.get("message_reference").filter(|r| !r.is_null());
+    /// The fields every Message object has, with no reference, member or webhook.
+    fn message(id: u64, channel_id: u64, author: Value, content: &str, kind: u64) -> Value {
         json!({
             "id": id.to_string(),
             "channel_id": channel_id.to_string(),
             "guild_id": GUILD_ID.to_string(),
-            "author": user(BOT_ID, true),
-            "content": body["content"].as_str().unwrap_or_default(),
+            "author": author,
+            "content": content,
             "timestamp": TIMESTAMP,
             "edited_timestamp": null,
             "tts": false,
@@ -782,10 +781,20 @@ pub mod fixtures {
             "attachments": [],
             "embeds": [],
             "pinned": false,
-            "type": if reference.is_some() { 19 } else { 0 },
-            "message_reference": reference.cloned(),
+            "type": kind,
             "flags": 0,
         })
+    }
+
+    /// A message the bot created from request `body` (content, message_reference...).
+    pub fn bot_message(id: u64, channel_id: u64, body: &Value) -> Value {
+        let reference = body.get("message_reference").filter(|r| !r.is_null());
+        // A reply is type 19, a plain message type 0.
+        let kind = if reference.is_some() { 19 } else { 0 };
+        let content = body["content"].as_str().unwrap_or_default();
+        let mut message = message(id, channel_id, user(BOT_ID, true), content, kind);
+        message["message_reference"] = reference.cloned().unwrap_or(Value::Null);
+        message
     }
 
     /// Who sent a message, and how.
@@ -824,25 +833,9 @@ pub mod fixtures {
 
     /// The MESSAGE_CREATE event data.
     pub fn message_create(spec: &MessageSpec) -> Value {
-        let mut message = json!({
-            "id": spec.id.to_string(),
-            "channel_id": spec.channel_id.to_string(),
-            "guild_id": GUILD_ID.to_string(),
-            "author": user(spec.author_id, spec.bot),
-            "member": { "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP },
-            "content": spec.content,
-            "timestamp": TIMESTAMP,
-            "edited_timestamp": null,
-            "tts": false,
-            "mention_everyone": false,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "embeds": [],
-            "pinned": false,
-            "type": spec.kind,
-            "flags": 0,
-        });
+        let author = user(spec.author_id, spec.bot);
+        let mut message = message(spec.id, spec.channel_id, author, &spec.content, spec.kind);
+        message["member"] = json!({ "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
         if spec.webhook {
             message["webhook_id"] = json!(spec.author_id.to_string());
         }

@@ -79,6 +79,12 @@ pub struct SecureBroker {
 }
 
 impl SecureBroker {
+    /// The normal flow needs no permission it lacks: the server logged no violation.
+    pub fn assert_no_violations(&self) {
+        let logs = self.server.logs();
+        assert!(!logs.contains("Violation"), "server log:\n{logs}");
+    }
+
     /// Starts the real config with test passwords.
     ///
     /// The config reads passwords from the server's environment, which the test harness does
