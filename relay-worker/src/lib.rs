@@ -1,19 +1,23 @@
 //! The relay worker: the NATS responder that answers ticket messages.
 //!
-//! Run it with `cargo run --release -p relay-worker --bin relay-worker` (settings in the
-//! README). Any number of copies share the relay subject through one queue group, and each
-//! shows up in `nats micro ls` as an instance of the `ticket-relay` service.
+//! Run it with `cargo run --release -p relay-worker` (settings in the README). Any number of
+//! copies share the relay subject through one queue group, and each shows up in `nats micro ls`
+//! as an instance of the `ticket-relay` service.
 //!
-//! [`run`] is the whole worker; `main.rs` only loads the configuration and calls it, so tests
-//! drive exactly what production runs.
+//! The API: [`run`] is the whole worker (`main.rs` only loads the settings and calls it, so
+//! tests drive exactly what production runs); [`spawn`] runs it in the background of another
+//! program; [`Responder`] is the seam where answers come from ([`Placeholder`] today). With the
+//! `test-util` feature, [`test_util`] is the harness every test suite starts workers with.
 
-pub mod http;
-pub mod responder;
-pub mod running;
-pub mod service;
-pub mod settings;
+mod responder;
+mod running;
+mod service;
+mod settings;
+
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use responder::{Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
-pub use service::{run, WorkerError};
-pub use settings::WorkerConfig;
+pub use service::{errors_subject, run, WorkerError};
+pub use settings::WorkerSettings;

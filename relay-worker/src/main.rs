@@ -3,14 +3,14 @@
 
 use anyhow::Context;
 use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
-use relay_worker::{Placeholder, WorkerConfig};
+use relay_worker::{Placeholder, WorkerSettings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
     let _logs = telemetry::init(telemetry::Service::Worker, &source.telemetry()?)?;
     let nats = source.nats()?;
-    let config = WorkerConfig::load(&source, &nats.relay_subject)?;
+    let settings = WorkerSettings::load(&source, &nats.relay_subject)?;
     let client = common::nats::connect(&nats, "relay-worker")
         .await
         .context("connecting to NATS")?;
@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
     // LIFO slot) instead of being handed over from the main thread: measurably faster.
     tokio::spawn(relay_worker::run(
         client,
-        config,
+        settings,
         Placeholder,
         shutdown_signal(),
     ))

@@ -4,17 +4,27 @@
 use async_nats::Client;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use crate::{Responder, WorkerConfig, WorkerError};
+use crate::{Responder, WorkerError, WorkerSettings};
 
 /// Handle of a worker started with [`spawn`]. Dropping it asks the worker to shut down, just
 /// like [`stop`](Self::stop), without waiting for it.
 #[derive(Debug)]
 pub struct RunningWorker {
     shutdown: oneshot::Sender<()>,
+    ready: Option<oneshot::Receiver<()>>,
     task: JoinHandle<Result<(), WorkerError>>,
 }
 
 impl RunningWorker {
+    /// Waits until the NATS server routes requests to this worker (its subscription is in
+    /// place). Returns `false` when the worker stopped before it got there.
+    pub async fn ready(&mut self) -> bool {
+        match self.ready.take() {
+            Some(ready) => ready.await.is_ok(),
+            None => true,
+        }
+    }
+
     /// Shuts the worker down gracefully and returns how [`crate::run`] ended.
     pub async fn stop(self) -> Result<(), WorkerError> {
         let _ = self.shutdown.send(());
@@ -27,11 +37,27 @@ impl RunningWorker {
 }
 
 /// Runs [`crate::run`] on a task of its own until the handle is stopped or dropped.
-pub fn spawn<R: Responder>(client: Client, config: WorkerConfig, responder: R) -> RunningWorker {
+pub fn spawn<R: Responder>(
+    client: Client,
+    settings: WorkerSettings,
+    responder: R,
+) -> RunningWorker {
     let (shutdown, signal) = oneshot::channel::<()>();
-    let task = tokio::spawn(crate::run(client, config, responder, async {
+    let (ready_tx, ready) = oneshot::channel();
+    let shutdown_future = async {
         // Sent or dropped: either way it is time to stop.
         let _ = signal.await;
-    }));
-    RunningWorker { shutdown, task }
+    };
+    let task = tokio::spawn(crate::service::serve(
+        client,
+        settings,
+        responder,
+        shutdown_future,
+        Some(ready_tx),
+    ));
+    RunningWorker {
+        shutdown,
+        ready: Some(ready),
+        task,
+    }
 }

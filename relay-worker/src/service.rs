@@ -13,13 +13,13 @@ use common::{
     subjects::{headers, ENDPOINT_NAME, QUEUE_GROUP, SERVICE_NAME},
 };
 use futures::StreamExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::{
     responder::{Responder, ResponderError},
-    settings::WorkerConfig,
+    settings::WorkerSettings,
 };
 
 /// The worker could not start, or could not stop cleanly.
@@ -43,9 +43,20 @@ pub enum WorkerError {
 /// already taken, and drains the connection so that every reply reaches NATS.
 pub async fn run<R: Responder>(
     client: Client,
-    config: WorkerConfig,
+    settings: WorkerSettings,
     responder: R,
     shutdown: impl Future<Output = ()>,
+) -> Result<(), WorkerError> {
+    serve(client, settings, responder, shutdown, None).await
+}
+
+/// [`run`], telling `ready` once the server routes requests to this worker.
+pub(crate) async fn serve<R: Responder>(
+    client: Client,
+    settings: WorkerSettings,
+    responder: R,
+    shutdown: impl Future<Output = ()>,
+    ready: Option<oneshot::Sender<()>>,
 ) -> Result<(), WorkerError> {
     let service = client
         .service_builder()
@@ -57,22 +68,28 @@ pub async fn run<R: Responder>(
     let mut endpoint = service
         .endpoint_builder()
         .name(ENDPOINT_NAME)
-        .add(config.subject.as_str())
+        .add(settings.subject.as_str())
         .await
         .map_err(WorkerError::Register)?;
     tracing::info!(
-        subject = %config.subject,
+        subject = %settings.subject,
         queue_group = QUEUE_GROUP,
-        max_in_flight = config.max_in_flight,
+        max_in_flight = settings.max_in_flight,
         "relay worker serving"
     );
+    if let Some(ready) = ready {
+        // The server answers a flush after it has processed the subscription before it.
+        if client.flush().await.is_ok() {
+            let _ = ready.send(());
+        }
+    }
 
     let handler = Arc::new(Handler {
         responder,
         client: client.clone(),
-        errors_subject: errors_subject(&config.subject),
+        errors_subject: errors_subject(&settings.subject),
     });
-    let permits = Arc::new(Semaphore::new(config.max_in_flight));
+    let permits = Arc::new(Semaphore::new(settings.max_in_flight));
     let tasks = TaskTracker::new();
     tokio::pin!(shutdown);
 
@@ -108,7 +125,7 @@ pub async fn run<R: Responder>(
         tasks.close();
         tasks.wait().await;
     };
-    let outcome = match tokio::time::timeout(config.shutdown_timeout, stopped).await {
+    let outcome = match tokio::time::timeout(settings.shutdown_timeout, stopped).await {
         Ok(()) => Ok(()),
         Err(_) => Err(WorkerError::ShutdownTimeout(tasks.len())),
     };
@@ -126,7 +143,7 @@ pub async fn run<R: Responder>(
             .await
             .map_err(|e| WorkerError::Drain(e.to_string()))
     };
-    match tokio::time::timeout(config.shutdown_timeout, drained).await {
+    match tokio::time::timeout(settings.shutdown_timeout, drained).await {
         Ok(result) => result?,
         Err(_) => return Err(WorkerError::Drain("timed out".to_owned())),
     }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 /// How one worker process behaves.
 #[derive(Debug, Clone)]
-pub struct WorkerConfig {
+pub struct WorkerSettings {
     /// The relay subject to serve (`RELAY_SUBJECT`).
     pub subject: String,
     /// Most requests answered at once (`RELAY_MAX_IN_FLIGHT`, default 256); beyond that the
@@ -33,7 +33,7 @@ fn default_shutdown_timeout_secs() -> u64 {
     30
 }
 
-impl WorkerConfig {
+impl WorkerSettings {
     /// Defaults for `subject`.
     pub fn new(subject: impl Into<String>) -> Self {
         Self {
@@ -66,12 +66,12 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let config = WorkerConfig::load(&ConfigSource::from_vars([]), "a.b").unwrap();
+        let config = WorkerSettings::load(&ConfigSource::from_vars([]), "a.b").unwrap();
         assert_eq!(config.max_in_flight, 256);
         assert_eq!(config.subject, "a.b");
         let source =
             ConfigSource::from_vars([("RELAY_MAX_IN_FLIGHT", "8"), ("SHUTDOWN_TIMEOUT_SECS", "2")]);
-        let config = WorkerConfig::load(&source, "a.b").unwrap();
+        let config = WorkerSettings::load(&source, "a.b").unwrap();
         assert_eq!(config.max_in_flight, 8);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(2));
     }
@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn zero_in_flight_is_refused_by_name() {
         let source = ConfigSource::from_vars([("RELAY_MAX_IN_FLIGHT", "0")]);
-        let err = WorkerConfig::load(&source, "a").unwrap_err();
+        let err = WorkerSettings::load(&source, "a").unwrap_err();
         assert!(err.to_string().contains("RELAY_MAX_IN_FLIGHT"), "{err}");
     }
 }

@@ -16,7 +16,7 @@ use common::{
     telemetry::Service,
     test_util::{capture_logs, eventually, CapturedLogs, NatsServer},
 };
-use relay_worker::{Responder, ResponderError, RunningWorker, WorkerConfig};
+use relay_worker::{test_util::spawn_worker, Responder, ResponderError, RunningWorker};
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 
@@ -121,15 +121,7 @@ impl TestBot {
 
     /// Starts a real relay worker with `responder` and waits until it answers.
     pub async fn start_worker<R: Responder>(&mut self, responder: R) {
-        let client = common::nats::connect(&self.nats.settings(), "worker")
-            .await
-            .expect("nats");
-        self.worker = Some(relay_worker::spawn(
-            client,
-            WorkerConfig::new(SUBJECT),
-            responder,
-        ));
-        self.wait_for_worker().await;
+        self.worker = Some(spawn_worker(&self.nats.settings(), responder).await);
     }
 
     /// Waits until a relay request gets an answer (a worker listens, NATS is up).

@@ -12,16 +12,15 @@ use std::{
 use async_nats::{Client, ConnectOptions, Event, ServerError, Subscriber};
 use common::{
     config::NatsSettings,
-    payload::{RelayReply, RelayRequest},
+    payload::RelayReply,
     relay_client::RelayClient,
-    subjects::DEFAULT_RELAY_SUBJECT,
     test_util::{eventually, NatsServer},
 };
 use futures::FutureExt;
-use relay_worker::{Placeholder, RunningWorker, WorkerConfig};
+pub use relay_worker::test_util::{sample_request, spawn_worker, SUBJECT};
+use relay_worker::{Placeholder, RunningWorker, WorkerSettings};
 use tokio::sync::mpsc;
 
-pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
 pub const ERRORS_SUBJECT: &str = "tickets.relay.errors";
 /// Bounds every wait, so that a broken setup fails instead of hanging.
 pub const WITHIN: Duration = Duration::from_secs(15);
@@ -147,9 +146,10 @@ impl SecureBroker {
         (client, Events(rx))
     }
 
-    /// Starts a Placeholder worker logged in as `worker`, the way the binary connects.
+    /// Starts a Placeholder worker logged in as `worker`, the way the binary connects, and
+    /// returns once this server routes requests to it.
     pub async fn spawn_worker(&self) -> RunningWorker {
-        spawn_worker(&self.settings_for("worker")).await
+        spawn_worker(&self.settings_for("worker"), Placeholder).await
     }
 }
 
@@ -189,32 +189,16 @@ pub fn assert_received_nothing(subscriber: &mut Subscriber, what: &str) {
     }
 }
 
-/// Connects with `settings` exactly as the `relay-worker` binary does and serves; does not wait
-/// until it answers.
-pub async fn spawn_worker(settings: &NatsSettings) -> RunningWorker {
-    let client = common::nats::connect(settings, "test-worker")
-        .await
-        .expect("worker connects");
-    serve(client)
-}
-
 /// Serves with the Placeholder on `client` (the caller may keep a clone to inspect it).
 pub fn serve(client: Client) -> RunningWorker {
-    relay_worker::spawn(client, WorkerConfig::new(SUBJECT), Placeholder)
-}
-
-pub fn valid_request() -> RelayRequest {
-    RelayRequest::parse(
-        br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"my printer is on fire"}"#,
-    )
-    .expect("a valid request")
+    relay_worker::spawn(client, WorkerSettings::new(SUBJECT), Placeholder)
 }
 
 /// Sends real requests until one is answered: the worker is connected, subscribed, and its
 /// interest has reached the requester's server.
 pub async fn first_reply(relay: &RelayClient) -> RelayReply {
     eventually("a worker to answer", WITHIN, || async {
-        relay.send(&valid_request(), None).await.ok()
+        relay.send(&sample_request(), None).await.ok()
     })
     .await
 }

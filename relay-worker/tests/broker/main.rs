@@ -147,7 +147,7 @@ async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
 
         // Requests keep flowing to the worker, and none reaches this client.
         for _ in 0..5 {
-            relay.send(&valid_request(), None).await.expect("answered");
+            relay.send(&sample_request(), None).await.expect("answered");
         }
         client.flush().await.expect("flush");
         assert_received_nothing(&mut eavesdropper, &format!("{user}'s subscription"));
@@ -193,7 +193,10 @@ async fn bot_and_http_users_cannot_read_each_others_replies() {
         let (victim, _) = broker.connect_as(other).await;
         let victim = relay(victim);
         first_reply(&victim).await;
-        victim.send(&valid_request(), None).await.expect("answered");
+        victim
+            .send(&sample_request(), None)
+            .await
+            .expect("answered");
         client.flush().await.expect("flush");
         assert_received_nothing(&mut refused, &format!("{user} on {other_inboxes}"));
         assert_received_nothing(&mut wildcard, &format!("{user} on _INBOX.>"));
@@ -215,7 +218,7 @@ async fn a_standard_client_with_the_bot_user_and_default_inboxes_gets_replies() 
     .expect("connect");
     let reply = eventually("a reply on a default inbox", WITHIN, || async {
         client
-            .request(SUBJECT, valid_request().to_json().into())
+            .request(SUBJECT, sample_request().to_json().into())
             .await
             .ok()
     })
@@ -257,7 +260,7 @@ async fn the_worker_user_cannot_publish_requests_nor_listen_outside_its_queue_gr
     let (client, mut events) = broker.connect_as("worker").await;
 
     client
-        .publish(SUBJECT, Bytes::from(valid_request().to_json()))
+        .publish(SUBJECT, Bytes::from(sample_request().to_json()))
         .await
         .expect("the client sends PUB");
     events
@@ -281,7 +284,7 @@ async fn the_worker_user_cannot_publish_requests_nor_listen_outside_its_queue_gr
 
     // An allowed requester's message reaches neither subscription.
     let (bot, _) = broker.connect_as("bot").await;
-    bot.publish(SUBJECT, Bytes::from(valid_request().to_json()))
+    bot.publish(SUBJECT, Bytes::from(sample_request().to_json()))
         .await
         .expect("publish");
     bot.flush().await.expect("flush");

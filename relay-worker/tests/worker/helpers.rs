@@ -1,5 +1,5 @@
-//! Harness of the worker tests: a worker from the library on a test's own nats-server, test
-//! responders, and request helpers.
+//! Helpers of the worker tests: test responders, `$SRV` queries and request helpers. Workers are
+//! started with the shared harness, `relay_worker::test_util`.
 
 use std::{
     sync::{
@@ -11,36 +11,16 @@ use std::{
 
 use async_nats::Client;
 use common::{
-    payload::{RelayReply, RelayRequest},
-    subjects::{DEFAULT_RELAY_SUBJECT, SERVICE_NAME},
+    payload::{RelayReply, RelayRequest, Snowflake},
+    subjects::SERVICE_NAME,
     test_util::{eventually, NatsServer},
 };
 use futures::StreamExt;
-use relay_worker::{Responder, ResponderError, RunningWorker, WorkerConfig};
-use serde_json::{json, Value};
+pub use relay_worker::test_util::{sample_request, spawn_worker, spawn_worker_with, SUBJECT};
+use relay_worker::{Responder, ResponderError};
+use serde_json::Value;
 
-pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
 pub const READY_WITHIN: Duration = Duration::from_secs(10);
-
-/// Starts a worker with `config` and `responder`; does not wait until it serves.
-pub async fn spawn_worker_with<R: Responder>(
-    server: &NatsServer,
-    config: WorkerConfig,
-    responder: R,
-) -> RunningWorker {
-    let client = common::nats::connect(&server.settings(), "test-worker")
-        .await
-        .expect("worker connects");
-    relay_worker::spawn(client, config, responder)
-}
-
-/// Starts a worker on the default subject and waits until it answers.
-pub async fn spawn_worker<R: Responder>(server: &NatsServer, responder: R) -> RunningWorker {
-    let worker = spawn_worker_with(server, WorkerConfig::new(SUBJECT), responder).await;
-    let client = client(server).await;
-    wait_for_instances(&client, 1).await;
-    worker
-}
 
 /// A plain client, connected when returned.
 pub async fn client(server: &NatsServer) -> Client {
@@ -89,14 +69,11 @@ pub async fn collect_replies(client: &Client, subject: &str, expected: usize) ->
     found
 }
 
-/// A valid request for user `user`.
+/// The sample request, from user `user`.
 pub fn valid_request(user: u64) -> RelayRequest {
-    RelayRequest::parse(
-        json!({"guild_id":"1","channel_id":"2","user_id":user.to_string(),"content":"hello"})
-            .to_string()
-            .as_bytes(),
-    )
-    .expect("valid request")
+    let mut request = sample_request();
+    request.user_id = Snowflake::from(user);
+    request
 }
 
 /// Counts the requests it answers.

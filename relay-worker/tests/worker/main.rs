@@ -19,7 +19,7 @@ use common::{
 };
 use futures::{stream::FuturesUnordered, StreamExt};
 use helpers::*;
-use relay_worker::{Placeholder, WorkerConfig};
+use relay_worker::{Placeholder, WorkerSettings};
 use serde_json::{json, Value};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,7 +31,7 @@ fn relay(client: async_nats::Client) -> RelayClient {
 #[tokio::test]
 async fn a_valid_request_gets_the_placeholder_reply() {
     let server = NatsServer::start();
-    let worker = spawn_worker(&server, Placeholder).await;
+    let worker = spawn_worker(&server.settings(), Placeholder).await;
 
     let reply = relay(client(&server).await)
         .send(&valid_request(3), None)
@@ -45,7 +45,7 @@ async fn a_valid_request_gets_the_placeholder_reply() {
 #[tokio::test]
 async fn a_request_over_the_plain_nats_wire_protocol_is_answered() {
     let server = NatsServer::start();
-    let _worker = spawn_worker(&server, Placeholder).await;
+    let _worker = spawn_worker(&server.settings(), Placeholder).await;
 
     let reply = tokio::task::spawn_blocking(move || {
         let stream = TcpStream::connect(("127.0.0.1", server.port())).unwrap();
@@ -86,7 +86,7 @@ async fn a_request_over_the_plain_nats_wire_protocol_is_answered() {
 #[tokio::test]
 async fn each_kind_of_bad_payload_gets_a_400_naming_the_problem() {
     let server = NatsServer::start();
-    let _worker = spawn_worker(&server, Placeholder).await;
+    let _worker = spawn_worker(&server.settings(), Placeholder).await;
     let client = client(&server).await;
     let long = "x".repeat(4_001);
     let cases: Vec<(Vec<u8>, &str)> = vec![
@@ -136,7 +136,7 @@ async fn each_kind_of_bad_payload_gets_a_400_naming_the_problem() {
 #[tokio::test]
 async fn a_failing_answer_source_gets_a_500_error_reply() {
     let server = NatsServer::start();
-    let _worker = spawn_worker(&server, Failing).await;
+    let _worker = spawn_worker(&server.settings(), Failing).await;
 
     let err = relay(client(&server).await)
         .send(&valid_request(3), None)
@@ -165,8 +165,14 @@ async fn three_workers_share_300_requests() {
     ];
     let mut workers = Vec::new();
     for responder in &responders {
-        workers
-            .push(spawn_worker_with(&server, WorkerConfig::new(SUBJECT), responder.clone()).await);
+        workers.push(
+            spawn_worker_with(
+                &server.settings(),
+                WorkerSettings::new(SUBJECT),
+                responder.clone(),
+            )
+            .await,
+        );
     }
     let client = client(&server).await;
     wait_for_instances(&client, 3).await;
@@ -197,8 +203,18 @@ async fn three_workers_share_300_requests() {
 async fn service_discovery_finds_every_instance_and_counts_requests_and_errors() {
     let server = NatsServer::start();
     let _workers = [
-        spawn_worker_with(&server, WorkerConfig::new(SUBJECT), Placeholder).await,
-        spawn_worker_with(&server, WorkerConfig::new(SUBJECT), Placeholder).await,
+        spawn_worker_with(
+            &server.settings(),
+            WorkerSettings::new(SUBJECT),
+            Placeholder,
+        )
+        .await,
+        spawn_worker_with(
+            &server.settings(),
+            WorkerSettings::new(SUBJECT),
+            Placeholder,
+        )
+        .await,
     ];
     let client = client(&server).await;
     wait_for_instances(&client, 2).await;
@@ -242,7 +258,7 @@ async fn service_discovery_finds_every_instance_and_counts_requests_and_errors()
 async fn slow_answers_are_handled_concurrently() {
     let server = NatsServer::start();
     let slow = Slow::new(Duration::from_secs(1));
-    let _worker = spawn_worker(&server, slow.clone()).await;
+    let _worker = spawn_worker(&server.settings(), slow.clone()).await;
     // A 1 s responder: one at a time, 200 requests would need 200 s; each request gets 60 s.
     let relay = RelayClient::new(client(&server).await, SUBJECT, Duration::from_secs(60));
 
@@ -266,11 +282,11 @@ async fn slow_answers_are_handled_concurrently() {
 async fn the_in_flight_limit_bounds_concurrent_answers() {
     let server = NatsServer::start();
     let gauge = Gauge::new(Duration::from_millis(200));
-    let config = WorkerConfig {
+    let config = WorkerSettings {
         max_in_flight: 2,
-        ..WorkerConfig::new(SUBJECT)
+        ..WorkerSettings::new(SUBJECT)
     };
-    let _worker = spawn_worker_with(&server, config, gauge.clone()).await;
+    let _worker = spawn_worker_with(&server.settings(), config, gauge.clone()).await;
     let client = client(&server).await;
     wait_for_instances(&client, 1).await;
     let relay = RelayClient::new(client, SUBJECT, Duration::from_secs(30));
@@ -294,7 +310,7 @@ async fn the_in_flight_limit_bounds_concurrent_answers() {
 #[tokio::test]
 async fn the_worker_reconnects_after_nats_server_restarts() {
     let mut server = NatsServer::start();
-    let _worker = spawn_worker(&server, Placeholder).await;
+    let _worker = spawn_worker(&server.settings(), Placeholder).await;
     let relay = relay(
         common::nats::connect(&server.settings(), "test-requester")
             .await
@@ -329,7 +345,7 @@ async fn the_worker_reconnects_after_nats_server_restarts() {
 async fn shutdown_answers_every_request_already_in_flight() {
     let server = NatsServer::start();
     let slow = Slow::new(Duration::from_millis(800));
-    let worker = spawn_worker(&server, slow.clone()).await;
+    let worker = spawn_worker(&server.settings(), slow.clone()).await;
     let relay = relay(client(&server).await);
 
     let requests = tokio::spawn(async move {

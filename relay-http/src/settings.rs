@@ -137,7 +137,14 @@ impl HttpSettings {
 
 /// Reads `CORS_ALLOWED_ORIGINS`: unset, empty or `*` allow all; else a comma-separated list of
 /// `scheme://host[:port]` origins, matched exactly as browsers send them.
-pub fn parse_origins(value: Option<&str>) -> Result<AllowedOrigins, ConfigError> {
+impl AllowedOrigins {
+    /// Reads a `CORS_ALLOWED_ORIGINS` value (see [`parse_origins`]).
+    pub fn parse(value: Option<&str>) -> Result<Self, ConfigError> {
+        parse_origins(value)
+    }
+}
+
+fn parse_origins(value: Option<&str>) -> Result<AllowedOrigins, ConfigError> {
     let value = value.map(str::trim).unwrap_or_default();
     if value.is_empty() || value == "*" {
         return Ok(AllowedOrigins::Any);

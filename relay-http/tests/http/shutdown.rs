@@ -61,7 +61,7 @@ async fn hyper_request(address: std::net::SocketAddr, body: String) -> (u16, Str
 
 #[tokio::test]
 async fn shutdown_gives_up_on_a_stalled_client_after_the_grace_period() {
-    use relay_worker::http::{HttpError, HttpSettings};
+    use relay_http::{HttpError, HttpSettings};
     use tokio::io::AsyncWriteExt;
 
     let mut app = crate::helpers::spawn_app_with(crate::helpers::Options {

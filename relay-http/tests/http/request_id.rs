@@ -102,7 +102,7 @@ async fn errors_carry_the_request_id_too() {
 /// through this thread's default subscriber, which captures their lines.
 #[tokio::test]
 async fn both_services_log_the_request_id() {
-    let (logs, _guard) = capture_logs(Service::Api, "warn,relay_worker=debug");
+    let (logs, _guard) = capture_logs(Service::Api, "warn,relay_worker=debug,relay_http=debug");
 
     let app = spawn_app().await;
     let ok = app

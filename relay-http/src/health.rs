@@ -15,7 +15,7 @@ use common::subjects::{ping_subject, SERVICE_NAME};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use super::{error::json_response, ApiError, AppState};
+use crate::{error::json_response, ApiError, AppState};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 

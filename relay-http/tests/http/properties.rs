@@ -5,10 +5,8 @@
 use axum::{body::Body, http::Request, Router};
 use common::test_util::{eventually, NatsServer};
 use proptest::prelude::*;
-use relay_worker::{
-    http::{self, AppState, HttpSettings},
-    Placeholder, RunningWorker, WorkerConfig,
-};
+use relay_http::{AppState, HttpSettings};
+use relay_worker::{test_util::spawn_worker, Placeholder, RunningWorker};
 use serde_json::{json, Map, Value};
 use tower::ServiceExt;
 
@@ -26,10 +24,9 @@ impl Fixture {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let nats = NatsServer::start();
         let (app, worker) = runtime.block_on(async {
-            let worker = common::nats::connect(&nats.settings(), "w").await.unwrap();
-            let worker = relay_worker::spawn(worker, WorkerConfig::new(SUBJECT), Placeholder);
+            let worker = spawn_worker(&nats.settings(), Placeholder).await;
             let client = common::nats::connect(&nats.settings(), "s").await.unwrap();
-            let app = http::app(AppState::new(client, SUBJECT, &HttpSettings::default()));
+            let app = relay_http::app(AppState::new(client, SUBJECT, &HttpSettings::default()));
             let ready = valid_request("ready?").to_string().into_bytes();
             eventually("the relay to answer", READY_WITHIN, || async {
                 (relay(&app, ready.clone()).await.0 == 200).then_some(())

@@ -8,7 +8,6 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use bytes::Bytes;
 use common::{
     payload::{RelayReply, RelayRequest},
-    subjects::DEFAULT_RELAY_SUBJECT,
     test_util::{eventually, NatsServer},
 };
 use http_body_util::{BodyExt, Full};
@@ -16,19 +15,19 @@ use hyper_util::{
     client::legacy::{connect::HttpConnector, Client},
     rt::TokioExecutor,
 };
+use relay_http::{AppState, HttpError, HttpSettings};
+pub use relay_worker::test_util::{sample_request, SUBJECT};
 use relay_worker::{
-    http::{AppState, HttpError, HttpSettings},
-    Placeholder, Responder, ResponderError, RunningWorker, WorkerConfig,
+    test_util::spawn_worker, Placeholder, Responder, ResponderError, RunningWorker,
 };
 use secrecy::ExposeSecret;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::{
     net::TcpListener,
     sync::{mpsc, oneshot, Semaphore},
     task::JoinHandle,
 };
 
-pub const SUBJECT: &str = DEFAULT_RELAY_SUBJECT;
 pub const READY_WITHIN: Duration = Duration::from_secs(15);
 /// Deep health window of the tests: generous, so that a loaded CI machine still hears the
 /// workers' ping answers in time.
@@ -170,9 +169,11 @@ pub async fn round_trip(client: &async_nats::Client) {
     }
 }
 
-/// A valid relay request.
+/// The sample request as JSON, with `content` (which may be invalid) as its content.
 pub fn valid_request(content: &str) -> Value {
-    json!({"guild_id":"1","channel_id":"2","user_id":"3","content":content,"message_id":"4"})
+    let mut request = serde_json::to_value(sample_request()).expect("a request serializes");
+    request["content"] = content.into();
+    request
 }
 
 /// A sidecar with one worker and default settings, answering when returned.
@@ -191,14 +192,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             started: started_tx,
             gate: Arc::clone(&gate),
         };
-        let client = common::nats::connect(&nats.settings(), "test-worker")
-            .await
-            .expect("worker connects");
-        Some(relay_worker::spawn(
-            client,
-            WorkerConfig::new(SUBJECT),
-            responder,
-        ))
+        Some(spawn_worker(&nats.settings(), responder).await)
     } else {
         None
     };
@@ -215,7 +209,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
     let address = listener.local_addr().unwrap();
     let (shutdown, signal) = oneshot::channel::<()>();
-    let server = tokio::spawn(relay_worker::http::run(listener, state, async {
+    let server = tokio::spawn(relay_http::run(listener, state, async {
         let _ = signal.await;
     }));
 

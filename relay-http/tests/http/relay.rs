@@ -8,10 +8,8 @@ use common::{
     subjects::headers,
 };
 use futures::StreamExt;
-use relay_worker::{
-    http::{self, AppState, HttpSettings},
-    Placeholder,
-};
+use relay_http::{AppState, HttpSettings};
+use relay_worker::Placeholder;
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -131,7 +129,7 @@ async fn a_streamed_body_over_the_limit_is_413_without_a_content_length() {
         body_limit: 100,
         ..crate::helpers::test_settings()
     };
-    let app = http::app(AppState::new(client, SUBJECT, &settings));
+    let app = relay_http::app(AppState::new(client, SUBJECT, &settings));
     let chunks = (0..10).map(|_| Ok::<_, std::io::Error>(vec![b' '; 20]));
     let request = Request::post("/relay")
         .header("content-type", "application/json")

@@ -7,7 +7,7 @@ use axum::{
     routing::get,
     Router,
 };
-use relay_worker::http::{self, AllowedOrigins, HttpSettings};
+use relay_http::{AllowedOrigins, HttpSettings};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -68,7 +68,7 @@ async fn cors_preflight_allows_every_origin_by_default() {
 async fn cors_allowed_origins_restricts_the_origins() {
     let app = spawn_app_with(Options {
         settings: HttpSettings {
-            allowed_origins: relay_worker::http::settings::parse_origins(Some(
+            allowed_origins: AllowedOrigins::parse(Some(
                 "https://ok.example, http://localhost:3000",
             ))
             .unwrap(),
@@ -153,7 +153,7 @@ async fn a_panicking_handler_becomes_an_opaque_json_500() {
             }
         }),
     );
-    let app = http::with_middleware(router, &AllowedOrigins::Any);
+    let app = relay_http::with_middleware(router, &AllowedOrigins::Any);
     let request = Request::get("/boom")
         .header("x-request-id", "panic-1")
         .body(Body::empty())

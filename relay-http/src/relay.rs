@@ -19,7 +19,7 @@ use http_body_util::LengthLimitError;
 use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
-use super::{
+use crate::{
     error::{json_response, ApiError},
     request_id, AppState,
 };

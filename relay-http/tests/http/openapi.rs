@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use axum::http::Method;
-use relay_worker::http::{openapi::DOCUMENT, HttpSettings};
+use relay_http::{HttpSettings, OPENAPI_DOCUMENT as DOCUMENT};
 use serde_json::Value;
 
 use crate::helpers::{spawn_app_with, valid_request, Options, TestApp, FAIL, READY_WITHIN, STALL};

@@ -46,14 +46,9 @@ async fn deep_health_counts_the_workers_that_answer() {
     );
 
     // A second worker on the same server is counted too.
-    let client = common::nats::connect(&app.nats.settings(), "second")
-        .await
-        .unwrap();
-    let _second = relay_worker::spawn(
-        client,
-        relay_worker::WorkerConfig::new(crate::helpers::SUBJECT),
-        relay_worker::Placeholder,
-    );
+    let _second =
+        relay_worker::test_util::spawn_worker(&app.nats.settings(), relay_worker::Placeholder)
+            .await;
     eventually("two workers", READY_WITHIN, || async {
         let json = app.get("/health?deep=true").await.json();
         (json["workers"] == 2).then_some(())
@@ -91,7 +86,7 @@ async fn a_bad_deep_value_is_400() {
 #[tokio::test]
 async fn health_needs_no_token() {
     let app = spawn_app_with(Options {
-        settings: relay_worker::http::HttpSettings {
+        settings: relay_http::HttpSettings {
             api_token: Some("t0ken".to_owned().into()),
             ..crate::helpers::test_settings()
         },

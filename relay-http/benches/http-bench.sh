@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# relay-worker/benches/http-bench.sh: measures the HTTP sidecar with wrk.
+# relay-http/benches/http-bench.sh: measures the HTTP sidecar with wrk.
 #
-#   relay-worker/benches/http-bench.sh
+#   relay-http/benches/http-bench.sh
 #
 # Builds the release binaries, starts a private nats-server on a free port (never the shared
 # one), one release relay-worker and one release relay-http on a free port, then runs wrk
@@ -23,13 +23,13 @@ DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 WORKER_LOG_LEVEL=${WORKER_LOG_LEVEL:-info}
 RELAY_FIRST=${RELAY_FIRST:-0}
-SCRIPT=relay-worker/benches/relay.lua
+SCRIPT=relay-http/benches/relay.lua
 
 for tool in nats-server wrk curl; do
     command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 1; }
 done
 
-cargo build --release -q -p relay-worker --bins
+cargo build --release -q -p relay-worker -p relay-http --bins
 BIN=${CARGO_TARGET_DIR:-target}/release
 
 TMP=$(mktemp -d)

@@ -8,11 +8,11 @@
 //! Middleware, outermost first: an unusable `x-request-id` is dropped, a missing one is
 //! generated (UUID v4) and copied onto the response; CORS; panics become a JSON 500.
 
-pub mod error;
-pub mod health;
-pub mod openapi;
-pub mod relay;
-pub mod settings;
+mod error;
+mod health;
+mod openapi;
+mod relay;
+mod settings;
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -37,7 +37,8 @@ use tower_http::{
 use uuid::Uuid;
 
 pub use error::ApiError;
-pub use settings::{AllowedOrigins, HttpSettings};
+pub use openapi::DOCUMENT as OPENAPI_DOCUMENT;
+pub use settings::{AllowedOrigins, HttpSettings, DEFAULT_BODY_LIMIT};
 
 /// `x-request-id`: correlates one request across the sidecar, the worker and their logs.
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

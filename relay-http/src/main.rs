@@ -1,5 +1,5 @@
 //! `relay-http`: the HTTP sidecar of the relay. Run it with
-//! `cargo run --release -p relay-worker --bin relay-http` beside at least one `relay-worker`,
+//! `cargo run --release -p relay-http` beside at least one `relay-worker`,
 //! then `curl -s localhost:8000/health`.
 //!
 //! Loads the configuration (`HOST`, `PORT`, the NATS settings and the rest in the README),
@@ -11,7 +11,7 @@ use common::{
     shutdown::shutdown_signal,
     telemetry::{self, Service},
 };
-use relay_worker::http::{self, AppState, HttpSettings};
+use relay_http::{AppState, HttpSettings};
 use tokio::net::TcpListener;
 
 // One thread: every /relay request hands off to the NATS connection task and back, and on a
@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
     let state = AppState::new(client, &nats.relay_subject, &settings);
-    http::run(listener, state, shutdown_signal())
+    relay_http::run(listener, state, shutdown_signal())
         .await
         .context("HTTP sidecar")
 }
