@@ -16,10 +16,7 @@ use common::payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest};
 use futures::StreamExt;
 
 use axum::http::Method;
-use bot::{
-    commands::{create_ticket, setup},
-    relay::UNAVAILABLE_MESSAGE,
-};
+use bot::{create_ticket, setup, UNAVAILABLE_MESSAGE};
 use common::test_util::{eventually, NatsServer};
 use fake_discord::{fixtures::MessageSpec, FakeDiscord, Recorded, ADMIN_ID, BOT_ID, GUILD_ID};
 use helpers::{
@@ -697,7 +694,7 @@ async fn a_flood_in_one_channel_is_bounded_and_the_overflow_is_told_to_resend() 
             .then_some(())
     })
     .await;
-    let capacity = bot::relay::RelaySettings::new(Duration::from_secs(10)).queue_capacity;
+    let capacity = bot::RelaySettings::new(Duration::from_secs(10)).queue_capacity;
     let queued: Vec<u64> = (0..capacity)
         .map(|n| fake.send_message(ticket, USER_ID, &format!("queued {n}")))
         .collect();
@@ -706,7 +703,7 @@ async fn a_flood_in_one_channel_is_bounded_and_the_overflow_is_told_to_resend() 
     gate.add_permits(1);
     let posts = wait_for_posts(&fake, ticket, capacity + 2).await;
 
-    assert_eq!(content(&busy[0]), bot::relay::BUSY_MESSAGE);
+    assert_eq!(content(&busy[0]), bot::BUSY_MESSAGE);
     assert_eq!(reference_id(&busy[0]), Some(overflow));
     let answered: Vec<Option<u64>> = posts[1..].iter().map(reference_id).collect();
     let expected: Vec<Option<u64>> = std::iter::once(first).chain(queued).map(Some).collect();
@@ -823,14 +820,14 @@ async fn a_wrong_token_stops_the_bot_at_start_with_an_error_naming_what_to_check
         ("DISCORD_PROXY_URL", proxy.as_str()),
         ("NATS_URL", nats_url.as_str()),
     ]);
-    let config = bot::BotConfig::load(&source, &source.nats().unwrap()).unwrap();
+    let settings = bot::BotSettings::load(&source, &source.nats().unwrap()).unwrap();
     let client = common::nats::connect(&nats.settings(), "bot")
         .await
         .unwrap();
 
     let outcome = tokio::time::timeout(
         Duration::from_secs(20),
-        bot::run(config, client, std::future::pending()),
+        bot::run(settings, client, std::future::pending()),
     )
     .await
     .expect("run returns instead of retrying forever");
