@@ -1,20 +1,41 @@
 //! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, and the
 //! relay of ticket-channel messages to the relay workers over NATS.
 //!
-//! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`config`]). [`run`] is
-//! the whole bot; `main.rs` only loads the configuration and calls it, so the tests (which point
-//! it at a fake Discord through `DISCORD_PROXY_URL`) drive exactly what production runs.
+//! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
+//! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
+//! point it at a fake Discord through `DISCORD_PROXY_URL`) drive exactly what production runs.
 //!
-//! - [`commands`]: the slash commands and how Discord's refusals are explained.
-//! - [`relay`]: per-channel ordered relay with retries; [`split`]: long answers.
-//! - [`handler`]: the gateway event handler; [`locks`]: per-key async locks.
+//! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
+//! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
+//! people, in [`setup`], [`create_ticket`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
+//! the relay's limits in [`RelaySettings`]) so that tests can assert on it. Inside:
+//!
+//! - `commands`: the slash commands, the lookup of what `/setup` made, and how Discord's
+//!   refusals are explained.
+//! - `relay`: per-channel ordered relay with retries (`queue`, `pipeline`); `split`: long
+//!   answers.
+//! - `handler`: the gateway event handler; `locks`: per-key async locks; `settings`: the typed
+//!   settings.
 
-pub mod commands;
-pub mod config;
-pub mod handler;
-pub mod locks;
-pub mod relay;
-pub mod split;
+mod commands;
+mod handler;
+mod locks;
+mod relay;
+mod settings;
+mod split;
+
+/// `/setup`: the name it is registered under and what it tells a member who may not run it.
+pub mod setup {
+    pub use crate::commands::setup::{NAME, NOT_ADMIN};
+}
+
+/// `/create-ticket`: the name it is registered under and what it says before `/setup` has run.
+pub mod create_ticket {
+    pub use crate::commands::create_ticket::{NAME, NOT_SET_UP};
+}
+
+pub use relay::{RelaySettings, BUSY_MESSAGE, UNAVAILABLE_MESSAGE};
+pub use settings::BotSettings;
 
 use std::{
     future::Future,
@@ -29,9 +50,8 @@ use serenity::{
     http::Http,
 };
 
-pub use config::BotConfig;
 use handler::Handler;
-use relay::{Relay, RelaySettings};
+use relay::Relay;
 
 /// How long each shutdown step (shards, relay tasks, NATS drain) may take.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -55,10 +75,10 @@ pub fn intents() -> GatewayIntents {
 
 /// The REST client: no message it sends can ping anyone, and with `DISCORD_PROXY_URL` every
 /// call (gateway discovery included) goes to the proxy.
-pub fn http(config: &BotConfig) -> Http {
-    let mut builder = HttpBuilder::new(config.discord_token.expose_secret())
+fn http(settings: &BotSettings) -> Http {
+    let mut builder = HttpBuilder::new(settings.discord_token.expose_secret())
         .default_allowed_mentions(CreateAllowedMentions::new());
-    if let Some(proxy) = &config.proxy_url {
+    if let Some(proxy) = &settings.proxy_url {
         // serenity's own rate limiter would bypass the proxy; the proxy does the rate limiting.
         builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
     }
@@ -67,11 +87,11 @@ pub fn http(config: &BotConfig) -> Http {
 
 /// Runs the bot until `shutdown` completes or the gateway connection fails for good.
 pub async fn run(
-    config: BotConfig,
+    settings: BotSettings,
     nats: async_nats::Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BotError> {
-    let http = http(&config);
+    let http = http(&settings);
     // serenity falls back to Discord's public gateway when this fails, bypassing the proxy and
     // hiding a bad token behind reconnect loops: fail at start instead, saying what to check.
     let gateway = http
@@ -80,19 +100,19 @@ pub async fn run(
         .map_err(BotError::GatewayDiscovery)?;
     tracing::info!(url = %gateway.url, "gateway found");
     let relay_cell = Arc::new(OnceLock::new());
-    let handler = Handler::new(Arc::clone(&relay_cell), config.guild_id);
+    let handler = Handler::new(Arc::clone(&relay_cell), settings.guild_id);
     let mut client = ClientBuilder::new_with_http(http, intents())
         .event_handler(handler)
         .await?;
     let relay = Relay::new(
         RelayClient::new(
             nats.clone(),
-            config.relay_subject.clone(),
-            config.relay_timeout,
+            settings.relay_subject.clone(),
+            settings.relay_timeout,
         ),
         Arc::clone(&client.http),
         Arc::clone(&client.cache),
-        RelaySettings::new(config.relay_timeout),
+        RelaySettings::new(settings.relay_timeout),
     );
     // Set before the gateway starts, so no event can find the cell empty.
     let _ = relay_cell.set(relay.clone());

@@ -1,8 +1,8 @@
-//! `bot`: loads the configuration, starts logging, connects to NATS and runs the Discord bot
+//! `bot`: loads the settings, starts logging, connects to NATS and runs the Discord bot
 //! until ctrl-c or SIGTERM.
 
 use anyhow::Context;
-use bot::BotConfig;
+use bot::BotSettings;
 use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
 
 #[tokio::main]
@@ -10,11 +10,11 @@ async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
     let _logs = telemetry::init(telemetry::Service::Bot, &source.telemetry()?)?;
     let nats = source.nats()?;
-    let config = BotConfig::load(&source, &nats)?;
+    let settings = BotSettings::load(&source, &nats)?;
     let client = common::nats::connect(&nats, "bot")
         .await
         .context("connecting to NATS")?;
-    bot::run(config, client, shutdown_signal())
+    bot::run(settings, client, shutdown_signal())
         .await
         .context("discord bot")
 }

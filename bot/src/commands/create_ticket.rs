@@ -8,8 +8,11 @@ use serenity::all::{
 };
 
 use super::{
-    defer, follow_up, granted, hidden_from_everyone, refusal::Refusal, respond_now, CommandState,
-    SUPPORT_ROLE, TICKETS_CATEGORY,
+    defer, follow_up, granted,
+    guild_setup::{GuildChannels, TicketSetup},
+    hidden_from_everyone,
+    refusal::Refusal,
+    respond_now, CommandState,
 };
 
 /// The command's name.
@@ -113,23 +116,18 @@ pub async fn open(
     bot_id: UserId,
 ) -> serenity::Result<Ticket> {
     let name = channel_name(user_id);
-    // Ask Discord, not the cache: a channel created a moment ago may not be cached yet.
-    let channels = guild_id.channels(http).await?;
-    if let Some(existing) = channels.values().find(|c| c.name == name) {
-        return Ok(Ticket::Existing(existing.id));
+    let channels = GuildChannels::fetch(http, guild_id).await?;
+    if let Some(existing) = channels.named(&name) {
+        return Ok(Ticket::Existing(existing));
     }
-    let Some(category) = channels
-        .values()
-        .find(|c| c.kind == ChannelType::Category && c.name.eq_ignore_ascii_case(TICKETS_CATEGORY))
-        .map(|c| c.id)
-    else {
+    // Without a category the roles are not worth a REST call.
+    if channels.tickets_category().is_none() {
         return Ok(Ticket::NotSetUp);
-    };
-    let roles = guild_id.roles(http).await?;
-    let Some(support) = roles
-        .values()
-        .find(|r| r.name == SUPPORT_ROLE)
-        .map(|r| r.id)
+    }
+    let TicketSetup {
+        category: Some(category),
+        support_role: Some(support),
+    } = channels.ticket_setup(http).await?
     else {
         return Ok(Ticket::NotSetUp);
     };

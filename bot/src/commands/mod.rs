@@ -2,6 +2,7 @@
 //! explaining Discord's refusals to the person who ran the command.
 
 pub mod create_ticket;
+pub mod guild_setup;
 pub mod refusal;
 pub mod setup;
 

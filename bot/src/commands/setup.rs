@@ -7,8 +7,8 @@ use serenity::all::{
 };
 
 use super::{
-    defer, follow_up, granted, hidden_from_everyone, refusal::Refusal, respond_now, CommandState,
-    SUPPORT_ROLE, TICKETS_CATEGORY,
+    defer, follow_up, granted, guild_setup::GuildChannels, hidden_from_everyone, refusal::Refusal,
+    respond_now, CommandState, SUPPORT_ROLE, TICKETS_CATEGORY,
 };
 
 /// The command's name.
@@ -86,16 +86,11 @@ pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteracti
 
 /// Creates what is missing; on failure removes what this call created, so a retry starts clean.
 pub async fn ensure(http: &Http, guild_id: GuildId, bot_id: UserId) -> serenity::Result<Outcome> {
-    // Ask Discord, not the cache: the cache may lag behind changes made by admins.
-    let channels = guild_id.channels(http).await?;
-    let category = channels
-        .values()
-        .find(|c| c.kind == ChannelType::Category && c.name.eq_ignore_ascii_case(TICKETS_CATEGORY));
-    let roles = guild_id.roles(http).await?;
-    let existing_role = roles
-        .values()
-        .find(|r| r.name == SUPPORT_ROLE)
-        .map(|r| r.id);
+    let found = GuildChannels::fetch(http, guild_id)
+        .await?
+        .ticket_setup(http)
+        .await?;
+    let existing_role = found.support_role;
 
     let role_id = match existing_role {
         Some(id) => id,
@@ -108,7 +103,7 @@ pub async fn ensure(http: &Http, guild_id: GuildId, bot_id: UserId) -> serenity:
         }
     };
     let role_created = existing_role.is_none();
-    if category.is_some() {
+    if found.category.is_some() {
         return Ok(Outcome {
             category_created: false,
             role_created,

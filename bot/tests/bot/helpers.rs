@@ -8,7 +8,7 @@ use std::{
 };
 
 use async_nats::connection::State as NatsState;
-use bot::{BotConfig, BotError};
+use bot::{BotError, BotSettings};
 use common::{
     config::ConfigSource,
     payload::{MessageContent, RelayReply, RelayRequest, Snowflake},
@@ -75,10 +75,10 @@ pub async fn spawn_bot_with_vars(
     all.extend_from_slice(vars);
     let source = ConfigSource::from_vars(all);
     let settings = source.nats().expect("nats settings");
-    let config = BotConfig::load(&source, &settings).expect("bot config");
+    let bot_settings = BotSettings::load(&source, &settings).expect("bot settings");
     let bot_nats = common::nats::connect(&settings, "bot").await.expect("nats");
     let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(bot::run(config, bot_nats.clone(), async {
+    let handle = tokio::spawn(bot::run(bot_settings, bot_nats.clone(), async {
         stopped.await.ok();
     }));
     fake.wait_until_ready().await;

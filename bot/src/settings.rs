@@ -1,4 +1,4 @@
-//! The bot's typed configuration, read once at start-up from the shared [`ConfigSource`].
+//! The bot's typed settings, read once at start-up from the shared [`ConfigSource`].
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -17,7 +17,7 @@ use serenity::model::id::GuildId;
 
 /// Everything [`crate::run`] needs besides the NATS connection.
 #[derive(Debug, Clone)]
-pub struct BotConfig {
+pub struct BotSettings {
     /// `DISCORD_TOKEN`.
     pub discord_token: SecretString,
     /// `DISCORD_GUILD_ID`: register commands in this guild only.
@@ -31,7 +31,7 @@ pub struct BotConfig {
 }
 
 #[derive(Deserialize)]
-struct RawBotConfig {
+struct RawBotSettings {
     #[serde(default)]
     discord_token: Option<SecretString>,
     #[serde(default)]
@@ -46,10 +46,10 @@ fn default_relay_timeout_secs() -> u64 {
     10
 }
 
-impl BotConfig {
+impl BotSettings {
     /// Reads and checks the bot's settings; each error names the variable to fix.
     pub fn load(source: &ConfigSource, nats: &NatsSettings) -> Result<Self, ConfigError> {
-        let raw: RawBotConfig = source.get()?;
+        let raw: RawBotSettings = source.get()?;
         let discord_token = raw
             .discord_token
             .filter(|token| !token.expose_secret().trim().is_empty())
@@ -106,9 +106,9 @@ impl BotConfig {
 mod tests {
     use super::*;
 
-    fn load(vars: &[(&str, &str)]) -> Result<BotConfig, ConfigError> {
+    fn load(vars: &[(&str, &str)]) -> Result<BotSettings, ConfigError> {
         let source = ConfigSource::from_vars(vars.iter().copied());
-        BotConfig::load(&source, &NatsSettings::new("nats://127.0.0.1:4222"))
+        BotSettings::load(&source, &NatsSettings::new("nats://127.0.0.1:4222"))
     }
 
     #[test]
@@ -121,26 +121,26 @@ mod tests {
 
     #[test]
     fn defaults_apply_and_token_never_prints() {
-        let config = load(&[("DISCORD_TOKEN", "very-secret-token")]).unwrap();
-        assert_eq!(config.relay_timeout, Duration::from_secs(10));
-        assert_eq!(config.guild_id, None);
-        assert_eq!(config.proxy_url, None);
-        assert_eq!(config.relay_subject, "tickets.relay");
-        assert!(!format!("{config:?}").contains("very-secret-token"));
+        let settings = load(&[("DISCORD_TOKEN", "very-secret-token")]).unwrap();
+        assert_eq!(settings.relay_timeout, Duration::from_secs(10));
+        assert_eq!(settings.guild_id, None);
+        assert_eq!(settings.proxy_url, None);
+        assert_eq!(settings.relay_subject, "tickets.relay");
+        assert!(!format!("{settings:?}").contains("very-secret-token"));
     }
 
     #[test]
     fn optional_settings_are_read_and_checked() {
-        let config = load(&[
+        let settings = load(&[
             ("DISCORD_TOKEN", "t"),
             ("DISCORD_GUILD_ID", "123"),
             ("DISCORD_PROXY_URL", "http://127.0.0.1:3000/"),
             ("RELAY_TIMEOUT_SECS", "3"),
         ])
         .unwrap();
-        assert_eq!(config.guild_id, Some(GuildId::new(123)));
-        assert_eq!(config.proxy_url.as_deref(), Some("http://127.0.0.1:3000"));
-        assert_eq!(config.relay_timeout, Duration::from_secs(3));
+        assert_eq!(settings.guild_id, Some(GuildId::new(123)));
+        assert_eq!(settings.proxy_url.as_deref(), Some("http://127.0.0.1:3000"));
+        assert_eq!(settings.relay_timeout, Duration::from_secs(3));
 
         let bad = [
             ("DISCORD_GUILD_ID", "abc"),

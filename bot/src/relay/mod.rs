@@ -1,0 +1,181 @@
+//! The ticket relay: each human message in a `ticket-` channel goes to a relay worker over NATS,
+//! and the answer comes back as a reply to that message.
+//!
+//! Ordering: every channel has its own bounded queue and task ([`queue`]), so one channel's
+//! messages are answered in the order they were sent while other channels proceed in parallel.
+//! Messages enter the queues through [`Relay::offer`], a synchronous call made from serenity's
+//! shard loop (a collector sees events in gateway order; the spawned event handlers do not run in
+//! order), with the `message` handler as a fallback before the collector is registered; a
+//! message seen twice is taken once. Each message then goes through the [`pipeline`]: request
+//! with retries, typing, the answer posted.
+//!
+//! Robustness: a full queue (a user flooding one channel) drops the message with a notice and a
+//! WARN line instead of waiting; a channel task that has been idle for a while ends; every
+//! failure is logged and never ends the task.
+
+mod pipeline;
+mod queue;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::relay_client::RelayClient;
+use serenity::all::{Cache, ChannelId, Http, Message, MessageType};
+use tokio::sync::mpsc;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use pipeline::cached_is_ticket;
+use queue::{SeenIds, SEEN_IDS_REMEMBERED};
+
+/// Prefix of the channels whose messages are relayed.
+pub const TICKET_CHANNEL_PREFIX: &str = "ticket-";
+
+/// What the user reads when no answer could be had.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "Sorry, the assistant is unavailable right now. A member of staff will follow up here soon.";
+
+/// What the user reads when their channel's queue is full.
+pub const BUSY_MESSAGE: &str =
+    "I'm still answering your earlier messages; please send this one again in a moment.";
+
+/// Three attempts in all: enough to ride out a worker restarting, few enough that the user is
+/// not kept waiting for long.
+const MAX_RETRIES: usize = 2;
+/// Long enough for a restarted worker to subscribe again, short next to the request timeout.
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// More than a person types while waiting for one answer; beyond it is a flood, told to resend.
+const QUEUE_CAPACITY: usize = 16;
+/// A conversation's pauses keep its task; an abandoned ticket frees it.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Cancelled tasks stop at their next await, so this is plenty and keeps shutdown bounded.
+const ABANDON_WAIT: Duration = Duration::from_secs(1);
+
+/// How the relay behaves; [`RelaySettings::new`] gives the production values.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    /// How long one request waits for a reply (`RELAY_TIMEOUT_SECS`).
+    pub timeout: Duration,
+    /// Retries after the first attempt, on transient failures only.
+    pub max_retries: usize,
+    /// Delay before the first retry; it doubles for each later one.
+    pub retry_delay: Duration,
+    /// Messages one channel may have waiting before new ones are turned away.
+    pub queue_capacity: usize,
+    /// An idle channel task ends after this long (a new message starts another).
+    pub idle_timeout: Duration,
+}
+
+impl RelaySettings {
+    /// Production values with the given request timeout.
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            max_retries: MAX_RETRIES,
+            retry_delay: RETRY_DELAY,
+            queue_capacity: QUEUE_CAPACITY,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// The relay: cheap to clone, shared by the event handler and the shard collector.
+#[derive(Clone)]
+pub struct Relay {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Relay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Relay").finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    client: RelayClient,
+    http: Arc<Http>,
+    cache: Arc<Cache>,
+    settings: RelaySettings,
+    queues: Mutex<HashMap<ChannelId, mpsc::Sender<Message>>>,
+    seen: Mutex<SeenIds>,
+    tasks: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl Relay {
+    /// A relay sending requests with `client` and talking to Discord with `http`.
+    pub fn new(
+        client: RelayClient,
+        http: Arc<Http>,
+        cache: Arc<Cache>,
+        settings: RelaySettings,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                http,
+                cache,
+                settings,
+                queues: Mutex::new(HashMap::new()),
+                seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
+                tasks: TaskTracker::new(),
+                cancel: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// Takes a new message: queues it for its channel when it is a relayable human message.
+    /// Never blocks, never fails; call it in the order messages arrive.
+    pub fn offer(&self, message: &Message) {
+        if self.is_relayable(message) {
+            self.enqueue(message);
+        }
+    }
+
+    /// Stops taking messages, lets queued ones finish for up to `grace`, then abandons the rest.
+    pub async fn shutdown(&self, grace: Duration) {
+        lock(&self.inner.queues).clear();
+        self.inner.tasks.close();
+        if tokio::time::timeout(grace, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                tasks = self.inner.tasks.len(),
+                "relay tasks still busy at shutdown, abandoning them"
+            );
+            self.inner.cancel.cancel();
+            let _ = tokio::time::timeout(ABANDON_WAIT, self.inner.tasks.wait()).await;
+        }
+    }
+
+    /// Cheap checks that need no I/O: a human's regular message with text, in a guild channel
+    /// that is (or might be, when the cache does not know it) a ticket channel.
+    fn is_relayable(&self, message: &Message) -> bool {
+        if message.guild_id.is_none()
+            || message.author.bot
+            || message.author.system
+            || message.webhook_id.is_some()
+            || !matches!(
+                message.kind,
+                MessageType::Regular | MessageType::InlineReply
+            )
+            || message.content.trim().is_empty()
+        {
+            return false;
+        }
+        if message.author.id == self.inner.cache.current_user().id {
+            return false;
+        }
+        cached_is_ticket(&self.inner.cache, message).unwrap_or(true)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // The data behind these locks stays consistent even if a holder panicked.
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

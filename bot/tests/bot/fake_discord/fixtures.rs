@@ -1,0 +1,385 @@
+//! The JSON of Discord objects and gateway events, as real Discord sends them; the unit tests
+//! below deserialize each into serenity's own types, since an event serenity cannot read
+//! silently becomes `Event::Unknown` and never reaches the bot's handler.
+
+use std::net::SocketAddr;
+
+use serde_json::{json, Value};
+
+use super::{ADMIN_ID, APP_ID, BOT_ID, GUILD_ID};
+
+const TIMESTAMP: &str = "2026-11-27T08:00:00.000000+00:00";
+
+/// A user object.
+pub fn user(id: u64, bot: bool) -> Value {
+    json!({
+        "id": id.to_string(),
+        "username": if bot { "TicketBot".to_owned() } else { format!("user{id}") },
+        "discriminator": "0",
+        "global_name": null,
+        "avatar": null,
+        "bot": bot,
+    })
+}
+
+/// A guild channel object.
+pub fn channel(id: u64, kind: u64, name: &str, parent: Option<u64>, overwrites: Value) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": kind,
+        "guild_id": GUILD_ID.to_string(),
+        "name": name,
+        "position": 0,
+        "parent_id": parent.map(|p| p.to_string()),
+        "permission_overwrites": overwrites,
+        "nsfw": false,
+        "flags": 0,
+    })
+}
+
+/// A role object.
+pub fn role(id: u64, name: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "name": name,
+        "color": 0,
+        "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
+        "hoist": false,
+        "icon": null,
+        "unicode_emoji": null,
+        "position": 1,
+        "permissions": "0",
+        "managed": false,
+        "mentionable": false,
+        "flags": 0,
+    })
+}
+
+/// The @everyone role (its ID is the guild's).
+pub fn everyone_role() -> Value {
+    let mut everyone = role(GUILD_ID, "@everyone");
+    everyone["position"] = json!(0);
+    everyone["permissions"] = json!("1071698660929");
+    everyone
+}
+
+/// The READY event data.
+pub fn ready(addr: &SocketAddr) -> Value {
+    json!({
+        "v": 10,
+        "user": user(BOT_ID, true),
+        "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
+        "session_id": "fake-session",
+        "resume_gateway_url": format!("ws://{addr}/gateway"),
+        "application": { "id": APP_ID.to_string(), "flags": 0 },
+    })
+}
+
+/// The GUILD_CREATE event data for the guild holding `channels` and `roles`.
+pub fn guild_create(channels: Vec<Value>, roles: Vec<Value>) -> Value {
+    let mut all_roles = vec![everyone_role()];
+    all_roles.extend(roles);
+    let member = |id: u64, bot: bool| json!({ "user": user(id, bot), "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
+    json!({
+        "id": GUILD_ID.to_string(),
+        "name": "Fake Guild",
+        "icon": null,
+        "owner_id": ADMIN_ID.to_string(),
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "system_channel_flags": 0,
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
+        "nsfw_level": 0,
+        "premium_progress_bar_enabled": false,
+        "joined_at": TIMESTAMP,
+        "large": false,
+        "member_count": 2,
+        "roles": all_roles,
+        "emojis": [],
+        "features": [],
+        "stickers": [],
+        "voice_states": [],
+        "members": [member(BOT_ID, true), member(ADMIN_ID, false)],
+        "channels": channels,
+        "threads": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+    })
+}
+
+/// The answer to `PUT .../commands`: the commands as Discord stores them.
+pub fn commands(body: &Value, guild: Option<u64>, next_id: &mut dyn FnMut() -> u64) -> Value {
+    let list = body.as_array().cloned().unwrap_or_default();
+    Value::Array(
+        list.iter()
+            .map(|command| {
+                json!({
+                    "id": next_id().to_string(),
+                    "application_id": APP_ID.to_string(),
+                    "guild_id": guild.map(|g| g.to_string()),
+                    "version": "1",
+                    "type": command["type"].as_u64().unwrap_or(1),
+                    "name": command["name"],
+                    "description": command["description"],
+                    "options": command.get("options").cloned().unwrap_or(json!([])),
+                    "default_member_permissions": command.get("default_member_permissions").cloned().unwrap_or(Value::Null),
+                    "dm_permission": command.get("dm_permission").cloned().unwrap_or(json!(true)),
+                    "nsfw": false,
+                    "integration_types": [0],
+                    "contexts": null,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// The fields every Message object has, with no reference, member or webhook.
+fn message(id: u64, channel_id: u64, author: Value, content: &str, kind: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "channel_id": channel_id.to_string(),
+        "guild_id": GUILD_ID.to_string(),
+        "author": author,
+        "content": content,
+        "timestamp": TIMESTAMP,
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": [],
+        "pinned": false,
+        "type": kind,
+        "flags": 0,
+    })
+}
+
+/// A message the bot created from request `body` (content, message_reference...).
+pub fn bot_message(id: u64, channel_id: u64, body: &Value) -> Value {
+    let reference = body.get("message_reference").filter(|r| !r.is_null());
+    // A reply is type 19, a plain message type 0.
+    let kind = if reference.is_some() { 19 } else { 0 };
+    let content = body["content"].as_str().unwrap_or_default();
+    let mut message = message(id, channel_id, user(BOT_ID, true), content, kind);
+    message["message_reference"] = reference.cloned().unwrap_or(Value::Null);
+    message
+}
+
+/// Who sent a message, and how.
+#[derive(Debug, Clone)]
+pub struct MessageSpec {
+    /// Filled in by [`super::FakeDiscord::send`].
+    pub id: u64,
+    /// The channel.
+    pub channel_id: u64,
+    /// The author.
+    pub author_id: u64,
+    /// A bot account.
+    pub bot: bool,
+    /// Sent through a webhook.
+    pub webhook: bool,
+    /// Discord's message type (0 regular, 7 member join...).
+    pub kind: u64,
+    /// The text.
+    pub content: String,
+}
+
+impl MessageSpec {
+    /// A regular message by a human.
+    pub fn human(channel_id: u64, author_id: u64, content: &str) -> Self {
+        Self {
+            id: 0,
+            channel_id,
+            author_id,
+            bot: false,
+            webhook: false,
+            kind: 0,
+            content: content.to_owned(),
+        }
+    }
+}
+
+/// The MESSAGE_CREATE event data.
+pub fn message_create(spec: &MessageSpec) -> Value {
+    let author = user(spec.author_id, spec.bot);
+    let mut message = message(spec.id, spec.channel_id, author, &spec.content, spec.kind);
+    message["member"] =
+        json!({ "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
+    if spec.webhook {
+        message["webhook_id"] = json!(spec.author_id.to_string());
+    }
+    message
+}
+
+/// The token of interaction `id` (unique per interaction, as on Discord).
+pub fn interaction_token(id: u64) -> String {
+    format!("token-{id}")
+}
+
+/// The INTERACTION_CREATE event data of a slash command run by `user_id`.
+pub fn interaction_create(
+    id: u64,
+    name: &str,
+    user_id: u64,
+    administrator: bool,
+    channel_id: u64,
+) -> Value {
+    // Administrator is bit 3; the rest are what @everyone has.
+    let permissions = if administrator {
+        "1071698660937"
+    } else {
+        "1071698660929"
+    };
+    json!({
+        "id": id.to_string(),
+        "application_id": APP_ID.to_string(),
+        "type": 2,
+        "token": interaction_token(id),
+        "version": 1,
+        "guild_id": GUILD_ID.to_string(),
+        "channel_id": channel_id.to_string(),
+        "channel": { "id": channel_id.to_string(), "type": 0 },
+        "member": {
+            "user": user(user_id, false),
+            "roles": [],
+            "deaf": false,
+            "mute": false,
+            "flags": 0,
+            "joined_at": TIMESTAMP,
+            "permissions": permissions,
+        },
+        "app_permissions": "1071698660937",
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "entitlements": [],
+        "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
+        "context": 0,
+        "attachment_size_limit": 8_388_608,
+        "data": { "id": "1", "name": name, "type": 1 },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serenity::model::{
+        application::Command,
+        channel::{GuildChannel, Message},
+        event::{Event, GatewayEvent},
+        guild::Role,
+    };
+
+    use super::*;
+
+    fn event(name: &str, data: Value) -> Event {
+        let frame = json!({ "op": 0, "s": 1, "t": name, "d": data });
+        match serde_json::from_value::<GatewayEvent>(frame) {
+            Ok(GatewayEvent::Dispatch(_, event)) => event,
+            other => panic!("{name} is not a dispatch: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ready_is_a_ready_event() {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let Event::Ready(ready) = event("READY", ready(&addr)) else {
+            panic!("READY became another event")
+        };
+        assert_eq!(ready.ready.application.id.get(), APP_ID);
+    }
+
+    #[test]
+    fn guild_create_is_a_guild_create_event() {
+        let channels = vec![channel(5, 0, "general", None, json!([]))];
+        let Event::GuildCreate(guild) = event(
+            "GUILD_CREATE",
+            guild_create(channels, vec![role(6, "Support")]),
+        ) else {
+            panic!("GUILD_CREATE became another event")
+        };
+        assert_eq!(guild.guild.channels.len(), 1);
+        assert_eq!(guild.guild.roles.len(), 2);
+    }
+
+    #[test]
+    fn message_create_is_a_message_create_event() {
+        let mut spec = MessageSpec::human(5, 7, "hello");
+        spec.id = 8;
+        let Event::MessageCreate(created) = event("MESSAGE_CREATE", message_create(&spec)) else {
+            panic!("MESSAGE_CREATE became another event")
+        };
+        assert_eq!(created.message.content, "hello");
+        assert!(!created.message.author.bot);
+        spec.bot = true;
+        spec.webhook = true;
+        spec.kind = 7;
+        assert!(matches!(
+            event("MESSAGE_CREATE", message_create(&spec)),
+            Event::MessageCreate(_)
+        ));
+    }
+
+    #[test]
+    fn interaction_create_is_a_command_interaction() {
+        let Event::InteractionCreate(created) = event(
+            "INTERACTION_CREATE",
+            interaction_create(9, "setup", 7, true, 5),
+        ) else {
+            panic!("INTERACTION_CREATE became another event")
+        };
+        let command = created
+            .interaction
+            .command()
+            .expect("a command interaction");
+        assert_eq!(command.data.name, "setup");
+        assert_eq!(command.user.id.get(), 7);
+        assert!(command.member.unwrap().permissions.unwrap().administrator());
+        let Event::InteractionCreate(created) = event(
+            "INTERACTION_CREATE",
+            interaction_create(9, "setup", 7, false, 5),
+        ) else {
+            panic!("INTERACTION_CREATE became another event")
+        };
+        let member = created.interaction.command().unwrap().member.unwrap();
+        assert!(!member.permissions.unwrap().administrator());
+    }
+
+    #[test]
+    fn channel_create_is_a_channel_create_event() {
+        let data = channel(
+            5,
+            0,
+            "ticket-7",
+            Some(4),
+            json!([{ "id": "7", "type": 1, "allow": "1024", "deny": "0" }]),
+        );
+        assert!(matches!(
+            event("CHANNEL_CREATE", data),
+            Event::ChannelCreate(_)
+        ));
+    }
+
+    #[test]
+    fn rest_answers_deserialize_into_serenity_models() {
+        let created: GuildChannel =
+            serde_json::from_value(channel(5, 4, "Tickets", None, json!([]))).unwrap();
+        assert_eq!(created.name, "Tickets");
+        let _: Role = serde_json::from_value(role(6, "Support")).unwrap();
+        let body = json!({ "content": "hi", "message_reference": { "message_id": "3", "channel_id": "5" } });
+        let message: Message = serde_json::from_value(bot_message(7, 5, &body)).unwrap();
+        assert!(message.message_reference.is_some());
+        let body = json!([{ "name": "setup", "description": "d", "type": 1, "default_member_permissions": "8" }]);
+        let mut id = 10;
+        let commands: Vec<Command> =
+            serde_json::from_value(commands(&body, Some(GUILD_ID), &mut || {
+                id += 1;
+                id
+            }))
+            .unwrap();
+        assert_eq!(commands[0].name, "setup");
+    }
+}

@@ -1,0 +1,93 @@
+//! The websocket gateway, speaking just enough of Discord's protocol: HELLO, IDENTIFY (token
+//! checked) -> READY + GUILD_CREATE, heartbeat ACK, RESUME answered with "invalid session" (a
+//! fresh IDENTIFY follows), and the dispatch events the tests inject.
+
+use std::{sync::Arc, time::Instant};
+
+use axum::{
+    extract::{
+        ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade},
+        State,
+    },
+    response::Response,
+};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+
+use super::{fixtures, world::Shared, Dispatched};
+
+/// What real Discord sends in HELLO; serenity heartbeats at this pace.
+const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
+
+pub(super) async fn gateway(
+    State(shared): State<Arc<Shared>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| session(shared, socket))
+}
+
+async fn session(shared: Arc<Shared>, mut socket: WebSocket) {
+    let hello = json!({ "op": 10, "d": { "heartbeat_interval": HEARTBEAT_INTERVAL_MS } });
+    if send(&mut socket, &hello).await.is_err() {
+        return;
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel::<(String, Value)>();
+    let mut seq = 0_u64;
+    loop {
+        tokio::select! {
+            incoming = socket.recv() => {
+                let Some(Ok(frame)) = incoming else { break };
+                let text = match frame {
+                    WsMessage::Text(text) => text.to_string(),
+                    WsMessage::Binary(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    WsMessage::Close(_) => break,
+                    _ => continue,
+                };
+                let Ok(payload) = serde_json::from_str::<Value>(&text) else { continue };
+                let replies = match payload["op"].as_u64() {
+                    Some(1) => vec![json!({ "op": 11 })],
+                    Some(2) => {
+                        if payload["d"]["token"] != format!("Bot {}", shared.token) {
+                            let close = CloseFrame { code: 4004, reason: "Authentication failed.".into() };
+                            let _ = socket.send(WsMessage::Close(Some(close))).await;
+                            break;
+                        }
+                        let (channels, roles) = {
+                            let mut world = shared.world();
+                            world.identifies += 1;
+                            world.gateway = Some(tx.clone());
+                            (world.channels.clone(), world.roles.clone())
+                        };
+                        let ready = json!({ "op": 0, "s": seq + 1, "t": "READY", "d": fixtures::ready(&shared.addr) });
+                        let guild = json!({ "op": 0, "s": seq + 2, "t": "GUILD_CREATE", "d": fixtures::guild_create(channels, roles) });
+                        seq += 2;
+                        vec![ready, guild]
+                    }
+                    // No session state is kept: ask for a fresh IDENTIFY.
+                    Some(6) => vec![json!({ "op": 9, "d": false })],
+                    _ => Vec::new(),
+                };
+                for reply in &replies {
+                    if send(&mut socket, reply).await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Some((name, data)) = rx.recv() => {
+                seq += 1;
+                let id = data["id"].as_str().unwrap_or_default().to_owned();
+                let frame = json!({ "op": 0, "s": seq, "t": name, "d": data });
+                // Recorded before the write, so that the record exists by the time the bot reacts.
+                let at = Instant::now();
+                shared.world().dispatched.push(Dispatched { name, id, at });
+                if send(&mut socket, &frame).await.is_err() { break; }
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut WebSocket, payload: &Value) -> Result<(), axum::Error> {
+    socket
+        .send(WsMessage::Text(payload.to_string().into()))
+        .await
+}

@@ -1,0 +1,106 @@
+//! Figures, not tests: measurements run on demand (`#[ignore]`d), printed for the README.
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::payload::RelayRequest;
+
+use crate::{
+    fake_discord::{FakeDiscord, GUILD_ID},
+    helpers::{self, spawn_bot, Scripted, TOKEN, USER_ID},
+    reference_id, set_up, wait_for_posts,
+};
+
+/// Median time the bot adds, measured from outside: MESSAGE_CREATE written to the gateway
+/// socket -> request arriving at the responder, and answer returned by the responder -> reply
+/// POST arriving at the fake Discord. Both include one loopback hop through NATS (and the
+/// websocket / HTTP hop), so they are upper bounds of the bot's own share.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture relay_latency_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn relay_latency_figure() {
+    const MESSAGES: usize = 300;
+    let fake = FakeDiscord::start(TOKEN).await;
+    let (category, _) = set_up(&fake);
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let mut bot = spawn_bot(fake.clone()).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    bot.start_worker(Scripted {
+        answer: |content: &str| format!("answer to {content}"),
+        delay: |_: &str| Duration::ZERO,
+        seen: Arc::clone(&seen),
+    })
+    .await;
+
+    let mut inbound = Vec::new();
+    let mut outbound = Vec::new();
+    for n in 0..MESSAGES {
+        let id = fake.send_message(ticket, USER_ID, &format!("message {n}"));
+        let post = wait_for_posts(&fake, ticket, n + 1).await.pop().unwrap();
+        assert_eq!(reference_id(&post), Some(id));
+        let sent = fake
+            .dispatched()
+            .into_iter()
+            .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
+            .unwrap()
+            .at;
+        let handled = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string()))
+            .cloned()
+            .unwrap();
+        inbound.push(handled.arrived.duration_since(sent));
+        outbound.push(post.at.duration_since(handled.answered));
+    }
+    // The same hops without the bot: a direct request to the same worker, for subtraction.
+    let direct = common::nats::connect(&bot.nats.settings(), "direct")
+        .await
+        .unwrap();
+    helpers::wait_connected(&direct).await;
+    let direct =
+        common::relay_client::RelayClient::new(direct, helpers::SUBJECT, Duration::from_secs(5));
+    let mut nats_in = Vec::new();
+    let mut nats_out = Vec::new();
+    for n in 0..MESSAGES {
+        let content = format!("direct {n}");
+        let request = RelayRequest {
+            guild_id: common::payload::Snowflake::from(GUILD_ID),
+            channel_id: common::payload::Snowflake::from(ticket),
+            user_id: common::payload::Snowflake::from(USER_ID),
+            content: common::payload::MessageContent::parse(content.clone()).unwrap(),
+            message_id: None,
+        };
+        let sent = std::time::Instant::now();
+        direct.send(&request, None).await.unwrap();
+        let received = std::time::Instant::now();
+        let handled = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.request.content.as_str() == content)
+            .cloned()
+            .unwrap();
+        nats_in.push(handled.arrived.duration_since(sent));
+        nats_out.push(received.duration_since(handled.answered));
+    }
+    for list in [&mut inbound, &mut outbound, &mut nats_in, &mut nats_out] {
+        list.sort_unstable();
+    }
+    let median = |v: &[Duration]| v[v.len() / 2];
+    let p90 = |v: &[Duration]| v[v.len() * 9 / 10];
+    println!(
+        "FIGURE over {MESSAGES} messages: MESSAGE_CREATE written -> request at worker: median {:?} (p90 {:?}); \
+         answer returned -> reply POST at fake Discord: median {:?} (p90 {:?})",
+        median(&inbound), p90(&inbound), median(&outbound), p90(&outbound)
+    );
+    println!(
+        "BASELINE same hops through NATS without the bot: request -> worker median {:?}; answer -> requester median {:?}",
+        median(&nats_in), median(&nats_out)
+    );
+    bot.shutdown().await.expect("clean shutdown");
+}
