@@ -6,7 +6,7 @@
 //! Each binary reads the settings it needs with [`ConfigSource::get`]; bad values fail at start
 //! with a [`ConfigError`] naming the variable.
 
-use std::{collections::HashMap, path::PathBuf};
+use std::{collections::HashMap, fmt::Display, ops::RangeInclusive, path::PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{de::DeserializeOwned, Deserialize};
@@ -37,6 +37,61 @@ impl ConfigError {
             message: message.into(),
         }
     }
+}
+
+/// Checks a numeric setting against its documented range, so that no value from configuration
+/// can reach a panic (a `Duration` that overflows an `Instant`, a semaphore too large...).
+pub fn in_range<T: PartialOrd + Display>(
+    key: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<T, ConfigError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be between {} and {}, got {value}",
+                range.start(),
+                range.end()
+            ),
+        ))
+    }
+}
+
+/// `url` with the user part (`user:password@`, or a token) replaced by `***`, for log lines
+/// and error messages: `nats://bot:s3cret@host:4222` becomes `nats://***@host:4222`.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(at) => url.split_at(at + 3),
+        None => ("", url),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Why `.env` could not be read, by line number and never by content: the line may hold a
+/// secret. `text` is the file, to find the line's number in.
+fn dotenv_error(err: &dotenvy::Error, text: Option<&str>) -> ConfigError {
+    let problem = match err {
+        dotenvy::Error::LineParse(line, _) => {
+            let number = text.and_then(|text| {
+                text.lines()
+                    .position(|candidate| candidate.trim_end() == line.trim_end())
+                    .map(|index| index + 1)
+            });
+            let at = number.map_or_else(|| "a line".to_owned(), |n| format!("line {n}"));
+            format!("{at} cannot be parsed (expected KEY=value; the line is not shown, it may hold a secret)")
+        }
+        dotenvy::Error::Io(io) => io.to_string(),
+        // The others (a variable that is not Unicode...) may quote a value: say no more.
+        _ => "cannot be read".to_owned(),
+    };
+    ConfigError::Source(format!(".env: {problem}"))
 }
 
 impl From<config::ConfigError> for ConfigError {
@@ -73,7 +128,10 @@ impl ConfigSource {
         match dotenvy::dotenv() {
             Ok(_) => {}
             Err(err) if err.not_found() => {}
-            Err(err) => return Err(ConfigError::Source(format!(".env: {err}"))),
+            Err(err) => {
+                let text = std::fs::read_to_string(".env").ok();
+                return Err(dotenv_error(&err, text.as_deref()));
+            }
         }
         let file = match std::env::var_os("CONFIG_FILE") {
             Some(path) => Some((PathBuf::from(path), true)),
@@ -197,16 +255,67 @@ impl NatsSettings {
         }
     }
 
-    /// The server addresses of `NATS_URL`.
+    /// The server addresses of `NATS_URL`, with any `user:password@` taken out: the client
+    /// library logs addresses (at DEBUG), so credentials travel as options instead (see
+    /// [`Self::url_credentials`]).
     pub fn server_addrs(&self) -> Result<Vec<async_nats::ServerAddr>, ConfigError> {
+        Ok(self
+            .parsed_urls()?
+            .into_iter()
+            .map(|(addr, _)| addr)
+            .collect())
+    }
+
+    /// The user (and password) written into `NATS_URL`, if any: a user alone is a token.
+    pub fn url_credentials(&self) -> Result<Option<(String, Option<String>)>, ConfigError> {
+        Ok(self
+            .parsed_urls()?
+            .into_iter()
+            .find_map(|(_, credentials)| credentials))
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn parsed_urls(
+        &self,
+    ) -> Result<Vec<(async_nats::ServerAddr, Option<(String, Option<String>)>)>, ConfigError> {
         self.nats_url
             .split(',')
             .map(|url| {
-                url.trim()
+                let addr = url
+                    .trim()
                     .parse::<async_nats::ServerAddr>()
-                    .map_err(|err| ConfigError::invalid("NATS_URL", format!("{url:?}: {err}")))
+                    .map_err(|err| {
+                        // Neither the URL nor the parser's message (which may quote it) may carry
+                        // credentials into a log line.
+                        let message = err.to_string().replace(url.trim(), &redact_url(url.trim()));
+                        ConfigError::invalid(
+                            "NATS_URL",
+                            format!("{:?}: {}", redact_url(url.trim()), redact_url(&message)),
+                        )
+                    })?;
+                let credentials = addr
+                    .username()
+                    .filter(|user| !user.is_empty())
+                    .map(|user| (user.to_owned(), addr.password().map(str::to_owned)));
+                let mut bare = addr.into_inner();
+                // Both only fail for URLs that cannot have credentials, which these did.
+                let _ = bare.set_username("");
+                let _ = bare.set_password(None);
+                let addr = async_nats::ServerAddr::from_url(bare).map_err(|err| {
+                    ConfigError::invalid("NATS_URL", format!("{:?}: {err}", redact_url(url.trim())))
+                })?;
+                Ok((addr, credentials))
             })
             .collect()
+    }
+
+    /// `NATS_URL` with the user part of every server redacted, for logs and errors.
+    pub fn redacted_url(&self) -> String {
+        self.nats_url
+            .split(',')
+            .map(|url| redact_url(url.trim()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     fn check(&self) -> Result<(), ConfigError> {
@@ -234,6 +343,12 @@ impl NatsSettings {
             return Err(ConfigError::invalid(
                 "NATS_CREDS",
                 "set only one of NATS_CREDS, NATS_TOKEN and NATS_USER/NATS_PASSWORD",
+            ));
+        }
+        if methods.contains(&true) && self.url_credentials()?.is_some() {
+            return Err(ConfigError::invalid(
+                "NATS_URL",
+                "holds a user, and NATS_CREDS, NATS_TOKEN or NATS_USER is set too: use one",
             ));
         }
         if self.nats_user.is_some() != self.nats_password.is_some() {
@@ -354,6 +469,64 @@ mod tests {
             .nats()
             .unwrap_err();
         assert!(err.to_string().contains("only one"), "{err}");
+    }
+
+    #[test]
+    fn ranges_name_the_variable_and_the_bounds() {
+        assert_eq!(in_range("X", 5_u64, 1..=10).unwrap(), 5);
+        let err = in_range("RELAY_TIMEOUT_SECS", u64::MAX, 1..=3600).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "invalid configuration: RELAY_TIMEOUT_SECS: must be between 1 and 3600, got {}",
+                u64::MAX
+            )
+        );
+        assert!(in_range("X", 0_u64, 1..=10).is_err());
+    }
+
+    #[test]
+    fn urls_lose_their_user_part() {
+        assert_eq!(
+            redact_url("nats://bot:s3cret@host:4222"),
+            "nats://***@host:4222"
+        );
+        assert_eq!(redact_url("nats://tok3n@host"), "nats://***@host");
+        assert_eq!(redact_url("nats://host:4222"), "nats://host:4222");
+        assert_eq!(redact_url("user:pw@host:4222"), "***@host:4222");
+        assert_eq!(redact_url("nats://host/p@th"), "nats://host/p@th");
+        assert_eq!(redact_url("nats://a:b@c@host"), "nats://***@host");
+        let source = ConfigSource::from_vars([("NATS_URL", "nats://u:hunter2@a:1, nats://b:2")]);
+        let nats = source.nats().unwrap();
+        assert_eq!(nats.redacted_url(), "nats://***@a:1,nats://b:2");
+        let addrs = nats.server_addrs().unwrap();
+        assert!(addrs.iter().all(|addr| !addr.has_user_pass()), "{addrs:?}");
+        assert_eq!(
+            nats.url_credentials().unwrap(),
+            Some(("u".to_owned(), Some("hunter2".to_owned())))
+        );
+    }
+
+    #[test]
+    fn a_broken_env_line_is_named_by_number_not_content() {
+        let text = "A=1\n# comment\nSECRET=\"hunter2\n";
+        let err = dotenv_error(
+            &dotenvy::Error::LineParse("SECRET=\"hunter2".to_owned(), 7),
+            Some(text),
+        )
+        .to_string();
+        assert!(err.contains(".env: line 3 cannot be parsed"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_nats_url_with_credentials_is_refused_without_them() {
+        let err = ConfigSource::from_vars([("NATS_URL", "nats://u:hunter2@host:notaport")])
+            .nats()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NATS_URL"), "{err}");
+        assert!(!err.contains("hunter2") && !err.contains("u:"), "{err}");
     }
 
     #[test]

@@ -63,9 +63,15 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<Client, Conn
         options = options.token(token.expose_secret().to_owned());
     } else if let (Some(user), Some(password)) = (&settings.nats_user, &settings.nats_password) {
         options = options.user_and_password(user.clone(), password.expose_secret().to_owned());
+    } else if let Some((user, password)) = settings.url_credentials()? {
+        // Taken out of the addresses, which the client library logs.
+        options = match password {
+            Some(password) => options.user_and_password(user, password),
+            None => options.token(user),
+        };
     }
 
-    tracing::info!(servers = %settings.nats_url, connection = name, "connecting to NATS");
+    tracing::info!(servers = %settings.redacted_url(), connection = name, "connecting to NATS");
     Ok(options.connect(servers).await?)
 }
 

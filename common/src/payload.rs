@@ -406,6 +406,9 @@ pub enum ErrorCode {
     Internal,
     /// No relay worker is running (503).
     NoWorkers,
+    /// Every worker that was asked is at its in-flight limit, or the HTTP sidecar is at its
+    /// concurrency limit (503): nothing was started, so trying again soon is safe.
+    Busy,
     /// The connection to NATS is down (503).
     Unavailable,
     /// No worker answered in time (504).
@@ -426,7 +429,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
             Self::ResponderFailed | Self::Internal | Self::Unknown => 500,
-            Self::NoWorkers | Self::Unavailable => 503,
+            Self::NoWorkers | Self::Busy | Self::Unavailable => 503,
             Self::Timeout => 504,
         }
     }
@@ -646,6 +649,11 @@ mod tests {
     fn error_codes_map_to_statuses() {
         assert_eq!(ErrorCode::InvalidPayload.status(), 400);
         assert_eq!(ErrorCode::NoWorkers.status(), 503);
+        assert_eq!(ErrorCode::Busy.status(), 503);
+        assert_eq!(
+            serde_json::to_value(ErrorCode::Busy).unwrap(),
+            serde_json::json!("busy")
+        );
         assert_eq!(ErrorCode::Timeout.status(), 504);
     }
 }

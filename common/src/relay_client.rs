@@ -1,7 +1,14 @@
 //! The requesting side of the relay, shared by the bot and the HTTP sidecar: publish a request
 //! on the relay subject, wait for one worker's reply, and turn every outcome into a typed result.
+//!
+//! Every request carries its deadline ([`headers::DEADLINE`], Unix milliseconds), so that a
+//! worker never works for a requester that has given up. A `busy` answer (the worker was at
+//! its in-flight limit and started nothing) is retried at once, a few times with jitter, so
+//! that NATS hands it to another member of the queue group instead of the user waiting.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use backon::{ExponentialBuilder, Retryable};
 
 use async_nats::{
     client::{Request, RequestErrorKind},
@@ -35,6 +42,9 @@ pub enum RelayError {
         /// The error body the worker sent.
         body: ErrorBody,
     },
+    /// Every worker asked was at its in-flight limit, until the deadline or [`BUSY_RETRIES`].
+    #[error("every relay worker asked was busy")]
+    Busy,
     /// The reply could not be understood.
     #[error("the relay worker sent an unreadable reply: {0}")]
     InvalidReply(String),
@@ -44,12 +54,18 @@ pub enum RelayError {
 }
 
 impl RelayError {
-    /// Worth trying again: the failure says nothing about the request itself.
+    /// Worth trying again later: the failure says nothing about the request itself, and no
+    /// worker may still be answering it.
+    ///
+    /// A [`Timeout`](Self::Timeout) is not: the worker that took the request may still be
+    /// working on it (a model call, say), and a second attempt would have the answer written
+    /// twice. Workers give up before the requester does (the deadline header), so a timeout
+    /// means a worker died mid-request: the user is told at once instead.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::NoWorkers | Self::Timeout(_) | Self::Disconnected | Self::Transport(_) => true,
+            Self::NoWorkers | Self::Busy | Self::Disconnected | Self::Transport(_) => true,
             Self::Rejected { status, .. } => *status >= 500,
-            Self::InvalidReply(_) => false,
+            Self::Timeout(_) | Self::InvalidReply(_) => false,
         }
     }
 
@@ -57,6 +73,7 @@ impl RelayError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NoWorkers => ErrorCode::NoWorkers,
+            Self::Busy => ErrorCode::Busy,
             Self::Timeout(_) => ErrorCode::Timeout,
             Self::Disconnected => ErrorCode::Unavailable,
             Self::Rejected { body, .. } => body.error.code,
@@ -64,6 +81,18 @@ impl RelayError {
         }
     }
 }
+
+/// Most retries of a `busy` answer within one [`RelayClient::send`], and in any case no later
+/// than the request's deadline. Each retry goes to a random member of the queue group, so with
+/// one full worker and one free, the chance that every retry misses the free one is 2^-32.
+pub const BUSY_RETRIES: usize = 32;
+
+/// The jittered pause before the first `busy` retry: short, because a busy answer comes back
+/// at once and another worker may be free right now. It doubles after each busy answer...
+const BUSY_RETRY_DELAY: Duration = Duration::from_millis(1);
+
+/// ...up to this, so that requesters facing a saturated cluster back off instead of storming it.
+const BUSY_RETRY_MAX_DELAY: Duration = Duration::from_millis(100);
 
 /// Sends relay requests on one subject with one timeout.
 #[derive(Debug, Clone)]
@@ -101,22 +130,51 @@ impl RelayClient {
 
     /// Sends JSON bytes already known to hold a valid request, unchanged (fields this version
     /// does not know reach the worker too).
+    ///
+    /// The whole call, `busy` retries included, ends by the one deadline of the request.
     pub async fn send_json(
         &self,
         payload: Bytes,
         request_id: Option<&str>,
+    ) -> Result<RelayReply, RelayError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let deadline_ms = unix_millis(SystemTime::now() + self.timeout);
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(BUSY_RETRY_DELAY)
+            .with_max_delay(BUSY_RETRY_MAX_DELAY)
+            .with_max_times(BUSY_RETRIES)
+            .with_jitter();
+        (|| self.attempt(payload.clone(), request_id, deadline, deadline_ms))
+            .retry(backoff)
+            .when(|err| matches!(err, RelayError::Busy))
+            .await
+    }
+
+    async fn attempt(
+        &self,
+        payload: Bytes,
+        request_id: Option<&str>,
+        deadline: tokio::time::Instant,
+        deadline_ms: u64,
     ) -> Result<RelayReply, RelayError> {
         // A request while disconnected would sit in the client's buffer until the timeout;
         // failing at once lets callers answer "unavailable" right away.
         if self.client.connection_state() != State::Connected {
             return Err(RelayError::Disconnected);
         }
-        let mut request = Request::new().payload(payload).timeout(Some(self.timeout));
-        if let Some(id) = request_id {
-            let mut map = HeaderMap::new();
-            map.insert(headers::REQUEST_ID, id);
-            request = request.headers(map);
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return Err(RelayError::Timeout(self.timeout));
         }
+        let mut map = HeaderMap::new();
+        map.insert(headers::DEADLINE, deadline_ms.to_string().as_str());
+        if let Some(id) = request_id {
+            map.insert(headers::REQUEST_ID, id);
+        }
+        let request = Request::new()
+            .payload(payload)
+            .headers(map)
+            .timeout(Some(left));
         let message = self
             .client
             .send_request(self.subject.clone(), request)
@@ -126,8 +184,20 @@ impl RelayClient {
                 RequestErrorKind::TimedOut => RelayError::Timeout(self.timeout),
                 _ => RelayError::Transport(err.to_string()),
             })?;
-        interpret_reply(&message)
+        match interpret_reply(&message) {
+            Err(RelayError::Rejected { body, .. }) if body.error.code == ErrorCode::Busy => {
+                Err(RelayError::Busy)
+            }
+            other => other,
+        }
     }
+}
+
+/// Milliseconds since the Unix epoch (the unit of [`headers::DEADLINE`]).
+pub fn unix_millis(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| {
+        u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+    })
 }
 
 /// Reads a worker's reply: an error when `Nats-Service-Error-Code` is set, else `{"reply"}`.

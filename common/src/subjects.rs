@@ -25,6 +25,10 @@ pub mod headers {
     pub const SERVICE_ERROR_CODE: &str = "Nats-Service-Error-Code";
     /// Correlates one request across the sidecar, the worker and their logs.
     pub const REQUEST_ID: &str = "X-Request-Id";
+    /// When the requester stops waiting for the answer, in milliseconds since the Unix epoch.
+    /// A worker drops a request whose deadline has passed (nobody would read the answer) and
+    /// never works on one beyond it.
+    pub const DEADLINE: &str = "X-Relay-Deadline";
 }
 
 /// `$SRV.PING.<name>`: every running instance of the named service answers it.

@@ -132,6 +132,9 @@ fn relay_body(err: &RelayError) -> (StatusCode, ErrorBody) {
             "no relay worker answered within {}; try again later",
             seconds(*timeout)
         ),
+        RelayError::Busy => {
+            "every relay worker asked is at its limit; try again in a moment".to_owned()
+        }
         RelayError::Disconnected => {
             "the relay is unavailable (no connection to NATS); try again later".to_owned()
         }

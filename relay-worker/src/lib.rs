@@ -9,6 +9,7 @@
 //! program; [`Responder`] is the seam where answers come from ([`Placeholder`] today). With the
 //! `test-util` feature, [`test_util`] is the harness every test suite starts workers with.
 
+mod discovery;
 mod responder;
 mod running;
 mod service;
@@ -19,5 +20,5 @@ pub mod test_util;
 
 pub use responder::{Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
-pub use service::{errors_subject, run, WorkerError};
+pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK};
 pub use settings::WorkerSettings;

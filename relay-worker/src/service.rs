@@ -1,31 +1,59 @@
-//! The relay worker as a NATS service: registers `ticket-relay` with the services API, takes
-//! requests from the relay subject in the shared queue group, answers each one concurrently
-//! (bounded), and shuts down without dropping a request it has taken.
+//! The relay worker's life: it subscribes to the relay subject in the shared queue group,
+//! answers each request concurrently up to its in-flight limit (beyond it: `busy` at once, so
+//! that the requester tries another worker instead of waiting in this one's buffer), and on
+//! shutdown answers every request NATS had already routed to it before it exits.
+//!
+//! # A drain that loses nothing
+//!
+//! An unsubscribe takes effect at the server only when the server reads it. Requests the
+//! server routed to this worker before that are still on their way, and a client that forgets
+//! the subscription at once (async-nats's `unsubscribe`, and its `drain`, which forgets it on
+//! its next read) drops them: the requester waits for its timeout. So the worker leaves with
+//! NATS's auto-unsubscribe instead: `UNSUB <sid> <n>` with `n` = requests taken so far +
+//! [`DRAIN_SLACK`]. Server and client count the same messages on the subscription, so the
+//! server sends at most `n` and the client keeps the subscription until it has seen exactly
+//! those: every request routed here is answered, none is dropped. When traffic is too light
+//! to reach `n` ([`DRAIN_QUIET`] without a request), nothing is in flight and a plain
+//! unsubscribe ends it.
 
-use std::{future::Future, sync::Arc, task::Poll};
-
-use async_nats::{
-    service::{self, Request, ServiceExt},
-    Client, HeaderMap,
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::Arc,
+    task::Poll,
+    time::{Duration, Instant, SystemTime},
 };
+
+use async_nats::{Client, HeaderMap, Message, Subject, Subscriber};
+use bytes::Bytes;
 use common::{
     payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest},
-    subjects::{headers, ENDPOINT_NAME, QUEUE_GROUP, SERVICE_NAME},
+    relay_client::unix_millis,
+    subjects::{headers, QUEUE_GROUP, SERVICE_NAME},
 };
-use futures::StreamExt;
-use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
+use futures::{FutureExt, StreamExt};
+use tokio::sync::{oneshot, Semaphore};
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::{
+    discovery::{self, Identity, Stats},
     responder::{Responder, ResponderError},
     settings::WorkerSettings,
 };
 
+/// Requests the worker may still take after it asked to leave: more than can be on their way
+/// between the server and this client when the unsubscribe reaches the server (at 25,000
+/// requests/s per worker, a millisecond's worth is 25), few enough to end the drain at once.
+pub const DRAIN_SLACK: u64 = 256;
+
+/// With no request for this long, none is in flight: the drain stops waiting for the slack.
+pub const DRAIN_QUIET: Duration = Duration::from_millis(250);
+
 /// The worker could not start, or could not stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
-    /// Registering the service or its endpoint failed.
+    /// Subscribing to the relay or discovery subjects failed.
     #[error("cannot register the {SERVICE_NAME} service: {0}")]
     Register(async_nats::Error),
     /// In-flight requests were still running when the shutdown timeout ran out.
@@ -39,8 +67,8 @@ pub enum WorkerError {
     Drain(String),
 }
 
-/// Serves relay requests until `shutdown` completes, then stops taking requests, answers those
-/// already taken, and drains the connection so that every reply reaches NATS.
+/// Serves relay requests until `shutdown` completes, then takes no new work, answers what NATS
+/// had routed to it, and drains the connection so that every reply reaches NATS.
 pub async fn run<R: Responder>(
     client: Client,
     settings: WorkerSettings,
@@ -58,27 +86,24 @@ pub(crate) async fn serve<R: Responder>(
     shutdown: impl Future<Output = ()>,
     ready: Option<oneshot::Sender<()>>,
 ) -> Result<(), WorkerError> {
-    let service = client
-        .service_builder()
-        .description("Answers ticket messages relayed from Discord")
-        .queue_group(QUEUE_GROUP)
-        .start(SERVICE_NAME, env!("CARGO_PKG_VERSION"))
+    let identity = Arc::new(Identity::new(&settings.subject));
+    let stats = Arc::new(Stats::default());
+    let mut requests = client
+        .queue_subscribe(settings.subject.clone(), QUEUE_GROUP.to_owned())
         .await
-        .map_err(WorkerError::Register)?;
-    let mut endpoint = service
-        .endpoint_builder()
-        .name(ENDPOINT_NAME)
-        .add(settings.subject.as_str())
+        .map_err(|err| WorkerError::Register(err.into()))?;
+    let discovery = discovery::serve(&client, Arc::clone(&identity), Arc::clone(&stats))
         .await
-        .map_err(WorkerError::Register)?;
+        .map_err(|err| WorkerError::Register(err.into()))?;
     tracing::info!(
         subject = %settings.subject,
         queue_group = QUEUE_GROUP,
         max_in_flight = settings.max_in_flight,
+        instance = %identity.id,
         "relay worker serving"
     );
     if let Some(ready) = ready {
-        // The server answers a flush after it has processed the subscription before it.
+        // The server answers a flush after it has processed the subscriptions before it.
         if client.flush().await.is_ok() {
             let _ = ready.send(());
         }
@@ -87,41 +112,31 @@ pub(crate) async fn serve<R: Responder>(
     let handler = Arc::new(Handler {
         responder,
         client: client.clone(),
-        errors_subject: errors_subject(&settings.subject),
+        errors_subject: Subject::from(errors_subject(&settings.subject)),
+        permits: Arc::new(Semaphore::new(settings.max_in_flight)),
+        responder_timeout: settings.responder_timeout,
+        stats,
     });
-    let permits = Arc::new(Semaphore::new(settings.max_in_flight));
     let tasks = TaskTracker::new();
+    let mut taken: u64 = 0;
     tokio::pin!(shutdown);
-
     loop {
-        // Taking the permit first keeps unserved requests queued in NATS, not in our memory.
-        let permit = tokio::select! {
+        tokio::select! {
+            biased;
             () = &mut shutdown => break,
-            permit = Arc::clone(&permits).acquire_owned() => permit.expect("semaphore never closed"),
-        };
-        let request = tokio::select! {
-            () = &mut shutdown => break,
-            request = endpoint.next() => match request {
-                Some(request) => request,
+            request = requests.next() => match request {
+                Some(request) => {
+                    taken += 1;
+                    handler.take(request, &tasks).await;
+                }
                 None => break,
             },
-        };
-        handler.serve(request, permit, &tasks).await;
+        }
     }
 
-    tracing::info!("relay worker stopping: no new requests, finishing in-flight ones");
+    tracing::info!("relay worker stopping: taking no new work, answering what NATS routed here");
     let stopped = async {
-        if let Err(err) = endpoint.stop().await {
-            tracing::warn!(error = %err, "cannot unsubscribe the relay endpoint");
-        }
-        // Requests delivered before the unsubscribe took effect are ours to answer.
-        while let Some(request) = endpoint.next().await {
-            let permit = Arc::clone(&permits)
-                .acquire_owned()
-                .await
-                .expect("semaphore never closed");
-            handler.serve(request, permit, &tasks).await;
-        }
+        drain(&mut requests, taken, &handler, &tasks).await;
         tasks.close();
         tasks.wait().await;
     };
@@ -129,10 +144,8 @@ pub(crate) async fn serve<R: Responder>(
         Ok(()) => Ok(()),
         Err(_) => Err(WorkerError::ShutdownTimeout(tasks.len())),
     };
-    if let Err(err) = service.stop().await {
-        tracing::warn!(error = %err, "cannot stop the service cleanly");
-    }
-    // flush() waits until the server has every reply; drain() then closes the connection.
+    // flush() returns once the server has every reply; drain() then closes the connection
+    // (the discovery subscriptions with it).
     let drained = async {
         client
             .flush()
@@ -143,7 +156,9 @@ pub(crate) async fn serve<R: Responder>(
             .await
             .map_err(|e| WorkerError::Drain(e.to_string()))
     };
-    match tokio::time::timeout(settings.shutdown_timeout, drained).await {
+    let drained = tokio::time::timeout(settings.shutdown_timeout, drained).await;
+    discovery.abort();
+    match drained {
         Ok(result) => result?,
         Err(_) => return Err(WorkerError::Drain("timed out".to_owned())),
     }
@@ -151,45 +166,116 @@ pub(crate) async fn serve<R: Responder>(
     outcome
 }
 
-/// Where error replies are also accounted; see [`Handler::reply_error`].
+/// Leaves the queue group without dropping a request on its way here (see the module docs).
+async fn drain<R: Responder>(
+    requests: &mut Subscriber,
+    taken: u64,
+    handler: &Arc<Handler<R>>,
+    tasks: &TaskTracker,
+) {
+    if let Err(err) = requests.unsubscribe_after(taken + DRAIN_SLACK).await {
+        tracing::warn!(error = %err, "cannot ask NATS to stop routing requests here");
+        return;
+    }
+    loop {
+        match tokio::time::timeout(DRAIN_QUIET, requests.next()).await {
+            Ok(Some(request)) => handler.take(request, tasks).await,
+            // The server sent its last request for this subscription, and we have it.
+            Ok(None) => return,
+            Err(_) => break,
+        }
+    }
+    if let Err(err) = requests.unsubscribe().await {
+        tracing::warn!(error = %err, "cannot unsubscribe the relay subject");
+    }
+    // Whatever the client had already received is still ours to answer.
+    while let Some(request) = requests.next().await {
+        handler.take(request, tasks).await;
+    }
+}
+
+/// Where a header-only copy of every error reply goes, for monitoring (`nats sub`).
 pub fn errors_subject(relay_subject: &str) -> String {
     format!("{relay_subject}.errors")
+}
+
+/// Why an answer could not be had.
+#[derive(Debug, thiserror::Error)]
+enum Failure {
+    #[error("{0}")]
+    Responder(ResponderError),
+    #[error("the answer source panicked: {0}")]
+    Panicked(String),
+    #[error("the answer source did not answer within {0:?}")]
+    TimedOut(Duration),
 }
 
 struct Handler<R> {
     responder: R,
     client: Client,
-    errors_subject: String,
+    errors_subject: Subject,
+    permits: Arc<Semaphore>,
+    responder_timeout: Duration,
+    stats: Arc<Stats>,
 }
 
 impl<R: Responder> Handler<R> {
-    /// Answers one request: inline when the answer is ready at once (no task to spawn, the
-    /// common case for fast answer sources), else in a tracked task holding `permit`.
-    async fn serve(
-        self: &Arc<Self>,
-        request: Request,
-        permit: OwnedSemaphorePermit,
-        tasks: &TaskTracker,
-    ) {
-        let span = request_span(&request);
-        let parsed = match span.in_scope(|| parse(&request)) {
+    /// Takes one request: drops it when its deadline has passed, refuses it when it is bad or
+    /// the worker is full, else answers it, inline when the answer is ready at once (no task
+    /// to spawn, the common case for fast answer sources) or in a tracked task.
+    async fn take(self: &Arc<Self>, message: Message, tasks: &TaskTracker) {
+        let received = Instant::now();
+        let Some(reply) = message.reply.clone() else {
+            tracing::debug!("request without a reply subject; nothing to answer");
+            return;
+        };
+        let span = request_span(&message);
+        let budget = match self.budget(&message) {
+            Some(budget) => budget,
+            None => {
+                self.stats.expired();
+                let _entered = span.enter();
+                tracing::warn!("request dropped: its deadline had passed when it arrived");
+                return;
+            }
+        };
+        let parsed = match span.in_scope(|| parse(&message.payload)) {
             Ok(parsed) => parsed,
-            Err(body) => return self.reply_error(request, &body).instrument(span).await,
+            Err(body) => {
+                return self
+                    .reply_error(reply, &body, received)
+                    .instrument(span)
+                    .await
+            }
+        };
+        let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
+            self.stats.busy();
+            let body = ErrorBody::new(
+                ErrorCode::Busy,
+                "this worker is at its in-flight limit; try again (another worker may be free)",
+            );
+            span.in_scope(|| tracing::debug!("busy: at the in-flight limit"));
+            return self
+                .reply_error(reply, &body, received)
+                .instrument(span)
+                .await;
         };
         // The future owns its handler so that, if it has to wait, it can move into a task.
         let handler = Arc::clone(self);
-        let mut answer = Box::pin(
-            async move { handler.responder.respond(parsed).await }.instrument(span.clone()),
-        );
+        let mut answer =
+            Box::pin(async move { handler.answer(parsed, budget).await }.instrument(span.clone()));
         match futures::poll!(answer.as_mut()) {
-            Poll::Ready(result) => self.send(request, result).instrument(span).await,
+            Poll::Ready(result) => {
+                drop(permit);
+                self.send(reply, result, received).instrument(span).await;
+            }
             Poll::Pending => {
                 let handler = Arc::clone(self);
                 tasks.spawn(
                     async move {
                         let result = answer.await;
-                        handler.send(request, result).await;
                         drop(permit);
+                        handler.send(reply, result, received).await;
                     }
                     .instrument(span),
                 );
@@ -197,63 +283,95 @@ impl<R: Responder> Handler<R> {
         }
     }
 
-    async fn send(&self, request: Request, result: Result<RelayReply, ResponderError>) {
-        match result {
-            Ok(reply) => {
-                let body = serde_json::to_vec(&reply).expect("a reply always serializes");
-                if let Err(err) = request.respond(Ok(body.into())).await {
-                    tracing::warn!(error = %err, "cannot send the reply");
-                }
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "the answer source failed");
-                let body = ErrorBody::new(
-                    ErrorCode::ResponderFailed,
-                    "the answer source failed; try again later",
-                );
-                self.reply_error(request, &body).await;
+    /// How long the answer may take: the responder timeout, cut to the request's deadline;
+    /// `None` when that deadline has passed.
+    fn budget(&self, message: &Message) -> Option<Duration> {
+        let deadline = message
+            .headers
+            .as_ref()
+            .and_then(|map| map.get(headers::DEADLINE))
+            .and_then(|value| value.as_str().trim().parse::<u64>().ok());
+        match deadline {
+            None => Some(self.responder_timeout),
+            Some(deadline) => {
+                let now = unix_millis(SystemTime::now());
+                (deadline > now)
+                    .then(|| Duration::from_millis(deadline - now).min(self.responder_timeout))
             }
         }
     }
 
-    /// Sends `Nats-Service-Error(-Code)` headers *and* the JSON error body.
-    ///
-    /// async-nats's services API sends error replies with an empty body, and only counts an
-    /// error in `$SRV.STATS` when it sends one itself. So the reply goes out here, with the body,
-    /// and the API then records the error by sending its header-only copy to
-    /// `<relay subject>.errors`, where monitoring may listen and nothing else does.
-    async fn reply_error(&self, mut request: Request, body: &ErrorBody) {
+    /// The answer source's answer, contained: its panic or its hang becomes a failure of this
+    /// request, never of the worker.
+    async fn answer(&self, request: RelayRequest, budget: Duration) -> Result<RelayReply, Failure> {
+        let call = AssertUnwindSafe(async { self.responder.respond(request).await }).catch_unwind();
+        match tokio::time::timeout(budget, call).await {
+            Ok(Ok(Ok(reply))) => Ok(reply),
+            Ok(Ok(Err(err))) => Err(Failure::Responder(err)),
+            Ok(Err(panic)) => Err(Failure::Panicked(panic_message(panic.as_ref()))),
+            Err(_) => Err(Failure::TimedOut(budget)),
+        }
+    }
+
+    async fn send(&self, reply: Subject, result: Result<RelayReply, Failure>, received: Instant) {
+        match result {
+            Ok(answer) => {
+                let body = serde_json::to_vec(&answer).expect("a reply always serializes");
+                if let Err(err) = self.client.publish(reply, body.into()).await {
+                    tracing::warn!(error = %err, "cannot send the reply");
+                }
+                self.stats.record(received.elapsed(), None);
+            }
+            Err(failure) => {
+                tracing::error!(error = %failure, "the answer source failed");
+                let body = ErrorBody::new(
+                    ErrorCode::ResponderFailed,
+                    "the answer source failed; try again later",
+                );
+                self.reply_error(reply, &body, received).await;
+            }
+        }
+    }
+
+    /// Sends the `Nats-Service-Error(-Code)` headers *and* the JSON error body (the services
+    /// API convention, readable by `nats req` and programs alike), and a header-only copy to
+    /// `<relay subject>.errors` for monitoring.
+    async fn reply_error(&self, reply: Subject, body: &ErrorBody, received: Instant) {
         let status = body.error.code.status();
-        let Some(reply) = request.message.reply.take() else {
-            tracing::debug!("request without a reply subject; nothing to answer");
-            return;
-        };
         let mut map = HeaderMap::new();
         map.insert(headers::SERVICE_ERROR, body.error.message.as_str());
         map.insert(headers::SERVICE_ERROR_CODE, status.to_string().as_str());
         if let Err(err) = self
             .client
-            .publish_with_headers(reply, map, body.to_json().into())
+            .publish_with_headers(reply, map.clone(), body.to_json().into())
             .await
         {
             tracing::warn!(error = %err, "cannot send the error reply");
         }
-        request.message.reply = Some(self.errors_subject.clone().into());
-        let accounted = service::error::Error {
-            status: body.error.message.clone(),
-            code: usize::from(status),
-        };
-        if let Err(err) = request.respond(Err(accounted)).await {
-            tracing::debug!(error = %err, "cannot account the error reply");
+        if let Err(err) = self
+            .client
+            .publish_with_headers(self.errors_subject.clone(), map, Bytes::new())
+            .await
+        {
+            tracing::debug!(error = %err, "cannot publish the error copy");
         }
+        self.stats
+            .record(received.elapsed(), Some((status, &body.error.message)));
     }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// The span of one request, carrying the `X-Request-Id` the requester sent. Requests without
 /// one (most NATS clients) get no span: an enabled span costs an allocation per request.
-fn request_span(request: &Request) -> tracing::Span {
-    match request
-        .message
+fn request_span(message: &Message) -> tracing::Span {
+    match message
         .headers
         .as_ref()
         .and_then(|map| map.get(headers::REQUEST_ID))
@@ -264,8 +382,8 @@ fn request_span(request: &Request) -> tracing::Span {
 }
 
 /// Parses and logs a request, or says why it is refused.
-fn parse(request: &Request) -> Result<RelayRequest, ErrorBody> {
-    match RelayRequest::parse(&request.message.payload) {
+fn parse(payload: &[u8]) -> Result<RelayRequest, ErrorBody> {
+    match RelayRequest::parse(payload) {
         Ok(parsed) => {
             tracing::info!(
                 guild_id = %parsed.guild_id,

@@ -1,8 +1,9 @@
-//! The relay worker's own settings, read from the shared configuration sources.
+//! The relay worker's own settings, read from the shared configuration sources. Every number
+//! has a documented range, checked at start with an error naming the variable.
 
 use std::time::Duration;
 
-use common::config::{ConfigError, ConfigSource};
+use common::config::{in_range, ConfigError, ConfigSource};
 use serde::Deserialize;
 
 /// How one worker process behaves.
@@ -10,12 +11,24 @@ use serde::Deserialize;
 pub struct WorkerSettings {
     /// The relay subject to serve (`RELAY_SUBJECT`).
     pub subject: String,
-    /// Most requests answered at once (`RELAY_MAX_IN_FLIGHT`, default 256); beyond that the
-    /// worker stops pulling requests until one finishes.
+    /// Most requests answered at once (`RELAY_MAX_IN_FLIGHT`, 1 to 65,536, default 256); a
+    /// request beyond it is answered `busy` at once, so that the requester tries another worker.
     pub max_in_flight: usize,
-    /// How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_SECS`, default 30).
+    /// How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_SECS`, 1 to 3,600,
+    /// default 30).
     pub shutdown_timeout: Duration,
+    /// The most one answer may take (`RESPONDER_TIMEOUT_SECS`, 1 to 3,600, default 30); the
+    /// request's own deadline cuts it shorter.
+    pub responder_timeout: Duration,
 }
+
+/// The range of `RELAY_MAX_IN_FLIGHT`: far above what one process can answer at once, far
+/// below tokio's semaphore limit.
+pub const MAX_IN_FLIGHT_RANGE: std::ops::RangeInclusive<usize> = 1..=65_536;
+
+/// The range of `SHUTDOWN_TIMEOUT_SECS` and `RESPONDER_TIMEOUT_SECS`: at least a second, at
+/// most an hour.
+pub const SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=3_600;
 
 #[derive(Debug, Deserialize)]
 struct Raw {
@@ -23,6 +36,8 @@ struct Raw {
     relay_max_in_flight: usize,
     #[serde(default = "default_shutdown_timeout_secs")]
     shutdown_timeout_secs: u64,
+    #[serde(default = "default_responder_timeout_secs")]
+    responder_timeout_secs: u64,
 }
 
 fn default_max_in_flight() -> usize {
@@ -33,6 +48,10 @@ fn default_shutdown_timeout_secs() -> u64 {
     30
 }
 
+fn default_responder_timeout_secs() -> u64 {
+    30
+}
+
 impl WorkerSettings {
     /// Defaults for `subject`.
     pub fn new(subject: impl Into<String>) -> Self {
@@ -40,22 +59,30 @@ impl WorkerSettings {
             subject: subject.into(),
             max_in_flight: default_max_in_flight(),
             shutdown_timeout: Duration::from_secs(default_shutdown_timeout_secs()),
+            responder_timeout: Duration::from_secs(default_responder_timeout_secs()),
         }
     }
 
     /// Reads the worker settings; `subject` comes from the shared NATS settings.
     pub fn load(source: &ConfigSource, subject: &str) -> Result<Self, ConfigError> {
         let raw: Raw = source.get()?;
-        if raw.relay_max_in_flight == 0 {
-            return Err(ConfigError::invalid(
-                "RELAY_MAX_IN_FLIGHT",
-                "must be at least 1",
-            ));
-        }
         Ok(Self {
             subject: subject.to_owned(),
-            max_in_flight: raw.relay_max_in_flight,
-            shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
+            max_in_flight: in_range(
+                "RELAY_MAX_IN_FLIGHT",
+                raw.relay_max_in_flight,
+                MAX_IN_FLIGHT_RANGE,
+            )?,
+            shutdown_timeout: Duration::from_secs(in_range(
+                "SHUTDOWN_TIMEOUT_SECS",
+                raw.shutdown_timeout_secs,
+                SECONDS_RANGE,
+            )?),
+            responder_timeout: Duration::from_secs(in_range(
+                "RESPONDER_TIMEOUT_SECS",
+                raw.responder_timeout_secs,
+                SECONDS_RANGE,
+            )?),
         })
     }
 }
@@ -66,20 +93,36 @@ mod tests {
 
     #[test]
     fn defaults_and_overrides() {
-        let config = WorkerSettings::load(&ConfigSource::from_vars([]), "a.b").unwrap();
-        assert_eq!(config.max_in_flight, 256);
-        assert_eq!(config.subject, "a.b");
-        let source =
-            ConfigSource::from_vars([("RELAY_MAX_IN_FLIGHT", "8"), ("SHUTDOWN_TIMEOUT_SECS", "2")]);
-        let config = WorkerSettings::load(&source, "a.b").unwrap();
-        assert_eq!(config.max_in_flight, 8);
-        assert_eq!(config.shutdown_timeout, Duration::from_secs(2));
+        let settings = WorkerSettings::load(&ConfigSource::from_vars([]), "a.b").unwrap();
+        assert_eq!(settings.max_in_flight, 256);
+        assert_eq!(settings.subject, "a.b");
+        assert_eq!(settings.responder_timeout, Duration::from_secs(30));
+        let source = ConfigSource::from_vars([
+            ("RELAY_MAX_IN_FLIGHT", "8"),
+            ("SHUTDOWN_TIMEOUT_SECS", "2"),
+            ("RESPONDER_TIMEOUT_SECS", "5"),
+        ]);
+        let settings = WorkerSettings::load(&source, "a.b").unwrap();
+        assert_eq!(settings.max_in_flight, 8);
+        assert_eq!(settings.shutdown_timeout, Duration::from_secs(2));
+        assert_eq!(settings.responder_timeout, Duration::from_secs(5));
     }
 
     #[test]
-    fn zero_in_flight_is_refused_by_name() {
-        let source = ConfigSource::from_vars([("RELAY_MAX_IN_FLIGHT", "0")]);
-        let err = WorkerSettings::load(&source, "a").unwrap_err();
-        assert!(err.to_string().contains("RELAY_MAX_IN_FLIGHT"), "{err}");
+    fn values_out_of_range_are_refused_by_name() {
+        let huge = u64::MAX.to_string();
+        let cases = [
+            ("RELAY_MAX_IN_FLIGHT", "0"),
+            ("RELAY_MAX_IN_FLIGHT", "18446744073709551615"),
+            ("SHUTDOWN_TIMEOUT_SECS", "0"),
+            ("SHUTDOWN_TIMEOUT_SECS", huge.as_str()),
+            ("RESPONDER_TIMEOUT_SECS", "0"),
+            ("RESPONDER_TIMEOUT_SECS", "-1"),
+        ];
+        for (key, value) in cases {
+            let source = ConfigSource::from_vars([(key, value)]);
+            let err = WorkerSettings::load(&source, "a").unwrap_err();
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
     }
 }

@@ -129,34 +129,69 @@ impl Responder for Failing {
     }
 }
 
-/// Records how many answers run at the same time; each takes `delay`.
+/// Holds every answer until [`Held::release`]; tells each start on `started`.
 #[derive(Clone)]
-pub struct Gauge {
-    delay: Duration,
-    current: Arc<AtomicUsize>,
-    max: Arc<AtomicUsize>,
+pub struct Held {
+    started: tokio::sync::mpsc::UnboundedSender<()>,
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
-impl Gauge {
-    pub fn new(delay: Duration) -> Self {
-        Self {
-            delay,
-            current: Arc::default(),
-            max: Arc::default(),
-        }
+impl Held {
+    /// The responder, and the receiver of its starts.
+    pub fn new() -> (Self, tokio::sync::mpsc::UnboundedReceiver<()>) {
+        let (started, starts) = tokio::sync::mpsc::unbounded_channel();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        (Self { started, gate }, starts)
     }
 
-    pub fn max_concurrent(&self) -> usize {
-        self.max.load(Ordering::SeqCst)
+    /// Lets `count` held answers finish.
+    pub fn release(&self, count: usize) {
+        self.gate.add_permits(count);
     }
 }
 
-impl Responder for Gauge {
+impl Responder for Held {
     async fn respond(&self, _request: RelayRequest) -> Result<RelayReply, ResponderError> {
-        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
-        self.max.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(self.delay).await;
-        self.current.fetch_sub(1, Ordering::SeqCst);
-        Ok(RelayReply::new("measured"))
+        let _ = self.started.send(());
+        let _permit = self.gate.acquire().await.expect("gate never closed");
+        Ok(RelayReply::new("held"))
     }
+}
+
+/// The `relay-worker` binary against `server`, with extra variables; stdout piped.
+pub fn worker_binary(server: &NatsServer, vars: &[(&str, &str)]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_relay-worker"))
+        .env("NATS_URL", server.url())
+        .envs(vars.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the relay-worker binary starts")
+}
+
+/// Sends SIGTERM to `child`.
+pub fn sigterm(child: &std::process::Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill -TERM failed");
+}
+
+/// Waits for `child` to exit; returns its status and everything it printed (stdout, stderr).
+pub async fn exited(mut child: std::process::Child) -> (std::process::ExitStatus, String, String) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut out = String::new();
+        let mut err = String::new();
+        if let Some(mut stdout) = child.stdout.take() {
+            stdout.read_to_string(&mut out).expect("read stdout");
+        }
+        if let Some(mut stderr) = child.stderr.take() {
+            stderr.read_to_string(&mut err).expect("read stderr");
+        }
+        (child.wait().expect("wait for the worker"), out, err)
+    })
+    .await
+    .expect("the waiting thread")
 }

@@ -1,6 +1,7 @@
 //! Integration tests of the relay worker against a real nats-server per test.
 
 mod helpers;
+mod nothing_lost;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
@@ -279,32 +280,60 @@ async fn slow_answers_are_handled_concurrently() {
 }
 
 #[tokio::test]
-async fn the_in_flight_limit_bounds_concurrent_answers() {
+async fn a_full_worker_answers_busy_at_once_instead_of_hoarding_requests() {
     let server = NatsServer::start();
-    let gauge = Gauge::new(Duration::from_millis(200));
-    let config = WorkerSettings {
+    let (held, mut starts) = Held::new();
+    let settings = WorkerSettings {
         max_in_flight: 2,
         ..WorkerSettings::new(SUBJECT)
     };
-    let _worker = spawn_worker_with(&server.settings(), config, gauge.clone()).await;
+    let _worker = spawn_worker_with(&server.settings(), settings, held.clone()).await;
     let client = client(&server).await;
-    wait_for_instances(&client, 1).await;
-    let relay = RelayClient::new(client, SUBJECT, Duration::from_secs(30));
+    let raw = |i: u64| {
+        let client = client.clone();
+        async move {
+            client
+                .request(SUBJECT, valid_request(i).to_json().into())
+                .await
+                .expect("an answer")
+        }
+    };
 
-    let requests: FuturesUnordered<_> = (0..6)
-        .map(|i| {
-            let relay = relay.clone();
-            async move { relay.send(&valid_request(i), None).await }
-        })
-        .collect();
-    let results = requests.collect::<Vec<_>>().await;
-
-    assert!(results.iter().all(Result::is_ok));
-    assert_eq!(
-        gauge.max_concurrent(),
-        2,
-        "the limit is 2 and 6 requests were waiting"
+    // Two requests fill the worker...
+    let first = tokio::spawn(raw(1));
+    let second = tokio::spawn(raw(2));
+    for _ in 0..2 {
+        starts.recv().await.expect("an answer started");
+    }
+    // ...so four more are refused at once, while the first two still run.
+    for i in 3..7 {
+        let refused = raw(i).await;
+        let headers = refused.headers.as_ref().expect("error headers");
+        assert_eq!(
+            headers.get(headers::SERVICE_ERROR_CODE).unwrap().as_str(),
+            "503"
+        );
+        let body: ErrorBody = serde_json::from_slice(&refused.payload).unwrap();
+        assert_eq!(body.error.code, ErrorCode::Busy);
+    }
+    held.release(2);
+    for answered in [first.await.unwrap(), second.await.unwrap()] {
+        let reply: RelayReply = serde_json::from_slice(&answered.payload).unwrap();
+        assert_eq!(reply.reply, "held");
+    }
+    assert!(
+        starts.try_recv().is_err(),
+        "no refused request reached the answer source"
     );
+
+    let stats = collect_replies(&client, &stats_subject(SERVICE_NAME), 1).await;
+    let endpoint = &stats[0]["endpoints"][0];
+    assert_eq!(endpoint["num_requests"], 6, "{endpoint}");
+    assert_eq!(
+        endpoint["num_errors"], 4,
+        "busy answers count as errors: {endpoint}"
+    );
+    assert_eq!(endpoint["data"]["busy"], 4, "{endpoint}");
 }
 
 #[tokio::test]
