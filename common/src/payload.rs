@@ -400,6 +400,8 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// The body is not `application/json` (415).
     UnsupportedMediaType,
+    /// The client sent its body too slowly (408).
+    RequestTimeout,
     /// The answer source failed on a well-formed request (500).
     ResponderFailed,
     /// Something unexpected; the cause is in the server's log, not in the response (500).
@@ -428,6 +430,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => 405,
             Self::PayloadTooLarge => 413,
             Self::UnsupportedMediaType => 415,
+            Self::RequestTimeout => 408,
             Self::ResponderFailed | Self::Internal | Self::Unknown => 500,
             Self::NoWorkers | Self::Busy | Self::Unavailable => 503,
             Self::Timeout => 504,

@@ -51,6 +51,15 @@ pub enum ApiError {
     /// The body is not declared as JSON.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// The body did not arrive within `HTTP_BODY_TIMEOUT_SECS`.
+    #[error("the body did not arrive within {0:?}")]
+    BodyTimeout(Duration),
+    /// The sidecar is at `HTTP_MAX_CONCURRENT_REQUESTS`.
+    #[error("at the limit of {0} concurrent requests")]
+    Busy(usize),
+    /// The request took longer than `HTTP_REQUEST_TIMEOUT_SECS`.
+    #[error("the request took longer than {0:?}")]
+    RequestTimeout(Duration),
     /// The relay did not produce an answer.
     #[error(transparent)]
     Relay(#[from] RelayError),
@@ -90,6 +99,24 @@ impl ApiError {
                 ErrorCode::UnsupportedMediaType,
                 "Content-Type must be application/json",
             ),
+            Self::BodyTimeout(timeout) => ErrorBody::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "body: did not arrive within {}; send it at once",
+                    seconds(*timeout)
+                ),
+            ),
+            Self::Busy(_) => ErrorBody::new(
+                ErrorCode::Busy,
+                "the sidecar is at its limit of concurrent requests; try again in a moment",
+            ),
+            Self::RequestTimeout(timeout) => ErrorBody::new(
+                ErrorCode::Timeout,
+                format!(
+                    "the request took longer than {}; try again later",
+                    seconds(*timeout)
+                ),
+            ),
             Self::Relay(err) => return relay_body(err),
             Self::Panic(_) | Self::Internal(_) => ErrorBody::new(ErrorCode::Internal, OPAQUE),
         };
@@ -111,6 +138,9 @@ impl ApiError {
             Self::Relay(err) => tracing::warn!(request_id, error = %err, "relay failed"),
             Self::Panic(_) | Self::Internal(_) => {
                 tracing::error!(request_id, error = %self, "request failed");
+            }
+            Self::Busy(_) | Self::RequestTimeout(_) => {
+                tracing::warn!(request_id, error = %self, "request shed");
             }
             client_error => tracing::info!(request_id, error = %client_error, "request refused"),
         }

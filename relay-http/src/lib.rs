@@ -6,12 +6,16 @@
 //! it on a listener the caller bound, until the caller's shutdown future completes.
 //!
 //! Middleware, outermost first: an unusable `x-request-id` is dropped, a missing one is
-//! generated (UUID v4) and copied onto the response; CORS; panics become a JSON 500.
+//! generated (UUID v4) and copied onto the response; CORS; panics become a JSON 500; the
+//! overall request timeout (504) and, on `/relay`, the concurrency limit (503 `busy` at once).
+//! Connections are served by [`server`], which also bounds how long a client may take to send
+//! its headers (and the `/relay` handler bounds its body).
 
 mod error;
 mod health;
 mod openapi;
 mod relay;
+mod server;
 mod settings;
 
 use std::{future::Future, sync::Arc, time::Duration};
@@ -19,14 +23,16 @@ use std::{future::Future, sync::Arc, time::Duration};
 use async_nats::Client;
 use axum::{
     body::Body,
+    extract::State,
     http::{header, HeaderName, HeaderValue, Method, Request},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
     routing::{get, post},
-    serve::ListenerExt,
     Router,
 };
 use common::relay_client::RelayClient;
 use secrecy::SecretString;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tokio_util::sync::CancellationToken;
 use tower::{util::MapRequestLayer, ServiceBuilder};
 use tower_http::{
@@ -65,6 +71,11 @@ struct Inner {
     allowed_origins: AllowedOrigins,
     relay_timeout: Duration,
     health_ping_window: Duration,
+    header_timeout: Duration,
+    body_timeout: Duration,
+    request_timeout: Duration,
+    max_concurrent: usize,
+    in_flight: Arc<Semaphore>,
 }
 
 impl AppState {
@@ -78,6 +89,11 @@ impl AppState {
             allowed_origins: settings.allowed_origins.clone(),
             relay_timeout: settings.relay_timeout,
             health_ping_window: settings.health_ping_window,
+            header_timeout: settings.header_timeout,
+            body_timeout: settings.body_timeout,
+            request_timeout: settings.request_timeout,
+            max_concurrent: settings.max_concurrent_requests,
+            in_flight: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
         }))
     }
 
@@ -94,14 +110,43 @@ impl AppState {
 
 /// The sidecar's router with all its middleware.
 pub fn app(state: AppState) -> Router {
+    // Only /relay holds resources (a NATS request, up to the relay timeout); /health and
+    // /openapi.json stay answerable under overload, so a probe can tell busy from dead.
+    let relay = post(relay::relay).layer(middleware::from_fn_with_state(state.clone(), limit));
     let routes = Router::new()
-        .route("/relay", post(relay::relay))
+        .route("/relay", relay)
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), deadline))
         .with_state(state.clone());
     with_middleware(routes, &state.0.allowed_origins)
+}
+
+/// 503 `busy` at once beyond `HTTP_MAX_CONCURRENT_REQUESTS`, instead of queueing.
+async fn limit(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    match Arc::clone(&state.0.in_flight).try_acquire_owned() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => {
+            let err = ApiError::Busy(state.0.max_concurrent);
+            err.log(request_id(request.headers()));
+            err.into_response()
+        }
+    }
+}
+
+/// 504 `timeout` for a request that takes longer than `HTTP_REQUEST_TIMEOUT_SECS`.
+async fn deadline(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+    let id = request_id(request.headers()).to_owned();
+    match tokio::time::timeout(state.0.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let err = ApiError::RequestTimeout(state.0.request_timeout);
+            err.log(&id);
+            err.into_response()
+        }
+    }
 }
 
 /// Wraps `router` in the sidecar's middleware (public so that tests can check it on routes of
@@ -203,16 +248,11 @@ pub async fn run(
     );
     let nats = state.nats().clone();
     let grace = state.0.relay_timeout + SHUTDOWN_SLACK;
-    let listener = listener.tap_io(|tcp| {
-        // Replies are small and written once: Nagle would only add latency.
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %err, "cannot set TCP_NODELAY");
-        }
-    });
+    let header_timeout = state.0.header_timeout;
 
     let stopping = CancellationToken::new();
     let trigger = stopping.clone();
-    let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+    let serve = server::serve(listener, app(state), header_timeout, async move {
         shutdown.await;
         tracing::info!("HTTP sidecar stopping: no new connections, finishing in-flight requests");
         trigger.cancel();

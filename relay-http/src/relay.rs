@@ -62,8 +62,9 @@ async fn forward(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let bytes = to_bytes(body, limit)
+    let bytes = tokio::time::timeout(inner.body_timeout, to_bytes(body, limit))
         .await
+        .map_err(|_| ApiError::BodyTimeout(inner.body_timeout))?
         .map_err(|err| body_error(&err, limit))?;
 
     // Parsed only to validate: the worker gets the original bytes, so fields this version

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::http::HeaderValue;
-use common::config::{ConfigError, ConfigSource};
+use common::config::{in_range, ConfigError, ConfigSource};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
@@ -32,10 +32,30 @@ pub struct HttpSettings {
     pub allowed_origins: AllowedOrigins,
     /// `RELAY_API_TOKEN`: when set, `/relay` requires `Authorization: Bearer <token>`.
     pub api_token: Option<SecretString>,
-    /// How long `/health?deep=true` collects ping answers (`HEALTH_PING_WINDOW_MS`, default
-    /// 250): long enough for every worker of a healthy cluster, short enough for a probe.
+    /// How long `/health?deep=true` collects ping answers (`HEALTH_PING_WINDOW_MS`, 1 to
+    /// 60,000, default 250): long enough for every worker of a healthy cluster, short enough
+    /// for a probe.
     pub health_ping_window: Duration,
+    /// How long a client may take to send a request's headers (`HTTP_HEADER_TIMEOUT_SECS`, 1
+    /// to 300, default 10); slower connections are closed.
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body (`HTTP_BODY_TIMEOUT_SECS`, 1 to
+    /// 300, default 10); slower ones get 408 `request_timeout`.
+    pub body_timeout: Duration,
+    /// The most any request may take (`HTTP_REQUEST_TIMEOUT_SECS`, 1 to 3,600, default
+    /// `RELAY_TIMEOUT_SECS` + 5); beyond it, 504 `timeout`.
+    pub request_timeout: Duration,
+    /// `/relay` requests served at once (`HTTP_MAX_CONCURRENT_REQUESTS`, 1 to 65,536, default
+    /// 1,024); beyond it, 503 `busy` at once.
+    pub max_concurrent_requests: usize,
 }
+
+/// Seconds settings of the sidecar: at least one, at most an hour.
+const SECONDS: std::ops::RangeInclusive<u64> = 1..=3_600;
+/// Client send timeouts: at least one second, at most five minutes.
+const CLIENT_SECONDS: std::ops::RangeInclusive<u64> = 1..=300;
+/// How much longer than the relay timeout a request may take by default (reading, answering).
+const REQUEST_TIMEOUT_SLACK_SECS: u64 = 5;
 
 /// `HTTP_BODY_LIMIT` when unset: 64 KiB, far above the largest valid request (4,000 characters
 /// of content, at most 4 bytes each, plus four IDs).
@@ -57,6 +77,22 @@ struct Raw {
     relay_api_token: Option<SecretString>,
     #[serde(default = "default_health_ping_window_ms")]
     health_ping_window_ms: u64,
+    #[serde(default = "default_client_timeout_secs")]
+    http_header_timeout_secs: u64,
+    #[serde(default = "default_client_timeout_secs")]
+    http_body_timeout_secs: u64,
+    #[serde(default)]
+    http_request_timeout_secs: Option<u64>,
+    #[serde(default = "default_max_concurrent_requests")]
+    http_max_concurrent_requests: usize,
+}
+
+fn default_client_timeout_secs() -> u64 {
+    10
+}
+
+fn default_max_concurrent_requests() -> usize {
+    1_024
 }
 
 fn default_host() -> String {
@@ -89,6 +125,12 @@ impl Default for HttpSettings {
             allowed_origins: AllowedOrigins::Any,
             api_token: None,
             health_ping_window: Duration::from_millis(default_health_ping_window_ms()),
+            header_timeout: Duration::from_secs(default_client_timeout_secs()),
+            body_timeout: Duration::from_secs(default_client_timeout_secs()),
+            request_timeout: Duration::from_secs(
+                default_relay_timeout_secs() + REQUEST_TIMEOUT_SLACK_SECS,
+            ),
+            max_concurrent_requests: default_max_concurrent_requests(),
         }
     }
 }
@@ -100,24 +142,34 @@ impl HttpSettings {
         if raw.host.trim().is_empty() {
             return Err(ConfigError::invalid("HOST", "must not be empty"));
         }
-        if raw.http_body_limit == 0 {
-            return Err(ConfigError::invalid(
-                "HTTP_BODY_LIMIT",
-                "must be at least 1",
-            ));
-        }
-        if raw.relay_timeout_secs == 0 {
-            return Err(ConfigError::invalid(
-                "RELAY_TIMEOUT_SECS",
-                "must be at least 1",
-            ));
-        }
-        if raw.health_ping_window_ms == 0 {
-            return Err(ConfigError::invalid(
-                "HEALTH_PING_WINDOW_MS",
-                "must be at least 1",
-            ));
-        }
+        let body_limit = in_range("HTTP_BODY_LIMIT", raw.http_body_limit, 1..=16 * 1024 * 1024)?;
+        let relay_timeout_secs = in_range("RELAY_TIMEOUT_SECS", raw.relay_timeout_secs, SECONDS)?;
+        let health_ping_window_ms = in_range(
+            "HEALTH_PING_WINDOW_MS",
+            raw.health_ping_window_ms,
+            1..=60_000,
+        )?;
+        let header_timeout_secs = in_range(
+            "HTTP_HEADER_TIMEOUT_SECS",
+            raw.http_header_timeout_secs,
+            CLIENT_SECONDS,
+        )?;
+        let body_timeout_secs = in_range(
+            "HTTP_BODY_TIMEOUT_SECS",
+            raw.http_body_timeout_secs,
+            CLIENT_SECONDS,
+        )?;
+        let request_timeout_secs = in_range(
+            "HTTP_REQUEST_TIMEOUT_SECS",
+            raw.http_request_timeout_secs
+                .unwrap_or(relay_timeout_secs + REQUEST_TIMEOUT_SLACK_SECS),
+            *SECONDS.start()..=SECONDS.end() + REQUEST_TIMEOUT_SLACK_SECS,
+        )?;
+        let max_concurrent_requests = in_range(
+            "HTTP_MAX_CONCURRENT_REQUESTS",
+            raw.http_max_concurrent_requests,
+            1..=65_536,
+        )?;
         // An empty token would make `Bearer ` a valid credential; `RELAY_API_TOKEN=` in a .env
         // template means "no authentication", so read it that way.
         let api_token = raw
@@ -126,11 +178,15 @@ impl HttpSettings {
         Ok(Self {
             host: raw.host.trim().to_owned(),
             port: raw.port,
-            body_limit: raw.http_body_limit,
-            relay_timeout: Duration::from_secs(raw.relay_timeout_secs),
+            body_limit,
+            relay_timeout: Duration::from_secs(relay_timeout_secs),
             allowed_origins: parse_origins(raw.cors_allowed_origins.as_deref())?,
             api_token,
-            health_ping_window: Duration::from_millis(raw.health_ping_window_ms),
+            health_ping_window: Duration::from_millis(health_ping_window_ms),
+            header_timeout: Duration::from_secs(header_timeout_secs),
+            body_timeout: Duration::from_secs(body_timeout_secs),
+            request_timeout: Duration::from_secs(request_timeout_secs),
+            max_concurrent_requests,
         })
     }
 }
@@ -187,6 +243,10 @@ mod tests {
         assert_eq!(settings.allowed_origins, AllowedOrigins::Any);
         assert!(settings.api_token.is_none());
         assert_eq!(settings.health_ping_window, Duration::from_millis(250));
+        assert_eq!(settings.header_timeout, Duration::from_secs(10));
+        assert_eq!(settings.body_timeout, Duration::from_secs(10));
+        assert_eq!(settings.request_timeout, Duration::from_secs(15));
+        assert_eq!(settings.max_concurrent_requests, 1024);
     }
 
     #[test]
@@ -202,6 +262,9 @@ mod tests {
             ),
             ("RELAY_API_TOKEN", "s3cret"),
             ("HEALTH_PING_WINDOW_MS", "900"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "2"),
+            ("HTTP_BODY_TIMEOUT_SECS", "3"),
+            ("HTTP_MAX_CONCURRENT_REQUESTS", "7"),
         ]);
         let settings = HttpSettings::load(&source).unwrap();
         assert_eq!(settings.host, "127.0.0.1");
@@ -217,6 +280,14 @@ mod tests {
         );
         assert_eq!(settings.api_token.unwrap().expose_secret(), "s3cret");
         assert_eq!(settings.health_ping_window, Duration::from_millis(900));
+        assert_eq!(settings.header_timeout, Duration::from_secs(2));
+        assert_eq!(settings.body_timeout, Duration::from_secs(3));
+        assert_eq!(
+            settings.request_timeout,
+            Duration::from_secs(8),
+            "relay + 5 s"
+        );
+        assert_eq!(settings.max_concurrent_requests, 7);
     }
 
     #[test]
@@ -235,6 +306,13 @@ mod tests {
             ("HTTP_BODY_LIMIT", "0"),
             ("RELAY_TIMEOUT_SECS", "0"),
             ("HEALTH_PING_WINDOW_MS", "0"),
+            ("RELAY_TIMEOUT_SECS", "18446744073709551615"),
+            ("HTTP_BODY_LIMIT", "18446744073709551615"),
+            ("HTTP_HEADER_TIMEOUT_SECS", "0"),
+            ("HTTP_BODY_TIMEOUT_SECS", "100000"),
+            ("HTTP_REQUEST_TIMEOUT_SECS", "0"),
+            ("HTTP_MAX_CONCURRENT_REQUESTS", "0"),
+            ("HTTP_MAX_CONCURRENT_REQUESTS", "99999999999"),
             ("CORS_ALLOWED_ORIGINS", "example.com"),
             ("CORS_ALLOWED_ORIGINS", "https://a.example/"),
         ] {

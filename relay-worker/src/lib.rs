@@ -20,5 +20,5 @@ pub mod test_util;
 
 pub use responder::{Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
-pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK};
+pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK, REPLY_MARGIN};
 pub use settings::WorkerSettings;

@@ -50,6 +50,11 @@ pub const DRAIN_SLACK: u64 = 256;
 /// With no request for this long, none is in flight: the drain stops waiting for the slack.
 pub const DRAIN_QUIET: Duration = Duration::from_millis(250);
 
+/// A worker stops working on a request this long before the requester's deadline, so that its
+/// failure reply still reaches a requester that is listening (a reply takes well under a
+/// millisecond on a LAN, tens across regions).
+pub const REPLY_MARGIN: Duration = Duration::from_millis(100);
+
 /// The worker could not start, or could not stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -283,8 +288,8 @@ impl<R: Responder> Handler<R> {
         }
     }
 
-    /// How long the answer may take: the responder timeout, cut to the request's deadline;
-    /// `None` when that deadline has passed.
+    /// How long the answer may take: the responder timeout, cut to the request's deadline
+    /// less [`REPLY_MARGIN`]; `None` when that leaves nothing.
     fn budget(&self, message: &Message) -> Option<Duration> {
         let deadline = message
             .headers
@@ -294,9 +299,10 @@ impl<R: Responder> Handler<R> {
         match deadline {
             None => Some(self.responder_timeout),
             Some(deadline) => {
-                let now = unix_millis(SystemTime::now());
-                (deadline > now)
-                    .then(|| Duration::from_millis(deadline - now).min(self.responder_timeout))
+                let left =
+                    Duration::from_millis(deadline.saturating_sub(unix_millis(SystemTime::now())));
+                let budget = left.saturating_sub(REPLY_MARGIN);
+                (!budget.is_zero()).then(|| budget.min(self.responder_timeout))
             }
         }
     }

@@ -124,3 +124,26 @@ fn a_bad_setting_stops_the_binary_naming_the_variable() {
         .unwrap();
     assert!(stderr.contains("PORT"), "{stderr}");
 }
+
+#[test]
+fn huge_numeric_settings_are_refused_by_name_without_a_panic() {
+    for (key, value) in [
+        ("RELAY_TIMEOUT_SECS", "18446744073709551615"),
+        ("HTTP_BODY_LIMIT", "18446744073709551615"),
+        ("HTTP_MAX_CONCURRENT_REQUESTS", "0"),
+        ("HTTP_HEADER_TIMEOUT_SECS", "99999999999"),
+    ] {
+        let mut child = relay_http(&[(key, value)]).spawn().unwrap();
+        let status = wait_exit(&mut child, READY_WITHIN);
+        assert!(!status.success(), "{key}={value} accepted");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(stderr.contains(key), "{key}={value}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{key}={value}: {stderr}");
+    }
+}

@@ -158,6 +158,40 @@ impl TestResponse {
     }
 }
 
+/// `POST /relay` of `body` on its own connection (for a request that runs while the test goes
+/// on); returns the status and the JSON body.
+pub async fn post_json(address: SocketAddr, body: &Value) -> (u16, Value) {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("http://{address}/relay"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("a request");
+    let response = client.request(request).await.expect("request sent");
+    let status = response.status().as_u16();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).expect("a JSON body"))
+}
+
+/// A member of the workers' queue group that takes requests and never answers, like a worker
+/// that died mid-request. Dropping the subscriber ends it.
+pub async fn silent_worker(app: &TestApp) -> async_nats::Subscriber {
+    let client = async_nats::connect(app.nats.url()).await.expect("connect");
+    let silent = client
+        .queue_subscribe(SUBJECT, common::subjects::QUEUE_GROUP.to_owned())
+        .await
+        .expect("subscribe");
+    client.flush().await.expect("flush");
+    silent
+}
+
 /// Returns once the server has processed everything `client` sent before (its subscriptions
 /// included): a request nobody answers comes back as "no responders" only after the server
 /// read it, and the server reads one connection's commands in order.

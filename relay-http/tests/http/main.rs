@@ -4,6 +4,7 @@
 mod binary;
 mod health;
 mod helpers;
+mod limits;
 mod middleware;
 mod openapi;
 mod properties;

@@ -181,20 +181,37 @@ async fn a_worker_that_stops_leaves_503_no_workers() {
 }
 
 #[tokio::test]
-async fn a_slow_worker_is_504_timeout() {
+async fn a_worker_that_never_answers_is_504_timeout() {
     let app = spawn_app_with(Options {
+        worker: false,
         settings: HttpSettings {
             relay_timeout: Duration::from_millis(300),
+            ..crate::helpers::test_settings()
+        },
+    })
+    .await;
+    let _silent = crate::helpers::silent_worker(&app).await;
+    let message = app
+        .relay(&valid_request("hi"))
+        .await
+        .assert_error(504, "timeout");
+    assert!(message.contains("0.3s"), "{message}");
+}
+
+#[tokio::test]
+async fn an_answer_source_that_stalls_is_cut_off_by_the_worker_before_the_deadline() {
+    let app = spawn_app_with(Options {
+        settings: HttpSettings {
+            relay_timeout: Duration::from_millis(600),
             ..crate::helpers::test_settings()
         },
         ..Options::default()
     })
     .await;
-    let message = app
-        .relay(&valid_request(STALL))
+    // The deadline travels with the request: the worker gives up first and says so.
+    app.relay(&valid_request(STALL))
         .await
-        .assert_error(504, "timeout");
-    assert!(message.contains("0.3s"), "{message}");
+        .assert_error(500, "responder_failed");
 }
 
 #[tokio::test]
