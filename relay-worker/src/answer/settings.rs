@@ -47,7 +47,7 @@ pub struct KnowledgeSettings {
     pub dir: PathBuf,
     /// `KNOWLEDGE_TOP_K` (default 3, 1 to 20): most passages in one answer.
     pub top_k: usize,
-    /// `KNOWLEDGE_MIN_SCORE` (default 2.0, 0 to 1,000): the BM25 score the best passage must
+    /// `KNOWLEDGE_MIN_SCORE` (default 3.0, 0 to 1,000): the BM25 score the best passage must
     /// reach for the documents to answer; below it, staff follows up.
     pub min_score: f32,
     /// `KNOWLEDGE_RELOAD_SECS` (default 30, 0 to 86,400; 0 = never): how often the folder is
@@ -405,7 +405,7 @@ mod tests {
         let path = dir.path().to_str().unwrap();
         let settings = load(&[("ANSWER_SOURCE", "knowledge"), ("KNOWLEDGE_DIR", path)]).unwrap();
         let knowledge = settings.knowledge.unwrap();
-        assert_eq!((knowledge.top_k, knowledge.min_score), (3, 2.0));
+        assert_eq!((knowledge.top_k, knowledge.min_score), (3, 3.0));
         assert_eq!(knowledge.reload_every, Some(Duration::from_secs(30)));
     }
 
