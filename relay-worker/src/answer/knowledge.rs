@@ -22,7 +22,7 @@
 //! from. The search is lexical: a question sharing one distinctive word with a heading
 //! ("a good *account* of Roman history" against "Your account") scores like a documented one.
 //! Scores grow with the number of passages (rarer words weigh more): raise the threshold when
-//! //! off-topic questions get passages, lower it when documented ones get "staff will follow up".
+//! off-topic questions get passages, lower it when documented ones get "staff will follow up".
 
 use std::{
     path::{Path, PathBuf},

@@ -182,7 +182,7 @@ impl AnswerSettings {
                 min_score: number(
                     "KNOWLEDGE_MIN_SCORE",
                     raw.knowledge_min_score,
-                    2.0,
+                    3.0,
                     MIN_SCORE,
                 )? as f32,
                 reload_every: match integer(

@@ -90,7 +90,9 @@ impl FakeModel {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("the fake model serves");
+            axum::serve(listener, app)
+                .await
+                .expect("the fake model serves");
         });
         Self {
             base_url: format!("http://{address}/v1"),

@@ -23,14 +23,16 @@ pub const RELAY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A worker with its answer source, and a client to ask it.
 pub struct TestWorker {
-    pub nats: NatsServer,
+    _nats: NatsServer,
     pub relay: RelayClient,
     _worker: RunningWorker,
 }
 
 /// Starts the source of `settings` in a worker on a fresh nats-server.
 pub async fn spawn(settings: &AnswerSettings) -> TestWorker {
-    let source = AnswerSource::start(settings).await.expect("the source starts");
+    let source = AnswerSource::start(settings)
+        .await
+        .expect("the source starts");
     spawn_source(source).await
 }
 
@@ -41,7 +43,7 @@ pub async fn spawn_source(source: AnswerSource) -> TestWorker {
     let client = async_nats::connect(nats.url()).await.expect("connects");
     TestWorker {
         relay: RelayClient::new(client, SUBJECT, RELAY_TIMEOUT),
-        nats,
+        _nats: nats,
         _worker: worker,
     }
 }

@@ -24,17 +24,31 @@ async fn a_documented_question_gets_its_passage_and_source() {
     assert!(reply.starts_with(FROM_THE_DOCUMENTS), "{reply}");
     assert!(reply.contains("**billing.md › Refunds**"), "{reply}");
     assert!(reply.contains("5 to 10 business days"), "{reply}");
-    assert!(reply.matches("**").count() <= 2 * 3, "at most KNOWLEDGE_TOP_K passages");
+    assert!(
+        reply.matches("**").count() <= 2 * 3,
+        "at most KNOWLEDGE_TOP_K passages"
+    );
 }
 
 #[tokio::test]
 async fn passages_of_nested_folders_and_text_files_name_their_document() {
-    let source = AnswerSource::start(&knowledge_source(&fixtures())).await.unwrap();
+    let source = AnswerSource::start(&knowledge_source(&fixtures()))
+        .await
+        .unwrap();
     let ask = |question: &'static str| source.respond(request(question, 1));
 
-    let appeal = ask("I was banned by mistake, how do I appeal?").await.unwrap().reply;
-    assert!(appeal.contains("**guides/server-rules.md › Appeals**"), "{appeal}");
-    let hours = ask("What are the support opening hours?").await.unwrap().reply;
+    let appeal = ask("I was banned by mistake, how do I appeal?")
+        .await
+        .unwrap()
+        .reply;
+    assert!(
+        appeal.contains("**guides/server-rules.md › Appeals**"),
+        "{appeal}"
+    );
+    let hours = ask("What are the support opening hours?")
+        .await
+        .unwrap()
+        .reply;
     assert!(hours.contains("**faq.txt**"), "{hours}");
 }
 
@@ -44,7 +58,10 @@ async fn an_unrelated_question_gets_the_staff_message() {
 
     let reply = worker
         .relay
-        .send(&request("Which football team will win the league this season?", 2), None)
+        .send(
+            &request("Which football team will win the league this season?", 2),
+            None,
+        )
         .await
         .unwrap()
         .reply;
@@ -59,7 +76,12 @@ async fn an_unrelated_question_gets_the_staff_message() {
 #[tokio::test]
 async fn the_default_threshold_separates_documented_from_unrelated_questions() {
     let knowledge = Knowledge::open(&knowledge(&fixtures())).await.unwrap();
-    let best = |question: &str| knowledge.search(question, 1).first().map_or(0.0, |hit| hit.score);
+    let best = |question: &str| {
+        knowledge
+            .search(question, 1)
+            .first()
+            .map_or(0.0, |hit| hit.score)
+    };
     for question in [
         "How long does a refund take to arrive?",
         "I forgot my password",
@@ -69,7 +91,11 @@ async fn the_default_threshold_separates_documented_from_unrelated_questions() {
         "how do I link my discord account",
         "when do the servers restart",
     ] {
-        assert!(best(question) >= 3.0, "{question:?} scored {}", best(question));
+        assert!(
+            best(question) >= 3.0,
+            "{question:?} scored {}",
+            best(question)
+        );
     }
     for question in [
         "Which football team will win the league this season?",
@@ -77,7 +103,11 @@ async fn the_default_threshold_separates_documented_from_unrelated_questions() {
         "what is the capital of France",
         "is it going to rain today",
     ] {
-        assert!(best(question) < 3.0, "{question:?} scored {}", best(question));
+        assert!(
+            best(question) < 3.0,
+            "{question:?} scored {}",
+            best(question)
+        );
     }
 }
 
@@ -110,8 +140,14 @@ async fn a_document_added_while_running_is_found_after_the_rescan() {
          property desk for 30 days; write to events@example.org with a description.\n",
     )
     .unwrap();
-    generations.wait_for(|generation| *generation > before).await.unwrap();
+    generations
+        .wait_for(|generation| *generation > before)
+        .await
+        .unwrap();
 
     let reply = worker.relay.send(&question, None).await.unwrap().reply;
-    assert!(reply.contains("**events/lost-property.md › Lost property**"), "{reply}");
+    assert!(
+        reply.contains("**events/lost-property.md › Lost property**"),
+        "{reply}"
+    );
 }
