@@ -36,6 +36,7 @@ fn derived(bytes: &[u8]) -> Option<RelayRequest> {
             .map(|id| Snowflake::parse(&id))
             .transpose()
             .ok()?,
+        history: Vec::new(),
     })
 }
 

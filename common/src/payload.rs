@@ -5,7 +5,9 @@
 //! every field already holds its invariants, or into a [`PayloadError`] naming the field.
 //!
 //! ```json
-//! request: {"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","message_id":"4"}
+//! request: {"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","message_id":"4",
+//!           "history":[{"role":"user","author_id":"3","content":"my order is late"},
+//!                      {"role":"staff","author_id":"9","content":"which order?"}]}
 //! reply:   {"reply":"..."}
 //! error:   {"error":{"code":"invalid_payload","message":"guild_id: is required"}}
 //! ```
@@ -102,20 +104,78 @@ impl AsRef<str> for MessageContent {
     }
 }
 
+/// Who wrote an earlier message of the ticket (`history[].role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryRole {
+    /// The member who opened the ticket (or another member writing in it).
+    User,
+    /// An earlier answer of this assistant.
+    Assistant,
+    /// A member of staff.
+    Staff,
+}
+
+impl HistoryRole {
+    /// Accepts `user`, `assistant` or `staff`, exactly.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "user" => Ok(Self::User),
+            "assistant" => Ok(Self::Assistant),
+            "staff" => Ok(Self::Staff),
+            _ => Err("must be one of user, assistant, staff".to_owned()),
+        }
+    }
+
+    /// The name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Assistant => "assistant",
+            Self::Staff => "staff",
+        }
+    }
+}
+
+/// One earlier message of the ticket: `{"role","author_id","content"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HistoryEntry {
+    /// Who wrote it.
+    pub role: HistoryRole,
+    /// Its author.
+    pub author_id: Snowflake,
+    /// Its text, under the same rules as a request's `content`.
+    pub content: MessageContent,
+}
+
+/// The bounds of [`RelayRequest::history`], part of the contract.
+#[derive(Debug)]
+pub struct History;
+
+impl History {
+    /// Most earlier messages a request may carry (the contract's `HISTORY_MAX_MESSAGES`).
+    pub const MAX_MESSAGES: usize = 20;
+    /// Most characters of `content` all entries may have together: room for the
+    /// [`Self::MAX_MESSAGES`] messages of a typical conversation, while one request stays well
+    /// under the 64 KiB default body limit of the sidecar and a model's context window.
+    pub const MAX_TOTAL_CHARS: usize = 32_000;
+}
+
 /// Why a payload was refused: the field (or `body`) and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {problem}")]
 pub struct PayloadError {
-    /// The JSON field at fault, or `body` when the whole payload is.
-    pub field: &'static str,
+    /// The JSON field at fault (`history[2].role` inside the history), or `body` when the
+    /// whole payload is.
+    pub field: Cow<'static, str>,
     /// What is wrong, phrased so that the sender knows what to fix.
     pub problem: String,
 }
 
 impl PayloadError {
-    fn new(field: &'static str, problem: impl Into<String>) -> Self {
+    fn new(field: impl Into<Cow<'static, str>>, problem: impl Into<String>) -> Self {
         Self {
-            field,
+            field: field.into(),
             problem: problem.into(),
         }
     }
@@ -135,6 +195,10 @@ pub struct RelayRequest {
     /// The Discord message, when the sender has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<Snowflake>,
+    /// The ticket's earlier messages, oldest first (at most [`History::MAX_MESSAGES`], with at
+    /// most [`History::MAX_TOTAL_CHARS`] characters of content in all); empty when absent.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryEntry>,
 }
 
 impl RelayRequest {
@@ -152,6 +216,7 @@ impl RelayRequest {
         let user_id = text("user_id", raw.user_id)?;
         let content = text("content", raw.content)?;
         let message_id = text("message_id", raw.message_id)?;
+        let history = history(raw.history)?;
 
         Ok(Self {
             guild_id: required_snowflake("guild_id", guild_id)?,
@@ -162,6 +227,7 @@ impl RelayRequest {
             message_id: message_id
                 .map(|id| snowflake("message_id", &id))
                 .transpose()?,
+            history,
         })
     }
 
@@ -172,7 +238,7 @@ impl RelayRequest {
 }
 
 fn text<'a>(
-    field: &'static str,
+    field: impl Into<Cow<'static, str>>,
     value: Option<Field<'a>>,
 ) -> Result<Option<Cow<'a, str>>, PayloadError> {
     match value {
@@ -186,21 +252,83 @@ fn text<'a>(
 }
 
 fn required<'a>(
-    field: &'static str,
+    field: impl Into<Cow<'static, str>>,
     value: Option<Cow<'a, str>>,
 ) -> Result<Cow<'a, str>, PayloadError> {
     value.ok_or_else(|| PayloadError::new(field, "is required"))
 }
 
 fn required_snowflake(
-    field: &'static str,
+    field: impl Into<Cow<'static, str>> + Clone,
     value: Option<Cow<'_, str>>,
 ) -> Result<Snowflake, PayloadError> {
-    snowflake(field, &required(field, value)?)
+    snowflake(field.clone(), &required(field, value)?)
 }
 
-fn snowflake(field: &'static str, value: &str) -> Result<Snowflake, PayloadError> {
+fn snowflake(field: impl Into<Cow<'static, str>>, value: &str) -> Result<Snowflake, PayloadError> {
     Snowflake::parse(value).map_err(|problem| PayloadError::new(field, problem))
+}
+
+/// The typed history: absent or `null` is empty; every entry is checked in order, then the
+/// total size.
+fn history(value: Option<RawHistory<'_>>) -> Result<Vec<HistoryEntry>, PayloadError> {
+    let (entries, count) = match value {
+        None | Some(RawHistory::Null) => return Ok(Vec::new()),
+        Some(RawHistory::Other(kind)) => {
+            return Err(PayloadError::new(
+                "history",
+                format!("must be an array, got {kind}"),
+            ))
+        }
+        Some(RawHistory::Entries { entries, count }) => (entries, count),
+    };
+    if count > History::MAX_MESSAGES {
+        return Err(PayloadError::new(
+            "history",
+            format!("at most {} messages, got {count}", History::MAX_MESSAGES),
+        ));
+    }
+    let mut parsed = Vec::with_capacity(entries.len());
+    let mut total = 0;
+    for (index, entry) in entries.into_iter().enumerate() {
+        let at = |name: &str| format!("history[{index}]{name}");
+        let (role, author_id, content) = match entry {
+            RawEntry::Object {
+                role,
+                author_id,
+                content,
+            } => (role, author_id, content),
+            RawEntry::Other(kind) => {
+                return Err(PayloadError::new(
+                    at(""),
+                    format!("must be an object, got {kind}"),
+                ))
+            }
+        };
+        let role = required(at(".role"), text(at(".role"), role)?)?;
+        let role =
+            HistoryRole::parse(&role).map_err(|problem| PayloadError::new(at(".role"), problem))?;
+        let author_id = required_snowflake(at(".author_id"), text(at(".author_id"), author_id)?)?;
+        let content = required(at(".content"), text(at(".content"), content)?)?;
+        let content = MessageContent::parse(content.into_owned())
+            .map_err(|problem| PayloadError::new(at(".content"), problem))?;
+        total += content.as_str().chars().count();
+        parsed.push(HistoryEntry {
+            role,
+            author_id,
+            content,
+        });
+    }
+    if total > History::MAX_TOTAL_CHARS {
+        return Err(PayloadError::new(
+            "history",
+            format!(
+                "at most {} characters of content in total, got {total}",
+                History::MAX_TOTAL_CHARS
+            ),
+        ));
+    }
+    Ok(parsed)
 }
 
 /// The request as it arrived: every known field kept as whatever JSON it held, borrowed from
@@ -228,6 +356,7 @@ struct RawRequest<'a> {
     user_id: Option<Field<'a>>,
     content: Option<Field<'a>>,
     message_id: Option<Field<'a>>,
+    history: Option<RawHistory<'a>>,
 }
 
 /// One field's JSON value: text, null, or the kind of anything else.
@@ -235,6 +364,48 @@ enum Field<'a> {
     Text(Cow<'a, str>),
     Null,
     Other(&'static str),
+}
+
+/// The `history` value: an array (its first [`History::MAX_MESSAGES`] entries kept, every
+/// entry counted), null, or the kind of anything else.
+enum RawHistory<'a> {
+    Entries {
+        entries: Vec<RawEntry<'a>>,
+        count: usize,
+    },
+    Null,
+    Other(&'static str),
+}
+
+/// One `history` entry: an object's known fields, or the kind of anything else.
+enum RawEntry<'a> {
+    Object {
+        role: Option<Field<'a>>,
+        author_id: Option<Field<'a>>,
+        content: Option<Field<'a>>,
+    },
+    Other(&'static str),
+}
+
+/// The visits every value visitor answers with the kind it got: booleans and numbers.
+macro_rules! visit_scalars_as_other {
+    ($other:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($other("a boolean"))
+        }
+
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($other("a number"))
+        }
+
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($other("a number"))
+        }
+
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($other("a number"))
+        }
+    };
 }
 
 impl<'de> Deserialize<'de> for RawRequest<'de> {
@@ -257,6 +428,10 @@ impl<'de> Deserialize<'de> for RawRequest<'de> {
                         Key::UserId => &mut raw.user_id,
                         Key::Content => &mut raw.content,
                         Key::MessageId => &mut raw.message_id,
+                        Key::History => {
+                            raw.history = Some(map.next_value()?);
+                            continue;
+                        }
                         Key::Unknown => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -278,6 +453,7 @@ enum Key {
     UserId,
     Content,
     MessageId,
+    History,
     Unknown,
 }
 
@@ -299,7 +475,41 @@ impl<'de> Deserialize<'de> for Key {
                     "user_id" => Key::UserId,
                     "content" => Key::Content,
                     "message_id" => Key::MessageId,
+                    "history" => Key::History,
                     _ => Key::Unknown,
+                })
+            }
+        }
+
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// The known keys of a `history` entry.
+enum EntryKey {
+    Role,
+    AuthorId,
+    Content,
+    Unknown,
+}
+
+impl<'de> Deserialize<'de> for EntryKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+
+        impl Visitor<'_> for KeyVisitor {
+            type Value = EntryKey;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+
+            fn visit_str<E: de::Error>(self, key: &str) -> Result<EntryKey, E> {
+                Ok(match key {
+                    "role" => EntryKey::Role,
+                    "author_id" => EntryKey::AuthorId,
+                    "content" => EntryKey::Content,
+                    _ => EntryKey::Unknown,
                 })
             }
         }
@@ -335,21 +545,7 @@ impl<'de> Deserialize<'de> for Field<'de> {
                 Ok(Field::Null)
             }
 
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Field::Other("a boolean"))
-            }
-
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Field::Other("a number"))
-            }
-
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Field::Other("a number"))
-            }
-
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Field::Other("a number"))
-            }
+            visit_scalars_as_other!(Field::Other);
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -363,6 +559,106 @@ impl<'de> Deserialize<'de> for Field<'de> {
         }
 
         deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawHistory<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct HistoryVisitor;
+
+        impl<'de> Visitor<'de> for HistoryVisitor {
+            type Value = RawHistory<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                let mut count = 0;
+                // Past the limit, entries are only counted (for the error), not kept.
+                while count < History::MAX_MESSAGES {
+                    match seq.next_element::<RawEntry<'de>>()? {
+                        Some(entry) => entries.push(entry),
+                        None => return Ok(RawHistory::Entries { entries, count }),
+                    }
+                    count += 1;
+                }
+                while seq.next_element::<IgnoredAny>()?.is_some() {
+                    count += 1;
+                }
+                Ok(RawHistory::Entries { entries, count })
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RawHistory::Null)
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RawHistory::Other("a string"))
+            }
+
+            visit_scalars_as_other!(RawHistory::Other);
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(RawHistory::Other("an object"))
+            }
+        }
+
+        deserializer.deserialize_any(HistoryVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawEntry<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntryVisitor;
+
+        impl<'de> Visitor<'de> for EntryVisitor {
+            type Value = RawEntry<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let (mut role, mut author_id, mut content) = (None, None, None);
+                while let Some(key) = map.next_key::<EntryKey>()? {
+                    let slot = match key {
+                        EntryKey::Role => &mut role,
+                        EntryKey::AuthorId => &mut author_id,
+                        EntryKey::Content => &mut content,
+                        EntryKey::Unknown => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    *slot = Some(map.next_value()?);
+                }
+                Ok(RawEntry::Object {
+                    role,
+                    author_id,
+                    content,
+                })
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RawEntry::Other("null"))
+            }
+
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RawEntry::Other("a string"))
+            }
+
+            visit_scalars_as_other!(RawEntry::Other);
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawEntry::Other("an array"))
+            }
+        }
+
+        deserializer.deserialize_any(EntryVisitor)
     }
 }
 
@@ -406,6 +702,9 @@ pub enum ErrorCode {
     ResponderFailed,
     /// Something unexpected; the cause is in the server's log, not in the response (500).
     Internal,
+    /// The answer source cannot answer this request, and trying again will not help: it
+    /// refused the worker (a wrong API key), failed on a bug, or ran out of time (502).
+    ResponderUnavailable,
     /// No relay worker is running (503).
     NoWorkers,
     /// Every worker that was asked is at its in-flight limit, or the HTTP sidecar is at its
@@ -432,6 +731,7 @@ impl ErrorCode {
             Self::UnsupportedMediaType => 415,
             Self::RequestTimeout => 408,
             Self::ResponderFailed | Self::Internal | Self::Unknown => 500,
+            Self::ResponderUnavailable => 502,
             Self::NoWorkers | Self::Busy | Self::Unavailable => 503,
             Self::Timeout => 504,
         }
@@ -628,6 +928,161 @@ mod tests {
             assert_eq!(err.to_string(), "body: must be a JSON object", "{body}");
         }
         assert_eq!(RelayRequest::parse(b"").unwrap_err().field, "body");
+    }
+
+    fn entry(role: &str, author: &str, content: &str) -> Value {
+        json!({"role": role, "author_id": author, "content": content})
+    }
+
+    fn history_error(history: Value) -> String {
+        parse(with("history", history)).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn history_is_optional_and_omitted_when_empty() {
+        for absent in [
+            valid(),
+            with("history", Value::Null),
+            with("history", json!([])),
+        ] {
+            let request = parse(absent).unwrap();
+            assert!(request.history.is_empty());
+            let json: Value = serde_json::from_slice(&request.to_json()).unwrap();
+            assert_eq!(json, valid(), "an empty history is not sent");
+        }
+    }
+
+    #[test]
+    fn a_valid_history_parses_in_order_and_round_trips() {
+        let history = json!([
+            entry("user", "3", "my order is late"),
+            entry("assistant", "10", "Which order?"),
+            {"role": "staff", "author_id": "9", "content": "I'll check", "extra": [1]},
+        ]);
+        let request = parse(with("history", history.clone())).unwrap();
+        let roles: Vec<_> = request.history.iter().map(|e| e.role).collect();
+        assert_eq!(
+            roles,
+            [
+                HistoryRole::User,
+                HistoryRole::Assistant,
+                HistoryRole::Staff
+            ]
+        );
+        assert_eq!(request.history[2].author_id, Snowflake::from(9));
+        assert_eq!(request.history[0].content.as_str(), "my order is late");
+        let json: Value = serde_json::from_slice(&request.to_json()).unwrap();
+        assert_eq!(json["history"][1], history[1]);
+        assert_eq!(RelayRequest::parse(&request.to_json()).unwrap(), request);
+    }
+
+    #[test]
+    fn history_entries_are_checked_field_by_field() {
+        let cases = [
+            (
+                json!([entry("bot", "1", "x")]),
+                "history[0].role: must be one of user, assistant, staff",
+            ),
+            (
+                json!([entry("user", "1", "x"), entry("User", "1", "x")]),
+                "history[1].role: must be one of user, assistant, staff",
+            ),
+            (
+                json!([{"author_id": "1", "content": "x"}]),
+                "history[0].role: is required",
+            ),
+            (
+                json!([{"role": 1, "author_id": "1", "content": "x"}]),
+                "history[0].role: must be a string, got a number",
+            ),
+            (
+                json!([entry("user", "x1", "x")]),
+                "history[0].author_id: must be a Discord ID: a string of 1 to 20 digits",
+            ),
+            (
+                json!([{"role": "user", "content": "x"}]),
+                "history[0].author_id: is required",
+            ),
+            (
+                json!([entry("staff", "1", " ")]),
+                "history[0].content: must not be empty or only whitespace",
+            ),
+            (
+                json!([{"role": "staff", "author_id": "1", "content": null}]),
+                "history[0].content: is required",
+            ),
+            (json!(["hi"]), "history[0]: must be an object, got a string"),
+            (json!([null]), "history[0]: must be an object, got null"),
+            (json!([[]]), "history[0]: must be an object, got an array"),
+        ];
+        for (history, expected) in cases {
+            assert_eq!(history_error(history), expected);
+        }
+        let long = "a".repeat(MessageContent::MAX_CHARS + 1);
+        assert_eq!(
+            history_error(json!([entry("user", "1", &long)])),
+            "history[0].content: must be at most 4000 characters, got 4001"
+        );
+    }
+
+    #[test]
+    fn history_must_be_an_array() {
+        assert_eq!(
+            history_error(json!("hi")),
+            "history: must be an array, got a string"
+        );
+        assert_eq!(
+            history_error(json!({"role": "user"})),
+            "history: must be an array, got an object"
+        );
+        assert_eq!(
+            history_error(json!(3)),
+            "history: must be an array, got a number"
+        );
+    }
+
+    #[test]
+    fn history_is_bounded_in_messages_and_total_characters() {
+        let max: Vec<_> = (0..History::MAX_MESSAGES)
+            .map(|_| entry("user", "1", "hi"))
+            .collect();
+        assert_eq!(
+            parse(with("history", json!(max))).unwrap().history.len(),
+            20
+        );
+        let over: Vec<_> = (0..=History::MAX_MESSAGES)
+            .map(|_| entry("user", "1", "hi"))
+            .collect();
+        assert_eq!(
+            history_error(json!(over)),
+            "history: at most 20 messages, got 21"
+        );
+        // Counted past the limit even when the extra entries are not objects.
+        let mut many = max.clone();
+        many.extend([json!(1), json!("x")]);
+        assert_eq!(
+            history_error(json!(many)),
+            "history: at most 20 messages, got 22"
+        );
+
+        let full = "é".repeat(MessageContent::MAX_CHARS);
+        let at_limit: Vec<_> = (0..8).map(|_| entry("user", "1", &full)).collect();
+        assert!(
+            parse(with("history", json!(at_limit))).is_ok(),
+            "32,000 characters pass"
+        );
+        let mut over_total = at_limit;
+        over_total.push(entry("user", "1", "a"));
+        assert_eq!(
+            history_error(json!(over_total)),
+            "history: at most 32000 characters of content in total, got 32001"
+        );
+    }
+
+    #[test]
+    fn a_repeated_history_takes_its_last_value() {
+        let body = br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","history":"x","history":[]}"#;
+        assert!(RelayRequest::parse(body).unwrap().history.is_empty());
     }
 
     #[test]

@@ -64,7 +64,10 @@ impl RelayError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::NoWorkers | Self::Busy | Self::Disconnected | Self::Transport(_) => true,
-            Self::Rejected { status, .. } => *status >= 500,
+            // A worker's 502 says a retry would fail the same way (or answer twice).
+            Self::Rejected { status, body } => {
+                *status >= 500 && body.error.code != ErrorCode::ResponderUnavailable
+            }
             Self::Timeout(_) | Self::InvalidReply(_) => false,
         }
     }

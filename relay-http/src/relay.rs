@@ -127,7 +127,7 @@ fn body_error(err: &axum::Error, limit: usize) -> ApiError {
         source = cause.source();
     }
     ApiError::InvalidPayload(PayloadError {
-        field: "body",
+        field: "body".into(),
         problem: format!("could not be read ({err})"),
     })
 }

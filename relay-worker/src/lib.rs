@@ -6,9 +6,12 @@
 //!
 //! The API: [`run`] is the whole worker (`main.rs` only loads the settings and calls it, so
 //! tests drive exactly what production runs); [`spawn`] runs it in the background of another
-//! program; [`Responder`] is the seam where answers come from ([`Placeholder`] today). With the
-//! `test-util` feature, [`test_util`] is the harness every test suite starts workers with.
+//! program; [`Responder`] is the seam where answers come from, and [`AnswerSource`] the one
+//! production plugs in there: the placeholder, the knowledge folder or a chat model, chosen by
+//! [`AnswerSettings`] (module [`answer`]). With the `test-util` feature, [`test_util`] is the
+//! harness every test suite starts workers with.
 
+pub mod answer;
 mod discovery;
 mod responder;
 mod running;
@@ -18,6 +21,7 @@ mod settings;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
+pub use answer::{AnswerSettings, AnswerSource};
 pub use responder::{Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
 pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK, REPLY_MARGIN};

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
-use relay_worker::{Placeholder, WorkerSettings};
+use relay_worker::{AnswerSettings, AnswerSource, WorkerSettings};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
     let _logs = telemetry::init(telemetry::Service::Worker, &source.telemetry()?)?;
     let nats = source.nats()?;
     let settings = WorkerSettings::load(&source, &nats.relay_subject)?;
+    let answers = AnswerSource::start(&AnswerSettings::load(&source)?).await?;
     let client = common::nats::connect(&nats, "relay-worker")
         .await
         .context("connecting to NATS")?;
@@ -19,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(relay_worker::run(
         client,
         settings,
-        Placeholder,
+        answers,
         shutdown_signal(),
     ))
     .await

@@ -328,11 +328,21 @@ impl<R: Responder> Handler<R> {
                 }
                 self.stats.record(received.elapsed(), None);
             }
-            Err(failure) => {
-                tracing::error!(error = %failure, "the answer source failed");
+            // Only a failure that produced no answer, and says so, may be tried again: a retry
+            // of anything else could fail the same way or have the model answer twice.
+            Err(Failure::Responder(err)) if err.is_retryable() => {
+                tracing::warn!(error = %err, "the answer source failed; the requester may retry");
                 let body = ErrorBody::new(
                     ErrorCode::ResponderFailed,
                     "the answer source failed; try again later",
+                );
+                self.reply_error(reply, &body, received).await;
+            }
+            Err(failure) => {
+                tracing::error!(error = %failure, "the answer source failed");
+                let body = ErrorBody::new(
+                    ErrorCode::ResponderUnavailable,
+                    "the answer source cannot answer this request; trying again will not help",
                 );
                 self.reply_error(reply, &body, received).await;
             }

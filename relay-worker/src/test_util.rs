@@ -51,5 +51,6 @@ pub fn sample_request_saying(content: &str) -> RelayRequest {
         user_id: Snowflake::from(3),
         content: MessageContent::parse(content.to_owned()).expect("valid sample content"),
         message_id: Some(Snowflake::from(4)),
+        history: Vec::new(),
     }
 }

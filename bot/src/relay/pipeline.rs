@@ -163,6 +163,7 @@ fn relay_request(message: &Message) -> Option<RelayRequest> {
         user_id: Snowflake::from(message.author.id.get()),
         content,
         message_id: Some(Snowflake::from(message.id.get())),
+        history: Vec::new(),
     })
 }
 

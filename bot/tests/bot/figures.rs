@@ -74,6 +74,7 @@ async fn relay_latency_figure() {
             user_id: common::payload::Snowflake::from(USER_ID),
             content: common::payload::MessageContent::parse(content.clone()).unwrap(),
             message_id: None,
+            history: Vec::new(),
         };
         let sent = std::time::Instant::now();
         direct.send(&request, None).await.unwrap();

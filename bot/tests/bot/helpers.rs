@@ -132,6 +132,7 @@ impl TestBot {
             user_id: Snowflake::from(1),
             content: MessageContent::parse(PROBE.to_owned()).expect("probe"),
             message_id: None,
+            history: Vec::new(),
         };
         let settings = self.nats.settings();
         eventually("a relay worker answering", Duration::from_secs(15), || {

@@ -35,8 +35,10 @@ pub const PING_WINDOW: Duration = Duration::from_secs(1);
 
 /// Content that makes [`TestResponder`] never answer.
 pub const STALL: &str = "stall";
-/// Content that makes [`TestResponder`] fail.
+/// Content that makes [`TestResponder`] fail in a way a retry may fix.
 pub const FAIL: &str = "fail";
+/// Content that makes [`TestResponder`] fail in a way a retry cannot fix.
+pub const REFUSE: &str = "refuse";
 /// Content that makes [`TestResponder`] report that it started, then wait for a permit.
 pub const WAIT: &str = "wait";
 
@@ -52,7 +54,10 @@ impl Responder for TestResponder {
     async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
         match request.content.as_str() {
             STALL => std::future::pending().await,
-            FAIL => Err(ResponderError::new("the test responder fails on purpose")),
+            FAIL => Err(ResponderError::retryable(
+                "the test responder fails on purpose",
+            )),
+            REFUSE => Err(ResponderError::new("the test responder refuses on purpose")),
             WAIT => {
                 let _ = self.started.send(());
                 let _permit = self.gate.acquire().await.expect("gate never closed");
@@ -181,15 +186,16 @@ pub async fn post_json(address: SocketAddr, body: &Value) -> (u16, Value) {
 }
 
 /// A member of the workers' queue group that takes requests and never answers, like a worker
-/// that died mid-request. Dropping the subscriber ends it.
-pub async fn silent_worker(app: &TestApp) -> async_nats::Subscriber {
+/// that died mid-request; it lives as long as the returned pair.
+pub async fn silent_worker(app: &TestApp) -> (async_nats::Client, async_nats::Subscriber) {
     let client = async_nats::connect(app.nats.url()).await.expect("connect");
     let silent = client
         .queue_subscribe(SUBJECT, common::subjects::QUEUE_GROUP.to_owned())
         .await
         .expect("subscribe");
+    // The server has the subscription once it answers a flush sent after it.
     client.flush().await.expect("flush");
-    silent
+    (client, silent)
 }
 
 /// Returns once the server has processed everything `client` sent before (its subscriptions

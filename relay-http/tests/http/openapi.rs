@@ -4,8 +4,9 @@
 //!
 //! The schema check is a small validator of the JSON Schema keywords the document uses (`$ref`,
 //! `type`, `enum`, `required`, `properties`, `additionalProperties`, `oneOf`, `minLength`,
-//! `maxLength`, `minimum`); any other constraint keyword fails the test rather than being
-//! silently skipped.
+//! `maxLength`, `minimum`, `items`, `maxItems`, `pattern`); any other constraint keyword fails the test
+//! rather than being silently skipped. The request schema is checked against the parser too:
+//! what the parser accepts validates, and the schema's bounds are the contract's constants.
 
 use std::collections::BTreeSet;
 
@@ -13,7 +14,9 @@ use axum::http::Method;
 use relay_http::{HttpSettings, OPENAPI_DOCUMENT as DOCUMENT};
 use serde_json::Value;
 
-use crate::helpers::{spawn_app_with, valid_request, Options, TestApp, FAIL, READY_WITHIN, STALL};
+use crate::helpers::{
+    spawn_app_with, valid_request, Options, TestApp, FAIL, READY_WITHIN, REFUSE, STALL,
+};
 
 type Operation = (String, String, u16);
 
@@ -133,6 +136,7 @@ async fn every_documented_response_is_produced_and_matches_its_schema() {
             ..relay_case(415, valid_request("hi").to_string())
         },
         relay_case(500, valid_request(FAIL).to_string()),
+        relay_case(502, valid_request(REFUSE).to_string()),
         case(Method::GET, "/health", 200),
         case(Method::GET, "/health?deep=true", 200),
         case(Method::GET, "/health?deep=maybe", 400),
@@ -318,6 +322,32 @@ fn validate(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
                     }
                 }
             }
+            "pattern" => {
+                if let Some(text) = value.as_str() {
+                    let pattern = regex::Regex::new(rule.as_str().unwrap()).unwrap();
+                    if !pattern.is_match(text) {
+                        return Err(format!("{at}: {text:?} does not match {rule}"));
+                    }
+                }
+            }
+            "items" => {
+                if let Some(items) = value.as_array() {
+                    for (n, item) in items.iter().enumerate() {
+                        validate(doc, rule, item, &format!("{at}[{n}]"))?;
+                    }
+                }
+            }
+            "maxItems" => {
+                if let Some(items) = value.as_array() {
+                    let bound = rule.as_u64().unwrap();
+                    if items.len() as u64 > bound {
+                        return Err(format!(
+                            "{at}: {} items break maxItems {bound}",
+                            items.len()
+                        ));
+                    }
+                }
+            }
             "minimum" => {
                 if let Some(number) = value.as_f64() {
                     if number < rule.as_f64().unwrap() {
@@ -362,4 +392,37 @@ fn the_validator_rejects_what_it_should() {
     let health = serde_json::json!({"$ref": "#/components/schemas/Health"});
     let bad = serde_json::json!({"status":"ok","nats":"connected","version":"1","workers":-1});
     assert!(validate(&doc, &health, &bad, "$").is_err());
+}
+
+#[test]
+fn the_request_schema_matches_the_parser_and_the_contract_constants() {
+    use common::payload::{History, MessageContent, RelayRequest};
+    use serde_json::json;
+
+    let doc = document();
+    let schema = json!({"$ref": "#/components/schemas/RelayRequest"});
+    let entry = |role: &str| json!({"role": role, "author_id": "9", "content": "earlier"});
+    let mut full = crate::helpers::valid_request("hi");
+    full["message_id"] = json!("4");
+    full["history"] = json!([entry("user"), entry("assistant"), entry("staff")]);
+    let mut null_history = crate::helpers::valid_request("hi");
+    null_history["history"] = Value::Null;
+    for request in [crate::helpers::valid_request("hi"), full, null_history] {
+        RelayRequest::parse(request.to_string().as_bytes()).expect("the parser accepts it");
+        validate(&doc, &schema, &request, "$").expect("the schema accepts it");
+    }
+    let mut bad_role = crate::helpers::valid_request("hi");
+    bad_role["history"] = json!([entry("moderator")]);
+    assert!(RelayRequest::parse(bad_role.to_string().as_bytes()).is_err());
+    assert!(validate(&doc, &schema, &bad_role, "$").is_err());
+
+    let history = &doc["components"]["schemas"]["RelayRequest"]["properties"]["history"];
+    assert_eq!(history["maxItems"], History::MAX_MESSAGES);
+    assert!(history["description"]
+        .as_str()
+        .unwrap()
+        .contains(&History::MAX_TOTAL_CHARS.to_string()));
+    let entry = &doc["components"]["schemas"]["HistoryEntry"]["properties"];
+    assert_eq!(entry["role"]["enum"], json!(["user", "assistant", "staff"]));
+    assert_eq!(entry["content"]["maxLength"], MessageContent::MAX_CHARS);
 }

@@ -69,6 +69,44 @@ async fn contract_violations_are_400_naming_the_field() {
     }
 }
 
+#[tokio::test]
+async fn history_is_validated_and_requests_without_it_stay_valid() {
+    let app = spawn_app().await;
+    let entry = |role: &str| json!({"role": role, "author_id": "3", "content": "earlier"});
+    let valid = json!([entry("user"), entry("assistant"), entry("staff")]);
+    for history in [valid, json!([]), Value::Null] {
+        let response = app.relay(&with("history", history.clone())).await;
+        assert_eq!(response.status, 200, "{history}: {:?}", response.body);
+    }
+    let cases = [
+        (
+            json!([entry("user"), entry("user"), entry("bot")]),
+            "history[2].role: must be one of user, assistant, staff",
+        ),
+        (
+            json!(vec![entry("user"); 21]),
+            "history: at most 20 messages, got 21",
+        ),
+        (
+            json!({"role": "user"}),
+            "history: must be an array, got an object",
+        ),
+        (
+            json!([{"role": "user", "author_id": "x", "content": "hi"}]),
+            "history[0].author_id: must be a Discord ID",
+        ),
+        (
+            json!([{"role": "staff", "author_id": "3"}]),
+            "history[0].content: is required",
+        ),
+    ];
+    for (history, expected) in cases {
+        let response = app.relay(&with("history", history.clone())).await;
+        let message = response.assert_error(400, "invalid_payload");
+        assert!(message.starts_with(expected), "{history}: {message}");
+    }
+}
+
 fn with(field: &str, value: Value) -> Value {
     let mut request = valid_request("hi");
     request[field] = value;
@@ -211,7 +249,7 @@ async fn an_answer_source_that_stalls_is_cut_off_by_the_worker_before_the_deadli
     // The deadline travels with the request: the worker gives up first and says so.
     app.relay(&valid_request(STALL))
         .await
-        .assert_error(500, "responder_failed");
+        .assert_error(502, "responder_unavailable");
 }
 
 #[tokio::test]

@@ -125,7 +125,7 @@ pub struct Failing;
 
 impl Responder for Failing {
     async fn respond(&self, _request: RelayRequest) -> Result<RelayReply, ResponderError> {
-        Err(ResponderError::new("model backend unreachable"))
+        Err(ResponderError::retryable("model backend unreachable"))
     }
 }
 

@@ -208,14 +208,18 @@ async fn a_panicking_or_hanging_answer_source_fails_that_request_and_the_worker_
     for content in ["panic", "hang", "panic"] {
         match relay.send(&saying(content), None).await {
             Err(common::relay_client::RelayError::Rejected { status, body }) => {
-                assert_eq!(status, 500, "{content}");
-                assert_eq!(body.error.code, ErrorCode::ResponderFailed, "{content}");
+                assert_eq!(status, 502, "{content}");
+                assert_eq!(
+                    body.error.code,
+                    ErrorCode::ResponderUnavailable,
+                    "{content}"
+                );
                 assert!(
                     !body.error.message.contains("fell over"),
                     "no internals leak"
                 );
             }
-            other => panic!("{content}: expected a 500 reply, got {other:?}"),
+            other => panic!("{content}: expected a 502 reply, got {other:?}"),
         }
         let reply = relay.send(&saying("still there?"), None).await.unwrap();
         assert_eq!(reply.reply, "fine", "the worker serves on after {content}");

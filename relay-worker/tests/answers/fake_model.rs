@@ -1,0 +1,170 @@
+//! A fake OpenAI-compatible model server (axum on 127.0.0.1:0) that records every request and
+//! answers as each test scripts it.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex},
+};
+
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// 200 with a chat completion saying this.
+    Answer(&'static str),
+    /// This status with an error body.
+    Status(u16),
+    /// 429 with this `Retry-After`.
+    RateLimited(&'static str),
+    /// 200 with a body that is not a chat completion.
+    Malformed,
+    /// Never answers.
+    Hang,
+    /// Answers this once the test calls [`FakeModel::release`].
+    AfterRelease(&'static str),
+}
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub authorization: Option<String>,
+    pub body: Value,
+}
+
+impl Recorded {
+    /// The `messages` as (role, content) pairs.
+    pub fn messages(&self) -> Vec<(String, String)> {
+        self.body["messages"]
+            .as_array()
+            .expect("messages is an array")
+            .iter()
+            .map(|m| {
+                (
+                    m["role"].as_str().unwrap().to_owned(),
+                    m["content"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[derive(Clone)]
+struct Fake {
+    script: Arc<Mutex<VecDeque<Reply>>>,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    received: watch::Sender<usize>,
+    released: watch::Receiver<bool>,
+}
+
+/// The running fake; it stops when dropped.
+pub struct FakeModel {
+    /// The base URL to give as `LLM_BASE_URL` (`http://127.0.0.1:port/v1`).
+    pub base_url: String,
+    fake: Fake,
+    release: watch::Sender<bool>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl FakeModel {
+    /// Starts a fake that gives `script`'s replies in order, then answers "fake answer".
+    pub async fn start(script: impl IntoIterator<Item = Reply>) -> Self {
+        let (release, released) = watch::channel(false);
+        let fake = Fake {
+            script: Arc::new(Mutex::new(script.into_iter().collect())),
+            requests: Arc::default(),
+            received: watch::Sender::new(0),
+            released,
+        };
+        let app = Router::new()
+            .route("/v1/chat/completions", post(chat))
+            .with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .await
+                .expect("the fake model serves");
+        });
+        Self {
+            base_url: format!("http://{address}/v1"),
+            fake,
+            release,
+            server,
+        }
+    }
+
+    /// Every request received so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.fake.requests.lock().unwrap().clone()
+    }
+
+    /// Waits until `count` requests have arrived.
+    pub async fn wait_for_requests(&self, count: usize) {
+        let mut received = self.fake.received.subscribe();
+        received.wait_for(|n| *n >= count).await.unwrap();
+    }
+
+    /// Lets every [`Reply::AfterRelease`] answer.
+    pub fn release(&self) {
+        self.release.send_replace(true);
+    }
+}
+
+impl Drop for FakeModel {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    fake.requests.lock().unwrap().push(Recorded {
+        authorization: headers
+            .get("authorization")
+            .map(|v| v.to_str().unwrap().to_owned()),
+        body,
+    });
+    fake.received.send_modify(|n| *n += 1);
+    let reply = fake.script.lock().unwrap().pop_front();
+    match reply.unwrap_or(Reply::Answer("fake answer")) {
+        Reply::Answer(text) => completion(text),
+        Reply::Status(status) => (
+            StatusCode::from_u16(status).unwrap(),
+            Json(json!({"error": {"message": "scripted failure", "type": "test"}})),
+        )
+            .into_response(),
+        Reply::RateLimited(retry_after) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("retry-after", retry_after)],
+            Json(json!({"error": {"message": "slow down", "type": "rate_limit_error"}})),
+        )
+            .into_response(),
+        Reply::Malformed => (StatusCode::OK, "{\"choices\": [{\"mess").into_response(),
+        Reply::Hang => std::future::pending().await,
+        Reply::AfterRelease(text) => {
+            let mut released = fake.released.clone();
+            released.wait_for(|r| *r).await.unwrap();
+            completion(text)
+        }
+    }
+}
+
+fn completion(text: &str) -> Response {
+    Json(json!({
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": text}}],
+    }))
+    .into_response()
+}

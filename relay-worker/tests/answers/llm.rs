@@ -1,0 +1,266 @@
+//! `ANSWER_SOURCE=llm` against a fake OpenAI-compatible server: what the model is asked, what
+//! the requester gets, each documented failure, and one model call per message.
+
+use std::time::Duration;
+
+use common::{
+    payload::{ErrorCode, HistoryRole},
+    relay_client::RelayError,
+    telemetry::Service,
+    test_util::{capture_logs, eventually},
+};
+use relay_worker::{
+    answer::{AnswerSettings, AnswerSource, STAFF_LABEL},
+    Responder, ResponderError,
+};
+
+use crate::{
+    fake_model::{FakeModel, Reply},
+    helpers::*,
+};
+
+const BUDGET: Duration = Duration::from_secs(10);
+
+/// What one request to a source over `script` ends with, and what the fake received.
+async fn outcome(script: Vec<Reply>, timeout: Duration) -> (ResponderError, FakeModel) {
+    let fake = FakeModel::start(script).await;
+    let source = AnswerSource::start(&llm_source(&fake.base_url, timeout))
+        .await
+        .unwrap();
+    let error = source.respond(request("hello?", 1)).await.unwrap_err();
+    (error, fake)
+}
+
+#[tokio::test]
+async fn the_model_gets_the_prompt_the_history_in_order_and_the_message_last() {
+    let fake = FakeModel::start([Reply::Answer("Your parcel left on Monday.")]).await;
+    let worker = spawn(&llm_source(&fake.base_url, BUDGET)).await;
+    let mut ask = request("Any news?", 10);
+    ask.history = vec![
+        said(HistoryRole::User, 3, "My order 1234 is late."),
+        said(HistoryRole::Assistant, 99, "Which order number?"),
+        said(HistoryRole::Staff, 7, "I am checking with the courier."),
+    ];
+
+    let reply = worker.relay.send(&ask, None).await.unwrap();
+
+    assert_eq!(reply.reply, "Your parcel left on Monday.");
+    let asked = &fake.requests()[0];
+    assert_eq!(asked.body["model"], "test-model");
+    assert_eq!(asked.body["max_tokens"], 123);
+    assert_eq!(asked.body["temperature"], 0.5);
+    assert_eq!(asked.authorization.as_deref(), Some("Bearer sk-test-key"));
+    let expected = [
+        ("system", "You are the test assistant.".to_owned()),
+        ("user", "My order 1234 is late.".to_owned()),
+        ("assistant", "Which order number?".to_owned()),
+        (
+            "user",
+            format!("{STAFF_LABEL}I am checking with the courier."),
+        ),
+        ("user", "Any news?".to_owned()),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|(r, c)| (r.to_string(), c.clone()))
+        .collect();
+    assert_eq!(asked.messages(), expected);
+}
+
+#[tokio::test]
+async fn with_documents_the_passages_and_their_sources_go_into_the_system_message() {
+    let fake = FakeModel::start([]).await;
+    let settings = AnswerSettings {
+        knowledge: Some(knowledge(&fixtures())),
+        ..llm_source(&fake.base_url, BUDGET)
+    };
+    let worker = spawn(&settings).await;
+
+    worker
+        .relay
+        .send(&request("How long does a refund take?", 11), None)
+        .await
+        .unwrap();
+    worker
+        .relay
+        .send(&request("Who won the football league?", 12), None)
+        .await
+        .unwrap();
+
+    let requests = fake.requests();
+    let (role, system) = &requests[0].messages()[0];
+    assert_eq!(role, "system");
+    assert!(
+        system.starts_with("You are the test assistant."),
+        "{system}"
+    );
+    assert!(system.contains("[1] billing.md › Refunds\n"), "{system}");
+    assert!(system.contains("5 to 10 business days"), "{system}");
+    assert!(
+        system.contains("do not cover"),
+        "the instruction for uncovered questions"
+    );
+    assert_eq!(
+        requests[0].messages().last().unwrap().1,
+        "How long does a refund take?"
+    );
+    let (_, unrelated) = &requests[1].messages()[0];
+    assert!(
+        unrelated.contains("nothing on this question"),
+        "{unrelated}"
+    );
+    assert!(!unrelated.contains("billing.md"), "{unrelated}");
+}
+
+#[tokio::test]
+async fn a_refused_key_is_a_final_failure_logged_naming_llm_api_key() {
+    let (logs, _guard) = capture_logs(Service::Worker, "INFO");
+    let fake = FakeModel::start([Reply::Status(401)]).await;
+    let worker = spawn(&llm_source(&fake.base_url, BUDGET)).await;
+
+    let err = worker
+        .relay
+        .send(&request("hi", 13), None)
+        .await
+        .unwrap_err();
+
+    let RelayError::Rejected { status, body } = err else {
+        panic!("expected an error reply, got {err:?}");
+    };
+    // Final: the worker says a retry will not help, and the requester tells the user at once.
+    assert_eq!(
+        (status, body.error.code),
+        (502, ErrorCode::ResponderUnavailable)
+    );
+    assert!(!RelayError::Rejected { status, body }.is_transient());
+    let logged = logs.contents();
+    let line = logged
+        .lines()
+        .find(|line| line.contains("ERROR") && line.contains("LLM_API_KEY"))
+        .unwrap_or_else(|| panic!("no ERROR line naming LLM_API_KEY in:\n{logged}"));
+    assert!(
+        !line.contains("sk-test-key"),
+        "the key itself is never logged"
+    );
+
+    for status in [401, 403] {
+        let (error, _) = outcome(vec![Reply::Status(status)], BUDGET).await;
+        assert!(!error.is_retryable(), "{status}: {error}");
+        assert!(error.to_string().contains("LLM_API_KEY"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_429_is_retried_once_after_its_retry_after() {
+    let fake = FakeModel::start([Reply::RateLimited("1"), Reply::Answer("after the wait")]).await;
+    let source = AnswerSource::start(&llm_source(&fake.base_url, BUDGET))
+        .await
+        .unwrap();
+
+    let reply = source.respond(request("hi", 14)).await.unwrap();
+
+    assert_eq!(reply.reply, "after the wait");
+    assert_eq!(fake.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_429_twice_or_asking_to_wait_past_the_deadline_is_retryable() {
+    let (error, fake) = outcome(
+        vec![Reply::RateLimited("0"), Reply::RateLimited("0")],
+        BUDGET,
+    )
+    .await;
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(fake.requests().len(), 2, "honoured once, not twice");
+
+    let (error, fake) = outcome(vec![Reply::RateLimited("120")], BUDGET).await;
+    assert!(error.is_retryable(), "{error}");
+    assert_eq!(
+        fake.requests().len(),
+        1,
+        "120 s do not fit in the 10 s budget"
+    );
+}
+
+#[tokio::test]
+async fn a_server_error_is_retryable_and_not_retried_here() {
+    for status in [500, 502, 503] {
+        let (error, fake) = outcome(vec![Reply::Status(status)], BUDGET).await;
+        assert!(error.is_retryable(), "{status}: {error}");
+        assert_eq!(fake.requests().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_answer_slower_than_the_timeout_is_a_retryable_failure() {
+    let fake = FakeModel::start([Reply::Hang]).await;
+    let worker = spawn(&llm_source(&fake.base_url, Duration::from_millis(300))).await;
+
+    let err = worker
+        .relay
+        .send(&request("hi", 15), None)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ResponderFailed, "{err}");
+
+    let (error, _) = outcome(vec![Reply::Hang], Duration::from_millis(300)).await;
+    assert!(error.is_retryable());
+    assert!(error.to_string().contains("LLM_TIMEOUT_SECS"), "{error}");
+}
+
+#[tokio::test]
+async fn a_malformed_answer_is_a_retryable_failure() {
+    let (error, _) = outcome(vec![Reply::Malformed], BUDGET).await;
+    assert!(error.is_retryable());
+    assert!(error.to_string().contains("no usable answer"), "{error}");
+}
+
+#[tokio::test]
+async fn another_refusal_of_the_request_is_final() {
+    let (error, _) = outcome(vec![Reply::Status(404)], BUDGET).await;
+    assert!(!error.is_retryable());
+    assert!(error.to_string().contains("LLM_MODEL"), "{error}");
+}
+
+#[tokio::test]
+async fn a_repeated_message_reaches_the_model_once() {
+    let (logs, _guard) = capture_logs(Service::Worker, "INFO");
+    let fake = FakeModel::start([Reply::AfterRelease("one answer")]).await;
+    let worker = spawn(&llm_source(&fake.base_url, BUDGET)).await;
+    let ask = request("Where is my refund?", 42);
+
+    let first = worker.relay.send(&ask, None);
+    let second = async {
+        fake.wait_for_requests(1).await;
+        let reply = worker.relay.send(&ask, None);
+        let joined = async {
+            eventually("the repeat to join the running answer", BUDGET, || async {
+                logs.contents()
+                    .contains("joined to the answer in progress")
+                    .then_some(())
+            })
+            .await;
+            fake.release();
+        };
+        futures::future::join(reply, joined).await.0
+    };
+    let (first, second) = futures::future::join(first, second).await;
+
+    assert_eq!(first.unwrap().reply, "one answer");
+    assert_eq!(second.unwrap().reply, "one answer");
+    assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn long_answers_are_cut_at_answer_max_chars() {
+    let fake = FakeModel::start([Reply::Answer("This answer is far too long.")]).await;
+    let settings = AnswerSettings {
+        max_chars: 12,
+        ..llm_source(&fake.base_url, BUDGET)
+    };
+    let worker = spawn(&settings).await;
+
+    let reply = worker.relay.send(&request("hi", 16), None).await.unwrap();
+
+    assert_eq!(reply.reply, "This answer…");
+}
