@@ -4,12 +4,16 @@
 
 mod binary;
 mod create_ticket;
-mod fake_discord;
 mod figures;
 mod helpers;
 mod lifecycle;
 mod relay;
 mod setup;
+
+/// The fake Discord, now the `sandbox` crate.
+mod fake_discord {
+    pub use sandbox::*;
+}
 
 use axum::http::Method;
 use fake_discord::{FakeDiscord, Recorded, GUILD_ID};
