@@ -1,6 +1,6 @@
 //! End-to-end tests of the bot: serenity's real client against a fake Discord, a real
 //! nats-server per test, and a real relay worker. One module per topic; the tiny helpers they
-//! share live here, the harness in [`helpers`], the fake in [`fake_discord`].
+//! share live here, the harness in [`helpers`]; the fake Discord is the `sandbox` crate.
 
 mod binary;
 mod create_ticket;
@@ -10,9 +10,9 @@ mod lifecycle;
 mod relay;
 mod setup;
 
-/// The fake Discord, now the `sandbox` crate.
+/// The Discord these tests run against: the `sandbox` crate, under the name the tests use.
 mod fake_discord {
-    pub use sandbox::*;
+    pub use sandbox::{Sandbox as FakeDiscord, *};
 }
 
 use axum::http::Method;
