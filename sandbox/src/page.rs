@@ -129,11 +129,21 @@ async fn state(
     let user = who(&who_.user)?;
     let world = shared.world();
     let roles: Vec<Value> = world.roles.clone();
-    let visible: Vec<Value> = world
+    let seen: Vec<&Value> = world
         .channels
         .iter()
         .chain(&world.dm_channels)
         .filter(|c| world.can_view(user.id, c))
+        .collect();
+    // Discord lists a category whose channels you see even when the category itself is hidden.
+    let visible: Vec<Value> = world
+        .channels
+        .iter()
+        .chain(&world.dm_channels)
+        .filter(|c| {
+            seen.iter().any(|v| v["id"] == c["id"])
+                || (c["type"] == 4 && seen.iter().any(|v| v["parent_id"] == c["id"]))
+        })
         .map(|c| {
             json!({
                 "id": c["id"],

@@ -126,7 +126,7 @@ function renderCommands(commands) {
   }, "/", el("b", {}, command.name))));
 }
 
-function renderMessage(message) {
+function renderMessage(message, all) {
   const bot = Boolean(message.author && message.author.bot);
   const flags = message.flags || 0;
   const classes = ["message"];
@@ -137,7 +137,11 @@ function renderMessage(message) {
     const who = message.interaction_metadata.user;
     item.append(el("div", { class: "reply" }, `${who ? who.username : "someone"} used /${message.interaction_metadata.name}`));
   } else if (message.message_reference && message.message_reference.message_id) {
-    item.append(el("div", { class: "reply" }, "replying to a message"));
+    const original = all.find((m) => m.id === message.message_reference.message_id);
+    const quote = original
+      ? `replying to ${original.author.username}: ${original.content.slice(0, 80)}`
+      : "replying to a deleted message";
+    item.append(el("div", { class: "reply" }, quote));
   }
   const time = message.sent_at_ms ? new Date(message.sent_at_ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) : "";
   item.append(el("div", { class: "meta" },
@@ -204,7 +208,7 @@ async function refresh() {
 async function refreshMessages() {
   const channel = state.channels.find((c) => c.id === state.channel);
   $("channel-name").textContent = channel ? channel.name : "no channel";
-  $("channel-topic").textContent = channel && channel.topic ? channel.topic : "";
+  $("channel-topic").replaceChildren(channel && channel.topic ? renderContent(channel.topic) : "");
   $("composer-input").disabled = !channel;
   $("composer-send").disabled = !channel;
   if (!channel) {
@@ -216,7 +220,7 @@ async function refreshMessages() {
   const list = $("messages");
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren(...(data.messages.length
-    ? data.messages.map(renderMessage)
+    ? data.messages.map((m) => renderMessage(m, data.messages))
     : [el("li", { class: "empty" }, `This is the start of #${channel.name}.`)]));
   if (atBottom) list.scrollTop = list.scrollHeight;
   $("typing").hidden = !data.bot_typing;
