@@ -360,7 +360,17 @@ impl Sandbox {
 
     /// Waits (without sleeping) until `check` finds what it wants in the recorded calls.
     pub async fn wait_for<T>(&self, what: &str, check: impl Fn(&[Recorded]) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
+        self.wait_for_within(WAIT, what, check).await
+    }
+
+    /// [`Sandbox::wait_for`], failing after `limit` instead of [`WAIT`].
+    pub async fn wait_for_within<T>(
+        &self,
+        limit: Duration,
+        what: &str,
+        check: impl Fn(&[Recorded]) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + limit;
         loop {
             let changed = self.shared.changed.notified();
             tokio::pin!(changed);

@@ -7,6 +7,7 @@ mod create_ticket;
 mod figures;
 mod helpers;
 mod lifecycle;
+mod rate_limit;
 mod relay;
 mod setup;
 
