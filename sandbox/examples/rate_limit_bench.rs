@@ -72,7 +72,12 @@ async fn main() {
     sandbox.add_role("Support");
     // Made before the bot connects, so that its cache knows them (no lookups per message).
     let channels: Vec<u64> = (0..tickets)
-        .map(|n| sandbox.add_text_channel(&format!("ticket-{}", MEMBER_A_ID + n as u64), Some(category)))
+        .map(|n| {
+            sandbox.add_text_channel(
+                &format!("ticket-{}", MEMBER_A_ID + n as u64),
+                Some(category),
+            )
+        })
         .collect();
 
     let proxy = sandbox.url();
@@ -97,14 +102,20 @@ async fn main() {
 
     let started = Instant::now();
     for (n, channel) in channels.iter().enumerate() {
-        sandbox.send_message(*channel, MEMBER_A_ID + n as u64, "hello, my printer is on fire");
+        sandbox.send_message(
+            *channel,
+            MEMBER_A_ID + n as u64,
+            "hello, my printer is on fire",
+        );
     }
     let sent_in = started.elapsed();
     sandbox
         .wait_for_within(GIVE_UP_AFTER, "every message answered", |calls| {
             let answered = calls[calls_before..]
                 .iter()
-                .filter(|c| c.method == Method::POST && c.status == 200 && c.path.ends_with("/messages"))
+                .filter(|c| {
+                    c.method == Method::POST && c.status == 200 && c.path.ends_with("/messages")
+                })
                 .count();
             (answered >= tickets).then_some(())
         })
@@ -126,7 +137,9 @@ async fn main() {
     let per_second = f64::from(DISCORD_GLOBAL.requests) / DISCORD_GLOBAL.per.as_secs_f64();
     let floor = Duration::from_secs_f64(calls.len() as f64 / per_second);
 
-    println!("RATE LIMIT BENCH: {tickets} messages in {tickets} ticket channels, sent in {sent_in:.2?}");
+    println!(
+        "RATE LIMIT BENCH: {tickets} messages in {tickets} ticket channels, sent in {sent_in:.2?}"
+    );
     println!("  answered:     all {tickets} in {elapsed:.2?}");
     println!(
         "  REST calls:   {} accepted ({posts} messages, {typing} typing, {} other); floor at {per_second} req/s: {floor:.2?}; elapsed/floor = {:.2}",

@@ -469,7 +469,7 @@ fn register_commands(
 /// Checks a message body as Discord does: some content, at most 2000 characters.
 fn check_message(body: &Value, files: &[Value]) -> Result<(), Response> {
     let content = body["content"].as_str().unwrap_or_default();
-    let has_other = files.iter().len() > 0
+    let has_other = !files.is_empty()
         || body["embeds"].as_array().is_some_and(|e| !e.is_empty())
         || body["components"].as_array().is_some_and(|c| !c.is_empty());
     if content.trim().is_empty() && !has_other {
