@@ -43,8 +43,10 @@ use tokio_util::sync::CancellationToken;
 
 /// Discord's global limit: requests per second per bot.
 pub const GLOBAL_PER_SECOND: u32 = 50;
-/// 429s retried per call before serenity sees one.
-pub const MAX_RETRIES: usize = 5;
+/// 429s retried per call before serenity sees one. Generous: when a global limit is lower than
+/// the bot's pace, every waiting call retries when the window reopens and only the limit's worth
+/// get through each time, so a call in a burst can meet several 429s in a row before its turn.
+pub const MAX_RETRIES: usize = 20;
 /// Discord's largest upload (25 MiB) with room for the JSON around it.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// A 429 without a readable `retry_after` waits this long.

@@ -22,6 +22,8 @@ use crate::{fixtures, rest::host, users::PERSONAS, world::Shared, Dispatched};
 const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 /// Discord's close code for a bad token.
 const AUTHENTICATION_FAILED: u16 = 4004;
+/// Discord's close code for "unknown error: reconnect".
+const SERVER_CLOSING: u16 = 4000;
 
 pub(crate) async fn gateway(
     State(shared): State<Arc<Shared>>,
@@ -39,8 +41,15 @@ async fn session(shared: Arc<Shared>, mut socket: WebSocket, host: String) {
     }
     let (tx, mut rx) = mpsc::unbounded_channel::<(String, Value)>();
     let mut seq = 0_u64;
+    let closing = shared.closing.clone();
     loop {
         tokio::select! {
+            () = closing.cancelled() => {
+                // Discord's "reconnect" close: the bot will try again later.
+                let close = CloseFrame { code: SERVER_CLOSING, reason: "The sandbox is stopping.".into() };
+                let _ = socket.send(WsMessage::Close(Some(close))).await;
+                break;
+            }
             incoming = socket.recv() => {
                 let Some(Ok(frame)) = incoming else { break };
                 let text = match frame {

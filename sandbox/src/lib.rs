@@ -187,8 +187,12 @@ pub async fn run(
     sandbox: Sandbox,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let closing = sandbox.shared.closing.clone();
     axum::serve(listener, app(&sandbox))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.cancel();
+        })
         .await
 }
 

@@ -24,7 +24,7 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -313,6 +313,7 @@ async fn events(
         };
         Some((Ok(Event::default().data(data.to_string())), receiver))
     });
+    let stream = stream.take_until(shared.closing.clone().cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 

@@ -11,6 +11,7 @@ use std::{
 
 use serde_json::{json, Value};
 use tokio::sync::{broadcast, mpsc, Notify};
+use tokio_util::sync::CancellationToken;
 
 use crate::{
     fixtures,
@@ -218,6 +219,9 @@ pub(crate) struct Shared {
     pub(crate) changed: Notify,
     /// Told to the page after each change, so it can fetch what it shows again.
     pub(crate) page_events: broadcast::Sender<Value>,
+    /// Cancelled when the server shuts down: ends the page's event streams and gateway sessions,
+    /// which would otherwise keep a graceful shutdown waiting forever.
+    pub(crate) closing: CancellationToken,
 }
 
 impl Shared {
@@ -228,6 +232,7 @@ impl Shared {
             world: Mutex::new(World::new(limits)),
             changed: Notify::new(),
             page_events: broadcast::channel(PAGE_EVENTS_BUFFERED).0,
+            closing: CancellationToken::new(),
         }
     }
 

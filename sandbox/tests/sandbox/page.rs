@@ -140,3 +140,26 @@ async fn actions_fail_with_a_json_error_that_says_what_to_fix() {
     assert_eq!(empty.status, 400);
     assert_eq!(state.body["bot"]["connected"], false);
 }
+
+#[tokio::test]
+async fn shutdown_ends_the_pages_live_updates_instead_of_waiting_for_the_browser() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sandbox = Sandbox::new(TOKEN, addr);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sandbox::run(listener, sandbox, async {
+        stopped.await.ok();
+    }));
+    // An open page: its event stream stays open as long as the server lets it.
+    let events = reqwest::get(format!("http://{addr}/sandbox/events"))
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+
+    stop.send(()).unwrap();
+    let served = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the server stops although a page is open");
+    served.unwrap().expect("a clean stop");
+    drop(events);
+}
