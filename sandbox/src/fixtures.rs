@@ -118,9 +118,12 @@ pub fn guild_create_with(channels: Vec<Value>, roles: Vec<Value>, members: Vec<V
     all_roles.extend(roles);
     let member = |id: u64, bot: bool| json!({ "user": user(id, bot), "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
     let mut all_members = vec![member(BOT_ID, true), member(ADMIN_ID, false)];
-    all_members.extend(members.into_iter().filter(|m| {
-        m["user"]["id"] != BOT_ID.to_string() && m["user"]["id"] != ADMIN_ID.to_string()
-    }));
+    let (bot, owner) = (BOT_ID.to_string(), ADMIN_ID.to_string());
+    all_members.extend(
+        members
+            .into_iter()
+            .filter(|m| m["user"]["id"] != bot.as_str() && m["user"]["id"] != owner.as_str()),
+    );
     json!({
         "id": GUILD_ID.to_string(),
         "name": "Fake Guild",

@@ -466,27 +466,27 @@ fn register_commands(
     Json(commands).into_response()
 }
 
-/// Checks a message body as Discord does: some content, at most 2000 characters.
-fn check_message(body: &Value, files: &[Value]) -> Result<(), Response> {
+/// Discord's refusal of a message body, if any: it needs some content, at most 2000 characters.
+fn refusal_of_message(body: &Value, files: &[Value]) -> Option<Response> {
     let content = body["content"].as_str().unwrap_or_default();
     let has_other = !files.is_empty()
         || body["embeds"].as_array().is_some_and(|e| !e.is_empty())
         || body["components"].as_array().is_some_and(|c| !c.is_empty());
     if content.trim().is_empty() && !has_other {
-        return Err(discord_error(
+        return Some(discord_error(
             StatusCode::BAD_REQUEST,
             50_006,
             "Cannot send an empty message",
         ));
     }
     if content.chars().count() > MESSAGE_CHARS {
-        return Err((
+        return Some((
             StatusCode::BAD_REQUEST,
             Json(json!({"message": "Invalid Form Body", "code": 50_035, "errors": {"content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 2000 or fewer in length."}]}}})),
         )
             .into_response());
     }
-    Ok(())
+    None
 }
 
 /// A new message of the bot in `channel` made of `body` and the uploaded `files`.
@@ -526,7 +526,7 @@ fn post_message(
     if world.channel(channel).is_none() {
         return discord_error(StatusCode::NOT_FOUND, 10_003, "Unknown Channel");
     }
-    if let Err(refusal) = check_message(body, &files) {
+    if let Some(refusal) = refusal_of_message(body, &files) {
         return refusal;
     }
     let message = new_bot_message(world, channel, body, files);
@@ -576,7 +576,7 @@ fn interaction_callback(
         Some(4 | 5) => {
             let deferred = body["type"] == 5;
             if !deferred {
-                if let Err(refusal) = check_message(&data, &files) {
+                if let Some(refusal) = refusal_of_message(&data, &files) {
                     return refusal;
                 }
             }

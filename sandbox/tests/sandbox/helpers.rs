@@ -91,12 +91,15 @@ impl Client {
     }
 }
 
+/// The running bot: how to ask it to stop, and how its `run` ended.
+type RunningBot = (oneshot::Sender<()>, JoinHandle<Result<(), bot::BotError>>);
+
 /// The product running on this machine.
 pub struct Stack {
     pub sandbox: Sandbox,
     _nats: NatsServer,
     worker: Option<RunningWorker>,
-    bot: Option<(oneshot::Sender<()>, JoinHandle<Result<(), bot::BotError>>)>,
+    bot: Option<RunningBot>,
 }
 
 /// Starts nats-server, a relay worker, a sandbox (with #general, Discord's rate limits) and the
