@@ -4,6 +4,7 @@
 #   docker build --target relay-worker -t ticket-assistant/relay-worker .
 #   docker build --target relay-http   -t ticket-assistant/relay-http .
 #   docker build --target bot          -t ticket-assistant/bot .
+#   docker build --target discord-sandbox -t ticket-assistant/discord-sandbox .
 # (docker-compose.yml does this for you.)
 #
 # Stages: `planner` reduces the workspace to a dependency recipe; `builder` compiles the
@@ -27,7 +28,7 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot
+RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot --bin discord-sandbox
 
 # Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, and an
 # unprivileged user app (uid/gid 10001) without a login shell.
@@ -60,6 +61,22 @@ ENTRYPOINT ["/usr/local/bin/relay-http"]
 FROM runtime AS bot
 COPY --from=builder /src/target/release/bot /usr/local/bin/bot
 ENTRYPOINT ["/usr/local/bin/bot"]
+
+# The local Discord stand-in with its web page (docker-compose.yml, profile "sandbox").
+FROM runtime AS discord-sandbox
+# curl only for the HEALTHCHECK below.
+USER root
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends curl \
+    && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+COPY --from=builder /src/target/release/discord-sandbox /usr/local/bin/discord-sandbox
+ENV SANDBOX_HOST=0.0.0.0 \
+    SANDBOX_PORT=3000
+EXPOSE 3000
+HEALTHCHECK --interval=5s --timeout=3s --start-period=5s --retries=3 \
+    CMD curl -fsS "http://127.0.0.1:${SANDBOX_PORT}/sandbox/state?user=admin" || exit 1
+ENTRYPOINT ["/usr/local/bin/discord-sandbox"]
 
 # Last, so that a plain `docker build .` builds the worker.
 FROM runtime AS relay-worker

@@ -16,10 +16,13 @@
 //!   answers.
 //! - `handler`: the gateway event handler; `locks`: per-key async locks; `settings`: the typed
 //!   settings.
+//! - `rate_limit`: the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
+//!   must be off.
 
 mod commands;
 mod handler;
 mod locks;
+mod rate_limit;
 mod relay;
 mod settings;
 mod split;
@@ -51,6 +54,7 @@ use serenity::{
 };
 
 use handler::Handler;
+use rate_limit::RateLimitedProxy;
 use relay::Relay;
 
 /// How long each shutdown step (shards, relay tasks, NATS drain) may take.
@@ -65,6 +69,9 @@ pub enum BotError {
     /// Discord refused the connection (bad token, missing intents...) or the gateway failed.
     #[error("Discord: {0}")]
     Discord(#[from] serenity::Error),
+    /// The REST rate limiter (used with `DISCORD_PROXY_URL`) could not listen on 127.0.0.1.
+    #[error("cannot start the REST rate limiter: {0}")]
+    RateLimiter(std::io::Error),
 }
 
 /// The gateway intents the bot needs: guilds (channels for the cache), guild messages, and
@@ -74,13 +81,15 @@ pub fn intents() -> GatewayIntents {
 }
 
 /// The REST client: no message it sends can ping anyone, and with `DISCORD_PROXY_URL` every
-/// call (gateway discovery included) goes to the proxy.
-fn http(settings: &BotSettings) -> Http {
+/// call (gateway discovery included) goes to the proxy through the bot's rate limiter.
+fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>) -> Http {
     let mut builder = HttpBuilder::new(settings.discord_token.expose_secret())
         .default_allowed_mentions(CreateAllowedMentions::new());
-    if let Some(proxy) = &settings.proxy_url {
-        // serenity's own rate limiter would bypass the proxy; the proxy does the rate limiting.
-        builder = builder.proxy(proxy.clone()).ratelimiter_disabled(true);
+    if let Some(limiter) = limiter {
+        // serenity's own rate limiter would bypass the proxy; ours sits in front of it.
+        builder = builder
+            .proxy(limiter.url().to_owned())
+            .ratelimiter_disabled(true);
     }
     builder.build()
 }
@@ -91,7 +100,15 @@ pub async fn run(
     nats: async_nats::Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BotError> {
-    let http = http(&settings);
+    let limiter = match &settings.proxy_url {
+        Some(proxy) => Some(
+            RateLimitedProxy::start(proxy)
+                .await
+                .map_err(BotError::RateLimiter)?,
+        ),
+        None => None,
+    };
+    let http = http(&settings, limiter.as_ref());
     // serenity falls back to Discord's public gateway when this fails, bypassing the proxy and
     // hiding a bad token behind reconnect loops: fail at start instead, saying what to check.
     let gateway = http
@@ -133,6 +150,9 @@ pub async fn run(
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),
         Err(_) => tracing::warn!("NATS drain did not finish in time"),
+    }
+    if let Some(limiter) = limiter {
+        limiter.stop(SHUTDOWN_GRACE).await;
     }
     tracing::info!("bot stopped");
     outcome

@@ -30,6 +30,8 @@ pub enum Service {
     Worker,
     /// The HTTP sidecar: `[API]`.
     Api,
+    /// The local Discord stand-in: `[SANDBOX]`.
+    Sandbox,
 }
 
 impl Service {
@@ -39,6 +41,7 @@ impl Service {
             Self::Bot => "BOT",
             Self::Worker => "WORKER",
             Self::Api => "API",
+            Self::Sandbox => "SANDBOX",
         }
     }
 }

@@ -1,15 +1,20 @@
 //! End-to-end tests of the bot: serenity's real client against a fake Discord, a real
 //! nats-server per test, and a real relay worker. One module per topic; the tiny helpers they
-//! share live here, the harness in [`helpers`], the fake in [`fake_discord`].
+//! share live here, the harness in [`helpers`]; the fake Discord is the `sandbox` crate.
 
 mod binary;
 mod create_ticket;
-mod fake_discord;
 mod figures;
 mod helpers;
 mod lifecycle;
+mod rate_limit;
 mod relay;
 mod setup;
+
+/// The Discord these tests run against: the `sandbox` crate, under the name the tests use.
+mod fake_discord {
+    pub use sandbox::{Sandbox as FakeDiscord, *};
+}
 
 use axum::http::Method;
 use fake_discord::{FakeDiscord, Recorded, GUILD_ID};

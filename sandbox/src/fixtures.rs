@@ -2,19 +2,29 @@
 //! below deserialize each into serenity's own types, since an event serenity cannot read
 //! silently becomes `Event::Unknown` and never reaches the bot's handler.
 
-use std::net::SocketAddr;
-
 use serde_json::{json, Value};
 
-use super::{ADMIN_ID, APP_ID, BOT_ID, GUILD_ID};
+use crate::{users::PERSONAS, ADMIN_ID, APP_ID, BOT_ID, GUILD_ID};
 
-const TIMESTAMP: &str = "2026-11-27T08:00:00.000000+00:00";
+/// The timestamp of every object (the page shows the sandbox's own clock instead).
+pub const TIMESTAMP: &str = "2026-11-27T08:00:00.000000+00:00";
+
+/// The name of a user: the bot's, a persona's, or `user<ID>`.
+pub fn username(id: u64, bot: bool) -> String {
+    if bot && id == BOT_ID {
+        return "TicketBot".to_owned();
+    }
+    PERSONAS
+        .iter()
+        .find(|p| p.id == id)
+        .map_or_else(|| format!("user{id}"), |p| p.name.to_owned())
+}
 
 /// A user object.
 pub fn user(id: u64, bot: bool) -> Value {
     json!({
         "id": id.to_string(),
-        "username": if bot { "TicketBot".to_owned() } else { format!("user{id}") },
+        "username": username(id, bot),
         "discriminator": "0",
         "global_name": null,
         "avatar": null,
@@ -63,23 +73,57 @@ pub fn everyone_role() -> Value {
     everyone
 }
 
-/// The READY event data.
-pub fn ready(addr: &SocketAddr) -> Value {
+/// The READY event data; `host` is where the bot reached the sandbox.
+pub fn ready(host: &str) -> Value {
     json!({
         "v": 10,
         "user": user(BOT_ID, true),
         "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
         "session_id": "fake-session",
-        "resume_gateway_url": format!("ws://{addr}/gateway"),
+        "resume_gateway_url": format!("ws://{host}/gateway"),
         "application": { "id": APP_ID.to_string(), "flags": 0 },
     })
 }
 
-/// The GUILD_CREATE event data for the guild holding `channels` and `roles`.
+/// A DM channel between the bot and `recipient`.
+pub fn dm_channel(id: u64, recipient: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "recipients": [user(recipient, false)],
+        "flags": 0,
+    })
+}
+
+/// The GUILD_ROLE_CREATE / GUILD_ROLE_UPDATE event data.
+pub fn role_event(role: &Value) -> Value {
+    json!({ "guild_id": GUILD_ID.to_string(), "role": role })
+}
+
+/// The GUILD_ROLE_DELETE event data.
+pub fn role_delete(role_id: &str) -> Value {
+    json!({ "guild_id": GUILD_ID.to_string(), "role_id": role_id })
+}
+
+/// The GUILD_CREATE event data for the guild holding `channels` and `roles`, with the bot, the
+/// owner and `members` (member objects).
 pub fn guild_create(channels: Vec<Value>, roles: Vec<Value>) -> Value {
+    guild_create_with(channels, roles, Vec::new())
+}
+
+/// [`guild_create`] with these member objects besides the bot and the owner.
+pub fn guild_create_with(channels: Vec<Value>, roles: Vec<Value>, members: Vec<Value>) -> Value {
     let mut all_roles = vec![everyone_role()];
     all_roles.extend(roles);
     let member = |id: u64, bot: bool| json!({ "user": user(id, bot), "roles": [], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
+    let mut all_members = vec![member(BOT_ID, true), member(ADMIN_ID, false)];
+    let (bot, owner) = (BOT_ID.to_string(), ADMIN_ID.to_string());
+    all_members.extend(
+        members
+            .into_iter()
+            .filter(|m| m["user"]["id"] != bot.as_str() && m["user"]["id"] != owner.as_str()),
+    );
     json!({
         "id": GUILD_ID.to_string(),
         "name": "Fake Guild",
@@ -96,13 +140,13 @@ pub fn guild_create(channels: Vec<Value>, roles: Vec<Value>) -> Value {
         "premium_progress_bar_enabled": false,
         "joined_at": TIMESTAMP,
         "large": false,
-        "member_count": 2,
+        "member_count": all_members.len(),
         "roles": all_roles,
         "emojis": [],
         "features": [],
         "stickers": [],
         "voice_states": [],
-        "members": [member(BOT_ID, true), member(ADMIN_ID, false)],
+        "members": all_members,
         "channels": channels,
         "threads": [],
         "presences": [],
@@ -159,7 +203,8 @@ fn message(id: u64, channel_id: u64, author: Value, content: &str, kind: u64) ->
     })
 }
 
-/// A message the bot created from request `body` (content, message_reference...).
+/// A message the bot created from request `body` (content, message_reference, components,
+/// embeds, and `attachments`: attachment objects the sandbox made of uploaded files).
 pub fn bot_message(id: u64, channel_id: u64, body: &Value) -> Value {
     let reference = body.get("message_reference").filter(|r| !r.is_null());
     // A reply is type 19, a plain message type 0.
@@ -167,13 +212,30 @@ pub fn bot_message(id: u64, channel_id: u64, body: &Value) -> Value {
     let content = body["content"].as_str().unwrap_or_default();
     let mut message = message(id, channel_id, user(BOT_ID, true), content, kind);
     message["message_reference"] = reference.cloned().unwrap_or(Value::Null);
+    for key in ["components", "embeds", "attachments"] {
+        if let Some(list) = body.get(key).filter(|v| v.is_array()) {
+            message[key] = list.clone();
+        }
+    }
     message
+}
+
+/// An attachment object for a file the sandbox serves at `url`.
+pub fn attachment(id: u64, filename: &str, content_type: &str, size: usize, url: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "filename": filename,
+        "content_type": content_type,
+        "size": size,
+        "url": url,
+        "proxy_url": url,
+    })
 }
 
 /// Who sent a message, and how.
 #[derive(Debug, Clone)]
 pub struct MessageSpec {
-    /// Filled in by [`super::FakeDiscord::send`].
+    /// Filled in by [`crate::Sandbox::send`].
     pub id: u64,
     /// The channel.
     pub channel_id: u64,
@@ -229,6 +291,58 @@ pub fn interaction_create(
     administrator: bool,
     channel_id: u64,
 ) -> Value {
+    let mut interaction = interaction_base(id, user_id, administrator, channel_id);
+    interaction["type"] = json!(2);
+    interaction["data"] = json!({ "id": "1", "name": name, "type": 1 });
+    interaction
+}
+
+/// [`interaction_create`] for a member with these roles and command options (`name`, string
+/// value).
+pub fn command_interaction(
+    id: u64,
+    name: &str,
+    member: &Value,
+    administrator: bool,
+    channel_id: u64,
+    options: &[(String, String)],
+) -> Value {
+    let user_id = member["user"]["id"]
+        .as_str()
+        .and_then(|u| u.parse().ok())
+        .unwrap_or_default();
+    let mut interaction = interaction_create(id, name, user_id, administrator, channel_id);
+    interaction["member"]["roles"] = member["roles"].clone();
+    let options: Vec<Value> = options
+        .iter()
+        .map(|(name, value)| json!({ "name": name, "type": 3, "value": value }))
+        .collect();
+    interaction["data"]["options"] = json!(options);
+    interaction
+}
+
+/// The INTERACTION_CREATE event data of a button with `custom_id` pressed by `user_id` on
+/// `message`.
+pub fn component_interaction(
+    id: u64,
+    custom_id: &str,
+    user_id: u64,
+    administrator: bool,
+    message: &Value,
+) -> Value {
+    let channel_id = message["channel_id"]
+        .as_str()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_default();
+    let mut interaction = interaction_base(id, user_id, administrator, channel_id);
+    interaction["type"] = json!(3);
+    interaction["message"] = message.clone();
+    interaction["data"] = json!({ "custom_id": custom_id, "component_type": 2 });
+    interaction
+}
+
+/// What every interaction in a guild channel carries.
+fn interaction_base(id: u64, user_id: u64, administrator: bool, channel_id: u64) -> Value {
     // Administrator is bit 3; the rest are what @everyone has.
     let permissions = if administrator {
         "1071698660937"
@@ -238,7 +352,6 @@ pub fn interaction_create(
     json!({
         "id": id.to_string(),
         "application_id": APP_ID.to_string(),
-        "type": 2,
         "token": interaction_token(id),
         "version": 1,
         "guild_id": GUILD_ID.to_string(),
@@ -260,7 +373,6 @@ pub fn interaction_create(
         "authorizing_integration_owners": { "0": GUILD_ID.to_string() },
         "context": 0,
         "attachment_size_limit": 8_388_608,
-        "data": { "id": "1", "name": name, "type": 1 },
     })
 }
 
@@ -285,8 +397,7 @@ mod tests {
 
     #[test]
     fn ready_is_a_ready_event() {
-        let addr = "127.0.0.1:1".parse().unwrap();
-        let Event::Ready(ready) = event("READY", ready(&addr)) else {
+        let Event::Ready(ready) = event("READY", ready("127.0.0.1:1")) else {
             panic!("READY became another event")
         };
         assert_eq!(ready.ready.application.id.get(), APP_ID);
@@ -349,6 +460,70 @@ mod tests {
     }
 
     #[test]
+    fn a_command_with_roles_and_options_and_a_button_press_are_interactions() {
+        let member = json!({ "user": user(7, false), "roles": ["6"] });
+        let options = [("topic".to_owned(), "printer".to_owned())];
+        let Event::InteractionCreate(created) = event(
+            "INTERACTION_CREATE",
+            command_interaction(9, "ask", &member, false, 5, &options),
+        ) else {
+            panic!("INTERACTION_CREATE became another event")
+        };
+        let command = created.interaction.command().expect("a command");
+        assert_eq!(command.member.unwrap().roles[0].get(), 6);
+        assert_eq!(command.data.options[0].name, "topic");
+
+        let body = json!({ "content": "pick", "components": [{ "type": 1, "components": [
+            { "type": 2, "style": 1, "label": "Close", "custom_id": "close" }
+        ]}]});
+        let message = bot_message(8, 5, &body);
+        let Event::InteractionCreate(created) = event(
+            "INTERACTION_CREATE",
+            component_interaction(10, "close", 7, false, &message),
+        ) else {
+            panic!("INTERACTION_CREATE became another event")
+        };
+        let component = created
+            .interaction
+            .message_component()
+            .expect("a button press");
+        assert_eq!(component.data.custom_id, "close");
+        assert_eq!(component.message.components.len(), 1);
+    }
+
+    #[test]
+    fn role_and_channel_changes_and_full_guilds_are_their_events() {
+        let role = role(6, "Support");
+        assert!(matches!(
+            event("GUILD_ROLE_CREATE", role_event(&role)),
+            Event::GuildRoleCreate(_)
+        ));
+        assert!(matches!(
+            event("GUILD_ROLE_DELETE", role_delete("6")),
+            Event::GuildRoleDelete(_)
+        ));
+        let text = channel(5, 0, "general", None, json!([]));
+        assert!(matches!(
+            event("CHANNEL_UPDATE", text.clone()),
+            Event::ChannelUpdate(_)
+        ));
+        assert!(matches!(
+            event("CHANNEL_DELETE", text),
+            Event::ChannelDelete(_)
+        ));
+        let members = vec![
+            json!({ "user": user(7, false), "roles": ["6"], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP }),
+        ];
+        let Event::GuildCreate(guild) = event(
+            "GUILD_CREATE",
+            guild_create_with(vec![], vec![role], members),
+        ) else {
+            panic!("GUILD_CREATE became another event")
+        };
+        assert_eq!(guild.guild.members.len(), 3);
+    }
+
+    #[test]
     fn channel_create_is_a_channel_create_event() {
         let data = channel(
             5,
@@ -381,5 +556,10 @@ mod tests {
             }))
             .unwrap();
         assert_eq!(commands[0].name, "setup");
+        let _: serenity::model::channel::PrivateChannel =
+            serde_json::from_value(dm_channel(11, 7)).unwrap();
+        let body = json!({ "content": "", "attachments": [attachment(12, "a.txt", "text/plain", 3, "http://x/a.txt")] });
+        let message: Message = serde_json::from_value(bot_message(13, 5, &body)).unwrap();
+        assert_eq!(message.attachments[0].filename, "a.txt");
     }
 }

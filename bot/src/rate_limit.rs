@@ -1,0 +1,443 @@
+//! The bot's own REST rate limiter, used when it runs behind `DISCORD_PROXY_URL`: there
+//! serenity's limiter must be off (it would send requests to discord.com, bypassing the proxy),
+//! so without this the bot would send as fast as it likes and take every 429 as a failure.
+//!
+//! It sits in front of serenity's HTTP client as a small forwarding proxy on 127.0.0.1: serenity
+//! is pointed at it, and it forwards every call to `DISCORD_PROXY_URL`. It has to sit there and
+//! not around the bot's own calls: serenity turns a 429 into an error that keeps neither its
+//! `retry_after` nor any `X-RateLimit-*` header, and the typing indicator is sent from a task of
+//! serenity's own. Here every call is seen, typing and interaction callbacks included:
+//!
+//! - the global limit: a [`governor`] GCRA limiter of [`GLOBAL_PER_SECOND`] shared by all calls
+//!   except interaction callbacks and webhooks (Discord does not count those), with a burst of
+//!   one so that no one-second window of Discord's can hold more than the limit;
+//! - per-route buckets learned from `X-RateLimit-Remaining` / `X-RateLimit-Reset-After`: a call
+//!   whose bucket is empty waits for its reset instead of being refused;
+//! - a 429 all the same (a bucket not known yet, another client of the same token): wait its
+//!   `retry_after` (the whole bot waits on a global one) and send again, at most
+//!   [`MAX_RETRIES`] times; then serenity gets the 429.
+//!
+//! `governor` rather than a hand-written token bucket: it is the maintained GCRA implementation
+//! of the ecosystem, lock-free, with an async `until_ready` that queues callers fairly.
+
+use std::{
+    collections::HashMap,
+    net::{Ipv4Addr, SocketAddr},
+    num::NonZeroU32,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::{to_bytes, Body},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderName, Method, StatusCode},
+    response::{IntoResponse, Response},
+    Json, Router,
+};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::{json, Value};
+// tokio's clock, so that tests can pause it.
+use tokio::{task::JoinHandle, time::Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Discord's global limit: requests per second per bot.
+pub const GLOBAL_PER_SECOND: u32 = 50;
+/// 429s retried per call before serenity sees one. Generous: when a global limit is lower than
+/// the bot's pace, every waiting call retries when the window reopens and only the limit's worth
+/// get through each time, so a call in a burst can meet several 429s in a row before its turn.
+pub const MAX_RETRIES: usize = 20;
+/// Discord's largest upload (25 MiB) with room for the JSON around it.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+/// A 429 without a readable `retry_after` waits this long.
+const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// Hop-by-hop headers and those the HTTP clients set themselves.
+const NOT_FORWARDED: [&str; 5] = [
+    "host",
+    "content-length",
+    "connection",
+    "transfer-encoding",
+    "keep-alive",
+];
+
+/// What one route bucket allows, as Discord last said.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    limit: u32,
+    remaining: u32,
+    reset_at: Instant,
+    window: Duration,
+}
+
+/// The limiter's state, shared by every forwarded call.
+struct Limiter {
+    upstream: String,
+    client: reqwest::Client,
+    global: DefaultDirectRateLimiter,
+    global_blocked_until: Mutex<Option<Instant>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+/// The running forwarder; [`RateLimitedProxy::stop`] ends it, and so does dropping it.
+pub struct RateLimitedProxy {
+    url: String,
+    stop: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl Drop for RateLimitedProxy {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+impl RateLimitedProxy {
+    /// Listens on 127.0.0.1 (a free port) and forwards every call to `upstream` (a base URL such
+    /// as `http://127.0.0.1:3000`), within Discord's rate limits.
+    pub async fn start(upstream: &str) -> std::io::Result<Self> {
+        let listener =
+            tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let per_second = NonZeroU32::new(GLOBAL_PER_SECOND).expect("a positive limit");
+        let limiter = Arc::new(Limiter {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::new(),
+            global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
+            global_blocked_until: Mutex::new(None),
+            buckets: Mutex::new(HashMap::new()),
+        });
+        let app = Router::new().fallback(forward).with_state(limiter);
+        let stop = CancellationToken::new();
+        let stopped = stop.clone().cancelled_owned();
+        let task = tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!(error = %err, "the REST rate limiter stopped");
+            }
+        });
+        tracing::info!(%url, upstream, "REST calls go through the bot's rate limiter");
+        Ok(Self {
+            url,
+            stop,
+            task: Some(task),
+        })
+    }
+
+    /// The base URL to give serenity instead of the proxy's.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Stops forwarding (waiting at most `grace` for calls in flight).
+    pub async fn stop(mut self, grace: Duration) {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            if tokio::time::timeout(grace, task).await.is_err() {
+                tracing::warn!("the REST rate limiter did not stop in time");
+            }
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The same JSON shape as Discord's errors, so serenity reports it like one.
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "message": message, "code": 0 }))).into_response()
+}
+
+async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
+        return error(StatusCode::PAYLOAD_TOO_LARGE, "request body too large");
+    };
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
+    let route = route_key(parts.method.as_str(), parts.uri.path());
+    let mut headers = parts.headers;
+    for name in NOT_FORWARDED {
+        headers.remove(name);
+    }
+    let mut attempt = 0;
+    loop {
+        limiter.wait_turn(&route).await;
+        let sent = limiter
+            .client
+            .request(parts.method.clone(), format!("{}{path}", limiter.upstream))
+            .headers(headers.clone())
+            .body(body.clone())
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(err) => {
+                tracing::warn!(error = %err, %path, "cannot reach DISCORD_PROXY_URL");
+                return error(StatusCode::BAD_GATEWAY, "cannot reach DISCORD_PROXY_URL");
+            }
+        };
+        let status = response.status();
+        let response_headers = response.headers().clone();
+        limiter.learn(&route, &response_headers);
+        let Ok(bytes) = response.bytes().await else {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "DISCORD_PROXY_URL's answer broke off",
+            );
+        };
+        if status == StatusCode::TOO_MANY_REQUESTS && attempt < MAX_RETRIES {
+            attempt += 1;
+            let (retry_after, global) = retry_after(&response_headers, &bytes);
+            tracing::warn!(
+                %path,
+                retry_after_ms = retry_after.as_millis() as u64,
+                global,
+                attempt,
+                "Discord rate limited a call; retrying after the wait it asked for"
+            );
+            limiter.block(&route, global, retry_after);
+            continue;
+        }
+        return answer(status, &response_headers, bytes);
+    }
+}
+
+fn answer(status: StatusCode, headers: &HeaderMap, body: axum::body::Bytes) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    for (name, value) in headers {
+        if !NOT_FORWARDED.contains(&name.as_str()) {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
+}
+
+impl Limiter {
+    /// Waits until this call may go: no global block, the global rate, the route's bucket.
+    async fn wait_turn(&self, route: &Route) {
+        loop {
+            let blocked = *lock(&self.global_blocked_until);
+            match blocked {
+                Some(until) if until > Instant::now() => {
+                    tokio::time::sleep_until(until).await;
+                }
+                _ => break,
+            }
+        }
+        if !route.exempt_from_global {
+            self.global.until_ready().await;
+        }
+        loop {
+            let wait = {
+                let mut buckets = lock(&self.buckets);
+                let Some(bucket) = buckets.get_mut(&route.key) else {
+                    return;
+                };
+                let now = Instant::now();
+                if now >= bucket.reset_at {
+                    // A new window: assume it allows what the last one did.
+                    bucket.remaining = bucket.limit;
+                    bucket.reset_at = now + bucket.window;
+                }
+                if bucket.remaining > 0 {
+                    bucket.remaining -= 1;
+                    return;
+                }
+                bucket.reset_at - now
+            };
+            tracing::debug!(route = %route.key, wait_ms = wait.as_millis() as u64, "route bucket empty, waiting");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Remembers what Discord said about the route's bucket.
+    fn learn(&self, route: &Route, headers: &HeaderMap) {
+        let number = |name: &str| {
+            headers
+                .get(HeaderName::from_bytes(name.as_bytes()).ok()?)?
+                .to_str()
+                .ok()?
+                .parse::<f64>()
+                .ok()
+        };
+        let (Some(limit), Some(remaining), Some(reset_after)) = (
+            number("x-ratelimit-limit"),
+            number("x-ratelimit-remaining"),
+            number("x-ratelimit-reset-after"),
+        ) else {
+            return;
+        };
+        let reset_after = Duration::from_secs_f64(reset_after.max(0.0));
+        let now = Instant::now();
+        let mut buckets = lock(&self.buckets);
+        let bucket = buckets.entry(route.key.clone()).or_insert(Bucket {
+            limit: limit as u32,
+            remaining: remaining as u32,
+            reset_at: now + reset_after,
+            window: reset_after,
+        });
+        bucket.limit = limit as u32;
+        // Answers to calls sent together arrive in any order: trust the most cautious one.
+        bucket.remaining = bucket.remaining.min(remaining as u32);
+        bucket.reset_at = now + reset_after;
+        bucket.window = bucket.window.max(reset_after);
+    }
+
+    /// After a 429: hold the route (or, for a global one, every call) for `wait`.
+    fn block(&self, route: &Route, global: bool, wait: Duration) {
+        let until = Instant::now() + wait;
+        if global {
+            let mut blocked = lock(&self.global_blocked_until);
+            *blocked = Some(blocked.map_or(until, |b| b.max(until)));
+            return;
+        }
+        let mut buckets = lock(&self.buckets);
+        let bucket = buckets.entry(route.key.clone()).or_insert(Bucket {
+            limit: 1,
+            remaining: 0,
+            reset_at: until,
+            window: wait,
+        });
+        bucket.remaining = 0;
+        bucket.reset_at = until;
+    }
+}
+
+/// `retry_after` (seconds, from the JSON body, else the `Retry-After` header) and `global`.
+fn retry_after(headers: &HeaderMap, body: &[u8]) -> (Duration, bool) {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let global = json["global"].as_bool().unwrap_or(false)
+        || headers
+            .get("x-ratelimit-global")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"true"));
+    let seconds = json["retry_after"].as_f64().or_else(|| {
+        headers
+            .get("retry-after")?
+            .to_str()
+            .ok()?
+            .parse::<f64>()
+            .ok()
+    });
+    let wait = seconds
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs_f64);
+    (wait, global)
+}
+
+/// A call's bucket, as Discord draws them: the route with its major parameter (channel, guild,
+/// webhook) kept and other IDs blanked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Route {
+    key: String,
+    exempt_from_global: bool,
+}
+
+fn route_key(method: &str, path: &str) -> Route {
+    let segments: Vec<&str> = path
+        .trim_start_matches("/api/v10/")
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .collect();
+    let first = segments.first().copied().unwrap_or_default();
+    let exempt_from_global = first == "interactions" || first == "webhooks";
+    let major_len = match first {
+        "channels" | "guilds" => 2,
+        "webhooks" | "interactions" => 3,
+        _ => 0,
+    };
+    let key: Vec<&str> = segments
+        .iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            if (index > 0 && index < major_len) || !segment.bytes().all(|b| b.is_ascii_digit()) {
+                segment
+            } else {
+                "{id}"
+            }
+        })
+        .collect();
+    Route {
+        key: format!(
+            "{} /{}",
+            Method::from_bytes(method.as_bytes()).map_or("?".to_owned(), |m| m.to_string()),
+            key.join("/")
+        ),
+        exempt_from_global,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_keep_the_major_parameter_only() {
+        let a = route_key("POST", "/api/v10/channels/1/messages");
+        assert_eq!(a.key, "POST /channels/1/messages");
+        assert!(!a.exempt_from_global);
+        assert_eq!(
+            route_key("DELETE", "/api/v10/guilds/9/roles/7").key,
+            "DELETE /guilds/9/roles/{id}"
+        );
+        assert!(route_key("POST", "/api/v10/interactions/5/tok/callback").exempt_from_global);
+        assert!(
+            route_key("PATCH", "/api/v10/webhooks/5/tok/messages/@original").exempt_from_global
+        );
+    }
+
+    #[test]
+    fn retry_after_comes_from_the_body_then_the_header() {
+        let body = br#"{"message":"You are being rate limited.","retry_after":0.25,"global":true}"#;
+        assert_eq!(
+            retry_after(&HeaderMap::new(), body),
+            (Duration::from_millis(250), true)
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(
+            retry_after(&headers, b"not json"),
+            (Duration::from_secs(2), false)
+        );
+        assert_eq!(
+            retry_after(&HeaderMap::new(), b""),
+            (DEFAULT_RETRY_AFTER, false)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_bucket_waits_for_its_reset() {
+        let limiter = Limiter {
+            upstream: String::new(),
+            client: reqwest::Client::new(),
+            global: RateLimiter::direct(Quota::per_second(NonZeroU32::new(1000).unwrap())),
+            global_blocked_until: Mutex::new(None),
+            buckets: Mutex::new(HashMap::new()),
+        };
+        let route = route_key("POST", "/api/v10/channels/1/messages");
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-limit", "5".parse().unwrap());
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        headers.insert("x-ratelimit-reset-after", "5".parse().unwrap());
+        limiter.learn(&route, &headers);
+        let wait = limiter.wait_turn(&route);
+        tokio::pin!(wait);
+        let early = tokio::time::timeout(Duration::from_secs(4), &mut wait).await;
+        assert!(early.is_err(), "still waiting before the reset");
+        tokio::time::timeout(Duration::from_secs(2), wait)
+            .await
+            .expect("goes once the bucket resets");
+        // Another channel is another bucket.
+        let other = route_key("POST", "/api/v10/channels/2/messages");
+        tokio::time::timeout(Duration::from_millis(1), limiter.wait_turn(&other))
+            .await
+            .expect("no wait on another bucket");
+    }
+}

@@ -1,0 +1,152 @@
+//! The harness: [`Client`] speaks to a sandbox as the bot (token) or as the page, and
+//! [`spawn_stack`] starts the whole product on this machine: a nats-server, a relay worker, the
+//! sandbox and the real bot ([`bot::run`]) pointed at it.
+
+use std::time::Duration;
+
+use bot::BotSettings;
+use common::{config::ConfigSource, test_util::NatsServer};
+use relay_worker::{test_util::spawn_worker, Placeholder, RunningWorker};
+use sandbox::{Sandbox, SandboxOptions, GUILD_ID};
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// The bot token the tests' sandboxes accept.
+pub const TOKEN: &str = "sandbox-test-token";
+
+/// An answer: status, headers, JSON body (`Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// A header's value, `""` when absent.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Requests to one sandbox.
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    pub fn new(sandbox: &Sandbox) -> Self {
+        Self {
+            base: sandbox.url(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A Discord API call as the bot.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let request = self
+            .http
+            .request(
+                method.parse().expect("a method"),
+                format!("{}/api/v10{path}", self.base),
+            )
+            .header("authorization", format!("Bot {TOKEN}"));
+        self.send(request, body).await
+    }
+
+    /// A call of the page's API (or any path of the sandbox).
+    pub async fn page(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
+        let request = self.http.request(
+            method.parse().expect("a method"),
+            format!("{}{path}", self.base),
+        );
+        self.send(request, body).await
+    }
+
+    async fn send(&self, mut request: reqwest::RequestBuilder, body: Option<Value>) -> Answer {
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.expect("the sandbox answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("a body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+/// The running bot: how to ask it to stop, and how its `run` ended.
+type RunningBot = (oneshot::Sender<()>, JoinHandle<Result<(), bot::BotError>>);
+
+/// The product running on this machine.
+pub struct Stack {
+    pub sandbox: Sandbox,
+    _nats: NatsServer,
+    worker: Option<RunningWorker>,
+    bot: Option<RunningBot>,
+}
+
+/// Starts nats-server, a relay worker, a sandbox (with #general, Discord's rate limits) and the
+/// bot, and waits until the bot has registered its commands.
+pub async fn spawn_stack() -> Stack {
+    let nats = NatsServer::start();
+    let worker = spawn_worker(&nats.settings(), Placeholder).await;
+    let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).with_general_channel()).await;
+    let proxy = sandbox.url();
+    let nats_url = nats.url();
+    let guild = GUILD_ID.to_string();
+    let source = ConfigSource::from_vars([
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_PROXY_URL", proxy.as_str()),
+        ("DISCORD_GUILD_ID", guild.as_str()),
+        ("NATS_URL", nats_url.as_str()),
+    ]);
+    let nats_settings = source.nats().expect("nats settings");
+    let settings = BotSettings::load(&source, &nats_settings).expect("bot settings");
+    let client = common::nats::connect(&nats_settings, "bot")
+        .await
+        .expect("nats");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let bot = tokio::spawn(bot::run(settings, client, async {
+        stopped.await.ok();
+    }));
+    sandbox.wait_until_ready().await;
+    Stack {
+        sandbox,
+        _nats: nats,
+        worker: Some(worker),
+        bot: Some((stop, bot)),
+    }
+}
+
+impl Stack {
+    /// Stops the bot and the worker.
+    pub async fn stop(mut self) {
+        if let Some((stop, bot)) = self.bot.take() {
+            let _ = stop.send(());
+            let outcome = tokio::time::timeout(Duration::from_secs(20), bot)
+                .await
+                .expect("the bot stops");
+            outcome.expect("no panic").expect("a clean stop");
+        }
+        if let Some(worker) = self.worker.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(15), worker.stop()).await;
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The page's API: what each user sees follows the permission overwrites, the page's files are
+//! served, and a failed action is a JSON error saying what to fix.
+
+use sandbox::{Sandbox, SandboxOptions, BOT_ID, GUILD_ID, MEMBER_A_ID};
+use serde_json::{json, Value};
+
+use crate::helpers::{Client, TOKEN};
+
+const VIEW: u64 = 1 << 10;
+
+fn names(state: &Value) -> Vec<String> {
+    state["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_ticket_is_seen_by_its_member_support_and_the_admin_but_not_by_member_b() {
+    let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).with_general_channel()).await;
+    let client = Client::new(&sandbox);
+    // What /setup and /create-ticket do, as the bot.
+    let support = client
+        .api(
+            "POST",
+            &format!("/guilds/{GUILD_ID}/roles"),
+            Some(json!({ "name": "Support" })),
+        )
+        .await;
+    let support_id = support.body["id"].as_str().unwrap().to_owned();
+    let created = client
+        .api(
+            "POST",
+            &format!("/guilds/{GUILD_ID}/channels"),
+            Some(json!({
+                "name": "ticket-alice", "type": 0,
+                "permission_overwrites": [
+                    { "id": GUILD_ID.to_string(), "type": 0, "allow": "0", "deny": VIEW.to_string() },
+                    { "id": MEMBER_A_ID.to_string(), "type": 1, "allow": VIEW.to_string(), "deny": "0" },
+                    { "id": support_id, "type": 0, "allow": VIEW.to_string(), "deny": "0" },
+                    { "id": BOT_ID.to_string(), "type": 1, "allow": VIEW.to_string(), "deny": "0" },
+                ],
+            })),
+        )
+        .await;
+    assert_eq!(created.status, 201);
+    let ticket = created.body["id"].as_str().unwrap().to_owned();
+
+    let mut seen = Vec::new();
+    for user in ["admin", "support", "member-a", "member-b"] {
+        let state = client
+            .page("GET", &format!("/sandbox/state?user={user}"), None)
+            .await;
+        assert_eq!(state.status, 200);
+        seen.push((user, names(&state.body)));
+    }
+    let messages_of_b = client
+        .page(
+            "GET",
+            &format!("/sandbox/channels/{ticket}/messages?user=member-b"),
+            None,
+        )
+        .await;
+
+    let both = vec!["general".to_owned(), "ticket-alice".to_owned()];
+    assert_eq!(
+        seen,
+        vec![
+            ("admin", both.clone()),
+            ("support", both.clone()),
+            ("member-a", both),
+            ("member-b", vec!["general".to_owned()]),
+        ]
+    );
+    assert_eq!(messages_of_b.status, 404, "not even by its ID");
+    assert!(messages_of_b.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot see"));
+    assert!(sandbox.can_see(MEMBER_A_ID, ticket.parse().unwrap()));
+}
+
+#[tokio::test]
+async fn the_page_and_its_script_and_style_are_served() {
+    let sandbox = Sandbox::start(TOKEN).await;
+    let client = Client::new(&sandbox);
+    for (path, kind, marker) in [
+        ("/", "text/html", "<script src=\"/app.js\">"),
+        ("/app.js", "text/javascript", "EventSource"),
+        ("/style.css", "text/css", "#banner"),
+    ] {
+        let answer = client.page("GET", path, None).await;
+        assert_eq!(answer.status, 200, "{path}");
+        assert!(answer.header("content-type").starts_with(kind), "{path}");
+        assert!(answer.body.as_str().unwrap().contains(marker), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn actions_fail_with_a_json_error_that_says_what_to_fix() {
+    let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).with_general_channel()).await;
+    let client = Client::new(&sandbox);
+    let general = names(
+        &client
+            .page("GET", "/sandbox/state?user=admin", None)
+            .await
+            .body,
+    );
+    assert_eq!(general, ["general"]);
+    let state = client.page("GET", "/sandbox/state?user=admin", None).await;
+    let channel = state.body["channels"][0]["id"].as_str().unwrap().to_owned();
+
+    let no_bot = client
+        .page(
+            "POST",
+            "/sandbox/commands",
+            Some(json!({ "user": "admin", "name": "setup", "channel_id": channel })),
+        )
+        .await;
+    let nobody = client
+        .page("GET", "/sandbox/state?user=mallory", None)
+        .await;
+    let empty = client
+        .page(
+            "POST",
+            &format!("/sandbox/channels/{channel}/messages"),
+            Some(json!({ "user": "member-a", "content": "  " })),
+        )
+        .await;
+
+    assert_eq!(no_bot.status, 409);
+    assert!(no_bot.body["error"]
+        .as_str()
+        .unwrap()
+        .contains("DISCORD_PROXY_URL"));
+    assert_eq!(nobody.status, 400);
+    assert!(nobody.body["error"].as_str().unwrap().contains("member-a"));
+    assert_eq!(empty.status, 400);
+    assert_eq!(state.body["bot"]["connected"], false);
+}
+
+#[tokio::test]
+async fn shutdown_ends_the_pages_live_updates_instead_of_waiting_for_the_browser() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let sandbox = Sandbox::new(TOKEN, addr);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(sandbox::run(listener, sandbox, async {
+        stopped.await.ok();
+    }));
+    // An open page: its event stream stays open as long as the server lets it.
+    let events = reqwest::get(format!("http://{addr}/sandbox/events"))
+        .await
+        .unwrap();
+    assert_eq!(events.status(), 200);
+
+    stop.send(()).unwrap();
+    let served = tokio::time::timeout(std::time::Duration::from_secs(10), server)
+        .await
+        .expect("the server stops although a page is open");
+    served.unwrap().expect("a clean stop");
+    drop(events);
+}
