@@ -1,5 +1,6 @@
 //! The serenity event handler: registers the commands and the relay's in-order message
-//! collector when the gateway session is ready, and routes interactions and messages.
+//! collector when the gateway session is ready, starts the relay's catch-up when a guild
+//! becomes available (after every connect), and routes interactions and messages.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -7,7 +8,7 @@ use std::sync::{
 };
 
 use serenity::{
-    all::{Context, EventHandler, GuildId, Interaction, Message, Ready},
+    all::{Context, EventHandler, Guild, GuildId, Interaction, Message, Ready},
     async_trait,
     gateway::CollectorCallback,
     model::event::Event,
@@ -68,6 +69,13 @@ impl EventHandler for Handler {
         self.install_collector(&ctx);
         if let Err(err) = commands::register(&ctx.http, self.guild_id).await {
             tracing::error!(error = %err, "cannot register the slash commands");
+        }
+    }
+
+    async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        // Discord sends it after every connect: what was written meanwhile gets its answer.
+        if let Some(relay) = self.relay.get() {
+            relay.catch_up(guild.id);
         }
     }
 

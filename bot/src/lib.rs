@@ -60,6 +60,10 @@ use relay::Relay;
 /// How long each shutdown step (shards, relay tasks, NATS drain) may take.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// How long the start waits for the NATS connection before it connects to Discord anyway:
+/// the catch-up that follows the connection relays at once, and would find NATS still down.
+const NATS_START_WAIT: Duration = Duration::from_secs(10);
+
 /// Why the bot stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -86,10 +90,24 @@ fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>) -> Http {
     let mut builder = HttpBuilder::new(settings.discord_token.expose_secret())
         .default_allowed_mentions(CreateAllowedMentions::new());
     if let Some(limiter) = limiter {
-        // serenity's own rate limiter would bypass the proxy; ours sits in front of it.
+        // serenity's own rate limiter would bypass the proxy; ours sits in front of it, and
+        // bounds each call to Discord itself (a wait for the rate limit is not a stall).
         builder = builder
             .proxy(limiter.url().to_owned())
             .ratelimiter_disabled(true);
+    } else {
+        // serenity's client has no timeout: one stalled call would hold its channel forever.
+        // Its rate limiter waits before sending, so the timeout bounds the call alone.
+        match reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(settings.discord_http_timeout)
+            .build()
+        {
+            Ok(client) => builder = builder.client(client),
+            Err(err) => {
+                tracing::error!(error = %err, "cannot build the Discord HTTP client with a timeout")
+            }
+        }
     }
     builder.build()
 }
@@ -102,7 +120,7 @@ pub async fn run(
 ) -> Result<(), BotError> {
     let limiter = match &settings.proxy_url {
         Some(proxy) => Some(
-            RateLimitedProxy::start(proxy)
+            RateLimitedProxy::start(proxy, settings.discord_http_timeout)
                 .await
                 .map_err(BotError::RateLimiter)?,
         ),
@@ -116,6 +134,16 @@ pub async fn run(
         .await
         .map_err(BotError::GatewayDiscovery)?;
     tracing::info!(url = %gateway.url, "gateway found");
+    // The client connects in the background; a flush completes once it is connected.
+    if tokio::time::timeout(NATS_START_WAIT, nats.flush())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            waited = ?NATS_START_WAIT,
+            "NATS is not connected yet; starting anyway (messages get the unavailable notice until it is)"
+        );
+    }
     let relay_cell = Arc::new(OnceLock::new());
     let handler = Handler::new(Arc::clone(&relay_cell), settings.guild_id);
     let mut client = ClientBuilder::new_with_http(http, intents())
@@ -129,7 +157,10 @@ pub async fn run(
         ),
         Arc::clone(&client.http),
         Arc::clone(&client.cache),
-        RelaySettings::new(settings.relay_timeout),
+        RelaySettings {
+            catch_up_max_age: settings.catch_up_max_age,
+            ..RelaySettings::new(settings.relay_timeout)
+        },
     );
     // Set before the gateway starts, so no event can find the cell empty.
     let _ = relay_cell.set(relay.clone());

@@ -94,14 +94,20 @@ impl Drop for RateLimitedProxy {
 impl RateLimitedProxy {
     /// Listens on 127.0.0.1 (a free port) and forwards every call to `upstream` (a base URL such
     /// as `http://127.0.0.1:3000`), within Discord's rate limits.
-    pub async fn start(upstream: &str) -> std::io::Result<Self> {
+    ///
+    /// Each call to `upstream` may take at most `timeout` (`DISCORD_HTTP_TIMEOUT_SECS`); one
+    /// that stalls is answered 504, so the caller moves on.
+    pub async fn start(upstream: &str, timeout: Duration) -> std::io::Result<Self> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let per_second = NonZeroU32::new(GLOBAL_PER_SECOND).expect("a positive limit");
         let limiter = Arc::new(Limiter {
             upstream: upstream.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .map_err(std::io::Error::other)?,
             global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
             global_blocked_until: Mutex::new(None),
             buckets: Mutex::new(HashMap::new()),
@@ -178,6 +184,13 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
             .await;
         let response = match sent {
             Ok(response) => response,
+            Err(err) if err.is_timeout() => {
+                tracing::warn!(%path, "DISCORD_PROXY_URL did not answer within DISCORD_HTTP_TIMEOUT_SECS");
+                return error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "DISCORD_PROXY_URL did not answer within DISCORD_HTTP_TIMEOUT_SECS",
+                );
+            }
             Err(err) => {
                 tracing::warn!(error = %err, %path, "cannot reach DISCORD_PROXY_URL");
                 return error(StatusCode::BAD_GATEWAY, "cannot reach DISCORD_PROXY_URL");

@@ -5,12 +5,14 @@
 //! | `DISCORD_TOKEN` | required | the bot token (kept in a [`SecretString`]: never printed) |
 //! | `DISCORD_GUILD_ID` | unset | register the slash commands in this guild only (instant) instead of globally |
 //! | `DISCORD_PROXY_URL` | unset | send every REST call, gateway discovery included, to this base URL (a shared rate-limit proxy such as twilight-http-proxy) |
-//! | `RELAY_TIMEOUT_SECS` | 10 | how long one relay request waits for a worker's reply |
+//! | `RELAY_TIMEOUT_SECS` | 10 (1–3,600) | how long one relay request waits for a worker's reply |
+//! | `DISCORD_HTTP_TIMEOUT_SECS` | 15 (1–300) | the most one Discord REST call may take |
+//! | `CATCHUP_MAX_AGE_MINUTES` | 60 (0–10,080; 0 = no catch-up) | after a (re)connect, unanswered ticket messages up to this old are answered |
 //! | `NATS_URL`, `RELAY_SUBJECT`, ... | shared | see [`common::config::NatsSettings`] |
 
 use std::time::Duration;
 
-use common::config::{ConfigError, ConfigSource, NatsSettings};
+use common::config::{in_range, ConfigError, ConfigSource, NatsSettings};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
@@ -28,6 +30,11 @@ pub struct BotSettings {
     pub relay_timeout: Duration,
     /// `RELAY_SUBJECT` (from the shared NATS settings).
     pub relay_subject: String,
+    /// `DISCORD_HTTP_TIMEOUT_SECS`: one stalled Discord call cannot hold a channel's queue
+    /// longer than this.
+    pub discord_http_timeout: Duration,
+    /// `CATCHUP_MAX_AGE_MINUTES`: how far back catch-up looks (zero: no catch-up).
+    pub catch_up_max_age: Duration,
 }
 
 #[derive(Deserialize)]
@@ -40,10 +47,22 @@ struct RawBotSettings {
     discord_proxy_url: Option<String>,
     #[serde(default = "default_relay_timeout_secs")]
     relay_timeout_secs: u64,
+    #[serde(default = "default_discord_http_timeout_secs")]
+    discord_http_timeout_secs: u64,
+    #[serde(default = "default_catch_up_max_age_minutes")]
+    catchup_max_age_minutes: u64,
 }
 
 fn default_relay_timeout_secs() -> u64 {
     10
+}
+
+fn default_discord_http_timeout_secs() -> u64 {
+    15
+}
+
+fn default_catch_up_max_age_minutes() -> u64 {
+    60
 }
 
 impl BotSettings {
@@ -86,18 +105,26 @@ impl BotSettings {
                 ))
             }
         };
-        if raw.relay_timeout_secs == 0 {
-            return Err(ConfigError::invalid(
-                "RELAY_TIMEOUT_SECS",
-                "must be at least 1 second",
-            ));
-        }
+        let relay_timeout_secs = in_range("RELAY_TIMEOUT_SECS", raw.relay_timeout_secs, 1..=3_600)?;
+        let discord_http_timeout_secs = in_range(
+            "DISCORD_HTTP_TIMEOUT_SECS",
+            raw.discord_http_timeout_secs,
+            1..=300,
+        )?;
+        // A week: Discord keeps history longer, but older questions need a person, not a bot.
+        let catch_up_max_age_minutes = in_range(
+            "CATCHUP_MAX_AGE_MINUTES",
+            raw.catchup_max_age_minutes,
+            0..=10_080,
+        )?;
         Ok(Self {
             discord_token,
             guild_id,
             proxy_url,
-            relay_timeout: Duration::from_secs(raw.relay_timeout_secs),
+            relay_timeout: Duration::from_secs(relay_timeout_secs),
             relay_subject: nats.relay_subject.clone(),
+            discord_http_timeout: Duration::from_secs(discord_http_timeout_secs),
+            catch_up_max_age: Duration::from_secs(catch_up_max_age_minutes * 60),
         })
     }
 }
@@ -126,6 +153,8 @@ mod tests {
         assert_eq!(settings.guild_id, None);
         assert_eq!(settings.proxy_url, None);
         assert_eq!(settings.relay_subject, "tickets.relay");
+        assert_eq!(settings.discord_http_timeout, Duration::from_secs(15));
+        assert_eq!(settings.catch_up_max_age, Duration::from_secs(3600));
         assert!(!format!("{settings:?}").contains("very-secret-token"));
     }
 
@@ -147,6 +176,11 @@ mod tests {
             ("DISCORD_PROXY_URL", "127.0.0.1:3000"),
             ("RELAY_TIMEOUT_SECS", "0"),
             ("RELAY_TIMEOUT_SECS", "soon"),
+            ("RELAY_TIMEOUT_SECS", "18446744073709551615"),
+            ("DISCORD_HTTP_TIMEOUT_SECS", "0"),
+            ("DISCORD_HTTP_TIMEOUT_SECS", "99999"),
+            ("CATCHUP_MAX_AGE_MINUTES", "-1"),
+            ("CATCHUP_MAX_AGE_MINUTES", "18446744073709551615"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();

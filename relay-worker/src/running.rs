@@ -11,18 +11,31 @@ use crate::{Responder, WorkerError, WorkerSettings};
 #[derive(Debug)]
 pub struct RunningWorker {
     shutdown: oneshot::Sender<()>,
-    ready: Option<oneshot::Receiver<()>>,
+    ready: Option<oneshot::Receiver<String>>,
+    instance: Option<String>,
     task: JoinHandle<Result<(), WorkerError>>,
 }
 
 impl RunningWorker {
-    /// Waits until the NATS server routes requests to this worker (its subscription is in
-    /// place). Returns `false` when the worker stopped before it got there.
+    /// Waits until the worker has sent its subscriptions to the server. Returns `false` when the
+    /// worker stopped before it got there. To know that the server has them too, ping
+    /// `$SRV.PING.ticket-relay.<instance id>` (as `test_util` does).
     pub async fn ready(&mut self) -> bool {
         match self.ready.take() {
-            Some(ready) => ready.await.is_ok(),
-            None => true,
+            Some(ready) => match ready.await {
+                Ok(instance) => {
+                    self.instance = Some(instance);
+                    true
+                }
+                Err(_) => false,
+            },
+            None => self.instance.is_some(),
         }
+    }
+
+    /// This instance's id in the services API, once [`Self::ready`] has returned `true`.
+    pub fn instance_id(&self) -> Option<&str> {
+        self.instance.as_deref()
     }
 
     /// Shuts the worker down gracefully and returns how [`crate::run`] ended.
@@ -58,6 +71,7 @@ pub fn spawn<R: Responder>(
     RunningWorker {
         shutdown,
         ready: Some(ready),
+        instance: None,
         task,
     }
 }

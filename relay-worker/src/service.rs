@@ -83,13 +83,15 @@ pub async fn run<R: Responder>(
     serve(client, settings, responder, shutdown, None).await
 }
 
-/// [`run`], telling `ready` once the server routes requests to this worker.
+/// [`run`], telling `ready` this instance's id once its subscriptions are written to the server
+/// (the server reads them in order: when it answers `$SRV.PING.ticket-relay.<id>`, it routes
+/// requests here too).
 pub(crate) async fn serve<R: Responder>(
     client: Client,
     settings: WorkerSettings,
     responder: R,
     shutdown: impl Future<Output = ()>,
-    ready: Option<oneshot::Sender<()>>,
+    ready: Option<oneshot::Sender<String>>,
 ) -> Result<(), WorkerError> {
     let identity = Arc::new(Identity::new(&settings.subject));
     let stats = Arc::new(Stats::default());
@@ -108,9 +110,9 @@ pub(crate) async fn serve<R: Responder>(
         "relay worker serving"
     );
     if let Some(ready) = ready {
-        // The server answers a flush after it has processed the subscriptions before it.
+        // Written, not yet read by the server: see `serve`'s documentation.
         if client.flush().await.is_ok() {
-            let _ = ready.send(());
+            let _ = ready.send(identity.id.clone());
         }
     }
 
@@ -149,8 +151,8 @@ pub(crate) async fn serve<R: Responder>(
         Ok(()) => Ok(()),
         Err(_) => Err(WorkerError::ShutdownTimeout(tasks.len())),
     };
-    // flush() returns once the server has every reply; drain() then closes the connection
-    // (the discovery subscriptions with it).
+    // flush() writes every reply to the socket; drain() then closes the connection (the
+    // discovery subscriptions with it) after what is written has gone out.
     let drained = async {
         client
             .flush()

@@ -181,6 +181,13 @@ pub fn commands(body: &Value, guild: Option<u64>, next_id: &mut dyn FnMut() -> u
     )
 }
 
+/// The current time as Discord writes it (RFC 3339, UTC).
+pub fn now() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats")
+}
+
 /// The fields every Message object has, with no reference, member or webhook.
 fn message(id: u64, channel_id: u64, author: Value, content: &str, kind: u64) -> Value {
     json!({
@@ -189,7 +196,8 @@ fn message(id: u64, channel_id: u64, author: Value, content: &str, kind: u64) ->
         "guild_id": GUILD_ID.to_string(),
         "author": author,
         "content": content,
-        "timestamp": TIMESTAMP,
+        // Now, as on Discord: the bot's catch-up reads message times.
+        "timestamp": now(),
         "edited_timestamp": null,
         "tts": false,
         "mention_everyone": false,

@@ -553,6 +553,25 @@ impl Sandbox {
             .expect("the bot is connected to the gateway")
     }
 
+    /// Leaves the next REST call with this method whose path ends with `suffix` unanswered
+    /// (until the sandbox closes), like a stalled Discord call.
+    pub fn stall_next(&self, method: Method, suffix: &str) {
+        self.world()
+            .stalls
+            .push((method.as_str().to_owned(), suffix.to_owned()));
+    }
+
+    /// Stores a message from a human in `channel_id` without telling the bot, as Discord does
+    /// with messages sent while the bot is offline; returns its ID. Dispatches nothing.
+    pub fn post_offline(&self, channel_id: u64, author_id: u64, content: &str) -> u64 {
+        let mut spec = fixtures::MessageSpec::human(channel_id, author_id, content);
+        spec.id = self.fresh_id();
+        let message = fixtures::message_create(&spec);
+        self.world().store_message(message, None);
+        self.shared.page_changed(Some(channel_id));
+        spec.id
+    }
+
     /// [`Sandbox::send`], failing when the bot is not connected.
     pub fn try_send(&self, mut spec: fixtures::MessageSpec) -> Result<u64, SandboxError> {
         spec.id = self.fresh_id();

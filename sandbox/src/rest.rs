@@ -63,6 +63,19 @@ pub(crate) async fn rest(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == format!("Bot {}", shared.token));
+    let stalled = {
+        let mut world = shared.world();
+        let found = world
+            .stalls
+            .iter()
+            .position(|(m, suffix)| m == method.as_str() && path.ends_with(suffix.as_str()));
+        found.map(|index| world.stalls.remove(index))
+    };
+    if stalled.is_some() {
+        // Like a Discord call that never completes: the caller's own timeout has to end it.
+        shared.closing.cancelled().await;
+        return discord_error(StatusCode::SERVICE_UNAVAILABLE, 0, "the sandbox is closing");
+    }
     let now = Instant::now();
     let verdict = shared.world().limiter.check(method.as_str(), &path, now);
     let (response, limited) = if !authorized {

@@ -85,6 +85,8 @@ pub(crate) struct World {
     pub(crate) limiter: Limiter,
     /// Files the bot uploaded, by attachment ID.
     pub(crate) files: HashMap<u64, StoredFile>,
+    /// REST calls (method, path suffix) to leave unanswered once each, like a stalled Discord.
+    pub(crate) stalls: Vec<(String, String)>,
 }
 
 impl World {
@@ -109,6 +111,7 @@ impl World {
             identifies: 0,
             limiter: Limiter::new(limits),
             files: HashMap::new(),
+            stalls: Vec::new(),
         }
     }
 

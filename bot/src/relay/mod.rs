@@ -11,14 +11,19 @@
 //!
 //! Robustness: a full queue (a user flooding one channel) drops the message with a notice and a
 //! WARN line instead of waiting; a channel task that has been idle for a while ends; every
-//! failure is logged and never ends the task.
+//! failure is logged and never ends the task. Messages still queued at shutdown are counted in
+//! a WARN line and left to the next start's [`catch_up`].
 
+mod catch_up;
 mod pipeline;
 mod queue;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -52,6 +57,9 @@ const QUEUE_CAPACITY: usize = 16;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// Cancelled tasks stop at their next await, so this is plenty and keeps shutdown bounded.
 const ABANDON_WAIT: Duration = Duration::from_secs(1);
+/// `CATCHUP_MAX_AGE_MINUTES`' default: an hour, long enough for a restart or a deploy, short
+/// enough that nobody gets a bot answer to a question staff has long dealt with.
+const CATCH_UP_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// How the relay behaves; [`RelaySettings::new`] gives the production values.
 #[derive(Debug, Clone)]
@@ -66,6 +74,9 @@ pub struct RelaySettings {
     pub queue_capacity: usize,
     /// An idle channel task ends after this long (a new message starts another).
     pub idle_timeout: Duration,
+    /// How far back catch-up looks after a (re)connect (`CATCHUP_MAX_AGE_MINUTES`; zero: no
+    /// catch-up).
+    pub catch_up_max_age: Duration,
 }
 
 impl RelaySettings {
@@ -77,6 +88,7 @@ impl RelaySettings {
             retry_delay: RETRY_DELAY,
             queue_capacity: QUEUE_CAPACITY,
             idle_timeout: IDLE_TIMEOUT,
+            catch_up_max_age: CATCH_UP_MAX_AGE,
         }
     }
 }
@@ -102,6 +114,8 @@ struct Inner {
     seen: Mutex<SeenIds>,
     tasks: TaskTracker,
     cancel: CancellationToken,
+    /// Messages queued or being answered, for the shutdown's count of what is left.
+    pending: AtomicUsize,
 }
 
 impl Relay {
@@ -122,6 +136,7 @@ impl Relay {
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
+                pending: AtomicUsize::new(0),
             }),
         }
     }
@@ -148,6 +163,13 @@ impl Relay {
             );
             self.inner.cancel.cancel();
             let _ = tokio::time::timeout(ABANDON_WAIT, self.inner.tasks.wait()).await;
+            let left = self.inner.pending.load(Ordering::SeqCst);
+            if left > 0 {
+                tracing::warn!(
+                    messages = left,
+                    "{left} ticket messages unanswered at shutdown; the next start answers them (catch-up)"
+                );
+            }
         }
     }
 

@@ -34,7 +34,11 @@ impl Relay {
             .entry(channel_id)
             .or_insert_with(|| self.spawn_channel_task(channel_id));
         match sender.try_send(message.clone()) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.inner
+                    .pending
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
             Err(mpsc::error::TrySendError::Full(message)) => {
                 tracing::warn!(
                     channel_id = %channel_id,
@@ -51,7 +55,11 @@ impl Relay {
                 // so that one bad message cannot silence the channel for good.
                 tracing::error!(channel_id = %channel_id, "ticket channel task ended unexpectedly, restarting it");
                 let sender = self.spawn_channel_task(channel_id);
-                let _ = sender.try_send(message);
+                if sender.try_send(message).is_ok() {
+                    self.inner
+                        .pending
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
                 queues.insert(channel_id, sender);
             }
         }
@@ -86,7 +94,9 @@ async fn channel_task(inner: Arc<Inner>, channel_id: ChannelId, mut rx: mpsc::Re
         };
         let Some(message) = message else { return };
         tokio::select! {
-            () = inner.relay(message) => {}
+            () = inner.relay(message) => {
+                inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
             () = inner.cancel.cancelled() => return,
         }
     }

@@ -157,6 +157,17 @@ impl TestBot {
 
     /// Asks the bot to shut down and returns how `run` ended; panics if it does not end.
     pub async fn shutdown(mut self) -> Result<(), BotError> {
+        self.stop_bot().await
+    }
+
+    /// [`Self::shutdown`], handing back the nats-server (for a restart) and the bot's logs.
+    pub async fn stop(mut self) -> (Result<(), BotError>, NatsServer, String) {
+        let outcome = self.stop_bot().await;
+        let logs = self.logs();
+        (outcome, self.nats, logs)
+    }
+
+    async fn stop_bot(&mut self) -> Result<(), BotError> {
         self.stop_worker().await;
         let (stop, handle) = self.bot.take().expect("bot running");
         let _ = stop.send(());

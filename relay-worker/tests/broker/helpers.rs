@@ -17,7 +17,7 @@ use common::{
     test_util::{eventually, NatsServer},
 };
 use futures::FutureExt;
-pub use relay_worker::test_util::{sample_request, spawn_worker, SUBJECT};
+pub use relay_worker::test_util::{sample_request, spawn_worker_probed, SUBJECT};
 use relay_worker::{Placeholder, RunningWorker, WorkerSettings};
 use tokio::sync::mpsc;
 
@@ -149,7 +149,14 @@ impl SecureBroker {
     /// Starts a Placeholder worker logged in as `worker`, the way the binary connects, and
     /// returns once this server routes requests to it.
     pub async fn spawn_worker(&self) -> RunningWorker {
-        spawn_worker(&self.settings_for("worker"), Placeholder).await
+        // The worker user may not ping; the admin checks that the server routes to it.
+        spawn_worker_probed(
+            &self.settings_for("worker"),
+            WorkerSettings::new(SUBJECT),
+            Placeholder,
+            &self.settings_for("admin"),
+        )
+        .await
     }
 }
 
