@@ -107,3 +107,48 @@ async fn relay_latency_figure() {
     );
     bot.shutdown().await.expect("clean shutdown");
 }
+
+/// Catch-up: 100 messages written in 10 ticket channels while the bot was away, answered after
+/// it connects; the time from its ready to the 100th answer, with Discord's rate limits (5 posts
+/// per 5 s per channel, 50 calls/s in all) and without.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture catch_up_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn catch_up_figure() {
+    for (label, limits) in [
+        ("Discord's rate limits", RateLimits::default()),
+        ("no rate limits", RateLimits::unlimited()),
+    ] {
+        let fake = FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(limits)).await;
+        let category = fake.add_category("Tickets");
+        fake.add_role("Support");
+        let channels: Vec<u64> = (0..10)
+            .map(|i| fake.add_text_channel(&format!("ticket-{}", 500 + i), Some(category)))
+            .collect();
+        for (i, channel) in channels.iter().enumerate() {
+            for n in 0..10 {
+                fake.post_offline(*channel, 500 + i as u64, &format!("missed message {n}"));
+            }
+        }
+        let nats = common::test_util::NatsServer::start();
+        let _worker =
+            relay_worker::test_util::spawn_worker(&nats.settings(), relay_worker::Placeholder)
+                .await;
+        let started = std::time::Instant::now();
+        let bot = crate::helpers::spawn_bot_with_nats(fake.clone(), nats).await;
+        let ready = started.elapsed();
+        for channel in &channels {
+            crate::wait_for_posts(&fake, *channel, 10).await;
+        }
+        let answered = started.elapsed() - ready;
+        let posts: usize = channels
+            .iter()
+            .map(|c| fake.posted_messages(*c).len())
+            .sum();
+        println!(
+            "catch-up, {label}: {posts} answers in 10 channels {answered:.2?} after the bot was ready"
+        );
+        bot.shutdown().await.expect("clean shutdown");
+    }
+}
