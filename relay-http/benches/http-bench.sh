@@ -11,7 +11,8 @@
 #
 # Settings (environment): CONNECTIONS (64), DURATION (10s), THREADS (2), WORKER_LOG_LEVEL
 # (info, as in production: one line per request), RELAY_FIRST=1 to measure /relay before
-# /health, RELAY_HTTP_BIN to measure another build of relay-http. relay-http logs at info (no
+# /health, BIN to measure other builds of both binaries (a folder holding them), RELAY_HTTP_BIN
+# to measure another build of relay-http alone. relay-http logs at info (no
 # line per successful request at that level).
 # Needs nats-server, wrk and curl (Debian: apt-get install -y nats-server wrk curl).
 
@@ -25,40 +26,8 @@ WORKER_LOG_LEVEL=${WORKER_LOG_LEVEL:-info}
 RELAY_FIRST=${RELAY_FIRST:-0}
 SCRIPT=relay-http/benches/relay.lua
 
-for tool in nats-server wrk curl; do
-    command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install -y $tool)" >&2; exit 1; }
-done
-
-cargo build --release -q -p relay-worker -p relay-http --bins
-BIN=${CARGO_TARGET_DIR:-target}/release
-
-TMP=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# Waits until FILE has a line matching PATTERN, for at most 20 s.
-wait_for_line() {
-    local file=$1 pattern=$2
-    for _ in $(seq 200); do
-        grep -q -- "$pattern" "$file" 2>/dev/null && return 0
-        sleep 0.1
-    done
-    echo "timed out waiting for '$pattern' in $file:" >&2
-    cat "$file" >&2
-    exit 1
-}
-
-nats-server -a 127.0.0.1 -p -1 2>"$TMP/nats.log" &
-NATS_PID=$!
-PIDS+=("$NATS_PID")
-wait_for_line "$TMP/nats.log" "Server is ready"
-NATS_PORT=$(sed -n 's/.*Listening for client connections on .*:\([0-9]*\)$/\1/p' "$TMP/nats.log" | head -1)
-export NATS_URL="nats://127.0.0.1:$NATS_PORT"
+[[ -x /usr/sbin/nats-server ]] && PATH="$PATH:/usr/sbin"
+source relay-http/benches/common.sh
 
 LOG_LEVEL=$WORKER_LOG_LEVEL "$BIN/relay-worker" >"$TMP/worker.log" 2>&1 &
 WORKER_PID=$!
