@@ -7,10 +7,16 @@
 //! | `DISCORD_PROXY_URL` | unset | send every REST call, gateway discovery included, to this base URL (a shared rate-limit proxy such as twilight-http-proxy) |
 //! | `RELAY_TIMEOUT_SECS` | 10 | how long one relay request waits for a worker's reply |
 //! | `NATS_URL`, `RELAY_SUBJECT`, ... | shared | see [`common::config::NatsSettings`] |
+//! | `HISTORY_MAX_MESSAGES` | 20 (0–20) | earlier ticket messages sent with each relay request (0: none) |
+//! | `HANDOFF_QUIET_MINUTES` | 30 (0–1,440) | the assistant stays quiet in a ticket this long after staff last wrote |
+//! | `USER_RATE_LIMIT_PER_MINUTE` | 6 (0–600) | most messages relayed per user per minute (0: no limit) |
 
 use std::time::Duration;
 
-use common::config::{ConfigError, ConfigSource, NatsSettings};
+use common::{
+    config::{in_range, ConfigError, ConfigSource, NatsSettings},
+    payload::History,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
@@ -28,7 +34,21 @@ pub struct BotSettings {
     pub relay_timeout: Duration,
     /// `RELAY_SUBJECT` (from the shared NATS settings).
     pub relay_subject: String,
+
+    // The ticket's conversation (issue 10).
+    /// `HISTORY_MAX_MESSAGES`: earlier messages sent with each request (0 to
+    /// [`History::MAX_MESSAGES`]).
+    pub history_max_messages: usize,
+    /// `HANDOFF_QUIET_MINUTES`, as a duration so that tests can make it short.
+    pub handoff_quiet: Duration,
+    /// `USER_RATE_LIMIT_PER_MINUTE`: 0 means no limit.
+    pub user_rate_limit_per_minute: u32,
 }
+
+/// The most `HANDOFF_QUIET_MINUTES` may be: a day; longer is a ticket staff have taken over.
+const MAX_HANDOFF_QUIET_MINUTES: u64 = 24 * 60;
+/// The most `USER_RATE_LIMIT_PER_MINUTE` may be: ten a second is no limit for a person typing.
+const MAX_USER_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 #[derive(Deserialize)]
 struct RawBotSettings {
@@ -40,6 +60,24 @@ struct RawBotSettings {
     discord_proxy_url: Option<String>,
     #[serde(default = "default_relay_timeout_secs")]
     relay_timeout_secs: u64,
+    #[serde(default = "default_history_max_messages")]
+    history_max_messages: usize,
+    #[serde(default = "default_handoff_quiet_minutes")]
+    handoff_quiet_minutes: u64,
+    #[serde(default = "default_user_rate_limit_per_minute")]
+    user_rate_limit_per_minute: u32,
+}
+
+fn default_history_max_messages() -> usize {
+    History::MAX_MESSAGES
+}
+
+fn default_handoff_quiet_minutes() -> u64 {
+    30
+}
+
+fn default_user_rate_limit_per_minute() -> u32 {
+    6
 }
 
 fn default_relay_timeout_secs() -> u64 {
@@ -98,7 +136,34 @@ impl BotSettings {
             proxy_url,
             relay_timeout: Duration::from_secs(raw.relay_timeout_secs),
             relay_subject: nats.relay_subject.clone(),
+            history_max_messages: in_range(
+                "HISTORY_MAX_MESSAGES",
+                raw.history_max_messages,
+                0..=History::MAX_MESSAGES,
+            )?,
+            handoff_quiet: Duration::from_secs(
+                60 * in_range(
+                    "HANDOFF_QUIET_MINUTES",
+                    raw.handoff_quiet_minutes,
+                    0..=MAX_HANDOFF_QUIET_MINUTES,
+                )?,
+            ),
+            user_rate_limit_per_minute: in_range(
+                "USER_RATE_LIMIT_PER_MINUTE",
+                raw.user_rate_limit_per_minute,
+                0..=MAX_USER_RATE_LIMIT_PER_MINUTE,
+            )?,
         })
+    }
+
+    /// The relay's settings: production values with this configuration.
+    pub(crate) fn relay_settings(&self) -> crate::RelaySettings {
+        crate::RelaySettings {
+            history_max_messages: self.history_max_messages,
+            handoff_quiet: self.handoff_quiet,
+            user_rate_limit_per_minute: self.user_rate_limit_per_minute,
+            ..crate::RelaySettings::new(self.relay_timeout)
+        }
     }
 }
 
@@ -126,6 +191,9 @@ mod tests {
         assert_eq!(settings.guild_id, None);
         assert_eq!(settings.proxy_url, None);
         assert_eq!(settings.relay_subject, "tickets.relay");
+        assert_eq!(settings.history_max_messages, 20);
+        assert_eq!(settings.handoff_quiet, Duration::from_secs(30 * 60));
+        assert_eq!(settings.user_rate_limit_per_minute, 6);
         assert!(!format!("{settings:?}").contains("very-secret-token"));
     }
 
@@ -141,12 +209,26 @@ mod tests {
         assert_eq!(settings.guild_id, Some(GuildId::new(123)));
         assert_eq!(settings.proxy_url.as_deref(), Some("http://127.0.0.1:3000"));
         assert_eq!(settings.relay_timeout, Duration::from_secs(3));
+        let settings = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("HISTORY_MAX_MESSAGES", "0"),
+            ("HANDOFF_QUIET_MINUTES", "5"),
+            ("USER_RATE_LIMIT_PER_MINUTE", "0"),
+        ])
+        .unwrap();
+        assert_eq!(settings.history_max_messages, 0);
+        assert_eq!(settings.handoff_quiet, Duration::from_secs(300));
+        assert_eq!(settings.user_rate_limit_per_minute, 0);
 
         let bad = [
             ("DISCORD_GUILD_ID", "abc"),
             ("DISCORD_PROXY_URL", "127.0.0.1:3000"),
             ("RELAY_TIMEOUT_SECS", "0"),
             ("RELAY_TIMEOUT_SECS", "soon"),
+            ("HISTORY_MAX_MESSAGES", "21"),
+            ("HANDOFF_QUIET_MINUTES", "1441"),
+            ("USER_RATE_LIMIT_PER_MINUTE", "601"),
+            ("USER_RATE_LIMIT_PER_MINUTE", "-1"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();

@@ -13,8 +13,11 @@
 //! WARN line instead of waiting; a channel task that has been idle for a while ends; every
 //! failure is logged and never ends the task.
 
+mod handoff;
+mod history;
 mod pipeline;
 mod queue;
+mod user_limit;
 
 use std::{
     collections::HashMap,
@@ -41,6 +44,9 @@ pub const UNAVAILABLE_MESSAGE: &str =
 pub const BUSY_MESSAGE: &str =
     "I'm still answering your earlier messages; please send this one again in a moment.";
 
+pub use handoff::HANDOFF_MESSAGE;
+pub use user_limit::SLOW_DOWN_MESSAGE;
+
 /// Three attempts in all: enough to ride out a worker restarting, few enough that the user is
 /// not kept waiting for long.
 const MAX_RETRIES: usize = 2;
@@ -66,6 +72,12 @@ pub struct RelaySettings {
     pub queue_capacity: usize,
     /// An idle channel task ends after this long (a new message starts another).
     pub idle_timeout: Duration,
+    /// Earlier ticket messages sent with each request (`HISTORY_MAX_MESSAGES`).
+    pub history_max_messages: usize,
+    /// How long the assistant stays quiet after staff wrote (`HANDOFF_QUIET_MINUTES`).
+    pub handoff_quiet: Duration,
+    /// Messages relayed per user per minute, 0 for no limit (`USER_RATE_LIMIT_PER_MINUTE`).
+    pub user_rate_limit_per_minute: u32,
 }
 
 impl RelaySettings {
@@ -77,8 +89,19 @@ impl RelaySettings {
             retry_delay: RETRY_DELAY,
             queue_capacity: QUEUE_CAPACITY,
             idle_timeout: IDLE_TIMEOUT,
+            history_max_messages: common::payload::History::MAX_MESSAGES,
+            handoff_quiet: handoff::DEFAULT_QUIET,
+            user_rate_limit_per_minute: user_limit::DEFAULT_PER_MINUTE,
         }
     }
+}
+
+/// serenity's cache settings for the relay: recent messages of every channel are kept, so that
+/// a ticket's history rarely needs a REST call.
+pub fn cache_settings() -> serenity::cache::Settings {
+    let mut settings = serenity::cache::Settings::default();
+    settings.max_messages = history::CACHED_MESSAGES_PER_CHANNEL;
+    settings
 }
 
 /// The relay: cheap to clone, shared by the event handler and the shard collector.
@@ -102,6 +125,9 @@ struct Inner {
     seen: Mutex<SeenIds>,
     tasks: TaskTracker,
     cancel: CancellationToken,
+    backfill: history::Backfill,
+    handoffs: handoff::Handoffs,
+    user_limit: user_limit::UserLimit,
 }
 
 impl Relay {
@@ -117,11 +143,14 @@ impl Relay {
                 client,
                 http,
                 cache,
-                settings,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
+                backfill: history::Backfill::default(),
+                handoffs: handoff::Handoffs::default(),
+                user_limit: user_limit::UserLimit::new(settings.user_rate_limit_per_minute),
+                settings,
             }),
         }
     }

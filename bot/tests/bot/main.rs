@@ -3,6 +3,7 @@
 //! share live here, the harness in [`helpers`]; the fake Discord is the `sandbox` crate.
 
 mod binary;
+mod conversation;
 mod create_ticket;
 mod figures;
 mod helpers;
