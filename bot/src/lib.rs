@@ -37,7 +37,9 @@ pub mod create_ticket {
     pub use crate::commands::create_ticket::{NAME, NOT_SET_UP};
 }
 
-pub use relay::{RelaySettings, BUSY_MESSAGE, UNAVAILABLE_MESSAGE};
+pub use relay::{
+    RelaySettings, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE,
+};
 pub use settings::BotSettings;
 
 use std::{
@@ -147,6 +149,7 @@ pub async fn run(
     let relay_cell = Arc::new(OnceLock::new());
     let handler = Handler::new(Arc::clone(&relay_cell), settings.guild_id);
     let mut client = ClientBuilder::new_with_http(http, intents())
+        .cache_settings(relay::cache_settings())
         .event_handler(handler)
         .await?;
     let relay = Relay::new(
@@ -157,10 +160,7 @@ pub async fn run(
         ),
         Arc::clone(&client.http),
         Arc::clone(&client.cache),
-        RelaySettings {
-            catch_up_max_age: settings.catch_up_max_age,
-            ..RelaySettings::new(settings.relay_timeout)
-        },
+        settings.relay_settings(),
     );
     // Set before the gateway starts, so no event can find the cell empty.
     let _ = relay_cell.set(relay.clone());

@@ -9,10 +9,16 @@
 //! | `DISCORD_HTTP_TIMEOUT_SECS` | 15 (1–300) | the most one Discord REST call may take |
 //! | `CATCHUP_MAX_AGE_MINUTES` | 60 (0–10,080; 0 = no catch-up) | after a (re)connect, unanswered ticket messages up to this old are answered |
 //! | `NATS_URL`, `RELAY_SUBJECT`, ... | shared | see [`common::config::NatsSettings`] |
+//! | `HISTORY_MAX_MESSAGES` | 20 (0–20) | earlier ticket messages sent with each relay request (0: none) |
+//! | `HANDOFF_QUIET_MINUTES` | 30 (0–1,440) | the assistant stays quiet in a ticket this long after staff last wrote |
+//! | `USER_RATE_LIMIT_PER_MINUTE` | 6 (0–600) | most messages relayed per user per minute (0: no limit) |
 
 use std::time::Duration;
 
-use common::config::{in_range, ConfigError, ConfigSource, NatsSettings};
+use common::{
+    config::{in_range, ConfigError, ConfigSource, NatsSettings},
+    payload::History,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
@@ -35,7 +41,21 @@ pub struct BotSettings {
     pub discord_http_timeout: Duration,
     /// `CATCHUP_MAX_AGE_MINUTES`: how far back catch-up looks (zero: no catch-up).
     pub catch_up_max_age: Duration,
+
+    // The ticket's conversation (issue 10).
+    /// `HISTORY_MAX_MESSAGES`: earlier messages sent with each request (0 to
+    /// [`History::MAX_MESSAGES`]).
+    pub history_max_messages: usize,
+    /// `HANDOFF_QUIET_MINUTES`, as a duration so that tests can make it short.
+    pub handoff_quiet: Duration,
+    /// `USER_RATE_LIMIT_PER_MINUTE`: 0 means no limit.
+    pub user_rate_limit_per_minute: u32,
 }
+
+/// The most `HANDOFF_QUIET_MINUTES` may be: a day; longer is a ticket staff have taken over.
+const MAX_HANDOFF_QUIET_MINUTES: u64 = 24 * 60;
+/// The most `USER_RATE_LIMIT_PER_MINUTE` may be: ten a second is no limit for a person typing.
+const MAX_USER_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
 #[derive(Deserialize)]
 struct RawBotSettings {
@@ -51,6 +71,24 @@ struct RawBotSettings {
     discord_http_timeout_secs: u64,
     #[serde(default = "default_catch_up_max_age_minutes")]
     catchup_max_age_minutes: u64,
+    #[serde(default = "default_history_max_messages")]
+    history_max_messages: usize,
+    #[serde(default = "default_handoff_quiet_minutes")]
+    handoff_quiet_minutes: u64,
+    #[serde(default = "default_user_rate_limit_per_minute")]
+    user_rate_limit_per_minute: u32,
+}
+
+fn default_history_max_messages() -> usize {
+    History::MAX_MESSAGES
+}
+
+fn default_handoff_quiet_minutes() -> u64 {
+    30
+}
+
+fn default_user_rate_limit_per_minute() -> u32 {
+    6
 }
 
 fn default_relay_timeout_secs() -> u64 {
@@ -125,7 +163,35 @@ impl BotSettings {
             relay_subject: nats.relay_subject.clone(),
             discord_http_timeout: Duration::from_secs(discord_http_timeout_secs),
             catch_up_max_age: Duration::from_secs(catch_up_max_age_minutes * 60),
+            history_max_messages: in_range(
+                "HISTORY_MAX_MESSAGES",
+                raw.history_max_messages,
+                0..=History::MAX_MESSAGES,
+            )?,
+            handoff_quiet: Duration::from_secs(
+                60 * in_range(
+                    "HANDOFF_QUIET_MINUTES",
+                    raw.handoff_quiet_minutes,
+                    0..=MAX_HANDOFF_QUIET_MINUTES,
+                )?,
+            ),
+            user_rate_limit_per_minute: in_range(
+                "USER_RATE_LIMIT_PER_MINUTE",
+                raw.user_rate_limit_per_minute,
+                0..=MAX_USER_RATE_LIMIT_PER_MINUTE,
+            )?,
         })
+    }
+
+    /// The relay's settings: production values with this configuration.
+    pub(crate) fn relay_settings(&self) -> crate::RelaySettings {
+        crate::RelaySettings {
+            history_max_messages: self.history_max_messages,
+            handoff_quiet: self.handoff_quiet,
+            user_rate_limit_per_minute: self.user_rate_limit_per_minute,
+            catch_up_max_age: self.catch_up_max_age,
+            ..crate::RelaySettings::new(self.relay_timeout)
+        }
     }
 }
 
@@ -155,6 +221,9 @@ mod tests {
         assert_eq!(settings.relay_subject, "tickets.relay");
         assert_eq!(settings.discord_http_timeout, Duration::from_secs(15));
         assert_eq!(settings.catch_up_max_age, Duration::from_secs(3600));
+        assert_eq!(settings.history_max_messages, 20);
+        assert_eq!(settings.handoff_quiet, Duration::from_secs(30 * 60));
+        assert_eq!(settings.user_rate_limit_per_minute, 6);
         assert!(!format!("{settings:?}").contains("very-secret-token"));
     }
 
@@ -170,6 +239,16 @@ mod tests {
         assert_eq!(settings.guild_id, Some(GuildId::new(123)));
         assert_eq!(settings.proxy_url.as_deref(), Some("http://127.0.0.1:3000"));
         assert_eq!(settings.relay_timeout, Duration::from_secs(3));
+        let settings = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("HISTORY_MAX_MESSAGES", "0"),
+            ("HANDOFF_QUIET_MINUTES", "5"),
+            ("USER_RATE_LIMIT_PER_MINUTE", "0"),
+        ])
+        .unwrap();
+        assert_eq!(settings.history_max_messages, 0);
+        assert_eq!(settings.handoff_quiet, Duration::from_secs(300));
+        assert_eq!(settings.user_rate_limit_per_minute, 0);
 
         let bad = [
             ("DISCORD_GUILD_ID", "abc"),
@@ -181,6 +260,10 @@ mod tests {
             ("DISCORD_HTTP_TIMEOUT_SECS", "99999"),
             ("CATCHUP_MAX_AGE_MINUTES", "-1"),
             ("CATCHUP_MAX_AGE_MINUTES", "18446744073709551615"),
+            ("HISTORY_MAX_MESSAGES", "21"),
+            ("HANDOFF_QUIET_MINUTES", "1441"),
+            ("USER_RATE_LIMIT_PER_MINUTE", "601"),
+            ("USER_RATE_LIMIT_PER_MINUTE", "-1"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();

@@ -575,9 +575,11 @@ impl Sandbox {
     /// [`Sandbox::send`], failing when the bot is not connected.
     pub fn try_send(&self, mut spec: fixtures::MessageSpec) -> Result<u64, SandboxError> {
         spec.id = self.fresh_id();
-        let message = fixtures::message_create(&spec);
+        let mut message = fixtures::message_create(&spec);
         {
             let mut world = self.world();
+            // As on Discord, the author's member object carries the roles they have now.
+            message["member"]["roles"] = world.member(spec.author_id)["roles"].clone();
             world.store_message(message.clone(), None);
         }
         self.shared.page_changed(Some(spec.channel_id));

@@ -74,6 +74,8 @@ impl Relay {
             },
             () = self.inner.cancel.cancelled() => return 0,
         };
+        // The same read serves the history of the channel's next message.
+        self.inner.backfill.seed(channel, messages.clone());
         let bot = self.inner.cache.current_user().id;
         let answered: HashSet<MessageId> = messages
             .iter()

@@ -15,8 +15,11 @@
 //! a WARN line and left to the next start's [`catch_up`].
 
 mod catch_up;
+mod handoff;
+mod history;
 mod pipeline;
 mod queue;
+mod user_limit;
 
 use std::{
     collections::HashMap,
@@ -45,6 +48,9 @@ pub const UNAVAILABLE_MESSAGE: &str =
 /// What the user reads when their channel's queue is full.
 pub const BUSY_MESSAGE: &str =
     "I'm still answering your earlier messages; please send this one again in a moment.";
+
+pub use handoff::HANDOFF_MESSAGE;
+pub use user_limit::SLOW_DOWN_MESSAGE;
 
 /// Three attempts in all: enough to ride out a worker restarting, few enough that the user is
 /// not kept waiting for long.
@@ -77,6 +83,12 @@ pub struct RelaySettings {
     /// How far back catch-up looks after a (re)connect (`CATCHUP_MAX_AGE_MINUTES`; zero: no
     /// catch-up).
     pub catch_up_max_age: Duration,
+    /// Earlier ticket messages sent with each request (`HISTORY_MAX_MESSAGES`).
+    pub history_max_messages: usize,
+    /// How long the assistant stays quiet after staff wrote (`HANDOFF_QUIET_MINUTES`).
+    pub handoff_quiet: Duration,
+    /// Messages relayed per user per minute, 0 for no limit (`USER_RATE_LIMIT_PER_MINUTE`).
+    pub user_rate_limit_per_minute: u32,
 }
 
 impl RelaySettings {
@@ -89,8 +101,19 @@ impl RelaySettings {
             queue_capacity: QUEUE_CAPACITY,
             idle_timeout: IDLE_TIMEOUT,
             catch_up_max_age: CATCH_UP_MAX_AGE,
+            history_max_messages: common::payload::History::MAX_MESSAGES,
+            handoff_quiet: handoff::DEFAULT_QUIET,
+            user_rate_limit_per_minute: user_limit::DEFAULT_PER_MINUTE,
         }
     }
+}
+
+/// serenity's cache settings for the relay: recent messages of every channel are kept, so that
+/// a ticket's history rarely needs a REST call.
+pub fn cache_settings() -> serenity::cache::Settings {
+    let mut settings = serenity::cache::Settings::default();
+    settings.max_messages = history::CACHED_MESSAGES_PER_CHANNEL;
+    settings
 }
 
 /// The relay: cheap to clone, shared by the event handler and the shard collector.
@@ -116,6 +139,9 @@ struct Inner {
     cancel: CancellationToken,
     /// Messages queued or being answered, for the shutdown's count of what is left.
     pending: AtomicUsize,
+    backfill: history::Backfill,
+    handoffs: handoff::Handoffs,
+    user_limit: user_limit::UserLimit,
 }
 
 impl Relay {
@@ -131,12 +157,15 @@ impl Relay {
                 client,
                 http,
                 cache,
-                settings,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
                 pending: AtomicUsize::new(0),
+                backfill: history::Backfill::default(),
+                handoffs: handoff::Handoffs::default(),
+                user_limit: user_limit::UserLimit::new(settings.user_rate_limit_per_minute),
+                settings,
             }),
         }
     }

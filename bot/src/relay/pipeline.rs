@@ -1,7 +1,10 @@
 //! What happens to one queued message: check that its channel is a ticket channel, send the
 //! request to a relay worker (retrying transient failures with backoff) while showing "typing",
 //! then post the answer as a reply, split into Discord-sized pieces, or the friendly
-//! [`UNAVAILABLE_MESSAGE`] when no answer could be had.
+//! [`UNAVAILABLE_MESSAGE`] when no answer could be had. Before the request: staff messages and
+//! tickets staff are handling are left to them ([`super::handoff`]), a user over their limit is
+//! told to slow down ([`super::user_limit`]), and the ticket's conversation is added
+//! ([`super::history`]).
 
 use backon::{ExponentialBuilder, Retryable};
 use common::{
@@ -31,11 +34,15 @@ impl Inner {
         if !self.is_ticket_channel(&message).await {
             return;
         }
-        let Some(request) = relay_request(&message) else {
+        if self.handed_off(&message).await || !self.within_user_limit(&message).await {
+            return;
+        }
+        let Some(mut request) = relay_request(&message) else {
             tracing::debug!("message has nothing to relay");
             return;
         };
         let typing = message.channel_id.start_typing(&self.http);
+        request.history = self.history(&message).await;
         let outcome = self.send_with_retries(&request).await;
         typing.stop();
         match outcome {

@@ -152,3 +152,84 @@ async fn catch_up_figure() {
         bot.shutdown().await.expect("clean shutdown");
     }
 }
+
+/// What a 20-message history adds per relayed message: MESSAGE_CREATE written to the gateway ->
+/// request at the worker, median over 200 messages of ~200 characters each, with
+/// `HISTORY_MAX_MESSAGES=0` against the default 20 (the history is full from the 11th message
+/// on; the first message's one REST fetch is left out).
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture history_cost_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn history_cost_figure() {
+    const MESSAGES: usize = 200;
+    const WARM_UP: usize = 10;
+    let mut medians = Vec::new();
+    for history in ["0", "20"] {
+        let fake =
+            FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited()))
+                .await;
+        let (category, _) = set_up(&fake);
+        let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+        let mut bot = helpers::spawn_bot_with_vars(
+            fake.clone(),
+            common::test_util::NatsServer::start(),
+            &[
+                ("DISCORD_GUILD_ID", &GUILD_ID.to_string()),
+                ("HISTORY_MAX_MESSAGES", history),
+            ],
+        )
+        .await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        bot.start_worker(Scripted {
+            answer: |content: &str| format!("an answer of about the same length: {content}"),
+            delay: |_: &str| Duration::ZERO,
+            seen: Arc::clone(&seen),
+        })
+        .await;
+        let mut inbound = Vec::new();
+        let mut sizes = Vec::new();
+        for n in 0..MESSAGES {
+            let text = format!("message {n}: {}", "my order has not arrived yet ".repeat(7));
+            let id = fake.send_message(ticket, USER_ID, &text);
+            wait_for_posts(&fake, ticket, n + 1).await;
+            if n < WARM_UP {
+                continue;
+            }
+            let sent = fake
+                .dispatched()
+                .into_iter()
+                .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
+                .unwrap()
+                .at;
+            let handled = seen
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|s| {
+                    s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string())
+                })
+                .cloned()
+                .unwrap();
+            sizes.push(handled.request.history.len());
+            inbound.push(handled.arrived.duration_since(sent));
+        }
+        inbound.sort_unstable();
+        let median = inbound[inbound.len() / 2];
+        println!(
+            "FIGURE HISTORY_MAX_MESSAGES={history}: MESSAGE_CREATE written -> request at worker over {} messages \
+             (history of {}..={} entries, {} bytes of JSON at most): median {median:?} (p90 {:?})",
+            inbound.len(),
+            sizes.iter().min().unwrap(),
+            sizes.iter().max().unwrap(),
+            seen.lock().unwrap().iter().map(|s| s.request.to_json().len()).max().unwrap(),
+            inbound[inbound.len() * 9 / 10],
+        );
+        medians.push(median);
+        bot.shutdown().await.expect("clean shutdown");
+    }
+    println!(
+        "FIGURE a 20-message history adds {:?} per relayed message (median against median)",
+        medians[1].saturating_sub(medians[0])
+    );
+}

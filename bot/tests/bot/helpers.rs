@@ -64,6 +64,17 @@ pub async fn spawn_bot_with_vars(
     nats: NatsServer,
     vars: &[(&str, &str)],
 ) -> TestBot {
+    spawn_bot_with_settings(fake, nats, vars, |_| {}).await
+}
+
+/// [`spawn_bot_with_vars`], with the loaded settings changed by `tweak` (for values no
+/// variable can express, such as a quiet period of a second).
+pub async fn spawn_bot_with_settings(
+    fake: FakeDiscord,
+    nats: NatsServer,
+    vars: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BotSettings),
+) -> TestBot {
     let (logs, log_guard) = capture_logs(Service::Bot, "info,bot=debug");
     let proxy = fake.url();
     let nats_url = nats.url();
@@ -71,11 +82,15 @@ pub async fn spawn_bot_with_vars(
         ("DISCORD_TOKEN", TOKEN),
         ("DISCORD_PROXY_URL", proxy.as_str()),
         ("NATS_URL", nats_url.as_str()),
+        // Tests flood channels on purpose; the per-user limit has its own tests, which set it.
+        ("USER_RATE_LIMIT_PER_MINUTE", "0"),
     ];
+    // Later values win, so a test's own variables override the ones above.
     all.extend_from_slice(vars);
     let source = ConfigSource::from_vars(all);
     let settings = source.nats().expect("nats settings");
-    let bot_settings = BotSettings::load(&source, &settings).expect("bot settings");
+    let mut bot_settings = BotSettings::load(&source, &settings).expect("bot settings");
+    tweak(&mut bot_settings);
     let bot_nats = common::nats::connect(&settings, "bot").await.expect("nats");
     let (stop, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(bot::run(bot_settings, bot_nats.clone(), async {

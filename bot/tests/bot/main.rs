@@ -4,6 +4,7 @@
 
 mod binary;
 mod catch_up;
+mod conversation;
 mod create_ticket;
 mod figures;
 mod helpers;
