@@ -193,8 +193,8 @@ pub async fn silent_worker(app: &TestApp) -> (async_nats::Client, async_nats::Su
         .queue_subscribe(SUBJECT, common::subjects::QUEUE_GROUP.to_owned())
         .await
         .expect("subscribe");
-    // The server has the subscription once it answers a flush sent after it.
-    client.flush().await.expect("flush");
+    // flush() only writes the socket; a round trip proves the server read the subscription.
+    round_trip(&client).await;
     (client, silent)
 }
 
