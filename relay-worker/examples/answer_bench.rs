@@ -18,6 +18,11 @@
 //!    (delay × ceil(requests / (workers × in-flight))), and each worker's resident memory idle
 //!    and at peak.
 
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+
+use bench_support::{proc_status_kib, Kill};
+
 use std::{
     process::{Child, Command, Stdio},
     sync::{
@@ -253,24 +258,4 @@ async fn wait_for_instances(client: &async_nats::Client, count: usize) {
         }
     }
     panic!("fewer than {count} workers answer the ping");
-}
-
-struct Kill(Vec<Child>);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }

@@ -12,8 +12,13 @@
 //! request to each with the same concurrency, alternating rounds, and prints throughput,
 //! p50/p99 latency, their ratio, and the worker's resident memory idle and at peak.
 
+#[path = "bench_support/mod.rs"]
+mod bench_support;
+
+use bench_support::{proc_status_kib, Kill};
+
 use std::{
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -121,26 +126,6 @@ async fn main() {
         idle_kib,
         proc_status_kib(worker_pid, "VmHWM")
     );
-}
-
-struct Kill(Vec<Child>);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        for child in &mut self.0 {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn proc_status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap()
 }
 
 async fn wait_until_answered(client: &async_nats::Client, subject: &str) {

@@ -110,11 +110,11 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     );
 }
 
-#[test]
-fn a_bad_setting_stops_the_binary_naming_the_variable() {
-    let mut child = relay_http(&[("PORT", "eighty")]).spawn().unwrap();
+/// Runs the binary with `key=value`, expects it to refuse to start, and returns its stderr.
+fn refused(key: &str, value: &str) -> String {
+    let mut child = relay_http(&[(key, value)]).spawn().unwrap();
     let status = wait_exit(&mut child, READY_WITHIN);
-    assert!(!status.success());
+    assert!(!status.success(), "{key}={value} accepted");
     let mut stderr = String::new();
     child
         .stderr
@@ -122,6 +122,12 @@ fn a_bad_setting_stops_the_binary_naming_the_variable() {
         .unwrap()
         .read_to_string(&mut stderr)
         .unwrap();
+    stderr
+}
+
+#[test]
+fn a_bad_setting_stops_the_binary_naming_the_variable() {
+    let stderr = refused("PORT", "eighty");
     assert!(stderr.contains("PORT"), "{stderr}");
 }
 
@@ -133,16 +139,7 @@ fn huge_numeric_settings_are_refused_by_name_without_a_panic() {
         ("HTTP_MAX_CONCURRENT_REQUESTS", "0"),
         ("HTTP_HEADER_TIMEOUT_SECS", "99999999999"),
     ] {
-        let mut child = relay_http(&[(key, value)]).spawn().unwrap();
-        let status = wait_exit(&mut child, READY_WITHIN);
-        assert!(!status.success(), "{key}={value} accepted");
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = refused(key, value);
         assert!(stderr.contains(key), "{key}={value}: {stderr}");
         assert!(!stderr.contains("panicked"), "{key}={value}: {stderr}");
     }
