@@ -18,17 +18,9 @@ use relay_worker::test_util::spawn_worker;
 use crate::{
     content,
     fake_discord::{fixtures, FakeDiscord, GUILD_ID},
-    helpers::{spawn_bot_with_vars, Scripted, OTHER_USER_ID, TOKEN, USER_ID},
+    helpers::{echo, spawn_bot_with_vars, Scripted, OTHER_USER_ID, TOKEN, USER_ID},
     reference_id, set_up, wait_for_posts,
 };
-
-fn echo() -> Scripted<impl Fn(&str) -> String, impl Fn(&str) -> Duration> {
-    Scripted {
-        answer: |content: &str| format!("answer to {content}"),
-        delay: |_: &str| Duration::ZERO,
-        seen: Arc::new(Mutex::new(Vec::new())),
-    }
-}
 
 async fn start(
     fake: &FakeDiscord,

@@ -18,9 +18,7 @@ use common::{
 use crate::{
     content,
     fake_discord::{self, fixtures::MessageSpec, FakeDiscord, BOT_ID, SUPPORT_ID},
-    helpers::{
-        spawn_bot, spawn_bot_with_settings, Scripted, Seen, TestBot, OTHER_USER_ID, TOKEN, USER_ID,
-    },
+    helpers::{spawn_bot, spawn_bot_with_settings, Seen, TestBot, OTHER_USER_ID, TOKEN, USER_ID},
     reference_id, set_up, wait_for_posts,
 };
 
@@ -28,13 +26,9 @@ type Requests = Arc<Mutex<Vec<Seen>>>;
 
 /// Starts a worker answering "answer to <text>" at once, and returns what it receives.
 async fn start_echo_worker(bot: &mut TestBot) -> Requests {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    bot.start_worker(Scripted {
-        answer: |content: &str| format!("answer to {content}"),
-        delay: |_: &str| Duration::ZERO,
-        seen: Arc::clone(&seen),
-    })
-    .await;
+    let responder = crate::helpers::echo();
+    let seen = Arc::clone(&responder.seen);
+    bot.start_worker(responder).await;
     seen
 }
 

@@ -29,13 +29,9 @@ async fn relay_latency_figure() {
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let mut bot = spawn_bot(fake.clone()).await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    bot.start_worker(Scripted {
-        answer: |content: &str| format!("answer to {content}"),
-        delay: |_: &str| Duration::ZERO,
-        seen: Arc::clone(&seen),
-    })
-    .await;
+    let responder = crate::helpers::echo();
+    let seen = Arc::clone(&responder.seen);
+    bot.start_worker(responder).await;
 
     let mut inbound = Vec::new();
     let mut outbound = Vec::new();

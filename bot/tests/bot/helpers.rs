@@ -206,6 +206,18 @@ pub struct Scripted<A, D> {
     pub seen: Arc<Mutex<Vec<Seen>>>,
 }
 
+/// The responder most tests want: it answers "answer to <text>" at once.
+pub type Echo = Scripted<fn(&str) -> String, fn(&str) -> Duration>;
+
+/// An [`Echo`]; its `seen` records every request it answers.
+pub fn echo() -> Echo {
+    Scripted {
+        answer: |content| format!("answer to {content}"),
+        delay: |_| Duration::ZERO,
+        seen: Arc::default(),
+    }
+}
+
 /// One request a [`Scripted`] responder received.
 #[derive(Debug, Clone)]
 pub struct Seen {
