@@ -1,6 +1,7 @@
 //! The serenity event handler: registers the commands and the relay's in-order message
-//! collector when the gateway session is ready, starts the relay's catch-up when a guild
-//! becomes available (after every connect), and routes interactions and messages.
+//! collector when the gateway session is ready, adopts a guild's tickets and then starts the
+//! relay's catch-up when the guild becomes available (after every connect), and routes
+//! interactions, messages and channel deletions.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -8,7 +9,7 @@ use std::sync::{
 };
 
 use serenity::{
-    all::{Context, EventHandler, Guild, GuildId, Interaction, Message, Ready},
+    all::{Context, EventHandler, Guild, GuildChannel, GuildId, Interaction, Message, Ready},
     async_trait,
     gateway::CollectorCallback,
     model::event::Event,
@@ -19,17 +20,21 @@ use crate::{commands, relay::Relay};
 /// Routes gateway events to the commands and the relay.
 pub struct Handler {
     relay: Arc<OnceLock<Relay>>,
-    commands: commands::CommandState,
+    commands: Arc<OnceLock<commands::CommandState>>,
     guild_id: Option<GuildId>,
     collector_generation: Arc<AtomicU64>,
 }
 
 impl Handler {
-    /// A handler whose relay is set (once the client exists) through `relay`.
-    pub fn new(relay: Arc<OnceLock<Relay>>, guild_id: Option<GuildId>) -> Self {
+    /// A handler whose relay and commands are set (once the client exists) through the cells.
+    pub fn new(
+        relay: Arc<OnceLock<Relay>>,
+        commands: Arc<OnceLock<commands::CommandState>>,
+        guild_id: Option<GuildId>,
+    ) -> Self {
         Self {
             relay,
-            commands: commands::CommandState::default(),
+            commands,
             guild_id,
             collector_generation: Arc::new(AtomicU64::new(0)),
         }
@@ -73,9 +78,25 @@ impl EventHandler for Handler {
     }
 
     async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
-        // Discord sends it after every connect: what was written meanwhile gets its answer.
+        // Adopted first, so that catch-up knows every ticket. Discord sends it after every
+        // connect: what was written meanwhile gets its answer.
+        if let Some(state) = self.commands.get() {
+            state.tickets.adopt(&guild).await;
+        }
         if let Some(relay) = self.relay.get() {
             relay.catch_up(guild.id);
+        }
+    }
+
+    async fn channel_delete(
+        &self,
+        _ctx: Context,
+        channel: GuildChannel,
+        _messages: Option<Vec<Message>>,
+    ) {
+        // An admin deleted a ticket channel by hand: the ticket is over.
+        if let Some(state) = self.commands.get() {
+            state.tickets.forget_channel(channel.id).await;
         }
     }
 
@@ -88,8 +109,15 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        if let Interaction::Command(command) = interaction {
-            commands::dispatch(&ctx, &self.commands, &command).await;
+        let Some(state) = self.commands.get() else {
+            return;
+        };
+        match interaction {
+            Interaction::Command(command) => commands::dispatch(&ctx, state, &command).await,
+            Interaction::Component(component) => {
+                commands::dispatch_component(&ctx, state, &component).await;
+            }
+            _ => {}
         }
     }
 }

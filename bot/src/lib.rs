@@ -23,9 +23,12 @@ mod commands;
 mod handler;
 mod locks;
 mod rate_limit;
+pub mod registry;
 mod relay;
 mod settings;
 mod split;
+mod tickets;
+mod transcript;
 
 /// `/setup`: the name it is registered under and what it tells a member who may not run it.
 pub mod setup {
@@ -36,6 +39,27 @@ pub mod setup {
 pub mod create_ticket {
     pub use crate::commands::create_ticket::{NAME, NOT_SET_UP};
 }
+
+/// `/close-ticket` and the Close button: names, custom IDs and what the bot says.
+pub mod close_ticket {
+    pub use crate::commands::close_ticket::{
+        CANCEL_BUTTON, CONFIRM_QUESTION, NAME, NOT_ALLOWED, NOT_A_TICKET,
+    };
+    pub use crate::tickets::{CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
+}
+
+/// `/ticket-panel` and its "Open a ticket" button.
+pub mod ticket_panel {
+    pub use crate::commands::panel::{NAME, NOT_ADMIN, PANEL_TEXT};
+    pub use crate::tickets::OPEN_BUTTON;
+}
+
+/// `/ticket-add` and `/ticket-remove`.
+pub mod ticket_members {
+    pub use crate::commands::members::{ADD_NAME, NOT_STAFF, REMOVE_NAME};
+}
+
+pub use tickets::{AutoClose, LifecycleSettings, LOG_CHANNEL};
 
 pub use relay::{
     RelaySettings, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE,
@@ -78,6 +102,9 @@ pub enum BotError {
     /// The REST rate limiter (used with `DISCORD_PROXY_URL`) could not listen on 127.0.0.1.
     #[error("cannot start the REST rate limiter: {0}")]
     RateLimiter(std::io::Error),
+    /// The ticket registry (NATS JetStream key-value buckets) could not be opened.
+    #[error("cannot open the ticket registry (is JetStream enabled on the NATS server?): {0}")]
+    Registry(#[from] registry::RegistryError),
 }
 
 /// The gateway intents the bot needs: guilds (channels for the cache), guild messages, and
@@ -114,6 +141,21 @@ fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>) -> Http {
     builder.build()
 }
 
+/// Opens the registry, retrying while NATS is still connecting (up to [`NATS_START_WAIT`]).
+async fn open_registry(nats: &async_nats::Client) -> Result<registry::Registry, BotError> {
+    let started = std::time::Instant::now();
+    loop {
+        match registry::Registry::open(nats.clone()).await {
+            Ok(registry) => return Ok(registry),
+            Err(err) if started.elapsed() < NATS_START_WAIT => {
+                tracing::debug!(error = %err, "ticket registry not reachable yet, retrying");
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+}
+
 /// Runs the bot until `shutdown` completes or the gateway connection fails for good.
 pub async fn run(
     settings: BotSettings,
@@ -146,8 +188,15 @@ pub async fn run(
             "NATS is not connected yet; starting anyway (messages get the unavailable notice until it is)"
         );
     }
+    let registry = Arc::new(open_registry(&nats).await?);
+    let bot_id = http.get_current_user().await?.id;
     let relay_cell = Arc::new(OnceLock::new());
-    let handler = Handler::new(Arc::clone(&relay_cell), settings.guild_id);
+    let commands_cell = Arc::new(OnceLock::new());
+    let handler = Handler::new(
+        Arc::clone(&relay_cell),
+        Arc::clone(&commands_cell),
+        settings.guild_id,
+    );
     let mut client = ClientBuilder::new_with_http(http, intents())
         .cache_settings(relay::cache_settings())
         .event_handler(handler)
@@ -160,10 +209,18 @@ pub async fn run(
         ),
         Arc::clone(&client.http),
         Arc::clone(&client.cache),
+        Arc::clone(&registry),
         settings.relay_settings(),
     );
-    // Set before the gateway starts, so no event can find the cell empty.
+    let tickets = tickets::Tickets::new(
+        Arc::clone(&client.http),
+        registry,
+        settings.lifecycle.clone(),
+        bot_id,
+    );
+    // Set before the gateway starts, so no event can find the cells empty.
     let _ = relay_cell.set(relay.clone());
+    let _ = commands_cell.set(commands::CommandState::new(tickets.clone()));
     let shard_manager = Arc::clone(&client.shard_manager);
 
     let outcome = tokio::select! {
@@ -177,6 +234,7 @@ pub async fn run(
         }
     };
     relay.shutdown(SHUTDOWN_GRACE).await;
+    tickets.shutdown(SHUTDOWN_GRACE).await;
     match tokio::time::timeout(SHUTDOWN_GRACE, nats.drain()).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),

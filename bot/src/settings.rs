@@ -12,6 +12,9 @@
 //! | `HISTORY_MAX_MESSAGES` | 20 (0–20) | earlier ticket messages sent with each relay request (0: none) |
 //! | `HANDOFF_QUIET_MINUTES` | 30 (0–1,440) | the assistant stays quiet in a ticket this long after staff last wrote |
 //! | `USER_RATE_LIMIT_PER_MINUTE` | 6 (0–600) | most messages relayed per user per minute (0: no limit) |
+//! | `TICKET_CLOSE_DELAY_SECS` | 5 (0–3,600) | a closed ticket's channel is deleted this long after the close |
+//! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
+//! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
 
 use std::time::Duration;
 
@@ -22,6 +25,8 @@ use common::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
+
+use crate::tickets::{AutoClose, LifecycleSettings};
 
 /// Everything [`crate::run`] needs besides the NATS connection.
 #[derive(Debug, Clone)]
@@ -50,7 +55,17 @@ pub struct BotSettings {
     pub handoff_quiet: Duration,
     /// `USER_RATE_LIMIT_PER_MINUTE`: 0 means no limit.
     pub user_rate_limit_per_minute: u32,
+
+    // The ticket lifecycle (issue 11).
+    /// `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`.
+    pub lifecycle: LifecycleSettings,
 }
+
+/// A year: longer than that is "never", which is leaving the variable unset.
+const MAX_AUTO_CLOSE_HOURS: f64 = 24.0 * 365.0;
+/// The grace after the idle warning when `TICKET_AUTO_CLOSE_GRACE_HOURS` is unset: a day, so
+/// the owner sees the warning whatever their time zone.
+const DEFAULT_GRACE_HOURS: f64 = 24.0;
 
 /// The most `HANDOFF_QUIET_MINUTES` may be: a day; longer is a ticket staff have taken over.
 const MAX_HANDOFF_QUIET_MINUTES: u64 = 24 * 60;
@@ -77,6 +92,33 @@ struct RawBotSettings {
     handoff_quiet_minutes: u64,
     #[serde(default = "default_user_rate_limit_per_minute")]
     user_rate_limit_per_minute: u32,
+    #[serde(default = "default_close_delay_secs")]
+    ticket_close_delay_secs: u64,
+    #[serde(default)]
+    ticket_auto_close_hours: Option<String>,
+    #[serde(default)]
+    ticket_auto_close_grace_hours: Option<String>,
+}
+
+fn default_close_delay_secs() -> u64 {
+    5
+}
+
+/// Hours as a duration, from a number that may have a fraction ("0.5" is half an hour).
+fn hours(key: &str, text: &str) -> Result<Duration, ConfigError> {
+    let value: f64 = text.trim().parse().map_err(|_| {
+        ConfigError::invalid(
+            key,
+            format!("{text:?} is not a number of hours (like 48 or 0.5)"),
+        )
+    })?;
+    if !(value > 0.0 && value <= MAX_AUTO_CLOSE_HOURS) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be more than 0 and at most {MAX_AUTO_CLOSE_HOURS} hours, got {text:?}"),
+        ));
+    }
+    Ok(Duration::from_secs_f64(value * 3600.0))
 }
 
 fn default_history_max_messages() -> usize {
@@ -107,6 +149,7 @@ impl BotSettings {
     /// Reads and checks the bot's settings; each error names the variable to fix.
     pub fn load(source: &ConfigSource, nats: &NatsSettings) -> Result<Self, ConfigError> {
         let raw: RawBotSettings = source.get()?;
+        let lifecycle = lifecycle(&raw)?;
         let discord_token = raw
             .discord_token
             .filter(|token| !token.expose_secret().trim().is_empty())
@@ -180,6 +223,7 @@ impl BotSettings {
                 raw.user_rate_limit_per_minute,
                 0..=MAX_USER_RATE_LIMIT_PER_MINUTE,
             )?,
+            lifecycle,
         })
     }
 
@@ -193,6 +237,36 @@ impl BotSettings {
             ..crate::RelaySettings::new(self.relay_timeout)
         }
     }
+}
+
+fn lifecycle(raw: &RawBotSettings) -> Result<LifecycleSettings, ConfigError> {
+    let close_delay = in_range(
+        "TICKET_CLOSE_DELAY_SECS",
+        raw.ticket_close_delay_secs,
+        0..=3_600,
+    )?;
+    fn set(value: &Option<String>) -> Option<&str> {
+        value.as_deref().filter(|v| !v.trim().is_empty())
+    }
+    let auto_close = match set(&raw.ticket_auto_close_hours) {
+        None => {
+            if set(&raw.ticket_auto_close_grace_hours).is_some() {
+                tracing::warn!("TICKET_AUTO_CLOSE_GRACE_HOURS is set but TICKET_AUTO_CLOSE_HOURS is not: tickets are never closed automatically");
+            }
+            None
+        }
+        Some(idle) => Some(AutoClose {
+            idle: hours("TICKET_AUTO_CLOSE_HOURS", idle)?,
+            grace: match set(&raw.ticket_auto_close_grace_hours) {
+                Some(grace) => hours("TICKET_AUTO_CLOSE_GRACE_HOURS", grace)?,
+                None => Duration::from_secs_f64(DEFAULT_GRACE_HOURS * 3600.0),
+            },
+        }),
+    };
+    Ok(LifecycleSettings {
+        close_delay: Duration::from_secs(close_delay),
+        auto_close,
+    })
 }
 
 #[cfg(test)]
@@ -224,6 +298,7 @@ mod tests {
         assert_eq!(settings.history_max_messages, 20);
         assert_eq!(settings.handoff_quiet, Duration::from_secs(30 * 60));
         assert_eq!(settings.user_rate_limit_per_minute, 6);
+        assert_eq!(settings.lifecycle, LifecycleSettings::default());
         assert!(!format!("{settings:?}").contains("very-secret-token"));
     }
 
@@ -264,10 +339,48 @@ mod tests {
             ("HANDOFF_QUIET_MINUTES", "1441"),
             ("USER_RATE_LIMIT_PER_MINUTE", "601"),
             ("USER_RATE_LIMIT_PER_MINUTE", "-1"),
+            ("TICKET_CLOSE_DELAY_SECS", "3601"),
+            ("TICKET_AUTO_CLOSE_HOURS", "0"),
+            ("TICKET_AUTO_CLOSE_HOURS", "soon"),
+            ("TICKET_AUTO_CLOSE_HOURS", "NaN"),
+            ("TICKET_AUTO_CLOSE_HOURS", "9000"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();
             assert!(err.to_string().contains(key), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn auto_close_takes_fractional_hours_and_a_default_grace() {
+        let settings = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("TICKET_AUTO_CLOSE_HOURS", "48"),
+            ("TICKET_CLOSE_DELAY_SECS", "0"),
+        ])
+        .unwrap();
+        let rule = settings.lifecycle.auto_close.unwrap();
+        assert_eq!(rule.idle, Duration::from_secs(48 * 3600));
+        assert_eq!(rule.grace, Duration::from_secs(24 * 3600));
+        assert_eq!(settings.lifecycle.close_delay, Duration::ZERO);
+        let settings = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("TICKET_AUTO_CLOSE_HOURS", "0.5"),
+            ("TICKET_AUTO_CLOSE_GRACE_HOURS", "0.25"),
+        ])
+        .unwrap();
+        let rule = settings.lifecycle.auto_close.unwrap();
+        assert_eq!(rule.idle, Duration::from_secs(1800));
+        assert_eq!(rule.grace, Duration::from_secs(900));
+        let err = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("TICKET_AUTO_CLOSE_HOURS", "1"),
+            ("TICKET_AUTO_CLOSE_GRACE_HOURS", "-2"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("TICKET_AUTO_CLOSE_GRACE_HOURS"),
+            "{err}"
+        );
     }
 }

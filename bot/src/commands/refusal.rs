@@ -102,3 +102,16 @@ impl Refusal {
         }
     }
 }
+
+/// Discord's JSON error code of a refused call, if it was one.
+pub fn code(err: &Error) -> Option<isize> {
+    match err {
+        Error::Http(HttpError::UnsuccessfulRequest(response)) => Some(response.error.code),
+        _ => None,
+    }
+}
+
+/// Whether Discord said the resource does not exist (a deleted channel, role or message).
+pub fn is_unknown(err: &Error) -> bool {
+    matches!(err, Error::Http(HttpError::UnsuccessfulRequest(response)) if response.status_code == StatusCode::NOT_FOUND)
+}

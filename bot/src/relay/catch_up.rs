@@ -1,8 +1,9 @@
 //! Catch-up: messages sent while the bot was down or reconnecting are answered after all.
 //!
 //! When a guild becomes available (GUILD_CREATE, which Discord sends after every connect and
-//! reconnect), the bot reads the recent history of each of its ticket channels, at most
-//! [`CATCH_UP_LOOK_BACK`] messages and none older than `CATCHUP_MAX_AGE_MINUTES`, and offers
+//! reconnect) and its tickets are adopted, the bot reads the recent history of each open
+//! ticket, at most [`CATCH_UP_LOOK_BACK`] messages and none older than
+//! `CATCHUP_MAX_AGE_MINUTES`, and offers
 //! every human message that no bot message replies to yet, oldest first. They go through the
 //! same queues as live messages, whose de-duplication takes a message that also arrives live
 //! only once; one the bot already replied to (an answer, or a notice that it failed) is skipped.
@@ -10,9 +11,9 @@
 use std::collections::HashSet;
 
 use futures::StreamExt;
-use serenity::all::{ChannelId, ChannelType, GetMessages, GuildId, MessageId};
+use serenity::all::{ChannelId, GetMessages, GuildId, MessageId};
 
-use super::{Relay, TICKET_CHANNEL_PREFIX};
+use super::Relay;
 
 /// Messages read per ticket channel: Discord's largest page, one REST call per channel.
 pub const CATCH_UP_LOOK_BACK: u8 = 50;
@@ -36,17 +37,13 @@ impl Relay {
     }
 
     async fn catch_up_guild(self, guild: GuildId) {
-        let channels: Vec<ChannelId> = match self.inner.cache.guild(guild) {
-            Some(guild) => guild
-                .channels
-                .values()
-                .filter(|c| {
-                    c.kind == ChannelType::Text && c.name.starts_with(TICKET_CHANNEL_PREFIX)
-                })
-                .map(|c| c.id)
-                .collect(),
-            None => return,
-        };
+        let channels: Vec<ChannelId> = self
+            .inner
+            .registry
+            .open_tickets(Some(guild))
+            .into_iter()
+            .map(|(channel, _)| channel)
+            .collect();
         let started = std::time::Instant::now();
         let offered: usize = futures::stream::iter(channels.iter().copied())
             .map(|channel| self.catch_up_channel(guild, channel))

@@ -1,5 +1,5 @@
-//! The ticket relay: each human message in a `ticket-` channel goes to a relay worker over NATS,
-//! and the answer comes back as a reply to that message.
+//! The ticket relay: each human message in a channel the [`Registry`] holds as an open ticket
+//! goes to a relay worker over NATS, and the answer comes back as a reply to that message.
 //!
 //! Ordering: every channel has its own bounded queue and task ([`queue`]), so one channel's
 //! messages are answered in the order they were sent while other channels proceed in parallel.
@@ -35,11 +35,9 @@ use serenity::all::{Cache, ChannelId, Http, Message, MessageType};
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use pipeline::cached_is_ticket;
 use queue::{SeenIds, SEEN_IDS_REMEMBERED};
 
-/// Prefix of the channels whose messages are relayed.
-pub const TICKET_CHANNEL_PREFIX: &str = "ticket-";
+use crate::registry::Registry;
 
 /// What the user reads when no answer could be had.
 pub const UNAVAILABLE_MESSAGE: &str =
@@ -132,6 +130,7 @@ struct Inner {
     client: RelayClient,
     http: Arc<Http>,
     cache: Arc<Cache>,
+    registry: Arc<Registry>,
     settings: RelaySettings,
     queues: Mutex<HashMap<ChannelId, mpsc::Sender<Message>>>,
     seen: Mutex<SeenIds>,
@@ -150,6 +149,7 @@ impl Relay {
         client: RelayClient,
         http: Arc<Http>,
         cache: Arc<Cache>,
+        registry: Arc<Registry>,
         settings: RelaySettings,
     ) -> Self {
         Self {
@@ -157,6 +157,7 @@ impl Relay {
                 client,
                 http,
                 cache,
+                registry,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
                 tasks: TaskTracker::new(),
@@ -202,8 +203,8 @@ impl Relay {
         }
     }
 
-    /// Cheap checks that need no I/O: a human's regular message with text, in a guild channel
-    /// that is (or might be, when the cache does not know it) a ticket channel.
+    /// Cheap checks that need no I/O: a human's regular message with text, in a channel the
+    /// registry holds as an open ticket (by ID: a channel's name proves nothing).
     fn is_relayable(&self, message: &Message) -> bool {
         if message.guild_id.is_none()
             || message.author.bot
@@ -220,7 +221,7 @@ impl Relay {
         if message.author.id == self.inner.cache.current_user().id {
             return false;
         }
-        cached_is_ticket(&self.inner.cache, message).unwrap_or(true)
+        self.inner.registry.is_open_ticket(message.channel_id)
     }
 }
 

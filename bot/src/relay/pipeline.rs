@@ -1,4 +1,4 @@
-//! What happens to one queued message: check that its channel is a ticket channel, send the
+//! What happens to one queued message: check that its ticket is still open, send the
 //! request to a relay worker (retrying transient failures with backoff) while showing "typing",
 //! then post the answer as a reply, split into Discord-sized pieces, or the friendly
 //! [`UNAVAILABLE_MESSAGE`] when no answer could be had. Before the request: staff messages and
@@ -11,12 +11,9 @@ use common::{
     payload::{MessageContent, RelayRequest, Snowflake},
     relay_client::RelayError,
 };
-use serenity::{
-    all::{Cache, ChannelId, CreateAllowedMentions, CreateMessage, Message, MessageReference},
-    model::channel::Channel,
-};
+use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, Message, MessageReference};
 
-use super::{Inner, TICKET_CHANNEL_PREFIX, UNAVAILABLE_MESSAGE};
+use super::{Inner, UNAVAILABLE_MESSAGE};
 use crate::split::{split_message, DISCORD_MESSAGE_LIMIT};
 
 /// Each retry waits this many times longer than the one before.
@@ -31,9 +28,11 @@ struct Failure {
 impl Inner {
     #[tracing::instrument(name = "relay", skip_all, fields(message_id = %message.id, user_id = %message.author.id))]
     pub(super) async fn relay(&self, message: Message) {
-        if !self.is_ticket_channel(&message).await {
+        // Closed since it was queued: its channel is about to go.
+        if !self.registry.is_open_ticket(message.channel_id) {
             return;
         }
+        self.record_activity(&message);
         if self.handed_off(&message).await || !self.within_user_limit(&message).await {
             return;
         }
@@ -65,19 +64,16 @@ impl Inner {
         }
     }
 
-    /// Whether the channel is a ticket channel: the cache knows most channels, else ask Discord.
-    async fn is_ticket_channel(&self, message: &Message) -> bool {
-        if let Some(known) = cached_is_ticket(&self.cache, message) {
-            return known;
-        }
-        match message.channel_id.to_channel(&*self.http).await {
-            Ok(Channel::Guild(channel)) => channel.name.starts_with(TICKET_CHANNEL_PREFIX),
-            Ok(_) => false,
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot look up the channel, message not relayed");
-                false
+    /// Stores the message's time as the ticket's last activity (auto-close reads it), off the
+    /// answer's path: the write is a NATS round trip the user need not wait for.
+    fn record_activity(&self, message: &Message) {
+        let registry = std::sync::Arc::clone(&self.registry);
+        let (channel, at) = (message.channel_id, message.timestamp);
+        self.tasks.spawn(async move {
+            if let Err(err) = registry.touch(channel, at).await {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot record the ticket's activity");
             }
-        }
+        });
     }
 
     async fn send_with_retries(&self, request: &RelayRequest) -> Result<String, Failure> {
@@ -151,13 +147,6 @@ impl Inner {
         }
         channel_id.send_message(&*self.http, builder).await
     }
-}
-
-/// Whether the cache knows the message's channel as a ticket channel (`None`: not cached).
-pub(super) fn cached_is_ticket(cache: &Cache, message: &Message) -> Option<bool> {
-    let guild = cache.guild(message.guild_id?)?;
-    let channel = guild.channels.get(&message.channel_id)?;
-    Some(channel.name.starts_with(TICKET_CHANNEL_PREFIX))
 }
 
 /// The relay request for a message, or `None` when its text cannot be relayed.

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use common::test_util::NatsServer;
 
 use crate::{fake_discord::FakeDiscord, helpers::TOKEN};
 
@@ -38,7 +37,7 @@ async fn the_binary_without_discord_token_exits_with_an_error_naming_it() {
 #[tokio::test]
 async fn the_binary_stops_cleanly_on_sigterm() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let nats = NatsServer::start();
+    let nats = crate::helpers::nats();
     let proxy = fake.url();
     let nats_url = nats.url();
     let child = bot_binary(&[

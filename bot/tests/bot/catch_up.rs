@@ -48,7 +48,7 @@ async fn messages_sent_while_the_bot_was_away_are_answered_once_each_and_in_orde
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let other = fake.add_text_channel(&format!("ticket-{OTHER_USER_ID}"), Some(category));
-    let nats = NatsServer::start();
+    let nats = crate::helpers::nats();
     let responder = echo();
     let seen = Arc::clone(&responder.seen);
     let _worker = spawn_worker(&nats.settings(), responder).await;
@@ -101,7 +101,7 @@ async fn a_message_that_also_arrives_live_during_catch_up_is_answered_once() {
     let fake = FakeDiscord::start(TOKEN).await;
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let nats = NatsServer::start();
+    let nats = crate::helpers::nats();
     let _worker = spawn_worker(&nats.settings(), echo()).await;
     let missed = fake.post_offline(ticket, USER_ID, "missed");
 
@@ -130,7 +130,7 @@ async fn a_stalled_discord_call_holds_the_channel_only_until_the_http_timeout() 
     let fake = FakeDiscord::start(TOKEN).await;
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let nats = NatsServer::start();
+    let nats = crate::helpers::nats();
     let _worker = spawn_worker(&nats.settings(), echo()).await;
     let bot = start(&fake, nats, &[("DISCORD_HTTP_TIMEOUT_SECS", "1")]).await;
 
@@ -159,7 +159,7 @@ async fn messages_still_queued_at_shutdown_are_counted_then_answered_by_the_next
     let fake = FakeDiscord::start(TOKEN).await;
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let nats = NatsServer::start();
+    let nats = crate::helpers::nats();
     // Slow until the restart: the first answer outlasts the shutdown's grace period.
     let slow = Arc::new(AtomicBool::new(true));
     let responder = Scripted {

@@ -12,7 +12,7 @@ use axum::http::Method;
 use bot::{HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE};
 use common::{
     payload::{HistoryEntry, RelayRequest},
-    test_util::{eventually, NatsServer},
+    test_util::eventually,
 };
 
 use crate::{
@@ -105,7 +105,7 @@ async fn after_staff_write_the_assistant_is_quiet_for_the_quiet_period_and_says_
     let fake = FakeDiscord::start(TOKEN).await;
     let (category, _) = set_up(&fake);
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot_with_settings(fake.clone(), NatsServer::start(), &[], |s| {
+    let mut bot = spawn_bot_with_settings(fake.clone(), crate::helpers::nats(), &[], |s| {
         s.handoff_quiet = QUIET;
     })
     .await;
@@ -168,7 +168,7 @@ async fn beyond_the_user_rate_limit_messages_are_dropped_with_one_notice() {
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let mut bot = spawn_bot_with_settings(
         fake.clone(),
-        NatsServer::start(),
+        crate::helpers::nats(),
         &[("USER_RATE_LIMIT_PER_MINUTE", "2")],
         |_| {},
     )
@@ -223,7 +223,7 @@ async fn with_a_cold_cache_the_history_is_fetched_over_rest_once() {
     let guild = crate::fake_discord::GUILD_ID.to_string();
     let mut bot = crate::helpers::spawn_bot_with_vars(
         fake.clone(),
-        common::test_util::NatsServer::start(),
+        crate::helpers::nats(),
         &[
             ("DISCORD_GUILD_ID", guild.as_str()),
             ("CATCHUP_MAX_AGE_MINUTES", "0"),

@@ -127,7 +127,7 @@ async fn catch_up_figure() {
                 fake.post_offline(*channel, 500 + i as u64, &format!("missed message {n}"));
             }
         }
-        let nats = common::test_util::NatsServer::start();
+        let nats = crate::helpers::nats();
         let _worker =
             relay_worker::test_util::spawn_worker(&nats.settings(), relay_worker::Placeholder)
                 .await;
@@ -169,7 +169,7 @@ async fn history_cost_figure() {
         let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
         let mut bot = helpers::spawn_bot_with_vars(
             fake.clone(),
-            common::test_util::NatsServer::start(),
+            crate::helpers::nats(),
             &[
                 ("DISCORD_GUILD_ID", &GUILD_ID.to_string()),
                 ("HISTORY_MAX_MESSAGES", history),

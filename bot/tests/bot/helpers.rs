@@ -49,7 +49,26 @@ pub struct TestBot {
 
 /// Starts the bot against `fake` with a fresh nats-server and waits until it is ready.
 pub async fn spawn_bot(fake: FakeDiscord) -> TestBot {
-    spawn_bot_with_nats(fake, NatsServer::start()).await
+    spawn_bot_with_nats(fake, nats()).await
+}
+
+/// A fresh nats-server with JetStream (the bot keeps its ticket registry there), storing in a
+/// directory of its own.
+pub fn nats() -> NatsServer {
+    nats_with(&[])
+}
+
+/// [`nats`] with more command-line arguments.
+pub fn nats_with(args: &[&str]) -> NatsServer {
+    let store = tempfile::tempdir().expect("a JetStream store directory").keep();
+    let mut builder = NatsServer::builder()
+        .arg("-js")
+        .arg("--store_dir")
+        .arg(store.to_string_lossy().into_owned());
+    for arg in args {
+        builder = builder.arg(*arg);
+    }
+    builder.start()
 }
 
 /// Starts the bot against `fake` and `nats`, and waits until its gateway session is ready.
@@ -98,6 +117,7 @@ pub async fn spawn_bot_with_settings(
     }));
     fake.wait_until_ready().await;
     wait_connected(&bot_nats).await;
+    wait_adopted(&fake, &bot_nats).await;
     TestBot {
         nats,
         bot_nats,
@@ -106,6 +126,42 @@ pub async fn spawn_bot_with_settings(
         logs,
         _log_guard: log_guard,
     }
+}
+
+/// Waits until the bot has registered every `ticket-<id>` channel of the fake's Tickets
+/// category (adoption, after the guild arrives), so that a test's first message is relayed
+/// live rather than by catch-up.
+pub async fn wait_adopted(fake: &FakeDiscord, nats: &async_nats::Client) {
+    let channels = fake.channels();
+    let categories: Vec<&Value> = channels
+        .iter()
+        .filter(|c| c["type"] == 4 && c["name"] == "Tickets")
+        .map(|c| &c["id"])
+        .collect();
+    let tickets: Vec<String> = channels
+        .iter()
+        .filter(|c| {
+            c["type"] == 0
+                && c["name"].as_str().is_some_and(|n| n.starts_with("ticket-"))
+                && categories.contains(&&c["parent_id"])
+        })
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    if tickets.is_empty() {
+        return;
+    }
+    let js = async_nats::jetstream::new(nats.clone());
+    eventually("the bot to adopt the ticket channels", Duration::from_secs(15), || {
+        let (js, tickets) = (js.clone(), tickets.clone());
+        async move {
+            let store = js.get_key_value(bot::registry::TICKETS_BUCKET).await.ok()?;
+            for ticket in &tickets {
+                store.get(ticket.as_str()).await.ok()??;
+            }
+            Some(())
+        }
+    })
+    .await;
 }
 
 /// Waits until `client` is connected to its server (it connects in the background).

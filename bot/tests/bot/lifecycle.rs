@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use axum::http::Method;
-use common::test_util::NatsServer;
 
 use crate::{
     fake_discord::{self, FakeDiscord},
@@ -15,7 +14,7 @@ use crate::{
 #[tokio::test]
 async fn without_a_guild_id_the_commands_are_registered_globally() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let bot = spawn_bot_with_vars(fake.clone(), NatsServer::start(), &[]).await;
+    let bot = spawn_bot_with_vars(fake.clone(), crate::helpers::nats(), &[]).await;
 
     let global = fake.calls(
         Method::PUT,
@@ -52,7 +51,7 @@ async fn shutdown_closes_the_gateway_session_and_run_returns_ok() {
 #[tokio::test]
 async fn a_wrong_token_stops_the_bot_at_start_with_an_error_naming_what_to_check() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let nats = NatsServer::start();
+    let nats = crate::helpers::nats();
     let proxy = fake.url();
     let nats_url = nats.url();
     let source = common::config::ConfigSource::from_vars([

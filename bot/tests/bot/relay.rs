@@ -14,7 +14,7 @@ use axum::http::Method;
 use bot::{BUSY_MESSAGE, UNAVAILABLE_MESSAGE};
 use common::{
     payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest},
-    test_util::{eventually, NatsServer},
+    test_util::eventually,
 };
 use futures::StreamExt;
 use relay_worker::Placeholder;
@@ -109,7 +109,7 @@ async fn with_no_worker_the_bot_tries_exactly_three_times_then_posts_the_friendl
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     // `-V` makes nats-server log every protocol line it receives: each relay attempt is one
     // `HPUB tickets.relay` line, counted where it reached NATS, and nothing answers it.
-    let nats = NatsServer::builder().arg("-V").start();
+    let nats = helpers::nats_with(&["-V"]);
     let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let message = fake.send_message(ticket, USER_ID, "is anyone there?");

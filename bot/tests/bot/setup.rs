@@ -12,7 +12,7 @@ use crate::{
 };
 
 #[tokio::test]
-async fn setup_by_an_admin_creates_exactly_the_hidden_category_and_the_support_role() {
+async fn setup_by_an_admin_creates_exactly_the_hidden_category_the_support_role_and_ticket_logs() {
     let fake = FakeDiscord::start(TOKEN).await;
     let bot = spawn_bot(fake.clone()).await;
 
@@ -33,7 +33,22 @@ async fn setup_by_an_admin_creates_exactly_the_hidden_category_and_the_support_r
         .parse()
         .unwrap();
     let channels = channel_creates(&fake);
-    assert_eq!(channels.len(), 1, "one channel created");
+    assert_eq!(channels.len(), 2, "the category and the log channel");
+    assert_eq!(channels[1].body["name"], "ticket-logs");
+    assert_eq!(channels[1].body["type"], 0, "a text channel");
+    assert_eq!(
+        overwrites(&channels[1].body),
+        {
+            let mut expected = vec![
+                (GUILD_ID, ROLE, 0, VIEW),
+                (support, ROLE, VIEW | HISTORY, 0),
+                (BOT_ID, USER, VIEW | SEND | ATTACH | EMBED | HISTORY, 0),
+            ];
+            expected.sort_unstable();
+            expected
+        },
+        "staff-only: hidden from @everyone, read by Support, written by the bot"
+    );
     assert_eq!(channels[0].body["name"], "Tickets");
     assert_eq!(channels[0].body["type"], 4, "a category");
     assert_eq!(
@@ -88,7 +103,7 @@ async fn setup_twice_creates_nothing_new() {
     let answer = fake.wait_for_answer(second).await;
 
     assert!(answer.contains("already set up"), "{answer}");
-    assert_eq!(channel_creates(&fake).len(), 1);
+    assert_eq!(channel_creates(&fake).len(), 2);
     assert_eq!(role_creates(&fake).len(), 1);
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");

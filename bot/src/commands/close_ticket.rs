@@ -1,0 +1,139 @@
+//! `/close-ticket [reason]` and the Close button (with its confirm step): allowed for the
+//! ticket's owner, the Support role and administrators, in an open ticket only.
+
+use serenity::all::{
+    ButtonStyle, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
+    CreateActionRow, CreateButton, CreateCommand, CreateCommandOption, CreateInteractionResponse,
+    CreateInteractionResponseMessage,
+};
+
+use super::{defer, follow_up, respond_now, Asked, CommandState};
+use crate::tickets::{CloseError, CLOSE_CONFIRM_BUTTON};
+
+/// The command's name.
+pub const NAME: &str = "close-ticket";
+/// The custom ID of the button that keeps the ticket open.
+pub const CANCEL_BUTTON: &str = "ticket:close:cancel";
+/// Told outside an open ticket.
+pub const NOT_A_TICKET: &str = "This command only works in an open ticket channel.";
+/// Told to a member who is not the owner, Support or an administrator.
+pub const NOT_ALLOWED: &str =
+    "Only the ticket's owner, the Support team and administrators can close this ticket.";
+/// The confirm step's question.
+pub const CONFIRM_QUESTION: &str =
+    "Close this ticket? Its transcript is saved and the channel is deleted.";
+/// Discord's limit on a reason, so the summary stays one readable message.
+const MAX_REASON_CHARS: u16 = 500;
+
+/// `/close-ticket`, for everyone (the bot checks who may close which ticket).
+pub fn definition() -> CreateCommand {
+    CreateCommand::new(NAME)
+        .description("Close this ticket: save its transcript and delete the channel")
+        .dm_permission(false)
+        .add_option(
+            CreateCommandOption::new(CommandOptionType::String, "reason", "Why it is closed")
+                .required(false)
+                .max_length(MAX_REASON_CHARS),
+        )
+}
+
+/// Handles one `/close-ticket` interaction.
+#[tracing::instrument(name = "close_ticket_command", skip_all, fields(channel_id = %command.channel_id, user_id = %command.user.id))]
+pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
+    let reason = command
+        .data
+        .options
+        .iter()
+        .find(|o| o.name == "reason")
+        .and_then(|o| o.value.as_str())
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned);
+    close(ctx, state, command.into(), command.channel_id, reason).await;
+}
+
+/// The Close button: asks first, ephemerally.
+pub async fn ask_confirmation(ctx: &Context, component: &ComponentInteraction) {
+    let buttons = CreateActionRow::Buttons(vec![
+        CreateButton::new(CLOSE_CONFIRM_BUTTON)
+            .label("Close ticket")
+            .style(ButtonStyle::Danger),
+        CreateButton::new(CANCEL_BUTTON)
+            .label("Keep it open")
+            .style(ButtonStyle::Secondary),
+    ]);
+    let message = CreateInteractionResponseMessage::new()
+        .content(CONFIRM_QUESTION)
+        .components(vec![buttons])
+        .ephemeral(true);
+    if let Err(err) = component
+        .create_response(&ctx.http, CreateInteractionResponse::Message(message))
+        .await
+    {
+        tracing::error!(error = %err, "cannot ask to confirm the close");
+    }
+}
+
+/// The confirm step's "Close ticket".
+#[tracing::instrument(name = "close_ticket_button", skip_all, fields(channel_id = %component.channel_id, user_id = %component.user.id))]
+pub async fn run_button(ctx: &Context, state: &CommandState, component: &ComponentInteraction) {
+    close(ctx, state, component.into(), component.channel_id, None).await;
+}
+
+/// The confirm step's "Keep it open": the question goes away.
+pub async fn cancelled(ctx: &Context, component: &ComponentInteraction) {
+    let update = CreateInteractionResponseMessage::new()
+        .content("The ticket stays open.")
+        .components(Vec::new());
+    if let Err(err) = component
+        .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(update))
+        .await
+    {
+        tracing::error!(error = %err, "cannot answer the interaction");
+    }
+}
+
+async fn close(
+    ctx: &Context,
+    state: &CommandState,
+    asked: Asked<'_>,
+    channel: serenity::all::ChannelId,
+    reason: Option<String>,
+) {
+    let tickets = &state.tickets;
+    let Some(ticket) = tickets.registry().open_ticket(channel) else {
+        respond_now(&ctx.http, asked, NOT_A_TICKET).await;
+        return;
+    };
+    let user = asked.user_id();
+    if ticket.owner_id != user && !tickets.is_staff(ticket.guild_id, asked.member()) {
+        tracing::warn!("close refused: not the owner, Support or an administrator");
+        respond_now(&ctx.http, asked, NOT_ALLOWED).await;
+        return;
+    }
+    if !defer(&ctx.http, asked).await {
+        return;
+    }
+    let text = match tickets.close(channel, user, reason).await {
+        Ok(closed) => {
+            let logged = match closed.log_channel {
+                Some(log) => format!("the transcript ({} messages) is in <#{log}>", closed.messages),
+                None => "no ticket-logs channel is set up, so the transcript was not logged (an administrator can run /setup)".to_owned(),
+            };
+            let dm = if closed.sent_to_owner {
+                "and was sent to the ticket's owner"
+            } else {
+                "but could not be sent to the ticket's owner (their DMs are closed)"
+            };
+            format!("Ticket closed: {logged} {dm}.")
+        }
+        Err(CloseError::NotOpen) => NOT_A_TICKET.to_owned(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot close the ticket");
+            "I couldn't close this ticket: Discord or the ticket registry returned an error. \
+             The ticket stays open; please try again in a moment."
+                .to_owned()
+        }
+    };
+    follow_up(&ctx.http, asked, &text).await;
+}

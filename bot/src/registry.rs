@@ -1,0 +1,487 @@
+//! The ticket registry: what the bot knows about each guild and ticket, kept by ID in two NATS
+//! JetStream key-value buckets so that it survives restarts and needs no other server.
+//!
+//! - `ticket_guilds`: guild ID → [`GuildEntry`] (category, Support role, log channel, panels);
+//! - `tickets`: channel ID → [`TicketEntry`] (owner, opened at, status, last activity, ...).
+//!
+//! Values are JSON with IDs as strings (as Discord writes them), so any NATS client (`nats kv
+//! get tickets <id>`) can read them. The buckets are the record; the bot keeps the guilds and
+//! the open tickets in memory as well (loaded at start, written through on every change), so
+//! that the relay's "is this an open ticket?" costs a hash look-up, not a NATS round trip. One
+//! bot process owns a guild (Discord sends a guild to one shard), so no other writer can make
+//! that copy stale; every change is still a compare-and-set on the entry's revision.
+
+use std::{
+    collections::HashMap,
+    sync::{Mutex, PoisonError},
+};
+
+use async_nats::jetstream::{
+    self,
+    kv::{self, Store},
+};
+use futures::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use serenity::all::{ChannelId, GuildId, MessageId, RoleId, Timestamp, UserId};
+
+/// The bucket of guild settings.
+pub const GUILDS_BUCKET: &str = "ticket_guilds";
+/// The bucket of tickets.
+pub const TICKETS_BUCKET: &str = "tickets";
+
+/// Entries read at once when the registry loads: a few round trips in flight, not thousands.
+const LOAD_CONCURRENCY: usize = 32;
+/// A compare-and-set that keeps losing is a bug or a second writer; give up after this many.
+const MAX_CAS_ATTEMPTS: usize = 8;
+/// Entries only ever hold a few IDs and a reason.
+const MAX_VALUE_BYTES: i32 = 64 * 1024;
+
+/// Why the registry could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// JetStream refused or could not be reached (is it enabled on the server: `-js`?).
+    #[error("JetStream key-value bucket {bucket}: {message}")]
+    Bucket {
+        /// The bucket.
+        bucket: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// A stored value is not the JSON this version writes.
+    #[error("bad entry {key} in bucket {bucket}: {source}")]
+    BadEntry {
+        /// The bucket.
+        bucket: &'static str,
+        /// The key.
+        key: String,
+        /// The parse error.
+        source: serde_json::Error,
+    },
+    /// Compare-and-set kept failing.
+    #[error("entry {key} in bucket {bucket} keeps changing under us")]
+    Contended {
+        /// The bucket.
+        bucket: &'static str,
+        /// The key.
+        key: String,
+    },
+}
+
+impl RegistryError {
+    fn bucket(bucket: &'static str, err: impl std::fmt::Display) -> Self {
+        Self::Bucket {
+            bucket,
+            message: err.to_string(),
+        }
+    }
+}
+
+/// A message the bot posted that carries its buttons (a ticket panel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PanelMessage {
+    /// Where it is.
+    pub channel_id: ChannelId,
+    /// The message.
+    pub message_id: MessageId,
+}
+
+/// What `/setup` made in a guild, by ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuildEntry {
+    /// The Tickets category.
+    pub category_id: ChannelId,
+    /// The Support role.
+    pub support_role_id: RoleId,
+    /// Whether the bot made that role (one found by name may be held by anyone already).
+    #[serde(default)]
+    pub support_role_created: bool,
+    /// The staff-only `ticket-logs` channel (transcripts go there).
+    #[serde(default)]
+    pub log_channel_id: Option<ChannelId>,
+    /// The ticket panels posted with `/ticket-panel`.
+    #[serde(default)]
+    pub panel_messages: Vec<PanelMessage>,
+}
+
+/// Whether a ticket is still open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketStatus {
+    /// Answered by the relay, can be closed.
+    Open,
+    /// Closed: its channel is (about to be) deleted; kept as a record.
+    Closed,
+}
+
+/// One ticket, by its channel's ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketEntry {
+    /// The guild it is in.
+    pub guild_id: GuildId,
+    /// Who opened it.
+    pub owner_id: UserId,
+    /// When it was opened.
+    pub opened_at: Timestamp,
+    /// Open or closed.
+    pub status: TicketStatus,
+    /// When someone last wrote in it (drives auto-close).
+    pub last_activity: Timestamp,
+    /// When the idle warning was posted, if it was and nobody wrote since.
+    #[serde(default)]
+    pub warned_at: Option<Timestamp>,
+    /// Who closed it (the bot's own ID for an auto-close).
+    #[serde(default)]
+    pub closed_by: Option<UserId>,
+    /// When it was closed.
+    #[serde(default)]
+    pub closed_at: Option<Timestamp>,
+    /// Why, as given to `/close-ticket` (or the auto-close's reason).
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl TicketEntry {
+    /// A ticket of `owner` opened now.
+    pub fn opened(guild_id: GuildId, owner_id: UserId, opened_at: Timestamp) -> Self {
+        Self {
+            guild_id,
+            owner_id,
+            opened_at,
+            status: TicketStatus::Open,
+            last_activity: opened_at,
+            warned_at: None,
+            closed_by: None,
+            closed_at: None,
+            reason: None,
+        }
+    }
+
+    /// Whether the relay answers in it.
+    pub fn is_open(&self) -> bool {
+        self.status == TicketStatus::Open
+    }
+}
+
+/// The two buckets and the in-memory copy of the guilds and open tickets.
+pub struct Registry {
+    guilds: Store,
+    tickets: Store,
+    guild_cache: Mutex<HashMap<GuildId, GuildEntry>>,
+    open: Mutex<HashMap<ChannelId, TicketEntry>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Opens both buckets, creating them when missing, and loads the guilds and open tickets.
+    pub async fn open(nats: async_nats::Client) -> Result<Self, RegistryError> {
+        let js = jetstream::new(nats);
+        let guilds = bucket(&js, GUILDS_BUCKET, "Ticket assistant: guild ID -> setup").await?;
+        let tickets = bucket(
+            &js,
+            TICKETS_BUCKET,
+            "Ticket assistant: channel ID -> ticket",
+        )
+        .await?;
+        let registry = Self {
+            guild_cache: Mutex::new(load(&guilds, GUILDS_BUCKET, |_: &GuildEntry| true).await?),
+            open: Mutex::new(load(&tickets, TICKETS_BUCKET, TicketEntry::is_open).await?),
+            guilds,
+            tickets,
+        };
+        tracing::info!(
+            guilds = lock(&registry.guild_cache).len(),
+            open_tickets = lock(&registry.open).len(),
+            "ticket registry loaded"
+        );
+        Ok(registry)
+    }
+
+    /// The open ticket in `channel`, if it is one (no I/O).
+    pub fn open_ticket(&self, channel: ChannelId) -> Option<TicketEntry> {
+        lock(&self.open).get(&channel).cloned()
+    }
+
+    /// Whether `channel` is an open ticket (no I/O).
+    pub fn is_open_ticket(&self, channel: ChannelId) -> bool {
+        lock(&self.open).contains_key(&channel)
+    }
+
+    /// The open tickets, of one guild or of all.
+    pub fn open_tickets(&self, guild: Option<GuildId>) -> Vec<(ChannelId, TicketEntry)> {
+        lock(&self.open)
+            .iter()
+            .filter(|(_, t)| guild.is_none_or(|g| t.guild_id == g))
+            .map(|(c, t)| (*c, t.clone()))
+            .collect()
+    }
+
+    /// The open ticket of `owner` in `guild`, if any.
+    pub fn open_ticket_of(&self, guild: GuildId, owner: UserId) -> Option<ChannelId> {
+        lock(&self.open)
+            .iter()
+            .find(|(_, t)| t.guild_id == guild && t.owner_id == owner)
+            .map(|(c, _)| *c)
+    }
+
+    /// What `/setup` recorded for `guild` (no I/O).
+    pub fn guild(&self, guild: GuildId) -> Option<GuildEntry> {
+        lock(&self.guild_cache).get(&guild).cloned()
+    }
+
+    /// Records `guild`'s setup.
+    pub async fn put_guild(&self, guild: GuildId, entry: GuildEntry) -> Result<(), RegistryError> {
+        self.guilds
+            .put(guild.to_string(), to_json(&entry).into())
+            .await
+            .map_err(|e| RegistryError::bucket(GUILDS_BUCKET, e))?;
+        lock(&self.guild_cache).insert(guild, entry);
+        Ok(())
+    }
+
+    /// Records a new ticket (or replaces what an earlier channel with this ID left).
+    pub async fn put_ticket(
+        &self,
+        channel: ChannelId,
+        entry: TicketEntry,
+    ) -> Result<(), RegistryError> {
+        self.tickets
+            .put(channel.to_string(), to_json(&entry).into())
+            .await
+            .map_err(|e| RegistryError::bucket(TICKETS_BUCKET, e))?;
+        self.remember(channel, entry);
+        Ok(())
+    }
+
+    /// The stored ticket in `channel`, open or closed (one read from the bucket).
+    pub async fn ticket(&self, channel: ChannelId) -> Result<Option<TicketEntry>, RegistryError> {
+        Ok(self.read_ticket(channel).await?.map(|(entry, _)| entry))
+    }
+
+    /// Changes the ticket in `channel` with `change`, which returns `false` to leave it as it
+    /// is; compare-and-set, so a concurrent change is never overwritten. Returns the entry as
+    /// stored after the call (`None`: no such ticket).
+    pub async fn update_ticket(
+        &self,
+        channel: ChannelId,
+        mut change: impl FnMut(&mut TicketEntry) -> bool,
+    ) -> Result<Option<(TicketEntry, bool)>, RegistryError> {
+        let key = channel.to_string();
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let Some((mut entry, revision)) = self.read_ticket(channel).await? else {
+                lock(&self.open).remove(&channel);
+                return Ok(None);
+            };
+            if !change(&mut entry) {
+                self.remember(channel, entry.clone());
+                return Ok(Some((entry, false)));
+            }
+            match self
+                .tickets
+                .update(&key, to_json(&entry).into(), revision)
+                .await
+            {
+                Ok(_) => {
+                    self.remember(channel, entry.clone());
+                    return Ok(Some((entry, true)));
+                }
+                Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+                Err(err) => return Err(RegistryError::bucket(TICKETS_BUCKET, err)),
+            }
+        }
+        Err(RegistryError::Contended {
+            bucket: TICKETS_BUCKET,
+            key,
+        })
+    }
+
+    /// Records that someone wrote in `channel` at `at` (clears an idle warning). Only open
+    /// tickets change; a later activity already stored is kept.
+    pub async fn touch(&self, channel: ChannelId, at: Timestamp) -> Result<(), RegistryError> {
+        if !self.is_open_ticket(channel) {
+            return Ok(());
+        }
+        self.update_ticket(channel, |t| {
+            if !t.is_open() || t.last_activity >= at {
+                return false;
+            }
+            t.last_activity = at;
+            t.warned_at = None;
+            true
+        })
+        .await
+        .map(drop)
+    }
+
+    async fn read_ticket(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Option<(TicketEntry, u64)>, RegistryError> {
+        let key = channel.to_string();
+        let entry = self
+            .tickets
+            .entry(key.clone())
+            .await
+            .map_err(|e| RegistryError::bucket(TICKETS_BUCKET, e))?;
+        let Some(entry) = entry.filter(|e| e.operation == kv::Operation::Put) else {
+            return Ok(None);
+        };
+        let ticket =
+            serde_json::from_slice(&entry.value).map_err(|source| RegistryError::BadEntry {
+                bucket: TICKETS_BUCKET,
+                key,
+                source,
+            })?;
+        Ok(Some((ticket, entry.revision)))
+    }
+
+    fn remember(&self, channel: ChannelId, entry: TicketEntry) {
+        let mut open = lock(&self.open);
+        if entry.is_open() {
+            open.insert(channel, entry);
+        } else {
+            open.remove(&channel);
+        }
+    }
+}
+
+/// The bucket `name`, created when missing.
+async fn bucket(
+    js: &jetstream::Context,
+    name: &'static str,
+    description: &str,
+) -> Result<Store, RegistryError> {
+    if let Ok(store) = js.get_key_value(name).await {
+        return Ok(store);
+    }
+    let config = kv::Config {
+        bucket: name.to_owned(),
+        description: description.to_owned(),
+        // The latest value is the record; earlier ones are kept only for `nats kv history`.
+        history: 5,
+        max_value_size: MAX_VALUE_BYTES,
+        storage: jetstream::stream::StorageType::File,
+        ..Default::default()
+    };
+    match js.create_key_value(config).await {
+        Ok(store) => {
+            tracing::info!(bucket = name, "created the JetStream key-value bucket");
+            Ok(store)
+        }
+        // Another process may have created it meanwhile.
+        Err(create) => js
+            .get_key_value(name)
+            .await
+            .map_err(|_| RegistryError::bucket(name, create)),
+    }
+}
+
+/// Every entry of `store` that `keep` accepts, by ID.
+async fn load<K, V>(
+    store: &Store,
+    bucket: &'static str,
+    keep: impl Fn(&V) -> bool,
+) -> Result<HashMap<K, V>, RegistryError>
+where
+    K: From<u64> + Eq + std::hash::Hash,
+    V: serde::de::DeserializeOwned,
+{
+    let keys: Vec<String> = store
+        .keys()
+        .await
+        .map_err(|e| RegistryError::bucket(bucket, e))?
+        .try_collect()
+        .await
+        .map_err(|e| RegistryError::bucket(bucket, e))?;
+    let entries: Vec<Option<(K, V)>> = futures::stream::iter(keys)
+        .map(|key| async move {
+            let Ok(id) = key.parse::<u64>() else {
+                tracing::warn!(bucket, key, "ignoring a key that is not an ID");
+                return Ok(None);
+            };
+            let Some(value) = store
+                .get(key.clone())
+                .await
+                .map_err(|e| RegistryError::bucket(bucket, e))?
+            else {
+                return Ok(None);
+            };
+            match serde_json::from_slice::<V>(&value) {
+                Ok(value) => Ok(Some((K::from(id), value))),
+                Err(source) => {
+                    // One bad entry must not stop the bot; it is reported and skipped.
+                    let err = RegistryError::BadEntry {
+                        bucket,
+                        key,
+                        source,
+                    };
+                    tracing::warn!(error = %err, "ignoring an unreadable registry entry");
+                    Ok(None)
+                }
+            }
+        })
+        .buffer_unordered(LOAD_CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(entries
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| keep(v))
+        .collect())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
+    // These types have string keys and plain fields: serializing them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_json_with_string_ids() {
+        let entry = TicketEntry::opened(
+            GuildId::new(1),
+            UserId::new(400_000_000_000_000_004),
+            Timestamp::from_unix_timestamp(1_800_000_000).unwrap(),
+        );
+        let json: serde_json::Value = serde_json::from_slice(&to_json(&entry)).unwrap();
+        assert_eq!(json["owner_id"], "400000000000000004");
+        assert_eq!(json["status"], "open");
+        assert_eq!(json["opened_at"], "2027-01-15T08:00:00Z");
+        let back: TicketEntry = serde_json::from_value(json).unwrap();
+        assert_eq!(back, entry);
+
+        let guild = GuildEntry {
+            category_id: ChannelId::new(2),
+            support_role_id: RoleId::new(3),
+            support_role_created: true,
+            log_channel_id: None,
+            panel_messages: vec![PanelMessage {
+                channel_id: ChannelId::new(4),
+                message_id: MessageId::new(5),
+            }],
+        };
+        let json: serde_json::Value = serde_json::from_slice(&to_json(&guild)).unwrap();
+        assert_eq!(json["category_id"], "2");
+        assert_eq!(json["panel_messages"][0]["message_id"], "5");
+    }
+
+    #[test]
+    fn older_entries_without_optional_fields_still_parse() {
+        let json = r#"{"guild_id":"1","owner_id":"2","opened_at":"2026-01-01T00:00:00Z",
+            "status":"closed","last_activity":"2026-01-01T00:00:00Z"}"#;
+        let entry: TicketEntry = serde_json::from_str(json).unwrap();
+        assert!(!entry.is_open());
+        assert_eq!(entry.reason, None);
+    }
+}

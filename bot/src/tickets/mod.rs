@@ -1,0 +1,204 @@
+//! The ticket lifecycle: opening a ticket (by command or panel button), closing it with a
+//! transcript, adopting channels from before the registry, and closing idle tickets. The
+//! [`Tickets`] service holds what these share: the REST client, the [`Registry`], the settings.
+
+mod adopt;
+mod auto_close;
+mod close;
+mod open;
+
+use std::{sync::Arc, time::Duration};
+
+use serenity::all::{
+    ChannelId, GuildId, Http, Member, PermissionOverwrite, PermissionOverwriteType, Permissions,
+    RoleId, Timestamp, UserId,
+};
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+
+use crate::{commands, registry::Registry};
+
+pub use adopt::LOG_CHANNEL;
+pub use close::{CloseError, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
+pub use open::{Opened, OPEN_BUTTON};
+
+/// How tickets end, from `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS` and
+/// `TICKET_AUTO_CLOSE_GRACE_HOURS`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifecycleSettings {
+    /// How long a closed ticket's channel stays (so people read the closing message).
+    pub close_delay: Duration,
+    /// Idle tickets are warned, then closed (`None`: never).
+    pub auto_close: Option<AutoClose>,
+}
+
+/// When idle tickets are warned and closed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AutoClose {
+    /// A ticket nobody wrote in for this long gets the warning.
+    pub idle: Duration,
+    /// It closes this long after the warning, unless someone writes first.
+    pub grace: Duration,
+}
+
+impl Default for LifecycleSettings {
+    fn default() -> Self {
+        Self {
+            close_delay: Duration::from_secs(5),
+            auto_close: None,
+        }
+    }
+}
+
+/// The lifecycle service; cheap to clone.
+#[derive(Clone)]
+pub struct Tickets {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: Arc<Http>,
+    registry: Arc<Registry>,
+    settings: LifecycleSettings,
+    bot_id: UserId,
+    /// Delayed channel deletions and the auto-close sweep, ended by [`Tickets::shutdown`].
+    tasks: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl std::fmt::Debug for Tickets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tickets").finish_non_exhaustive()
+    }
+}
+
+impl Tickets {
+    /// The service for the bot `bot_id`.
+    pub fn new(
+        http: Arc<Http>,
+        registry: Arc<Registry>,
+        settings: LifecycleSettings,
+        bot_id: UserId,
+    ) -> Self {
+        let tickets = Self {
+            inner: Arc::new(Inner {
+                http,
+                registry,
+                settings,
+                bot_id,
+                tasks: TaskTracker::new(),
+                cancel: CancellationToken::new(),
+            }),
+        };
+        if let Some(auto_close) = tickets.inner.settings.auto_close {
+            tickets.spawn(tickets.clone().auto_close_loop(auto_close));
+        }
+        tickets
+    }
+
+    /// The registry.
+    pub fn registry(&self) -> &Registry {
+        &self.inner.registry
+    }
+
+    /// The REST client.
+    pub fn http(&self) -> &Http {
+        &self.inner.http
+    }
+
+    /// The bot's own user ID.
+    pub fn bot_id(&self) -> UserId {
+        self.inner.bot_id
+    }
+
+    /// Stops the sweep and waits up to `grace` for pending deletions (a deletion left undone
+    /// is finished by the next start's adoption, which deletes closed tickets' channels).
+    pub async fn shutdown(&self, grace: Duration) {
+        self.inner.cancel.cancel();
+        self.inner.tasks.close();
+        if tokio::time::timeout(grace, self.inner.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("ticket tasks still busy at shutdown, abandoning them");
+        }
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let cancel = self.inner.cancel.clone();
+        self.inner.tasks.spawn(async move {
+            tokio::select! {
+                () = task => {}
+                () = cancel.cancelled() => {}
+            }
+        });
+    }
+
+    /// Whether `member` is staff in `guild`: an administrator or a holder of its Support role.
+    pub fn is_staff(&self, guild: GuildId, member: Option<&Member>) -> bool {
+        let Some(member) = member else {
+            return false;
+        };
+        if member.permissions.is_some_and(Permissions::administrator) {
+            return true;
+        }
+        self.inner
+            .registry
+            .guild(guild)
+            .is_some_and(|g| member.roles.contains(&g.support_role_id))
+    }
+
+    /// Marks `channel` closed without a transcript (its channel was deleted by someone else).
+    pub async fn forget_channel(&self, channel: ChannelId) {
+        if !self.inner.registry.is_open_ticket(channel) {
+            return;
+        }
+        let result = self
+            .inner
+            .registry
+            .update_ticket(channel, |t| {
+                if !t.is_open() {
+                    return false;
+                }
+                t.status = crate::registry::TicketStatus::Closed;
+                t.closed_at = Some(Timestamp::now());
+                t.reason = Some("the channel was deleted".to_owned());
+                true
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::info!(channel_id = %channel, "ticket channel deleted outside the bot; ticket marked closed")
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot mark the deleted ticket closed")
+            }
+        }
+    }
+}
+
+/// What a member added to a ticket may do there: what its owner may.
+pub fn member_overwrite(user: UserId) -> PermissionOverwrite {
+    commands::granted(
+        open::member_permissions(),
+        PermissionOverwriteType::Member(user),
+    )
+}
+
+/// The Support role's access to a ticket.
+pub fn support_overwrite(role: RoleId) -> PermissionOverwrite {
+    commands::granted(
+        open::member_permissions(),
+        PermissionOverwriteType::Role(role),
+    )
+}
+
+/// Milliseconds since the Unix epoch of a timestamp.
+fn millis(at: &Timestamp) -> i128 {
+    at.unix_timestamp_nanos() / 1_000_000
+}
+
+/// How long ago `at` was (zero for a time in the future).
+fn age(at: &Timestamp) -> Duration {
+    let elapsed = millis(&Timestamp::now()) - millis(at);
+    Duration::from_millis(u64::try_from(elapsed).unwrap_or(0))
+}

@@ -1,0 +1,252 @@
+//! A closed ticket's transcript: every message of the channel in order, with author, time, and
+//! attachments' names and links, as a plain-text file and a self-contained HTML file.
+
+use std::fmt::Write;
+
+use serenity::all::{Message, Timestamp, UserId};
+
+/// What the transcript's header says about the ticket.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// The ticket channel's name.
+    pub channel_name: String,
+    /// Who opened it.
+    pub owner_id: UserId,
+    /// When.
+    pub opened_at: Timestamp,
+    /// When it was closed.
+    pub closed_at: Timestamp,
+    /// Who closed it.
+    pub closed_by: UserId,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// How many messages the channel held.
+    pub message_count: usize,
+}
+
+impl Summary {
+    /// The summary as Discord markdown, for the log channel and the DM (mentions render as
+    /// names there and ping nobody: the bot sends with no allowed mentions).
+    pub fn markdown(&self) -> String {
+        format!(
+            "**Ticket closed:** `#{}`\n**Owner:** <@{}>\n**Opened:** <t:{}:f>\n**Closed:** <t:{}:f> by <@{}>\n**Reason:** {}\n**Messages:** {}",
+            self.channel_name,
+            self.owner_id,
+            self.opened_at.unix_timestamp(),
+            self.closed_at.unix_timestamp(),
+            self.closed_by,
+            self.reason.as_deref().unwrap_or("none given"),
+            self.message_count,
+        )
+    }
+
+    fn lines(&self) -> [(&'static str, String); 6] {
+        [
+            ("Ticket", format!("#{}", self.channel_name)),
+            ("Owner", self.owner_id.to_string()),
+            ("Opened", self.opened_at.to_string()),
+            (
+                "Closed",
+                format!("{} by {}", self.closed_at, self.closed_by),
+            ),
+            (
+                "Reason",
+                self.reason.clone().unwrap_or_else(|| "none given".into()),
+            ),
+            ("Messages", self.message_count.to_string()),
+        ]
+    }
+}
+
+/// The two renderings of one transcript.
+#[derive(Debug, Clone)]
+pub struct Transcript {
+    /// Plain text, one block per message.
+    pub text: String,
+    /// One HTML page, styles inline, nothing loaded from elsewhere.
+    pub html: String,
+}
+
+/// Renders `messages` (oldest first) under `summary`.
+pub fn render(summary: &Summary, messages: &[Message]) -> Transcript {
+    Transcript {
+        text: text(summary, messages),
+        html: html(summary, messages),
+    }
+}
+
+fn author(message: &Message) -> String {
+    let bot = if message.author.bot { " [bot]" } else { "" };
+    format!("{} ({}){bot}", message.author.name, message.author.id)
+}
+
+fn text(summary: &Summary, messages: &[Message]) -> String {
+    // About 120 bytes per message besides its content.
+    let size = messages
+        .iter()
+        .map(|m| m.content.len() + 120)
+        .sum::<usize>()
+        + 512;
+    let mut out = String::with_capacity(size);
+    for (label, value) in summary.lines() {
+        let _ = writeln!(out, "{label}: {value}");
+    }
+    out.push('\n');
+    for message in messages {
+        let _ = writeln!(out, "[{}] {}", message.timestamp, author(message));
+        for line in message.content.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+        for file in &message.attachments {
+            let _ = writeln!(
+                out,
+                "    [attachment] {} ({} bytes) {}",
+                file.filename, file.size, file.url
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}\
+dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}\
+.m{border-top:1px solid #ddd;padding:.5rem 0}.a{font-weight:600}.t{color:#777;font-size:.85em;margin-left:.5rem}\
+.c{white-space:pre-wrap;margin:.3rem 0}.bot .a::after{content:' BOT';font-size:.7em;background:#5865f2;color:#fff;padding:0 .3em;border-radius:3px;margin-left:.3em}";
+
+fn html(summary: &Summary, messages: &[Message]) -> String {
+    let size = messages
+        .iter()
+        .map(|m| m.content.len() + 300)
+        .sum::<usize>()
+        + 2048;
+    let mut out = String::with_capacity(size);
+    let title = escape(&format!("Transcript of #{}", summary.channel_name));
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n<dl>"
+    );
+    for (label, value) in summary.lines() {
+        let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&value));
+    }
+    out.push_str("</dl>\n");
+    for message in messages {
+        let class = if message.author.bot { "m bot" } else { "m" };
+        let _ = write!(
+            out,
+            "<div class=\"{class}\" id=\"m{}\"><span class=\"a\">{}</span><time class=\"t\" datetime=\"{ts}\">{ts}</time>",
+            message.id,
+            escape(&author(message)),
+            ts = message.timestamp,
+        );
+        if !message.content.is_empty() {
+            let _ = write!(out, "<p class=\"c\">{}</p>", escape(&message.content));
+        }
+        for file in &message.attachments {
+            let _ = write!(
+                out,
+                "<p>Attachment: <a href=\"{}\">{}</a> ({} bytes)</p>",
+                escape(&file.url),
+                escape(&file.filename),
+                file.size
+            );
+        }
+        out.push_str("</div>\n");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+/// Escapes text for HTML content and double-quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn message(id: u64, author: &str, bot: bool, content: &str, files: &[(&str, &str)]) -> Message {
+        let attachments: Vec<_> = files
+            .iter()
+            .enumerate()
+            .map(|(i, (name, url))| {
+                json!({"id": (id * 10 + i as u64).to_string(), "filename": name, "size": 3,
+                       "url": url, "proxy_url": url})
+            })
+            .collect();
+        serde_json::from_value(json!({
+            "id": id.to_string(), "channel_id": "9", "content": content,
+            "author": {"id": (id + 100).to_string(), "username": author, "discriminator": "0",
+                       "global_name": null, "avatar": null, "bot": bot},
+            "timestamp": "2026-11-29T10:00:00Z", "edited_timestamp": null, "tts": false,
+            "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": attachments, "embeds": [], "pinned": false, "type": 0,
+        }))
+        .unwrap()
+    }
+
+    fn summary() -> Summary {
+        Summary {
+            channel_name: "ticket-7".into(),
+            owner_id: UserId::new(7),
+            opened_at: Timestamp::from_unix_timestamp(1_790_000_000).unwrap(),
+            closed_at: Timestamp::from_unix_timestamp(1_790_003_600).unwrap(),
+            closed_by: UserId::new(8),
+            reason: Some("solved <3".into()),
+            message_count: 2,
+        }
+    }
+
+    #[test]
+    fn every_message_in_order_with_author_time_and_attachments() {
+        let messages = [
+            message(
+                1,
+                "ann",
+                false,
+                "my printer\nis on fire",
+                &[("log.txt", "https://cdn/x/log.txt")],
+            ),
+            message(2, "helper", true, "Try <b>water</b> & wait", &[]),
+        ];
+        let t = render(&summary(), &messages);
+        let first = t.text.find("ann (101)").unwrap();
+        let second = t.text.find("helper (102) [bot]").unwrap();
+        assert!(first < second);
+        assert!(t.text.contains("    my printer\n    is on fire\n"));
+        assert!(t
+            .text
+            .contains("[attachment] log.txt (3 bytes) https://cdn/x/log.txt"));
+        assert!(t.text.contains("Reason: solved <3"));
+        assert!(t.text.contains("[2026-11-29T10:00:00Z]"));
+
+        assert!(t.html.contains("Try &lt;b&gt;water&lt;/b&gt; &amp; wait"));
+        assert!(t
+            .html
+            .contains("<a href=\"https://cdn/x/log.txt\">log.txt</a>"));
+        assert!(t.html.contains("solved &lt;3"));
+        assert!(t.html.find("id=\"m1\"").unwrap() < t.html.find("id=\"m2\"").unwrap());
+        assert!(!t.html.contains("<b>"));
+    }
+
+    #[test]
+    fn summary_mentions_owner_closer_and_reason() {
+        let text = summary().markdown();
+        assert!(text.contains("<@7>") && text.contains("by <@8>"));
+        assert!(text.contains("**Reason:** solved <3"));
+        assert!(text.contains("**Messages:** 2"));
+    }
+}
