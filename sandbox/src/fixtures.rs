@@ -9,6 +9,9 @@ use crate::{users::PERSONAS, ADMIN_ID, APP_ID, BOT_ID, GUILD_ID};
 /// The timestamp of every object (the page shows the sandbox's own clock instead).
 pub const TIMESTAMP: &str = "2026-11-27T08:00:00.000000+00:00";
 
+/// What @everyone may do (view channels, send messages, read history...), as a new guild has it.
+const EVERYONE_PERMISSIONS: &str = "1071698660929";
+
 /// The name of a user: the bot's, a persona's, or `user<ID>`.
 pub fn username(id: u64, bot: bool) -> String {
     if bot && id == BOT_ID {
@@ -69,7 +72,7 @@ pub fn role(id: u64, name: &str) -> Value {
 pub fn everyone_role() -> Value {
     let mut everyone = role(GUILD_ID, "@everyone");
     everyone["position"] = json!(0);
-    everyone["permissions"] = json!("1071698660929");
+    everyone["permissions"] = json!(EVERYONE_PERMISSIONS);
     everyone
 }
 
@@ -240,6 +243,34 @@ pub fn attachment(id: u64, filename: &str, content_type: &str, size: usize, url:
     })
 }
 
+/// A file on a human's message, as Discord describes it (the sandbox need not hold its bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentSpec {
+    /// Filled in by [`crate::Sandbox::send`] when 0.
+    pub id: u64,
+    /// The file's name, `report.png`.
+    pub filename: String,
+    /// Where the file is served.
+    pub url: String,
+    /// Its size in bytes.
+    pub size: usize,
+    /// Its media type, `image/png`.
+    pub content_type: String,
+}
+
+impl AttachmentSpec {
+    /// A file named `filename` of `size` bytes and type `content_type`, served at `url`.
+    pub fn new(filename: &str, url: &str, size: usize, content_type: &str) -> Self {
+        Self {
+            id: 0,
+            filename: filename.to_owned(),
+            url: url.to_owned(),
+            size,
+            content_type: content_type.to_owned(),
+        }
+    }
+}
+
 /// Who sent a message, and how.
 #[derive(Debug, Clone)]
 pub struct MessageSpec {
@@ -257,6 +288,8 @@ pub struct MessageSpec {
     pub kind: u64,
     /// The text.
     pub content: String,
+    /// Files attached to it.
+    pub attachments: Vec<AttachmentSpec>,
 }
 
 impl MessageSpec {
@@ -270,11 +303,19 @@ impl MessageSpec {
             webhook: false,
             kind: 0,
             content: content.to_owned(),
+            attachments: Vec::new(),
         }
+    }
+
+    /// This message with `attachment` too.
+    #[must_use]
+    pub fn with_attachment(mut self, attachment: AttachmentSpec) -> Self {
+        self.attachments.push(attachment);
+        self
     }
 }
 
-/// The MESSAGE_CREATE event data.
+/// The MESSAGE_CREATE event data (and the stored Message object).
 pub fn message_create(spec: &MessageSpec) -> Value {
     let author = user(spec.author_id, spec.bot);
     let mut message = message(spec.id, spec.channel_id, author, &spec.content, spec.kind);
@@ -283,6 +324,12 @@ pub fn message_create(spec: &MessageSpec) -> Value {
     if spec.webhook {
         message["webhook_id"] = json!(spec.author_id.to_string());
     }
+    let attachments: Vec<Value> = spec
+        .attachments
+        .iter()
+        .map(|a| attachment(a.id, &a.filename, &a.content_type, a.size, &a.url))
+        .collect();
+    message["attachments"] = json!(attachments);
     message
 }
 
@@ -305,6 +352,33 @@ pub fn interaction_create(
     interaction
 }
 
+/// One option of a slash command as the person filled it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandOption {
+    /// A STRING option (type 3): its name and value.
+    String(String, String),
+    /// A USER option (type 6): its name and the chosen user's ID.
+    User(String, u64),
+}
+
+impl CommandOption {
+    /// The option's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::String(name, _) | Self::User(name, _) => name,
+        }
+    }
+
+    /// The option object of `data.options`.
+    fn to_json(&self) -> Value {
+        match self {
+            Self::String(name, value) => json!({ "name": name, "type": 3, "value": value }),
+            // Discord sends the user's ID as a string; the user is in `data.resolved`.
+            Self::User(name, id) => json!({ "name": name, "type": 6, "value": id.to_string() }),
+        }
+    }
+}
+
 /// [`interaction_create`] for a member with these roles and command options (`name`, string
 /// value).
 pub fn command_interaction(
@@ -315,17 +389,50 @@ pub fn command_interaction(
     channel_id: u64,
     options: &[(String, String)],
 ) -> Value {
+    let options: Vec<CommandOption> = options
+        .iter()
+        .map(|(name, value)| CommandOption::String(name.clone(), value.clone()))
+        .collect();
+    command_interaction_with(id, name, member, administrator, channel_id, &options, &[])
+}
+
+/// [`command_interaction`] with any options; `resolved` holds the member objects (with their
+/// `user`) of the users that USER options name, which Discord sends in `data.resolved`.
+pub fn command_interaction_with(
+    id: u64,
+    name: &str,
+    member: &Value,
+    administrator: bool,
+    channel_id: u64,
+    options: &[CommandOption],
+    resolved: &[Value],
+) -> Value {
     let user_id = member["user"]["id"]
         .as_str()
         .and_then(|u| u.parse().ok())
         .unwrap_or_default();
     let mut interaction = interaction_create(id, name, user_id, administrator, channel_id);
     interaction["member"]["roles"] = member["roles"].clone();
-    let options: Vec<Value> = options
-        .iter()
-        .map(|(name, value)| json!({ "name": name, "type": 3, "value": value }))
-        .collect();
+    let options: Vec<Value> = options.iter().map(CommandOption::to_json).collect();
     interaction["data"]["options"] = json!(options);
+    if !resolved.is_empty() {
+        let mut users = serde_json::Map::new();
+        let mut members = serde_json::Map::new();
+        for member in resolved {
+            let Some(id) = member["user"]["id"].as_str() else {
+                continue;
+            };
+            users.insert(id.to_owned(), member["user"].clone());
+            // A resolved member is partial: no `user`, and with its permissions in the channel.
+            let mut partial = member.clone();
+            if let Some(fields) = partial.as_object_mut() {
+                fields.remove("user");
+            }
+            partial["permissions"] = json!(EVERYONE_PERMISSIONS);
+            members.insert(id.to_owned(), partial);
+        }
+        interaction["data"]["resolved"] = json!({ "users": users, "members": members });
+    }
     interaction
 }
 
@@ -355,7 +462,7 @@ fn interaction_base(id: u64, user_id: u64, administrator: bool, channel_id: u64)
     let permissions = if administrator {
         "1071698660937"
     } else {
-        "1071698660929"
+        EVERYONE_PERMISSIONS
     };
     json!({
         "id": id.to_string(),
@@ -497,6 +604,60 @@ mod tests {
             .expect("a button press");
         assert_eq!(component.data.custom_id, "close");
         assert_eq!(component.message.components.len(), 1);
+    }
+
+    #[test]
+    fn a_human_message_carries_its_attachments() {
+        let mut spec = MessageSpec::human(5, 7, "see the log").with_attachment(AttachmentSpec {
+            id: 9,
+            ..AttachmentSpec::new("log.txt", "http://x/log.txt", 12, "text/plain")
+        });
+        spec.id = 8;
+        let Event::MessageCreate(created) = event("MESSAGE_CREATE", message_create(&spec)) else {
+            panic!("MESSAGE_CREATE became another event")
+        };
+        let attachment = &created.message.attachments[0];
+        assert_eq!(
+            (
+                attachment.id.get(),
+                attachment.filename.as_str(),
+                attachment.size
+            ),
+            (9, "log.txt", 12)
+        );
+        assert_eq!(attachment.url, "http://x/log.txt");
+        assert_eq!(attachment.content_type.as_deref(), Some("text/plain"));
+    }
+
+    #[test]
+    fn a_user_option_is_a_user_with_its_resolved_user_and_member() {
+        use serenity::model::application::{CommandDataOptionValue, ResolvedValue};
+
+        let runner = json!({ "user": user(7, false), "roles": [] });
+        let chosen = json!({ "user": user(11, false), "roles": ["6"], "deaf": false, "mute": false, "flags": 0, "joined_at": TIMESTAMP });
+        let options = [
+            CommandOption::User("member".to_owned(), 11),
+            CommandOption::String("reason".to_owned(), "help".to_owned()),
+        ];
+        let Event::InteractionCreate(created) = event(
+            "INTERACTION_CREATE",
+            command_interaction_with(9, "ticket-add", &runner, false, 5, &options, &[chosen]),
+        ) else {
+            panic!("INTERACTION_CREATE became another event")
+        };
+        let command = created.interaction.command().expect("a command");
+        assert_eq!(command.data.options[0].name, "member");
+        assert!(matches!(
+            command.data.options[0].value,
+            CommandDataOptionValue::User(id) if id.get() == 11
+        ));
+        let resolved = command.data.options();
+        let ResolvedValue::User(user, Some(member)) = &resolved[0].value else {
+            panic!("the user option is not resolved to a user and member: {resolved:?}")
+        };
+        assert_eq!(user.id.get(), 11);
+        assert_eq!(member.roles[0].get(), 6);
+        assert!(matches!(resolved[1].value, ResolvedValue::String("help")));
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //!
 //! - `rest`: the REST routes, answered with the statuses and JSON error codes Discord gives
 //!   (403 Missing Permissions when a permission was revoked, 50035 when a category holds 50
-//!   channels, 30013 at 500 channels...); every call is recorded (method, path, JSON body).
+//!   channels, 30013 at 500 channels, 50007 for a DM to a user who closed them...); every call
+//!   is recorded (method, path, JSON body). Uploaded files are served at their attachment URL.
+//! - `message_query`: the `limit`/`before`/`after` paging of a channel's messages.
 //! - [`rate_limit`]: the global limit and per-route buckets, their headers and 429s.
 //! - `gateway`: the websocket gateway; `world`: the guild and the record; [`fixtures`]: the
 //!   JSON of Discord's objects and events, unit-tested to deserialize into serenity's types.
@@ -19,6 +21,7 @@
 //! INTERACTION_CREATE with [`Sandbox::dispatch`], and read what the bot did.
 
 mod gateway;
+mod message_query;
 mod page;
 mod rest;
 mod settings;
@@ -47,6 +50,7 @@ use axum::{
 };
 use serde_json::{json, Value};
 
+use fixtures::CommandOption;
 use world::{id_of, InteractionState, Shared, World};
 
 /// The guild the bot sits in.
@@ -309,6 +313,58 @@ impl Sandbox {
             .is_some_and(|channel| world.can_view(user, channel))
     }
 
+    /// The messages the bot posted in its DM channel with `user_id` (attachments included),
+    /// oldest first; none when it never opened one.
+    pub fn dm_messages(&self, user_id: u64) -> Vec<Value> {
+        let world = self.world();
+        let Some(channel) = world.dm_channel_with(user_id).map(|c| c["id"].clone()) else {
+            return Vec::new();
+        };
+        let bot = BOT_ID.to_string();
+        world
+            .messages
+            .iter()
+            .filter(|m| m.message["channel_id"] == channel && m.message["author"]["id"] == *bot)
+            .map(|m| m.message.clone())
+            .collect()
+    }
+
+    /// From now on `user_id` accepts no DMs from the bot, as when they turned DMs from server
+    /// members off or blocked it: the bot may still open the DM channel, but posting in it gets
+    /// Discord's 403 `{"code": 50007, "message": "Cannot send messages to this user"}`.
+    pub fn close_dms(&self, user_id: u64) {
+        self.world().closed_dms.insert(user_id);
+    }
+
+    /// The bytes of a file the bot uploaded, by its attachment ID or its URL (as the sandbox
+    /// answered them), exactly as they arrived; `None` for an unknown one.
+    pub fn attachment_bytes(&self, url_or_id: &str) -> Option<Vec<u8>> {
+        // ".../attachments/{id}/{filename}", or the ID alone.
+        let id = match url_or_id.split_once("/attachments/") {
+            Some((_, rest)) => rest.split('/').next().unwrap_or_default(),
+            None => url_or_id,
+        };
+        let id: u64 = id.parse().ok()?;
+        self.world().files.get(&id).map(|file| file.bytes.to_vec())
+    }
+
+    /// Deletes channel `id` as a server administrator would: gone from the guild, CHANNEL_DELETE
+    /// sent to the bot, the page updated; `false` when there was no such channel.
+    pub fn delete_channel(&self, id: u64) -> bool {
+        let removed = self.world().remove_channel(id).is_some();
+        self.shared.page_changed(None);
+        removed
+    }
+
+    /// Deletes role `id` as a server administrator would: gone from the guild and from its
+    /// members, GUILD_ROLE_DELETE sent to the bot, the page updated; `false` when there was
+    /// no such role.
+    pub fn delete_role(&self, id: u64) -> bool {
+        let removed = self.world().remove_role(id);
+        self.shared.page_changed(None);
+        removed
+    }
+
     /// Whether the bot has a gateway session.
     pub fn bot_connected(&self) -> bool {
         self.world().gateway.is_some()
@@ -441,7 +497,24 @@ impl Sandbox {
         channel_id: u64,
         options: &[(String, String)],
     ) -> Result<u64, SandboxError> {
-        let member = {
+        let options: Vec<CommandOption> = options
+            .iter()
+            .map(|(name, value)| CommandOption::String(name.clone(), value.clone()))
+            .collect();
+        self.run_command_with(user, name, channel_id, &options)
+    }
+
+    /// Runs slash command `name` as persona `user` in `channel_id`, with options of any type: a
+    /// [`CommandOption::User`] arrives as Discord sends it, the user's ID with the user and their
+    /// member object in `data.resolved`.
+    pub fn run_command_with(
+        &self,
+        user: &Persona,
+        name: &str,
+        channel_id: u64,
+        options: &[CommandOption],
+    ) -> Result<u64, SandboxError> {
+        let (member, resolved) = {
             let world = self.world();
             if world.gateway.is_none() {
                 return Err(SandboxError::BotNotConnected);
@@ -458,16 +531,24 @@ impl Sandbox {
             if !allowed {
                 return Err(SandboxError::UnknownCommand(name.to_owned()));
             }
-            world.member(user.id)
+            let resolved: Vec<Value> = options
+                .iter()
+                .filter_map(|option| match option {
+                    CommandOption::User(_, id) => Some(world.member(*id)),
+                    CommandOption::String(..) => None,
+                })
+                .collect();
+            (world.member(user.id), resolved)
         };
         let id = self.fresh_id();
-        let interaction = fixtures::command_interaction(
+        let interaction = fixtures::command_interaction_with(
             id,
             name,
             &member,
             user.administrator,
             channel_id,
             options,
+            &resolved,
         );
         self.register_interaction(id, channel_id, user.id, name, None);
         self.try_dispatch("INTERACTION_CREATE", interaction)?;
@@ -564,27 +645,41 @@ impl Sandbox {
     /// Stores a message from a human in `channel_id` without telling the bot, as Discord does
     /// with messages sent while the bot is offline; returns its ID. Dispatches nothing.
     pub fn post_offline(&self, channel_id: u64, author_id: u64, content: &str) -> u64 {
-        let mut spec = fixtures::MessageSpec::human(channel_id, author_id, content);
-        spec.id = self.fresh_id();
-        let message = fixtures::message_create(&spec);
-        self.world().store_message(message, None);
+        let id = {
+            let mut world = self.world();
+            let spec = fixtures::MessageSpec::human(channel_id, author_id, content);
+            store_human_message(&mut world, spec).0
+        };
         self.shared.page_changed(Some(channel_id));
-        spec.id
+        id
+    }
+
+    /// Stores `count` messages from a human in `channel_id` at once ("message 1", "message
+    /// 2"..., oldest first) without telling the bot, as [`Sandbox::post_offline`] does; returns
+    /// their IDs, oldest first. One lock and one page update for them all, so that a long
+    /// ticket (a transcript benchmark's thousands of messages) is quick to make.
+    pub fn seed_messages(&self, channel_id: u64, author_id: u64, count: usize) -> Vec<u64> {
+        let ids = {
+            let mut world = self.world();
+            (1..=count)
+                .map(|n| {
+                    let content = format!("message {n}");
+                    let spec = fixtures::MessageSpec::human(channel_id, author_id, &content);
+                    store_human_message(&mut world, spec).0
+                })
+                .collect()
+        };
+        self.shared.page_changed(Some(channel_id));
+        ids
     }
 
     /// [`Sandbox::send`], failing when the bot is not connected.
-    pub fn try_send(&self, mut spec: fixtures::MessageSpec) -> Result<u64, SandboxError> {
-        spec.id = self.fresh_id();
-        let mut message = fixtures::message_create(&spec);
-        {
-            let mut world = self.world();
-            // As on Discord, the author's member object carries the roles they have now.
-            message["member"]["roles"] = world.member(spec.author_id)["roles"].clone();
-            world.store_message(message.clone(), None);
-        }
-        self.shared.page_changed(Some(spec.channel_id));
+    pub fn try_send(&self, spec: fixtures::MessageSpec) -> Result<u64, SandboxError> {
+        let channel = spec.channel_id;
+        let (id, message) = store_human_message(&mut self.world(), spec);
+        self.shared.page_changed(Some(channel));
         self.try_dispatch("MESSAGE_CREATE", message)?;
-        Ok(spec.id)
+        Ok(id)
     }
 
     /// A new snowflake, larger than every earlier one (Discord IDs grow with time).
@@ -626,6 +721,32 @@ impl Sandbox {
     }
 }
 
+/// Stores a message from a human described by `spec` (its ID, and its attachments' IDs when 0,
+/// filled in) and returns its ID and the Message object. In a DM channel it carries no guild or
+/// member, as on Discord.
+fn store_human_message(world: &mut World, mut spec: fixtures::MessageSpec) -> (u64, Value) {
+    spec.id = world.next_id();
+    for attachment in &mut spec.attachments {
+        if attachment.id == 0 {
+            attachment.id = world.next_id();
+        }
+    }
+    let mut message = fixtures::message_create(&spec);
+    let in_dm = world
+        .channel(spec.channel_id)
+        .is_some_and(|c| c["type"] == 1);
+    if in_dm {
+        message["guild_id"] = Value::Null;
+        if let Some(fields) = message.as_object_mut() {
+            fields.remove("member");
+        }
+    } else {
+        // As on Discord, the author's member object carries the roles they have now.
+        message["member"]["roles"] = world.member(spec.author_id)["roles"].clone();
+    }
+    (spec.id, world.store_message(message, None))
+}
+
 /// How long the page waits for the first answer to an interaction before showing an error, as
 /// Discord shows "The application did not respond".
 pub const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
@@ -637,4 +758,26 @@ pub fn describe(calls: &[Recorded]) -> String {
         .map(|c| format!("  {} {} {} {}", c.status, c.method, c.path, c.body))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeding_thousands_of_messages_tells_the_page_once() {
+        let sandbox = Sandbox::new("token", SocketAddr::from(([127, 0, 0, 1], 0)));
+        let channel = sandbox.add_text_channel("ticket", None);
+        let mut page = sandbox.shared.page_events.subscribe();
+
+        let ids = sandbox.seed_messages(channel, MEMBER_A_ID, 5_000);
+
+        assert_eq!(ids.len(), 5_000);
+        assert_eq!(
+            page.try_recv().ok().map(|e| e["channel_id"].clone()),
+            Some(json!(channel.to_string()))
+        );
+        assert!(page.try_recv().is_err(), "one event for them all");
+        assert!(sandbox.dispatched().is_empty());
+    }
 }

@@ -5,7 +5,9 @@
 //!   (as the bot registered them) and the channels this user can see;
 //! - `GET /sandbox/channels/{id}/messages?user=KEY`: that channel's messages and who is typing;
 //! - `POST /sandbox/channels/{id}/messages`, `POST /sandbox/commands`, `POST /sandbox/buttons`:
-//!   act as a user (a MESSAGE_CREATE or INTERACTION_CREATE sent to the bot);
+//!   act as a user (a MESSAGE_CREATE or INTERACTION_CREATE sent to the bot); a command's
+//!   options are `[name, value]` pairs, the value of a USER option a persona's key or ID;
+//! - `GET /attachments/{id}/{filename}`: a file the bot uploaded, as Discord's CDN serves it;
 //! - `GET /sandbox/interactions/{id}`: whether the bot acknowledged it (the page shows an error
 //!   when it did not within [`crate::INTERACTION_DEADLINE`]);
 //! - `GET /sandbox/events`: server-sent events, one per change, so the page fetches again.
@@ -29,7 +31,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::{
-    fixtures::MessageSpec,
+    fixtures::{CommandOption, MessageSpec},
     users::{persona, Persona, PERSONAS},
     visibility::{bits, ADMINISTRATOR},
     world::{Shared, World},
@@ -39,6 +41,8 @@ use crate::{
 const INDEX_HTML: &str = include_str!("../static/index.html");
 const APP_JS: &str = include_str!("../static/app.js");
 const STYLE_CSS: &str = include_str!("../static/style.css");
+/// Discord's type of a slash command option naming a user.
+const USER_OPTION: u64 = 6;
 
 /// The page's routes.
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -268,9 +272,41 @@ async fn run_command(
         .channel_id
         .parse()
         .map_err(|_| SandboxError::UnknownChannel(0))?;
-    let id = sandbox(shared).run_command_as(user, &body.name, channel, &body.options)?;
+    let options = typed_options(&shared.world(), &body.name, &body.options)?;
+    let id = sandbox(shared).run_command_with(user, &body.name, channel, &options)?;
     tracing::info!(command = %body.name, user = user.key, "command run from the page");
     Ok(Json(json!({ "interaction_id": id.to_string() })))
+}
+
+/// The page's `[name, value]` pairs typed as the bot declared them: a USER option (type 6)
+/// holds a persona's key or ID, the rest are strings.
+fn typed_options(
+    world: &World,
+    command: &str,
+    options: &[(String, String)],
+) -> Result<Vec<CommandOption>, SandboxError> {
+    let declared = world
+        .commands
+        .iter()
+        .find(|c| c["name"] == command)
+        .and_then(|c| c["options"].as_array().cloned())
+        .unwrap_or_default();
+    options
+        .iter()
+        .map(|(name, value)| {
+            let is_user = declared
+                .iter()
+                .any(|o| o["name"] == name.as_str() && o["type"] == USER_OPTION);
+            if !is_user {
+                return Ok(CommandOption::String(name.clone(), value.clone()));
+            }
+            PERSONAS
+                .iter()
+                .find(|p| p.key == value || p.id.to_string() == *value)
+                .map(|p| CommandOption::User(name.clone(), p.id))
+                .ok_or_else(|| SandboxError::UnknownUser(value.clone()))
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]

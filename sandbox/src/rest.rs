@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 
 use crate::{
     fixtures,
+    message_query::MessagesQuery,
     rate_limit::Verdict,
     world::{id_of, InteractionState, Shared, World},
     Recorded, APP_ID, BOT_ID, CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT, GUILD_ID,
@@ -89,9 +90,7 @@ pub(crate) async fn rest(
                 let mut response = {
                     let mut world = shared.world();
                     let files = store_files(&mut world, &host, files);
-                    answer(
-                        &shared, &mut world, &host, &method, &path, &body_json, files,
-                    )
+                    answer(&shared, &mut world, &host, &method, &uri, &body_json, files)
                 };
                 response.headers_mut().extend(limit_headers);
                 (response, false)
@@ -218,16 +217,17 @@ fn store_files(world: &mut World, host: &str, files: Files) -> Vec<Value> {
         .collect()
 }
 
-/// What Discord answers; `path` starts with `/api/v10`.
+/// What Discord answers; `uri`'s path starts with `/api/v10`.
 fn answer(
     shared: &Shared,
     world: &mut World,
     host: &str,
     method: &Method,
-    path: &str,
+    uri: &Uri,
     body: &Value,
     files: Vec<Value>,
 ) -> Response {
+    let path = uri.path();
     let segments: Vec<&str> = path.trim_start_matches("/api/v10/").split('/').collect();
     let guild = GUILD_ID.to_string();
     let app = APP_ID.to_string();
@@ -293,15 +293,19 @@ fn answer(
             if world.channel(id).is_none() {
                 return discord_error(StatusCode::NOT_FOUND, 10_003, "Unknown Channel");
             }
-            let mut list: Vec<Value> = world
+            let query = match MessagesQuery::parse(uri.query()) {
+                Ok(query) => query,
+                Err(err) => return (StatusCode::BAD_REQUEST, Json(err.body())).into_response(),
+            };
+            // Only the page is cloned: a transcript pages through thousands of messages.
+            let list: Vec<(u64, &Value)> = world
                 .messages
                 .iter()
                 .filter(|m| m.only_for.is_none() && m.message["channel_id"] == *channel)
-                .map(|m| m.message.clone())
+                .map(|m| (id_of(&m.message), &m.message))
                 .collect();
-            // Newest first, as Discord lists them.
-            list.reverse();
-            Json(list).into_response()
+            let page: Vec<Value> = query.page(list).into_iter().cloned().collect();
+            Json(page).into_response()
         }
         ("PATCH", ["channels", channel, "messages", message]) => {
             let Some(stored) = world.message_mut(parse(message)) else {
@@ -379,24 +383,16 @@ fn answer(
             world.send_event("CHANNEL_UPDATE", updated);
             StatusCode::NO_CONTENT.into_response()
         }
-        ("DELETE", ["channels", channel]) => {
-            let Some(index) = world.channels.iter().position(|c| c["id"] == *channel) else {
-                return discord_error(StatusCode::NOT_FOUND, 10_003, "Unknown Channel");
-            };
-            let removed = world.channels.remove(index);
-            world.send_event("CHANNEL_DELETE", removed.clone());
-            Json(removed).into_response()
-        }
+        ("DELETE", ["channels", channel]) => match world.remove_channel(parse(channel)) {
+            Some(removed) => Json(removed).into_response(),
+            None => discord_error(StatusCode::NOT_FOUND, 10_003, "Unknown Channel"),
+        },
         ("POST", ["users", "@me", "channels"]) => {
             let recipient = parse(body["recipient_id"].as_str().unwrap_or_default());
             if World::persona(recipient).is_none() {
                 return discord_error(StatusCode::NOT_FOUND, 10_013, "Unknown User");
             }
-            let existing = world
-                .dm_channels
-                .iter()
-                .find(|c| c["recipients"][0]["id"] == recipient.to_string().as_str())
-                .cloned();
+            let existing = world.dm_channel_with(recipient).cloned();
             let channel = existing.unwrap_or_else(|| {
                 let id = world.next_id();
                 let channel = fixtures::dm_channel(id, recipient);
@@ -421,16 +417,11 @@ fn answer(
             Json(role).into_response()
         }
         ("DELETE", ["guilds", g, "roles", role]) if *g == guild => {
-            let Some(index) = world.roles.iter().position(|r| r["id"] == *role) else {
-                return discord_error(StatusCode::NOT_FOUND, 10_011, "Unknown Role");
-            };
-            world.roles.remove(index);
-            let role_id = parse(role);
-            for roles in world.member_roles.values_mut() {
-                roles.retain(|r| *r != role_id);
+            if world.remove_role(parse(role)) {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                discord_error(StatusCode::NOT_FOUND, 10_011, "Unknown Role")
             }
-            world.send_event("GUILD_ROLE_DELETE", fixtures::role_delete(role));
-            StatusCode::NO_CONTENT.into_response()
         }
         ("GET", ["guilds", g, "members", user]) if *g == guild => {
             let user = parse(user);
@@ -536,8 +527,16 @@ fn post_message(
     body: &Value,
     files: Vec<Value>,
 ) -> Response {
-    if world.channel(channel).is_none() {
+    let Some(found) = world.channel(channel) else {
         return discord_error(StatusCode::NOT_FOUND, 10_003, "Unknown Channel");
+    };
+    let recipient = found["recipients"][0]["id"].as_str().map(parse);
+    if recipient.is_some_and(|user| world.closed_dms.contains(&user)) {
+        return discord_error(
+            StatusCode::FORBIDDEN,
+            50_007,
+            "Cannot send messages to this user",
+        );
     }
     if let Some(refusal) = refusal_of_message(body, &files) {
         return refusal;

@@ -3,7 +3,7 @@
 //! session, shared by the REST routes, the gateway, the page and the [`crate::Sandbox`] handle.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, HashSet},
     net::SocketAddr,
     sync::Mutex,
     time::{Instant, SystemTime, UNIX_EPOCH},
@@ -87,6 +87,8 @@ pub(crate) struct World {
     pub(crate) files: HashMap<u64, StoredFile>,
     /// REST calls (method, path suffix) to leave unanswered once each, like a stalled Discord.
     pub(crate) stalls: Vec<(String, String)>,
+    /// Users who accept no DMs from the bot (privacy settings, or the bot blocked).
+    pub(crate) closed_dms: HashSet<u64>,
 }
 
 impl World {
@@ -112,6 +114,7 @@ impl World {
             limiter: Limiter::new(limits),
             files: HashMap::new(),
             stalls: Vec::new(),
+            closed_dms: HashSet::new(),
         }
     }
 
@@ -135,6 +138,38 @@ impl World {
             .iter()
             .chain(&self.dm_channels)
             .find(|c| c["id"] == id.as_str())
+    }
+
+    /// The DM channel between the bot and `user`, once the bot opened it.
+    pub(crate) fn dm_channel_with(&self, user: u64) -> Option<&Value> {
+        let user = user.to_string();
+        self.dm_channels
+            .iter()
+            .find(|c| c["recipients"][0]["id"] == user.as_str())
+    }
+
+    /// Removes guild channel `id` and tells the bot (CHANNEL_DELETE); `None` when there is no
+    /// such channel. Its messages stay in the record, for tests reading what was said.
+    pub(crate) fn remove_channel(&mut self, id: u64) -> Option<Value> {
+        let index = self.channels.iter().position(|c| id_of(c) == id)?;
+        let removed = self.channels.remove(index);
+        self.typing_until.remove(&id);
+        self.send_event("CHANNEL_DELETE", removed.clone());
+        Some(removed)
+    }
+
+    /// Removes role `id` from the guild and from its members and tells the bot
+    /// (GUILD_ROLE_DELETE); `false` when there is no such role.
+    pub(crate) fn remove_role(&mut self, id: u64) -> bool {
+        let Some(index) = self.roles.iter().position(|r| id_of(r) == id) else {
+            return false;
+        };
+        self.roles.remove(index);
+        for roles in self.member_roles.values_mut() {
+            roles.retain(|r| *r != id);
+        }
+        self.send_event("GUILD_ROLE_DELETE", fixtures::role_delete(&id.to_string()));
+        true
     }
 
     /// Stores a message (shown on the page) and returns it.

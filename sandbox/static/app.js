@@ -8,6 +8,8 @@ const INTERACTION_DEADLINE_MS = 3000;
 const EPHEMERAL = 1 << 6;
 const LOADING = 1 << 7;
 const BUTTON_STYLES = { 1: "primary", 2: "secondary", 3: "success", 4: "danger" };
+// Discord's option type of a slash command option naming a user.
+const USER_OPTION = 6;
 
 const state = {
   user: new URLSearchParams(location.search).get("user") || "admin",
@@ -93,16 +95,21 @@ function renderUsers() {
 function renderChannels(channels) {
   const nav = $("channels");
   const categories = channels.filter((c) => c.type === 4);
-  const button = (c) => el("button", {
+  const dms = channels.filter((c) => c.type === 1);
+  const button = (c, label = c.name) => el("button", {
     type: "button", class: c.type === 1 ? "channel dm" : "channel", "data-name": c.name,
     "data-id": c.id, "aria-current": String(c.id === state.channel),
     onclick: () => openChannel(c.id),
-  }, c.name);
-  const loose = channels.filter((c) => c.type !== 4 && !categories.some((k) => k.id === c.parent_id));
-  const children = [el("h3", {}, "Channels"), ...loose.map(button)];
+  }, label);
+  const loose = channels.filter((c) => c.type !== 4 && c.type !== 1 && !categories.some((k) => k.id === c.parent_id));
+  const children = [el("h3", {}, "Channels"), ...loose.map((c) => button(c))];
   for (const category of categories) {
     const inside = channels.filter((c) => c.parent_id === category.id);
-    children.push(el("h3", { "data-category": category.name }, category.name), ...inside.map(button));
+    children.push(el("h3", { "data-category": category.name }, category.name), ...inside.map((c) => button(c)));
+  }
+  if (dms.length) {
+    // What the bot sent this person privately (a ticket's transcript, say).
+    children.push(el("h3", { id: "direct-messages" }, "Direct messages"), ...dms.map((c) => button(c, "TicketBot")));
   }
   if (!channels.some((c) => c.type !== 4)) {
     children.push(el("p", { class: "hint" }, "No channel you can see."));
@@ -256,13 +263,44 @@ function watchInteraction(id, what) {
   }, INTERACTION_DEADLINE_MS + 500);
 }
 
+// Asks for the command's options in a small form: a text field each, a choice among the
+// people for a USER option. Resolves to [name, value] pairs, or null when cancelled.
+function askOptions(command) {
+  const options = command.options || [];
+  if (options.length === 0) return Promise.resolve([]);
+  return new Promise((resolve) => {
+    const inputs = options.map((option) => {
+      const required = option.required ? { required: "" } : {};
+      if (option.type === USER_OPTION) {
+        const blank = option.required ? [] : [el("option", { value: "" }, "(nobody)")];
+        return el("select", { name: option.name, ...required }, ...blank,
+          ...state.users.map((u) => el("option", { value: u.key }, `${u.name} (${u.role})`)));
+      }
+      return el("input", { name: option.name, ...required });
+    });
+    const dialog = el("dialog", { id: "command-form" });
+    const form = el("form", { method: "dialog" },
+      el("h3", {}, `/${command.name}`),
+      ...options.map((option, i) => el("label", {}, option.name,
+        option.description ? el("small", {}, option.description) : null, inputs[i])),
+      el("div", { class: "actions" },
+        el("button", { type: "button", onclick: () => dialog.close("cancel") }, "Cancel"),
+        el("button", { type: "submit", value: "run", class: "primary" }, "Run")));
+    dialog.append(form);
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      if (dialog.returnValue !== "run") { resolve(null); return; }
+      // Discord leaves out the optional options nobody filled in.
+      resolve(options.map((option, i) => [option.name, inputs[i].value]).filter(([, value]) => value !== ""));
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
 async function runCommand(command) {
-  const options = [];
-  for (const option of command.options || []) {
-    const value = window.prompt(`/${command.name}: ${option.name} (${option.description || ""})`);
-    if (value === null) return;
-    options.push([option.name, value]);
-  }
+  const options = await askOptions(command);
+  if (options === null) return;
   try {
     const data = await api("POST", "/sandbox/commands", {
       user: state.user, name: command.name, channel_id: state.channel || "0", options,

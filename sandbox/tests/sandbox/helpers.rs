@@ -1,15 +1,19 @@
-//! The harness: [`Client`] speaks to a sandbox as the bot (token) or as the page, and
-//! [`spawn_stack`] starts the whole product on this machine: a nats-server, a relay worker, the
-//! sandbox and the real bot ([`bot::run`]) pointed at it.
+//! The harness: [`Client`] speaks to a sandbox as the bot (token) or as the page,
+//! [`serenity_http`] as the bot's own REST client does, [`Gateway`] reads the events the bot
+//! would get, and [`spawn_stack`] starts the whole product on this machine: a nats-server, a
+//! relay worker, the sandbox and the real bot ([`bot::run`]) pointed at it.
 
 use std::time::Duration;
 
 use bot::BotSettings;
 use common::{config::ConfigSource, test_util::NatsServer};
+use futures::{SinkExt, StreamExt};
 use relay_worker::{test_util::spawn_worker, Placeholder, RunningWorker};
-use sandbox::{Sandbox, SandboxOptions, GUILD_ID};
+use sandbox::{RateLimits, Sandbox, SandboxOptions, GUILD_ID};
 use serde_json::Value;
-use tokio::{sync::oneshot, task::JoinHandle};
+use serenity::http::{Http, HttpBuilder};
+use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::{tungstenite::Message as WsMessage, MaybeTlsStream, WebSocketStream};
 
 /// The bot token the tests' sandboxes accept.
 pub const TOKEN: &str = "sandbox-test-token";
@@ -30,6 +34,12 @@ impl Answer {
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }
+}
+
+/// A sandbox with an empty guild and no rate limits, for tests that make many calls and are
+/// not about the limits (Discord's allow 5 calls per 5 seconds on one channel's route).
+pub async fn start_unlimited() -> Sandbox {
+    Sandbox::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited())).await
 }
 
 /// Requests to one sandbox.
@@ -148,5 +158,64 @@ impl Stack {
         if let Some(worker) = self.worker.take() {
             let _ = tokio::time::timeout(Duration::from_secs(15), worker.stop()).await;
         }
+    }
+}
+
+/// serenity's REST client pointed at `sandbox`, set up as the bot sets it up (its own rate
+/// limiter off: the sandbox's limits answer instead).
+pub fn serenity_http(sandbox: &Sandbox) -> Http {
+    HttpBuilder::new(TOKEN)
+        .proxy(sandbox.url())
+        .ratelimiter_disabled(true)
+        .build()
+}
+
+/// How long a test waits for one gateway event (only bounds a failure).
+const EVENT_PATIENCE: Duration = Duration::from_secs(10);
+
+/// A gateway session identified as the bot, reading the dispatch events.
+pub struct Gateway {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Gateway {
+    /// Connects and identifies, and reads READY and GUILD_CREATE.
+    pub async fn connect(sandbox: &Sandbox) -> Self {
+        let url = format!("{}/gateway", sandbox.url().replacen("http", "ws", 1));
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the gateway accepts a websocket");
+        let mut gateway = Self { socket };
+        let identify = serde_json::json!({ "op": 2, "d": { "token": format!("Bot {TOKEN}") } });
+        gateway
+            .socket
+            .send(WsMessage::Text(identify.to_string().into()))
+            .await
+            .expect("IDENTIFY sent");
+        gateway.next("GUILD_CREATE").await;
+        gateway
+    }
+
+    /// The data of the next dispatch event named `name` (earlier others are skipped).
+    pub async fn next(&mut self, name: &str) -> Value {
+        tokio::time::timeout(EVENT_PATIENCE, async {
+            loop {
+                let frame = self
+                    .socket
+                    .next()
+                    .await
+                    .expect("the gateway stays open")
+                    .expect("a frame");
+                let WsMessage::Text(text) = frame else {
+                    continue;
+                };
+                let payload: Value = serde_json::from_str(&text).expect("JSON");
+                if payload["op"] == 0 && payload["t"] == name {
+                    return payload["d"].clone();
+                }
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {name} event"))
     }
 }

@@ -4,7 +4,7 @@
 use sandbox::{Sandbox, SandboxOptions, BOT_ID, GUILD_ID, MEMBER_A_ID};
 use serde_json::{json, Value};
 
-use crate::helpers::{Client, TOKEN};
+use crate::helpers::{Client, Gateway, TOKEN};
 
 const VIEW: u64 = 1 << 10;
 
@@ -162,4 +162,85 @@ async fn shutdown_ends_the_pages_live_updates_instead_of_waiting_for_the_browser
         .expect("the server stops although a page is open");
     served.unwrap().expect("a clean stop");
     drop(events);
+}
+
+#[tokio::test]
+async fn a_persona_sees_the_bots_dms_with_their_buttons_and_no_one_else_does() {
+    let sandbox = Sandbox::start(TOKEN).await;
+    let client = Client::new(&sandbox);
+    let dm = client
+        .api(
+            "POST",
+            "/users/@me/channels",
+            Some(json!({ "recipient_id": MEMBER_A_ID.to_string() })),
+        )
+        .await;
+    let dm_id = dm.body["id"].as_str().unwrap().to_owned();
+    let posted = client
+        .api(
+            "POST",
+            &format!("/channels/{dm_id}/messages"),
+            Some(json!({ "content": "Your ticket was closed", "components": [{ "type": 1, "components": [
+                { "type": 2, "style": 1, "label": "Open a ticket", "custom_id": "open-ticket" }
+            ]}]})),
+        )
+        .await;
+    let message_id = posted.body["id"].as_str().unwrap().to_owned();
+    let mut gateway = Gateway::connect(&sandbox).await;
+
+    let of_a = client
+        .page("GET", "/sandbox/state?user=member-a", None)
+        .await;
+    let of_b = client
+        .page("GET", "/sandbox/state?user=member-b", None)
+        .await;
+    let read_by_a = client
+        .page(
+            "GET",
+            &format!("/sandbox/channels/{dm_id}/messages?user=member-a"),
+            None,
+        )
+        .await;
+    let read_by_b = client
+        .page(
+            "GET",
+            &format!("/sandbox/channels/{dm_id}/messages?user=member-b"),
+            None,
+        )
+        .await;
+    let pressed = client
+        .page(
+            "POST",
+            "/sandbox/buttons",
+            Some(
+                json!({ "user": "member-a", "message_id": message_id, "custom_id": "open-ticket" }),
+            ),
+        )
+        .await;
+    let interaction = gateway.next("INTERACTION_CREATE").await;
+    let script = client.page("GET", "/app.js", None).await;
+
+    let dms = |state: &Value| -> Vec<Value> {
+        state["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["type"] == 1)
+            .map(|c| c["id"].clone())
+            .collect()
+    };
+    assert_eq!(dms(&of_a.body), [json!(dm_id)]);
+    assert!(dms(&of_b.body).is_empty());
+    let shown = &read_by_a.body["messages"][0];
+    assert_eq!(shown["content"], "Your ticket was closed");
+    assert_eq!(
+        shown["components"][0]["components"][0]["custom_id"],
+        "open-ticket"
+    );
+    assert_eq!(read_by_b.status, 404);
+    assert_eq!(pressed.status, 200);
+    assert_eq!(interaction["data"]["custom_id"], "open-ticket");
+    assert_eq!(interaction["member"]["user"]["id"], MEMBER_A_ID.to_string());
+    let script = script.body.as_str().unwrap();
+    assert!(script.contains("Direct messages") && script.contains("USER_OPTION"));
 }
