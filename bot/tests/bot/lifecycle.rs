@@ -28,13 +28,29 @@ async fn without_a_guild_id_the_commands_are_registered_globally() {
         .iter()
         .map(|c| c["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["setup", "create-ticket"]);
-    let setup = &global[0].body[0];
     assert_eq!(
-        helpers::permission_bits(&setup["default_member_permissions"]),
-        8,
-        "Administrator"
+        names,
+        [
+            "setup",
+            "create-ticket",
+            "close-ticket",
+            "ticket-panel",
+            "ticket-add",
+            "ticket-remove"
+        ]
     );
+    // Administrators only: /setup and /ticket-panel. The rest are for everyone (Support is a
+    // role, not a permission Discord could filter on): the bot checks who may do what.
+    for (index, admin_only) in [true, false, false, true, false, false].iter().enumerate() {
+        let command = &global[0].body[index];
+        let bits = &command["default_member_permissions"];
+        if *admin_only {
+            assert_eq!(helpers::permission_bits(bits), 8, "{command}");
+        } else {
+            assert!(bits.is_null(), "{command}");
+        }
+        assert_eq!(command["dm_permission"], false, "{command}");
+    }
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }

@@ -8,7 +8,7 @@ use crate::{
     channel_creates,
     fake_discord::{FakeDiscord, ADMIN_ID, BOT_ID, GUILD_ID},
     helpers::{mentions_nothing, overwrites, spawn_bot, TOKEN, USER_ID},
-    role_creates, MANAGE_CHANNELS, ROLE, USER, VIEW,
+    role_creates, ATTACH, EMBED, HISTORY, MANAGE_CHANNELS, ROLE, SEND, USER, VIEW,
 };
 
 #[tokio::test]
