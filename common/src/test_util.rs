@@ -1,17 +1,32 @@
 //! Test harness (feature `test-util`): a real `nats-server` per test on a free port, ready when
-//! `start` returns, stoppable and restartable on the same port, killed on `Drop`.
+//! `start` returns, stoppable and restartable on the same port, killed on `Drop`; with
+//! [`NatsServerBuilder::jetstream`], JetStream on in a private store directory removed on drop.
 //!
-//! The binary is `$NATS_SERVER_BIN`, else `nats-server` on `PATH`, else `/usr/sbin/nats-server`.
+//! The binary is `$NATS_SERVER_BIN` (scripts/test sets it to a nats-server 2.10 or newer, which
+//! JetStream KV with async-nats 0.51 needs), else the copy `scripts/nats-server-bin` installs in
+//! `target/tools/nats-server`, else `nats-server` on `PATH`, else `/usr/sbin/nats-server`.
 //!
-//! Also [`capture_logs`], the log lines of one test in the house format, and [`eventually`].
+//! [`LeastPrivilegeServer`] runs the repo's `nats/least-privilege.conf` with test passwords and
+//! connects as each of its users. Also [`capture_logs`], the log lines of one test in the house
+//! format, [`eventually`], [`assert_received_nothing`] and [`TestDir`].
+
+mod least_privilege;
 
 use std::{
     io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
-    sync::{mpsc, Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        mpsc, Arc, Mutex,
+    },
     time::Duration,
 };
+
+use async_nats::Subscriber;
+use futures::FutureExt;
+
+pub use least_privilege::{Events, LeastPrivilegeServer};
 
 use crate::{
     config::{NatsSettings, TelemetrySettings},
@@ -20,6 +35,10 @@ use crate::{
 
 const READY_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// The oldest nats-server whose JetStream API async-nats 0.51's KV calls understand (2.9 answers
+/// in a shape it cannot parse: "data did not match any variant of untagged enum Response").
+const JETSTREAM_MIN_VERSION: (u32, u32) = (2, 10);
+
 /// A running `nats-server` owned by one test.
 #[derive(Debug)]
 pub struct NatsServer {
@@ -27,6 +46,8 @@ pub struct NatsServer {
     port: u16,
     args: Vec<String>,
     logs: Arc<Mutex<String>>,
+    /// JetStream's files; declared after `child` and removed only once the server is killed.
+    store: Option<TestDir>,
 }
 
 /// Extra arguments for a [`NatsServer`] (a config file, cluster routes, a server name...).
@@ -34,6 +55,7 @@ pub struct NatsServer {
 pub struct NatsServerBuilder {
     args: Vec<String>,
     port: Option<u16>,
+    jetstream: bool,
 }
 
 impl NatsServerBuilder {
@@ -54,15 +76,37 @@ impl NatsServerBuilder {
         self
     }
 
+    /// Turns JetStream on (`-js`), its files in a directory of this server's own (`--store_dir`,
+    /// kept across [`NatsServer::restart`], removed on drop). Starting then checks that the
+    /// binary is 2.10 or newer and says how to get one if not.
+    pub fn jetstream(mut self) -> Self {
+        self.jetstream = true;
+        self
+    }
+
     /// Starts the server and waits until it accepts clients.
     pub fn start(self) -> NatsServer {
+        let mut args = self.args;
+        let store = self.jetstream.then(|| {
+            let dir = TestDir::new("jetstream");
+            args.extend([
+                "-js".to_owned(),
+                "--store_dir".to_owned(),
+                dir.path().display().to_string(),
+            ]);
+            dir
+        });
         let mut server = NatsServer {
             child: None,
             port: self.port.unwrap_or(0),
-            args: self.args,
+            args,
             logs: Arc::default(),
+            store,
         };
         server.spawn();
+        if server.store.is_some() {
+            server.check_jetstream_version();
+        }
         server
     }
 }
@@ -71,6 +115,11 @@ impl NatsServer {
     /// A plain server on a free port.
     pub fn start() -> Self {
         Self::builder().start()
+    }
+
+    /// A server on a free port with JetStream on (see [`NatsServerBuilder::jetstream`]).
+    pub fn start_jetstream() -> Self {
+        Self::builder().jetstream().start()
     }
 
     /// A server with extra arguments.
@@ -96,6 +145,11 @@ impl NatsServer {
     /// Everything the server has logged so far.
     pub fn logs(&self) -> String {
         self.logs.lock().expect("log buffer").clone()
+    }
+
+    /// Where JetStream keeps its files, when it is on.
+    pub fn store_dir(&self) -> Option<&Path> {
+        self.store.as_ref().map(TestDir::path)
     }
 
     /// Kills the server; clients see their connection drop.
@@ -160,6 +214,30 @@ impl NatsServer {
         }
         self.child = Some(child);
     }
+
+    /// Panics with what to do when the server is too old for the KV API of async-nats, rather
+    /// than letting the test fail later on an unparsable JetStream answer.
+    fn check_jetstream_version(&self) {
+        let logs = self.logs();
+        // nats-server logs "  Version:  2.10.26" while starting.
+        let version = logs
+            .lines()
+            .find_map(|line| line.split("Version:").nth(1))
+            .map(str::trim)
+            .unwrap_or("unknown");
+        let mut numbers = version.split('.').map(|part| part.parse::<u32>().ok());
+        let (major, minor) = (numbers.next().flatten(), numbers.next().flatten());
+        let recent_enough = matches!((major, minor), (Some(major), Some(minor))
+            if (major, minor) >= JETSTREAM_MIN_VERSION);
+        assert!(
+            recent_enough,
+            "{} is nats-server {version}; JetStream KV needs {}.{} or newer. Run the tests with \
+             scripts/test, or set NATS_SERVER_BIN=$(scripts/nats-server-bin)",
+            binary().display(),
+            JETSTREAM_MIN_VERSION.0,
+            JETSTREAM_MIN_VERSION.1,
+        );
+    }
 }
 
 impl Drop for NatsServer {
@@ -172,12 +250,57 @@ fn binary() -> PathBuf {
     if let Some(path) = std::env::var_os("NATS_SERVER_BIN") {
         return PathBuf::from(path);
     }
+    // What scripts/nats-server-bin installs when this machine has no recent enough server: when
+    // it is there, the one on PATH is too old.
+    let installed =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tools/nats-server/bin/nats-server");
+    if installed.is_file() {
+        return installed;
+    }
     let on_path = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|dir| dir.join("nats-server"))
             .find(|candidate| candidate.is_file())
     });
     on_path.unwrap_or_else(|| PathBuf::from("/usr/sbin/nats-server"))
+}
+
+/// A directory of one test under the system's temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct TestDir(PathBuf);
+
+impl TestDir {
+    /// Creates a fresh directory whose name contains `label`.
+    pub fn new(label: &str) -> Self {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "ticket-test-{}-{label}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create the test directory");
+        Self(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Asserts that nothing has reached `subscriber` so far. Call it after a `flush()` of the
+/// receiving client that follows the publish: the server sends the flush's PONG after every
+/// message it delivered before, so a delivered message would already be here.
+pub fn assert_received_nothing(subscriber: &mut Subscriber, what: &str) {
+    if let Some(Some(message)) = futures::StreamExt::next(subscriber).now_or_never() {
+        panic!("{what} received a message on {}", message.subject);
+    }
 }
 
 /// Retries `attempt` until it returns `Some`, for at most `within`; panics naming `what`.
@@ -243,4 +366,39 @@ pub fn capture_logs(
     let writer = logs.clone();
     let subscriber = telemetry::subscriber(service, filter, move || writer.clone());
     (logs, tracing::subscriber::set_default(subscriber))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_jetstream_server_keeps_its_files_across_a_restart_and_removes_them_on_drop() {
+        let mut server = NatsServer::start_jetstream();
+        let store = server.store_dir().expect("a store directory").to_owned();
+        let client = async_nats::connect(server.url()).await.expect("connect");
+        let jetstream = async_nats::jetstream::new(client);
+        let bucket = jetstream
+            .create_key_value(async_nats::jetstream::kv::Config {
+                bucket: "harness".to_owned(),
+                storage: async_nats::jetstream::stream::StorageType::File,
+                ..Default::default()
+            })
+            .await
+            .expect("JetStream is on and answers KV calls");
+        bucket.put("key", "value".into()).await.expect("put");
+
+        server.restart();
+        let client = async_nats::connect(server.url()).await.expect("connect");
+        let bucket = async_nats::jetstream::new(client)
+            .get_key_value("harness")
+            .await
+            .expect("the bucket survives a restart");
+        let value = bucket.get("key").await.expect("get");
+        assert_eq!(value.as_deref(), Some(&b"value"[..]));
+
+        assert!(store.is_dir());
+        drop(server);
+        assert!(!store.exists(), "{} is removed on drop", store.display());
+    }
 }

@@ -22,8 +22,8 @@ fn relay(client: async_nats::Client) -> RelayClient {
 
 #[tokio::test]
 async fn bot_and_http_users_get_the_placeholder_reply_from_a_worker_user() {
-    let broker = SecureBroker::start();
-    let worker = broker.spawn_worker().await;
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker(&broker).await;
 
     for user in REQUESTERS {
         // Connected exactly as the bot and relay-http binaries connect.
@@ -40,8 +40,8 @@ async fn bot_and_http_users_get_the_placeholder_reply_from_a_worker_user() {
 
 #[tokio::test]
 async fn error_replies_reach_the_requester_and_their_copy_reaches_the_errors_subject() {
-    let broker = SecureBroker::start();
-    let worker = broker.spawn_worker().await;
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker(&broker).await;
     let (admin, _) = broker.connect_as("admin").await;
     let mut errors = admin.subscribe(ERRORS_SUBJECT).await.expect("subscribe");
     admin.flush().await.expect("flush");
@@ -78,8 +78,8 @@ async fn error_replies_reach_the_requester_and_their_copy_reaches_the_errors_sub
 
 #[tokio::test]
 async fn workers_answer_service_discovery_under_their_permissions() {
-    let broker = SecureBroker::start();
-    let worker = broker.spawn_worker().await;
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker(&broker).await;
     let (admin, _) = broker.connect_as("admin").await;
     let (bot, _) = broker.connect_as("bot").await;
     first_reply(&relay(bot)).await;
@@ -121,8 +121,8 @@ async fn workers_answer_service_discovery_under_their_permissions() {
 
 #[tokio::test]
 async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
-    let broker = SecureBroker::start();
-    let worker = broker.spawn_worker().await;
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker(&broker).await;
     let (http, _) = broker.connect_as("http").await;
     let relay = relay(http);
     first_reply(&relay).await;
@@ -154,7 +154,7 @@ async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
         assert_received_nothing(&mut impostor, &format!("{user}'s queue subscription"));
     }
 
-    let logs = broker.server.logs();
+    let logs = broker.logs();
     for user in REQUESTERS {
         let logged = logs.lines().any(|line| {
             line.contains("Subscription Violation")
@@ -171,8 +171,8 @@ async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
 
 #[tokio::test]
 async fn bot_and_http_users_cannot_read_each_others_replies() {
-    let broker = SecureBroker::start();
-    let worker = broker.spawn_worker().await;
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker(&broker).await;
 
     for (user, other) in [("bot", "http"), ("http", "bot")] {
         let (client, mut events) = broker.connect_as(user).await;
@@ -206,14 +206,14 @@ async fn bot_and_http_users_cannot_read_each_others_replies() {
 
 #[tokio::test]
 async fn a_standard_client_with_the_bot_user_and_default_inboxes_gets_replies() {
-    let broker = SecureBroker::start();
-    let worker = broker.spawn_worker().await;
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker(&broker).await;
     // Like `nats --user bot req tickets.relay ...`: the default `_INBOX` prefix.
     let client = async_nats::ConnectOptions::with_user_and_password(
         "bot".to_owned(),
-        "bot-test-secret".to_owned(),
+        LeastPrivilegeServer::password("bot").to_owned(),
     )
-    .connect(broker.server.url())
+    .connect(broker.url())
     .await
     .expect("connect");
     let reply = eventually("a reply on a default inbox", WITHIN, || async {
@@ -230,7 +230,7 @@ async fn a_standard_client_with_the_bot_user_and_default_inboxes_gets_replies() 
 
 #[tokio::test]
 async fn bot_and_http_users_cannot_answer_requests() {
-    let broker = SecureBroker::start();
+    let broker = LeastPrivilegeServer::start();
     let (admin, _) = broker.connect_as("admin").await;
 
     for user in REQUESTERS {
@@ -256,7 +256,7 @@ async fn bot_and_http_users_cannot_answer_requests() {
 
 #[tokio::test]
 async fn the_worker_user_cannot_publish_requests_nor_listen_outside_its_queue_group() {
-    let broker = SecureBroker::start();
+    let broker = LeastPrivilegeServer::start();
     let (client, mut events) = broker.connect_as("worker").await;
 
     client
