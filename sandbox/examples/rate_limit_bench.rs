@@ -65,7 +65,7 @@ async fn main() {
         binary.display()
     );
 
-    let nats = NatsServer::start();
+    let nats = NatsServer::start_jetstream();
     let worker = spawn_worker(&nats.settings(), Placeholder).await;
     let sandbox = Sandbox::start(SandboxOptions::new(TOKEN)).await;
     let category = sandbox.add_category("Tickets");

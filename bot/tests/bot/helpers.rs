@@ -52,19 +52,14 @@ pub async fn spawn_bot(fake: FakeDiscord) -> TestBot {
     spawn_bot_with_nats(fake, nats()).await
 }
 
-/// A fresh nats-server with JetStream (the bot keeps its ticket registry there), storing in a
-/// directory of its own.
+/// A fresh nats-server with JetStream (the bot keeps its ticket registry there).
 pub fn nats() -> NatsServer {
     nats_with(&[])
 }
 
 /// [`nats`] with more command-line arguments.
 pub fn nats_with(args: &[&str]) -> NatsServer {
-    let store = tempfile::tempdir().expect("a JetStream store directory").keep();
-    let mut builder = NatsServer::builder()
-        .arg("-js")
-        .arg("--store_dir")
-        .arg(store.to_string_lossy().into_owned());
+    let mut builder = NatsServer::builder().jetstream();
     for arg in args {
         builder = builder.arg(*arg);
     }

@@ -12,6 +12,7 @@ mod lifecycle;
 mod rate_limit;
 mod relay;
 mod setup;
+mod tickets;
 
 /// The Discord these tests run against: the `sandbox` crate, under the name the tests use.
 mod fake_discord {

@@ -115,7 +115,7 @@ pub struct Stack {
 /// Starts nats-server, a relay worker, a sandbox (with #general, Discord's rate limits) and the
 /// bot, and waits until the bot has registered its commands.
 pub async fn spawn_stack() -> Stack {
-    let nats = NatsServer::start();
+    let nats = NatsServer::start_jetstream();
     let worker = spawn_worker(&nats.settings(), Placeholder).await;
     let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).with_general_channel()).await;
     let proxy = sandbox.url();
