@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-
 use crate::{fake_discord::FakeDiscord, helpers::TOKEN};
 
 /// The `bot` binary, run from an empty directory so that no `.env` or `config.toml` applies.

@@ -146,16 +146,20 @@ pub async fn wait_adopted(fake: &FakeDiscord, nats: &async_nats::Client) {
         return;
     }
     let js = async_nats::jetstream::new(nats.clone());
-    eventually("the bot to adopt the ticket channels", Duration::from_secs(15), || {
-        let (js, tickets) = (js.clone(), tickets.clone());
-        async move {
-            let store = js.get_key_value(bot::registry::TICKETS_BUCKET).await.ok()?;
-            for ticket in &tickets {
-                store.get(ticket.as_str()).await.ok()??;
+    eventually(
+        "the bot to adopt the ticket channels",
+        Duration::from_secs(15),
+        || {
+            let (js, tickets) = (js.clone(), tickets.clone());
+            async move {
+                let store = js.get_key_value(bot::registry::TICKETS_BUCKET).await.ok()?;
+                for ticket in &tickets {
+                    store.get(ticket.as_str()).await.ok()??;
+                }
+                Some(())
             }
-            Some(())
-        }
-    })
+        },
+    )
     .await;
 }
 
