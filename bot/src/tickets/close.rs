@@ -58,6 +58,7 @@ impl Tickets {
         by: UserId,
         reason: Option<String>,
     ) -> Result<Closed, CloseError> {
+        let started = std::time::Instant::now();
         let closed_at = Timestamp::now();
         let outcome = self
             .registry()
@@ -99,7 +100,9 @@ impl Tickets {
             reason: reason.clone(),
             message_count: messages.len(),
         };
+        let fetched = started.elapsed();
         let rendered = transcript::render(&summary, &messages);
+        let rendered_in = started.elapsed() - fetched;
         let files = || {
             [
                 CreateAttachment::bytes(rendered.text.clone(), format!("transcript-{channel}.txt")),
@@ -130,6 +133,9 @@ impl Tickets {
             messages = messages.len(),
             log_channel = ?log_channel,
             sent_to_owner,
+            fetch_ms = fetched.as_millis(),
+            render_ms = rendered_in.as_millis(),
+            total_ms = started.elapsed().as_millis(),
             "ticket closed"
         );
         let http = std::sync::Arc::clone(&self.inner.http);

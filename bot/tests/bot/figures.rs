@@ -229,3 +229,148 @@ async fn history_cost_figure() {
         medians[1].saturating_sub(medians[0])
     );
 }
+
+/// The time to close a 5,000-message ticket: read every message (50 pages of 100), render the
+/// two transcript files, post them to `#ticket-logs` and by DM. Baseline, in the same run: the
+/// same 50 pages read by a bare serenity client (the floor any transcript has to pay), under
+/// Discord's rate limits as the sandbox applies them.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture transcript_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn transcript_figure() {
+    use bot::close_ticket;
+    use sandbox::{fixtures::CommandOption, PERSONAS};
+    const MESSAGES: usize = 5_000;
+    let fake =
+        FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::discord())).await;
+    let guild = GUILD_ID.to_string();
+    let bot = helpers::spawn_bot_with_vars(
+        fake.clone(),
+        helpers::nats(),
+        &[
+            ("DISCORD_GUILD_ID", guild.as_str()),
+            ("TICKET_CLOSE_DELAY_SECS", "0"),
+        ],
+    )
+    .await;
+    let setup = fake.run_command(bot::setup::NAME, crate::fake_discord::ADMIN_ID, true);
+    fake.wait_for_answer(setup).await;
+    let open = fake.run_command(bot::create_ticket::NAME, USER_ID, false);
+    let answer = fake.wait_for_answer(open).await;
+    let ticket: u64 = answer[answer.find("<#").unwrap() + 2..answer.len() - 1]
+        .parse()
+        .unwrap();
+    fake.seed_messages(ticket, USER_ID, MESSAGES - 1);
+
+    // Baseline: the pages alone, read by serenity's own client through the sandbox.
+    let http = serenity::http::HttpBuilder::new(TOKEN)
+        .proxy(fake.url())
+        .ratelimiter_disabled(false)
+        .build();
+    let started = std::time::Instant::now();
+    let mut before = None;
+    let mut read = 0;
+    loop {
+        let mut query = serenity::all::GetMessages::new().limit(100);
+        if let Some(id) = before {
+            query = query.before(id);
+        }
+        let page = serenity::all::ChannelId::new(ticket)
+            .messages(&http, query)
+            .await
+            .unwrap();
+        read += page.len();
+        before = page.last().map(|m| m.id);
+        if page.len() < 100 {
+            break;
+        }
+    }
+    let baseline = started.elapsed();
+    assert_eq!(read, MESSAGES);
+
+    let member = PERSONAS.iter().find(|p| p.id == USER_ID).unwrap();
+    let started = std::time::Instant::now();
+    let close = fake
+        .run_command_with(
+            member,
+            close_ticket::NAME,
+            ticket,
+            &[CommandOption::String("reason".into(), "figure".into())],
+        )
+        .unwrap();
+    let answer = fake.wait_for_answer(close).await;
+    let closed = started.elapsed();
+    assert!(
+        answer.starts_with("Ticket closed: the transcript (5000 messages)"),
+        "{answer}"
+    );
+    let line = bot
+        .logs()
+        .lines()
+        .find(|l| l.contains("ticket closed"))
+        .map(str::to_owned)
+        .unwrap_or_default();
+    println!(
+        "close of a {MESSAGES}-message ticket: {:.2} s command -> answer (read, render, log post, DM); \
+         the 50 pages alone by a bare serenity client: {:.2} s; ratio {:.2}x\n  bot's own split: {line}",
+        closed.as_secs_f64(),
+        baseline.as_secs_f64(),
+        closed.as_secs_f64() / baseline.as_secs_f64()
+    );
+    bot.shutdown().await.unwrap();
+}
+
+/// What the registry look-up adds to each relayed message: the relay asks
+/// `Registry::is_open_ticket`, an in-memory map look-up (no NATS round trip; the buckets are
+/// read once at start and written through). Measured with 10,000 open tickets, against the
+/// baseline of one NATS round trip (a KV get of the same entry), which a per-message read of
+/// the bucket would cost.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture registry_lookup_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn registry_lookup_figure() {
+    use bot::registry::{Registry, TicketEntry};
+    use serenity::all::{ChannelId, GuildId, Timestamp, UserId};
+    const TICKETS: u64 = 10_000;
+    const LOOKUPS: u64 = 1_000_000;
+    let nats = helpers::nats();
+    let client = common::nats::connect(&nats.settings(), "figure")
+        .await
+        .unwrap();
+    helpers::wait_connected(&client).await;
+    let registry = Registry::open(client.clone()).await.unwrap();
+    for n in 1..=TICKETS {
+        let entry = TicketEntry::opened(GuildId::new(1), UserId::new(n), Timestamp::now());
+        registry.put_ticket(ChannelId::new(n), entry).await.unwrap();
+    }
+    // Loaded from the buckets, as a restarted bot does.
+    let registry = Registry::open(client.clone()).await.unwrap();
+    assert_eq!(registry.open_tickets(None).len() as u64, TICKETS);
+
+    let started = std::time::Instant::now();
+    let mut found = 0u64;
+    for n in 0..LOOKUPS {
+        found += u64::from(registry.is_open_ticket(ChannelId::new(n % (TICKETS * 2) + 1)));
+    }
+    let lookup = started.elapsed().as_nanos() as f64 / LOOKUPS as f64;
+    assert_eq!(found, LOOKUPS / 2);
+
+    const GETS: u32 = 2_000;
+    let started = std::time::Instant::now();
+    for n in 0..GETS {
+        registry
+            .ticket(ChannelId::new(u64::from(n) % TICKETS + 1))
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let get = started.elapsed().as_nanos() as f64 / f64::from(GETS);
+    println!(
+        "registry look-up per relayed message: {lookup:.0} ns (in memory, {TICKETS} open tickets); \
+         a KV read of the bucket instead: {:.1} µs; ratio {:.5}x",
+        get / 1_000.0,
+        lookup / get
+    );
+}

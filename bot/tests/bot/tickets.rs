@@ -90,7 +90,7 @@ async fn wait_deleted(fake: &FakeDiscord, channel: u64) {
             let gone = !fake
                 .channels()
                 .iter()
-                .any(|c| c["id"] == channel.to_string());
+                .any(|c| c["id"].as_str() == Some(&*channel.to_string()));
             async move { gone.then_some(()) }
         },
     )
@@ -567,7 +567,10 @@ async fn idle_tickets_are_warned_then_closed_unless_someone_writes_also_across_a
     let (result, nats, _) = bot.stop().await;
     result.unwrap();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(fake.channels().iter().any(|c| c["id"] == quiet.to_string()));
+    assert!(fake
+        .channels()
+        .iter()
+        .any(|c| c["id"].as_str() == Some(&*quiet.to_string())));
     let guild = crate::fake_discord::GUILD_ID.to_string();
     let mut all = vec![
         ("DISCORD_GUILD_ID", guild.as_str()),
@@ -638,7 +641,7 @@ async fn setup_again_after_the_role_and_category_were_deleted_makes_them_anew_an
     let ticket_now = fake
         .channels()
         .into_iter()
-        .find(|c| c["id"] == ticket.to_string())
+        .find(|c| c["id"].as_str() == Some(&*ticket.to_string()))
         .unwrap();
     assert_eq!(ticket_now["parent_id"], new_category.to_string());
     assert!(
