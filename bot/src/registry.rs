@@ -235,11 +235,17 @@ impl Registry {
 
     /// Records `guild`'s setup.
     pub async fn put_guild(&self, guild: GuildId, entry: GuildEntry) -> Result<(), RegistryError> {
-        self.guilds
-            .put(guild.to_string(), to_json(&entry).into())
-            .await
-            .map_err(|e| RegistryError::bucket(GUILDS_BUCKET, e))?;
-        lock(&self.guild_cache).insert(guild, entry);
+        // In memory first: once the bucket shows the entry, the bot acts on it too.
+        let value = to_json(&entry);
+        let previous = lock(&self.guild_cache).insert(guild, entry);
+        if let Err(err) = self.guilds.put(guild.to_string(), value.into()).await {
+            let mut cache = lock(&self.guild_cache);
+            match previous {
+                Some(previous) => cache.insert(guild, previous),
+                None => cache.remove(&guild),
+            };
+            return Err(RegistryError::bucket(GUILDS_BUCKET, err));
+        }
         Ok(())
     }
 
@@ -249,11 +255,19 @@ impl Registry {
         channel: ChannelId,
         entry: TicketEntry,
     ) -> Result<(), RegistryError> {
-        self.tickets
-            .put(channel.to_string(), to_json(&entry).into())
-            .await
-            .map_err(|e| RegistryError::bucket(TICKETS_BUCKET, e))?;
+        // In memory first, as for guilds; undone when the bucket refuses.
+        let value = to_json(&entry);
+        let previous = lock(&self.open).get(&channel).cloned();
         self.remember(channel, entry);
+        if let Err(err) = self.tickets.put(channel.to_string(), value.into()).await {
+            match previous {
+                Some(previous) => self.remember(channel, previous),
+                None => {
+                    lock(&self.open).remove(&channel);
+                }
+            }
+            return Err(RegistryError::bucket(TICKETS_BUCKET, err));
+        }
         Ok(())
     }
 

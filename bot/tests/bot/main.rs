@@ -3,6 +3,7 @@
 //! share live here, the harness in [`helpers`]; the fake Discord is the `sandbox` crate.
 
 mod binary;
+mod broker;
 mod catch_up;
 mod conversation;
 mod create_ticket;
