@@ -9,7 +9,8 @@
 //! the open tickets in memory as well (loaded at start, written through on every change), so
 //! that the relay's "is this an open ticket?" costs a hash look-up, not a NATS round trip. One
 //! bot process owns a guild (Discord sends a guild to one shard), so no other writer can make
-//! that copy stale; every change is still a compare-and-set on the entry's revision.
+//! that copy stale; every change is still a compare-and-set on the entry's revision, the one
+//! remembered with the copy, so a change is one write (a stale revision costs a read first).
 
 use std::{
     collections::HashMap,
@@ -167,7 +168,15 @@ pub struct Registry {
     guilds: Store,
     tickets: Store,
     guild_cache: Mutex<HashMap<GuildId, GuildEntry>>,
-    open: Mutex<HashMap<ChannelId, TicketEntry>>,
+    open: Mutex<HashMap<ChannelId, Known>>,
+}
+
+/// An open ticket as the bucket holds it, with the revision to compare-and-set against
+/// (`None` while a write of it is under way).
+#[derive(Debug, Clone)]
+struct Known {
+    entry: TicketEntry,
+    revision: Option<u64>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -187,9 +196,22 @@ impl Registry {
             "Ticket assistant: channel ID -> ticket",
         )
         .await?;
+        let guild_cache = load(&guilds, GUILDS_BUCKET, |_: &GuildEntry| true)
+            .await?
+            .into_iter()
+            .map(|(guild, (entry, _))| (guild, entry))
+            .collect();
+        let open = load(&tickets, TICKETS_BUCKET, TicketEntry::is_open)
+            .await?
+            .into_iter()
+            .map(|(channel, (entry, revision))| {
+                let revision = Some(revision);
+                (channel, Known { entry, revision })
+            })
+            .collect();
         let registry = Self {
-            guild_cache: Mutex::new(load(&guilds, GUILDS_BUCKET, |_: &GuildEntry| true).await?),
-            open: Mutex::new(load(&tickets, TICKETS_BUCKET, TicketEntry::is_open).await?),
+            guild_cache: Mutex::new(guild_cache),
+            open: Mutex::new(open),
             guilds,
             tickets,
         };
@@ -203,7 +225,7 @@ impl Registry {
 
     /// The open ticket in `channel`, if it is one (no I/O).
     pub fn open_ticket(&self, channel: ChannelId) -> Option<TicketEntry> {
-        lock(&self.open).get(&channel).cloned()
+        lock(&self.open).get(&channel).map(|k| k.entry.clone())
     }
 
     /// Whether `channel` is an open ticket (no I/O).
@@ -215,8 +237,8 @@ impl Registry {
     pub fn open_tickets(&self, guild: Option<GuildId>) -> Vec<(ChannelId, TicketEntry)> {
         lock(&self.open)
             .iter()
-            .filter(|(_, t)| guild.is_none_or(|g| t.guild_id == g))
-            .map(|(c, t)| (*c, t.clone()))
+            .filter(|(_, k)| guild.is_none_or(|g| k.entry.guild_id == g))
+            .map(|(c, k)| (*c, k.entry.clone()))
             .collect()
     }
 
@@ -224,7 +246,7 @@ impl Registry {
     pub fn open_ticket_of(&self, guild: GuildId, owner: UserId) -> Option<ChannelId> {
         lock(&self.open)
             .iter()
-            .find(|(_, t)| t.guild_id == guild && t.owner_id == owner)
+            .find(|(_, k)| k.entry.guild_id == guild && k.entry.owner_id == owner)
             .map(|(c, _)| *c)
     }
 
@@ -258,17 +280,21 @@ impl Registry {
         // In memory first, as for guilds; undone when the bucket refuses.
         let value = to_json(&entry);
         let previous = lock(&self.open).get(&channel).cloned();
-        self.remember(channel, entry);
-        if let Err(err) = self.tickets.put(channel.to_string(), value.into()).await {
-            match previous {
-                Some(previous) => self.remember(channel, previous),
-                None => {
-                    lock(&self.open).remove(&channel);
-                }
+        self.remember(channel, entry.clone(), None);
+        match self.tickets.put(channel.to_string(), value.into()).await {
+            Ok(revision) => {
+                self.remember(channel, entry, Some(revision));
+                Ok(())
             }
-            return Err(RegistryError::bucket(TICKETS_BUCKET, err));
+            Err(err) => {
+                let mut open = lock(&self.open);
+                match previous {
+                    Some(previous) => open.insert(channel, previous),
+                    None => open.remove(&channel),
+                };
+                Err(RegistryError::bucket(TICKETS_BUCKET, err))
+            }
         }
-        Ok(())
     }
 
     /// The stored ticket in `channel`, open or closed (one read from the bucket).
@@ -277,21 +303,31 @@ impl Registry {
     }
 
     /// Changes the ticket in `channel` with `change`, which returns `false` to leave it as it
-    /// is; compare-and-set, so a concurrent change is never overwritten. Returns the entry as
-    /// stored after the call (`None`: no such ticket).
+    /// is; compare-and-set, so a concurrent change is never overwritten. An open ticket starts
+    /// from the copy in memory (one write); a closed one, or a stale revision, is read first.
+    /// Returns the entry as stored after the call (`None`: no such ticket).
     pub async fn update_ticket(
         &self,
         channel: ChannelId,
         mut change: impl FnMut(&mut TicketEntry) -> bool,
     ) -> Result<Option<(TicketEntry, bool)>, RegistryError> {
         let key = channel.to_string();
+        let mut known = lock(&self.open)
+            .get(&channel)
+            .and_then(|k| Some((k.entry.clone(), k.revision?)));
         for _ in 0..MAX_CAS_ATTEMPTS {
-            let Some((mut entry, revision)) = self.read_ticket(channel).await? else {
-                lock(&self.open).remove(&channel);
-                return Ok(None);
+            let (mut entry, revision) = match known.take() {
+                Some(known) => known,
+                None => match self.read_ticket(channel).await? {
+                    Some(stored) => stored,
+                    None => {
+                        lock(&self.open).remove(&channel);
+                        return Ok(None);
+                    }
+                },
             };
             if !change(&mut entry) {
-                self.remember(channel, entry.clone());
+                self.remember(channel, entry.clone(), Some(revision));
                 return Ok(Some((entry, false)));
             }
             match self
@@ -299,10 +335,11 @@ impl Registry {
                 .update(&key, to_json(&entry).into(), revision)
                 .await
             {
-                Ok(_) => {
-                    self.remember(channel, entry.clone());
+                Ok(revision) => {
+                    self.remember(channel, entry.clone(), Some(revision));
                     return Ok(Some((entry, true)));
                 }
+                // Someone else wrote since: read what they wrote and decide again.
                 Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
                 Err(err) => return Err(RegistryError::bucket(TICKETS_BUCKET, err)),
             }
@@ -353,10 +390,10 @@ impl Registry {
         Ok(Some((ticket, entry.revision)))
     }
 
-    fn remember(&self, channel: ChannelId, entry: TicketEntry) {
+    fn remember(&self, channel: ChannelId, entry: TicketEntry, revision: Option<u64>) {
         let mut open = lock(&self.open);
         if entry.is_open() {
-            open.insert(channel, entry);
+            open.insert(channel, Known { entry, revision });
         } else {
             open.remove(&channel);
         }
@@ -394,12 +431,12 @@ async fn bucket(
     }
 }
 
-/// Every entry of `store` that `keep` accepts, by ID.
+/// Every entry of `store` that `keep` accepts, by ID, with its revision.
 async fn load<K, V>(
     store: &Store,
     bucket: &'static str,
     keep: impl Fn(&V) -> bool,
-) -> Result<HashMap<K, V>, RegistryError>
+) -> Result<HashMap<K, (V, u64)>, RegistryError>
 where
     K: From<u64> + Eq + std::hash::Hash,
     V: serde::de::DeserializeOwned,
@@ -411,21 +448,22 @@ where
         .try_collect()
         .await
         .map_err(|e| RegistryError::bucket(bucket, e))?;
-    let entries: Vec<Option<(K, V)>> = futures::stream::iter(keys)
+    let entries: Vec<Option<(K, (V, u64))>> = futures::stream::iter(keys)
         .map(|key| async move {
             let Ok(id) = key.parse::<u64>() else {
                 tracing::warn!(bucket, key, "ignoring a key that is not an ID");
                 return Ok(None);
             };
-            let Some(value) = store
-                .get(key.clone())
+            let Some(entry) = store
+                .entry(key.clone())
                 .await
                 .map_err(|e| RegistryError::bucket(bucket, e))?
+                .filter(|e| e.operation == kv::Operation::Put)
             else {
                 return Ok(None);
             };
-            match serde_json::from_slice::<V>(&value) {
-                Ok(value) => Ok(Some((K::from(id), value))),
+            match serde_json::from_slice::<V>(&entry.value) {
+                Ok(value) => Ok(Some((K::from(id), (value, entry.revision)))),
                 Err(source) => {
                     // One bad entry must not stop the bot; it is reported and skipped.
                     let err = RegistryError::BadEntry {
@@ -444,7 +482,7 @@ where
     Ok(entries
         .into_iter()
         .flatten()
-        .filter(|(_, v)| keep(v))
+        .filter(|(_, (v, _))| keep(v))
         .collect())
 }
 
