@@ -214,6 +214,7 @@ pub async fn run(
     );
     let tickets = tickets::Tickets::new(
         Arc::clone(&client.http),
+        Arc::clone(&client.cache),
         registry,
         settings.lifecycle.clone(),
         bot_id,

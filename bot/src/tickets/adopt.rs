@@ -81,8 +81,9 @@ impl Tickets {
                         }
                     }
                 }
-                Ok(Some(ticket)) if !ticket.is_open() => {
-                    // Closed, but the bot stopped before the delayed deletion.
+                // Closed, but the bot stopped before the delayed deletion (a close of this
+                // process still has the channel in hand).
+                Ok(Some(ticket)) if !ticket.is_open() && !self.is_closing(channel.id) => {
                     match channel.id.delete(self.http()).await {
                         Ok(_) => done.deleted += 1,
                         Err(err) => {

@@ -77,20 +77,27 @@ impl Tickets {
             Some((ticket, true)) => ticket,
             _ => return Err(CloseError::NotOpen),
         };
+        let closing = self.closing(channel);
         let messages = match self.all_messages(channel).await {
             Ok(messages) => messages,
+            Err(err) if crate::commands::refusal::is_unknown(&err) => {
+                // The channel is gone: so is the ticket, transcript or not.
+                tracing::warn!(
+                    "the ticket's channel no longer exists: closed without a transcript"
+                );
+                return Err(CloseError::History(err));
+            }
             Err(err) => {
                 // Without its transcript the ticket must not vanish: reopen it.
                 self.reopen(channel).await;
                 return Err(CloseError::History(err));
             }
         };
-        let channel_name = channel
-            .to_channel(self.http())
-            .await
-            .ok()
-            .and_then(|c| c.guild())
-            .map_or_else(|| format!("ticket-{}", ticket.owner_id), |c| c.name);
+        let channel_name = self
+            .cache()
+            .guild(ticket.guild_id)
+            .and_then(|g| g.channels.get(&channel).map(|c| c.name.clone()))
+            .unwrap_or_else(|| format!("ticket-{}", ticket.owner_id));
         let summary = Summary {
             channel_name,
             owner_id: ticket.owner_id,
@@ -140,6 +147,7 @@ impl Tickets {
         );
         let http = std::sync::Arc::clone(&self.inner.http);
         self.spawn(async move {
+            let _closing = closing;
             tokio::time::sleep(delay).await;
             match channel.delete(&*http).await {
                 Ok(_) => tracing::info!(channel_id = %channel, "closed ticket's channel deleted"),

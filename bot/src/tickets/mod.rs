@@ -7,11 +7,15 @@ mod auto_close;
 mod close;
 mod open;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex, PoisonError},
+    time::Duration,
+};
 
 use serenity::all::{
-    ChannelId, GuildId, Http, Member, PermissionOverwrite, PermissionOverwriteType, Permissions,
-    RoleId, Timestamp, UserId,
+    Cache, ChannelId, GuildId, Http, Member, PermissionOverwrite, PermissionOverwriteType,
+    Permissions, RoleId, Timestamp, UserId,
 };
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -57,9 +61,13 @@ pub struct Tickets {
 
 struct Inner {
     http: Arc<Http>,
+    cache: Arc<Cache>,
     registry: Arc<Registry>,
     settings: LifecycleSettings,
     bot_id: UserId,
+    /// Tickets being closed, from the close until their channel is deleted: adoption must not
+    /// delete those channels under a close that is still reading them.
+    closing: Mutex<HashSet<ChannelId>>,
     /// Delayed channel deletions and the auto-close sweep, ended by [`Tickets::shutdown`].
     tasks: TaskTracker,
     cancel: CancellationToken,
@@ -75,6 +83,7 @@ impl Tickets {
     /// The service for the bot `bot_id`.
     pub fn new(
         http: Arc<Http>,
+        cache: Arc<Cache>,
         registry: Arc<Registry>,
         settings: LifecycleSettings,
         bot_id: UserId,
@@ -82,9 +91,11 @@ impl Tickets {
         let tickets = Self {
             inner: Arc::new(Inner {
                 http,
+                cache,
                 registry,
                 settings,
                 bot_id,
+                closing: Mutex::new(HashSet::new()),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
             }),
@@ -103,6 +114,25 @@ impl Tickets {
     /// The REST client.
     pub fn http(&self) -> &Http {
         &self.inner.http
+    }
+
+    /// The gateway's cache (channel names without a REST call).
+    pub fn cache(&self) -> &Cache {
+        &self.inner.cache
+    }
+
+    /// Whether `channel` is being closed by this process (its deletion still to come).
+    pub fn is_closing(&self, channel: ChannelId) -> bool {
+        lock(&self.inner.closing).contains(&channel)
+    }
+
+    /// Marks `channel` as being closed until the returned guard is dropped.
+    fn closing(&self, channel: ChannelId) -> ClosingGuard {
+        lock(&self.inner.closing).insert(channel);
+        ClosingGuard {
+            tickets: self.clone(),
+            channel,
+        }
     }
 
     /// The bot's own user ID.
@@ -174,6 +204,22 @@ impl Tickets {
             }
         }
     }
+}
+
+/// Holds a channel in [`Inner::closing`]; dropped when the close failed or the channel is gone.
+struct ClosingGuard {
+    tickets: Tickets,
+    channel: ChannelId,
+}
+
+impl Drop for ClosingGuard {
+    fn drop(&mut self) {
+        lock(&self.tickets.inner.closing).remove(&self.channel);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// What a member added to a ticket may do there: what its owner may.
