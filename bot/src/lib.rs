@@ -59,7 +59,8 @@ pub mod ticket_members {
     pub use crate::commands::members::{ADD_NAME, NOT_STAFF, REMOVE_NAME};
 }
 
-pub use tickets::{AutoClose, LifecycleSettings, LOG_CHANNEL};
+pub use commands::LOG_CHANNEL;
+pub use tickets::{AutoClose, LifecycleSettings};
 
 pub use relay::{
     RelaySettings, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE,

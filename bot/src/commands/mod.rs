@@ -21,6 +21,8 @@ use crate::{locks::KeyedLocks, tickets::Tickets};
 pub const TICKETS_CATEGORY: &str = "Tickets";
 /// Name of the role that sees every ticket (looked up by name only the first time).
 pub const SUPPORT_ROLE: &str = "Support";
+/// Name of the staff-only channel transcripts go to (looked up by name only the first time).
+pub const LOG_CHANNEL: &str = "ticket-logs";
 
 /// State the commands share across interactions.
 #[derive(Debug)]

@@ -14,11 +14,11 @@ use serenity::all::{
 
 use super::{
     defer, follow_up, granted, hidden_from_everyone, is_admin, refusal::Refusal, respond_now,
-    CommandState, SUPPORT_ROLE, TICKETS_CATEGORY,
+    CommandState, LOG_CHANNEL, SUPPORT_ROLE, TICKETS_CATEGORY,
 };
 use crate::{
     registry::{GuildEntry, Registry},
-    tickets::{support_overwrite, LOG_CHANNEL},
+    tickets::support_overwrite,
 };
 
 /// The command's name.
@@ -212,29 +212,21 @@ pub async fn ensure(
         Found::ByName => false,
         Found::Kept => recorded.as_ref().is_some_and(|r| r.support_role_created),
     };
-    let repaired_tickets = if role == Found::Recreated || category == Found::Recreated {
-        repair_tickets(
-            http,
-            registry,
-            guild_id,
-            role_id,
-            role == Found::Recreated,
-            category_id,
-            category == Found::Recreated,
-        )
-        .await
-    } else {
-        0
-    };
-    if role == Found::Recreated && log_channel != Found::Created && log_channel != Found::Recreated
-    {
-        if let Err(err) = log_channel_id
-            .create_permission(http, support_overwrite(role_id))
-            .await
-        {
-            tracing::warn!(error = %err, "cannot give the new Support role #ticket-logs");
+    let new_role = (role == Found::Recreated).then_some(role_id);
+    let new_category = (category == Found::Recreated).then_some(category_id);
+    if let Some(role_id) = new_role {
+        // What was kept still names the deleted role: the new one gets the same access.
+        let kept = [
+            (!category.made()).then(|| (category_id, category_support(role_id))),
+            (!log_channel.made()).then(|| (log_channel_id, log_support(role_id))),
+        ];
+        for (channel, overwrite) in kept.into_iter().flatten() {
+            if let Err(err) = channel.create_permission(http, overwrite).await {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot give the new Support role its access");
+            }
         }
     }
+    let repaired_tickets = repair_tickets(http, registry, guild_id, new_role, new_category).await;
     let entry = GuildEntry {
         category_id,
         support_role_id: role_id,
@@ -335,20 +327,22 @@ async fn ensure_channels(
     Ok((category_id, category, log_id, log))
 }
 
-/// Gives the open tickets the new role and moves them into the new category.
+/// Gives the open tickets the new role and moves them into the new category (each when there
+/// is one); returns how many tickets were repaired.
 async fn repair_tickets(
     http: &Http,
     registry: &Registry,
     guild_id: GuildId,
-    role_id: RoleId,
-    new_role: bool,
-    category_id: ChannelId,
-    new_category: bool,
+    new_role: Option<RoleId>,
+    new_category: Option<ChannelId>,
 ) -> usize {
+    if new_role.is_none() && new_category.is_none() {
+        return 0;
+    }
     let mut repaired = 0;
     for (channel, _) in registry.open_tickets(Some(guild_id)) {
         let mut ok = true;
-        if new_role {
+        if let Some(role_id) = new_role {
             if let Err(err) = channel
                 .create_permission(http, support_overwrite(role_id))
                 .await
@@ -357,7 +351,7 @@ async fn repair_tickets(
                 ok = false;
             }
         }
-        if new_category {
+        if let Some(category_id) = new_category {
             if let Err(err) = channel
                 .edit(http, EditChannel::new().category(Some(category_id)))
                 .await
@@ -379,10 +373,7 @@ pub fn category_overwrites(
 ) -> Vec<PermissionOverwrite> {
     vec![
         hidden_from_everyone(guild_id),
-        granted(
-            Permissions::VIEW_CHANNEL,
-            PermissionOverwriteType::Role(support),
-        ),
+        category_support(support),
         granted(
             Permissions::VIEW_CHANNEL | Permissions::MANAGE_CHANNELS,
             PermissionOverwriteType::Member(bot_id),
@@ -398,10 +389,7 @@ pub fn log_overwrites(
 ) -> Vec<PermissionOverwrite> {
     vec![
         hidden_from_everyone(guild_id),
-        granted(
-            Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY,
-            PermissionOverwriteType::Role(support),
-        ),
+        log_support(support),
         granted(
             Permissions::VIEW_CHANNEL
                 | Permissions::SEND_MESSAGES
@@ -411,4 +399,20 @@ pub fn log_overwrites(
             PermissionOverwriteType::Member(bot_id),
         ),
     ]
+}
+
+/// Support sees the Tickets category.
+fn category_support(role: RoleId) -> PermissionOverwrite {
+    granted(
+        Permissions::VIEW_CHANNEL,
+        PermissionOverwriteType::Role(role),
+    )
+}
+
+/// Support reads `ticket-logs` (only the bot posts there).
+fn log_support(role: RoleId) -> PermissionOverwrite {
+    granted(
+        Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY,
+        PermissionOverwriteType::Role(role),
+    )
 }

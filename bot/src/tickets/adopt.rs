@@ -10,12 +10,9 @@ use serenity::all::{ChannelId, ChannelType, Guild, Timestamp, UserId};
 
 use super::Tickets;
 use crate::{
-    commands::{SUPPORT_ROLE, TICKETS_CATEGORY},
+    commands::{LOG_CHANNEL, SUPPORT_ROLE, TICKETS_CATEGORY},
     registry::{GuildEntry, TicketEntry},
 };
-
-/// Name of the staff-only channel transcripts go to.
-pub const LOG_CHANNEL: &str = "ticket-logs";
 
 /// What adoption did in one guild.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

@@ -175,7 +175,7 @@ impl Tickets {
             // Each page lists the newest first; the oldest is the next page's anchor.
             before = page.last().map(|m| m.id);
             all.extend(page);
-            if !full || before.is_none() {
+            if !full {
                 break;
             }
         }

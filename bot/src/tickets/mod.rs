@@ -13,17 +13,13 @@ use std::{
     time::Duration,
 };
 
-use serenity::all::{
-    Cache, ChannelId, GuildId, Http, Member, PermissionOverwrite, PermissionOverwriteType,
-    Permissions, RoleId, Timestamp, UserId,
-};
+use serenity::all::{Cache, ChannelId, GuildId, Http, Member, Permissions, Timestamp, UserId};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::{commands, registry::Registry};
+use crate::registry::Registry;
 
-pub use adopt::LOG_CHANNEL;
 pub use close::{CloseError, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
-pub use open::{Opened, OPEN_BUTTON};
+pub use open::{member_overwrite, support_overwrite, Opened, OPEN_BUTTON};
 
 /// How tickets end, from `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS` and
 /// `TICKET_AUTO_CLOSE_GRACE_HOURS`.
@@ -220,22 +216,6 @@ impl Drop for ClosingGuard {
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// What a member added to a ticket may do there: what its owner may.
-pub fn member_overwrite(user: UserId) -> PermissionOverwrite {
-    commands::granted(
-        open::member_permissions(),
-        PermissionOverwriteType::Member(user),
-    )
-}
-
-/// The Support role's access to a ticket.
-pub fn support_overwrite(role: RoleId) -> PermissionOverwrite {
-    commands::granted(
-        open::member_permissions(),
-        PermissionOverwriteType::Role(role),
-    )
 }
 
 /// Milliseconds since the Unix epoch of a timestamp.

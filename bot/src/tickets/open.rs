@@ -32,6 +32,16 @@ pub fn member_permissions() -> Permissions {
         | Permissions::EMBED_LINKS
 }
 
+/// A member's access to a ticket (its owner's, or someone `/ticket-add` added).
+pub fn member_overwrite(user: UserId) -> PermissionOverwrite {
+    granted(member_permissions(), PermissionOverwriteType::Member(user))
+}
+
+/// The Support role's access to a ticket.
+pub fn support_overwrite(role: RoleId) -> PermissionOverwrite {
+    granted(member_permissions(), PermissionOverwriteType::Role(role))
+}
+
 /// The overwrites of a ticket channel: @everyone denied view; the user and Support get
 /// [`member_permissions`]; the bot gets those plus Manage Channels.
 pub fn ticket_overwrites(
@@ -42,11 +52,8 @@ pub fn ticket_overwrites(
 ) -> Vec<PermissionOverwrite> {
     vec![
         hidden_from_everyone(guild_id),
-        granted(
-            member_permissions(),
-            PermissionOverwriteType::Member(user_id),
-        ),
-        granted(member_permissions(), PermissionOverwriteType::Role(support)),
+        member_overwrite(user_id),
+        support_overwrite(support),
         granted(
             member_permissions() | Permissions::MANAGE_CHANNELS,
             PermissionOverwriteType::Member(bot_id),
