@@ -21,7 +21,7 @@
 #[path = "bench_support/mod.rs"]
 mod bench_support;
 
-use bench_support::{proc_status_kib, Kill};
+use bench_support::{proc_status_kib, worker_binary, Kill};
 
 use std::{
     process::{Child, Command, Stdio},
@@ -162,12 +162,7 @@ async fn model_load_figures(requests: usize, workers: usize, in_flight: usize, d
     let fake = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let server = NatsServer::start();
-    let exe = std::env::current_exe().unwrap();
-    let worker_bin = exe.parent().unwrap().parent().unwrap().join("relay-worker");
-    assert!(
-        worker_bin.is_file(),
-        "build it first: cargo build --release -p relay-worker --bins --examples"
-    );
+    let worker_bin = worker_binary();
     let children: Vec<Child> = (0..workers)
         .map(|_| {
             Command::new(&worker_bin)

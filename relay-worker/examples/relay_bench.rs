@@ -15,7 +15,7 @@
 #[path = "bench_support/mod.rs"]
 mod bench_support;
 
-use bench_support::{proc_status_kib, Kill};
+use bench_support::{proc_status_kib, worker_binary, Kill};
 
 use std::{
     process::{Command, Stdio},
@@ -58,12 +58,8 @@ async fn main() {
     };
 
     let server = NatsServer::start();
+    let worker_bin = worker_binary();
     let exe = std::env::current_exe().unwrap();
-    let worker_bin = exe.parent().unwrap().parent().unwrap().join("relay-worker");
-    assert!(
-        worker_bin.is_file(),
-        "build it first: cargo build --release -p relay-worker --bins --examples"
-    );
     let worker = Command::new(&worker_bin)
         .env("NATS_URL", server.url())
         // The production default: one INFO line per request.

@@ -9,7 +9,7 @@ use common::payload::RelayRequest;
 
 use crate::{
     fake_discord::{FakeDiscord, RateLimits, SandboxOptions, GUILD_ID},
-    helpers::{self, spawn_bot, Scripted, TOKEN, USER_ID},
+    helpers::{self, spawn_bot, Scripted, Seen, TOKEN, USER_ID},
     reference_id, set_up, wait_for_posts,
 };
 
@@ -39,19 +39,7 @@ async fn relay_latency_figure() {
         let id = fake.send_message(ticket, USER_ID, &format!("message {n}"));
         let post = wait_for_posts(&fake, ticket, n + 1).await.pop().unwrap();
         assert_eq!(reference_id(&post), Some(id));
-        let sent = fake
-            .dispatched()
-            .into_iter()
-            .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
-            .unwrap()
-            .at;
-        let handled = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|s| s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string()))
-            .cloned()
-            .unwrap();
+        let (sent, handled) = arrival(&fake, &seen, id);
         inbound.push(handled.arrived.duration_since(sent));
         outbound.push(post.at.duration_since(handled.answered));
     }
@@ -192,21 +180,7 @@ async fn history_cost_figure() {
             if n < WARM_UP {
                 continue;
             }
-            let sent = fake
-                .dispatched()
-                .into_iter()
-                .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
-                .unwrap()
-                .at;
-            let handled = seen
-                .lock()
-                .unwrap()
-                .iter()
-                .find(|s| {
-                    s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string())
-                })
-                .cloned()
-                .unwrap();
+            let (sent, handled) = arrival(&fake, &seen, id);
             sizes.push(handled.request.history.len());
             inbound.push(handled.arrived.duration_since(sent));
         }
@@ -228,6 +202,25 @@ async fn history_cost_figure() {
         "FIGURE a 20-message history adds {:?} per relayed message (median against median)",
         medians[1].saturating_sub(medians[0])
     );
+}
+
+/// When message `id`'s MESSAGE_CREATE was written to the gateway, and what the responder saw
+/// of its request.
+fn arrival(fake: &FakeDiscord, seen: &Mutex<Vec<Seen>>, id: u64) -> (std::time::Instant, Seen) {
+    let sent = fake
+        .dispatched()
+        .into_iter()
+        .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
+        .unwrap()
+        .at;
+    let handled = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|s| s.request.message_id.as_ref().map(|m| m.to_string()) == Some(id.to_string()))
+        .cloned()
+        .unwrap();
+    (sent, handled)
 }
 
 /// The time to close a 5,000-message ticket: read every message (50 pages of 100), render the

@@ -1,7 +1,20 @@
-//! What the worker's bench binaries share: child processes killed on drop, and their memory
-//! read from `/proc`.
+//! What the worker's bench binaries share: the `relay-worker` binary beside them, child
+//! processes killed on drop, and their memory read from `/proc`.
 
-use std::process::Child;
+use std::{path::PathBuf, process::Child};
+
+/// The `relay-worker` binary of the same build as this bench (`target/<profile>/`), checked to
+/// exist.
+pub fn worker_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/examples/<bench> -> target/<profile>/relay-worker
+    let worker = exe.parent().unwrap().parent().unwrap().join("relay-worker");
+    assert!(
+        worker.is_file(),
+        "build it first: cargo build --release -p relay-worker --bins --examples"
+    );
+    worker
+}
 
 /// Kills and reaps its processes when dropped, so that a failed bench leaves none behind.
 pub struct Kill(pub Vec<Child>);

@@ -12,10 +12,11 @@ use std::{
 use async_nats::Client;
 use common::{
     payload::{RelayReply, RelayRequest, Snowflake},
+    relay_client::{RelayClient, RelayError},
     subjects::SERVICE_NAME,
     test_util::{eventually, NatsServer},
 };
-use futures::StreamExt;
+use futures::{stream::FuturesUnordered, Future, StreamExt};
 pub use relay_worker::test_util::{sample_request, spawn_worker, spawn_worker_with, SUBJECT};
 use relay_worker::{Responder, ResponderError};
 use serde_json::Value;
@@ -74,6 +75,20 @@ pub fn valid_request(user: u64) -> RelayRequest {
     let mut request = sample_request();
     request.user_id = Snowflake::from(user);
     request
+}
+
+/// `count` requests sent at once through `relay` (request `i` from user `i`), to be awaited in
+/// the order they complete.
+pub fn send_at_once(
+    relay: &RelayClient,
+    count: u64,
+) -> FuturesUnordered<impl Future<Output = Result<RelayReply, RelayError>>> {
+    (0..count)
+        .map(|i| {
+            let relay = relay.clone();
+            async move { relay.send(&valid_request(i), None).await }
+        })
+        .collect()
 }
 
 /// Counts the requests it answers.

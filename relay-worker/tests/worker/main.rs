@@ -18,7 +18,7 @@ use common::{
     subjects::{headers, ping_subject, stats_subject, SERVICE_NAME},
     test_util::{eventually, NatsServer},
 };
-use futures::{stream::FuturesUnordered, StreamExt};
+use futures::StreamExt;
 use helpers::*;
 use relay_worker::{Placeholder, WorkerSettings};
 use serde_json::{json, Value};
@@ -179,12 +179,7 @@ async fn three_workers_share_300_requests() {
     wait_for_instances(&client, 3).await;
     let relay = relay(client);
 
-    let mut requests: FuturesUnordered<_> = (0..300)
-        .map(|i| {
-            let relay = relay.clone();
-            async move { relay.send(&valid_request(i), None).await }
-        })
-        .collect();
+    let mut requests = send_at_once(&relay, 300);
     while let Some(result) = requests.next().await {
         assert_eq!(result.unwrap().reply, "counted");
     }
@@ -263,12 +258,7 @@ async fn slow_answers_are_handled_concurrently() {
     // A 1 s responder: one at a time, 200 requests would need 200 s; each request gets 60 s.
     let relay = RelayClient::new(client(&server).await, SUBJECT, Duration::from_secs(60));
 
-    let mut requests: FuturesUnordered<_> = (0..200)
-        .map(|i| {
-            let relay = relay.clone();
-            async move { relay.send(&valid_request(i), None).await }
-        })
-        .collect();
+    let mut requests = send_at_once(&relay, 200);
     let mut answered = 0;
     while let Some(result) = requests.next().await {
         assert!(result.unwrap().reply.starts_with("slow answer"));
@@ -378,12 +368,7 @@ async fn shutdown_answers_every_request_already_in_flight() {
     let relay = relay(client(&server).await);
 
     let requests = tokio::spawn(async move {
-        let requests: FuturesUnordered<_> = (0..20)
-            .map(|i| {
-                let relay = relay.clone();
-                async move { relay.send(&valid_request(i), None).await }
-            })
-            .collect();
+        let requests = send_at_once(&relay, 20);
         requests.collect::<Vec<_>>().await
     });
     eventually("20 answers in flight", READY_WITHIN, || async {

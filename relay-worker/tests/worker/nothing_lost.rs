@@ -18,7 +18,7 @@ use common::{
     subjects::{headers, stats_subject, SERVICE_NAME},
     test_util::NatsServer,
 };
-use futures::{stream::FuturesUnordered, StreamExt};
+use futures::StreamExt;
 use relay_worker::{Placeholder, Responder, ResponderError, WorkerSettings};
 
 use crate::helpers::*;
@@ -105,12 +105,7 @@ async fn a_slow_full_worker_hands_its_excess_to_a_free_one() {
     let client = client(&server).await;
     let relay = RelayClient::new(client.clone(), SUBJECT, Duration::from_secs(30));
 
-    let mut requests: FuturesUnordered<_> = (0..200)
-        .map(|i| {
-            let relay = relay.clone();
-            async move { relay.send(&valid_request(i), None).await }
-        })
-        .collect();
+    let mut requests = send_at_once(&relay, 200);
     let mut answered = 0;
     while let Some(result) = requests.next().await {
         result.expect("every request is answered");
