@@ -21,7 +21,7 @@ use async_nats::jetstream::{
     self,
     kv::{self, Store},
 };
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use serenity::all::{ChannelId, GuildId, MessageId, RoleId, Timestamp, UserId};
 
@@ -30,8 +30,6 @@ pub const GUILDS_BUCKET: &str = "ticket_guilds";
 /// The bucket of tickets.
 pub const TICKETS_BUCKET: &str = "tickets";
 
-/// Entries read at once when the registry loads: a few round trips in flight, not thousands.
-const LOAD_CONCURRENCY: usize = 32;
 /// A compare-and-set that keeps losing is a bug or a second writer; give up after this many.
 const MAX_CAS_ATTEMPTS: usize = 8;
 /// Entries only ever hold a few IDs and a reason.
@@ -431,7 +429,8 @@ async fn bucket(
     }
 }
 
-/// Every entry of `store` that `keep` accepts, by ID, with its revision.
+/// Every entry of `store` that `keep` accepts, by ID, with its revision: one stream of the
+/// latest value of each key (a watch with history), read until it has caught up.
 async fn load<K, V>(
     store: &Store,
     bucket: &'static str,
@@ -441,49 +440,48 @@ where
     K: From<u64> + Eq + std::hash::Hash,
     V: serde::de::DeserializeOwned,
 {
-    let keys: Vec<String> = store
-        .keys()
-        .await
-        .map_err(|e| RegistryError::bucket(bucket, e))?
-        .try_collect()
+    let mut loaded = HashMap::new();
+    // A watch of an empty bucket delivers nothing, not even "caught up": ask first.
+    let status = store
+        .status()
         .await
         .map_err(|e| RegistryError::bucket(bucket, e))?;
-    let entries: Vec<Option<(K, (V, u64))>> = futures::stream::iter(keys)
-        .map(|key| async move {
-            let Ok(id) = key.parse::<u64>() else {
-                tracing::warn!(bucket, key, "ignoring a key that is not an ID");
-                return Ok(None);
-            };
-            let Some(entry) = store
-                .entry(key.clone())
-                .await
-                .map_err(|e| RegistryError::bucket(bucket, e))?
-                .filter(|e| e.operation == kv::Operation::Put)
-            else {
-                return Ok(None);
-            };
-            match serde_json::from_slice::<V>(&entry.value) {
-                Ok(value) => Ok(Some((K::from(id), (value, entry.revision)))),
+    if status.values() == 0 {
+        return Ok(loaded);
+    }
+    let mut watch = store
+        .watch_with_history(">")
+        .await
+        .map_err(|e| RegistryError::bucket(bucket, e))?;
+    while let Some(entry) = watch.next().await {
+        let entry = entry.map_err(|e| RegistryError::bucket(bucket, e))?;
+        let caught_up = entry.delta == 0;
+        match entry.key.parse::<u64>() {
+            Err(_) => tracing::warn!(bucket, key = entry.key, "ignoring a key that is not an ID"),
+            Ok(id) if entry.operation != kv::Operation::Put => {
+                loaded.remove(&K::from(id));
+            }
+            Ok(id) => match serde_json::from_slice::<V>(&entry.value) {
+                Ok(value) if keep(&value) => {
+                    loaded.insert(K::from(id), (value, entry.revision));
+                }
+                Ok(_) => {}
                 Err(source) => {
                     // One bad entry must not stop the bot; it is reported and skipped.
                     let err = RegistryError::BadEntry {
                         bucket,
-                        key,
+                        key: entry.key,
                         source,
                     };
                     tracing::warn!(error = %err, "ignoring an unreadable registry entry");
-                    Ok(None)
                 }
-            }
-        })
-        .buffer_unordered(LOAD_CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(entries
-        .into_iter()
-        .flatten()
-        .filter(|(_, (v, _))| keep(v))
-        .collect())
+            },
+        }
+        if caught_up {
+            break;
+        }
+    }
+    Ok(loaded)
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
