@@ -60,6 +60,8 @@ pub mod ticket_members {
 }
 
 pub use commands::LOG_CHANNEL;
+/// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
+pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;
 pub use tickets::{AutoClose, LifecycleSettings};
 
 pub use relay::{

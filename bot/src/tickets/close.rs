@@ -51,7 +51,7 @@ pub struct Closed {
 
 impl Tickets {
     /// Closes the open ticket in `channel` on behalf of `by`.
-    #[tracing::instrument(name = "close_ticket", skip(self, reason), fields(channel_id = %channel, by = %by))]
+    #[tracing::instrument(name = "close_ticket", skip_all, fields(channel_id = %channel, by = %by))]
     pub async fn close(
         &self,
         channel: ChannelId,
