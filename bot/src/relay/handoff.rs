@@ -4,17 +4,16 @@
 //! ticket until the quiet period (`HANDOFF_QUIET_MINUTES`) after staff last wrote has passed,
 //! saying so once per quiet period ([`HANDOFF_MESSAGE`]).
 //!
-//! The Support role is found by name in the cache ([`SUPPORT_ROLE`]); administrators by their
-//! roles' permissions. The quiet periods live in memory: after a restart the assistant answers
+//! The Support role is the one `/setup` recorded in the registry (by ID: a role merely named
+//! Support is nobody's badge); administrators are found by their roles' permissions. The quiet periods live in memory: after a restart the assistant answers
 //! again until staff write once more.
 
 use std::{collections::HashMap, sync::Mutex, time::Duration};
 
-use serenity::all::{Cache, ChannelId, CreateAllowedMentions, CreateMessage, Message, RoleId};
+use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, Message, RoleId};
 use tokio::time::Instant;
 
 use super::{lock, Inner};
-use crate::commands::SUPPORT_ROLE;
 
 /// What the assistant says, once per quiet period, when staff write in a ticket.
 pub const HANDOFF_MESSAGE: &str = "A member of staff has joined; I'll let them answer.";
@@ -55,7 +54,7 @@ impl Inner {
     /// `true` when `message` is for staff to handle, not the assistant: it is from staff (a
     /// new quiet period is announced), or staff are handling its ticket.
     pub(super) async fn handed_off(&self, message: &Message) -> bool {
-        if is_staff(&self.cache, message) {
+        if self.is_staff(message) {
             if self
                 .handoffs
                 .staff_wrote(message.channel_id, self.settings.handoff_quiet)
@@ -78,29 +77,37 @@ impl Inner {
     }
 }
 
-/// Whether the author of `message` is staff: the guild's owner, or a member whose roles
-/// include the Support role or grant Administrator. The message's own member roles are used
-/// (gateway messages carry them), else the cached member's (messages fetched over REST do not).
-pub(super) fn is_staff(cache: &Cache, message: &Message) -> bool {
-    let Some(guild) = message.guild_id.and_then(|id| cache.guild(id)) else {
-        return false;
-    };
-    if guild.owner_id == message.author.id {
-        return true;
+impl Inner {
+    /// Whether the author of `message` is staff: the guild's owner, or a member whose roles
+    /// include the guild's Support role or grant Administrator. The message's own member roles
+    /// are used (gateway messages carry them), else the cached member's (messages fetched over
+    /// REST do not).
+    pub(super) fn is_staff(&self, message: &Message) -> bool {
+        let Some(guild_id) = message.guild_id else {
+            return false;
+        };
+        let support = self.registry.guild(guild_id).map(|g| g.support_role_id);
+        let Some(guild) = self.cache.guild(guild_id) else {
+            return false;
+        };
+        if guild.owner_id == message.author.id {
+            return true;
+        }
+        let roles: Vec<RoleId> = match (&message.member, guild.members.get(&message.author.id)) {
+            (Some(member), _) => member.roles.clone(),
+            (None, Some(member)) => member.roles.clone(),
+            (None, None) => return false,
+        };
+        let everyone = RoleId::new(guild.id.get());
+        let staff = roles.iter().chain([&everyone]).any(|id| {
+            Some(*id) == support
+                || guild
+                    .roles
+                    .get(id)
+                    .is_some_and(|role| role.permissions.administrator())
+        });
+        staff
     }
-    let roles: Vec<RoleId> = match (&message.member, guild.members.get(&message.author.id)) {
-        (Some(member), _) => member.roles.clone(),
-        (None, Some(member)) => member.roles.clone(),
-        (None, None) => return false,
-    };
-    let everyone = RoleId::new(guild.id.get());
-    let staff = roles.iter().chain([&everyone]).any(|id| {
-        guild
-            .roles
-            .get(id)
-            .is_some_and(|role| role.name == SUPPORT_ROLE || role.permissions.administrator())
-    });
-    staff
 }
 
 #[cfg(test)]

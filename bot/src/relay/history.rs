@@ -16,9 +16,7 @@ use std::sync::Mutex;
 use common::payload::{History, HistoryEntry, HistoryRole, MessageContent, Snowflake};
 use serenity::all::{ChannelId, GetMessages, Message, MessageId, MessageType, Timestamp};
 
-use super::{
-    handoff, lock, Inner, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE,
-};
+use super::{lock, Inner, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
 
 /// Messages serenity's cache keeps per channel: the longest history, plus room for what is left
 /// out of it (notices, the message being answered and the ones queued after it).
@@ -180,7 +178,7 @@ impl Inner {
             HistoryRole::Assistant
         } else if message.author.bot {
             return None;
-        } else if handoff::is_staff(&self.cache, message) {
+        } else if self.is_staff(message) {
             HistoryRole::Staff
         } else {
             HistoryRole::User
