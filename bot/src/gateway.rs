@@ -44,8 +44,9 @@ impl Gateway {
         Self { manager, ended }
     }
 
-    /// Connects and handles events until the shard stops: `Ok` after [`Self::shutdown`], the
-    /// gateway's error when Discord ended the session for good (a bad token, missing intents).
+    /// Connects and handles events until the shard stops: `Ok` once it was shut down (through
+    /// [`Self::manager`]), the gateway's error when Discord ended the session for good (a bad
+    /// token, missing intents).
     pub async fn run(&mut self) -> serenity::Result<()> {
         // Boots the shards given to the manager; it reports no failure of its own.
         self.manager.initialize()?;
@@ -55,7 +56,7 @@ impl Gateway {
         }
     }
 
-    /// A handle that stops the shard from anywhere.
+    /// The manager, whose `shutdown_all` stops the shard while [`Self::run`] awaits it.
     pub fn manager(&self) -> Arc<ShardManager> {
         Arc::clone(&self.manager)
     }

@@ -13,9 +13,10 @@
 //!
 //! Inside, in floors; each module uses only those below it:
 //!
-//! - top: `handler` (the gateway events, owning the relay and the tickets) and `commands/`
-//!   (each slash command and button: parse, check who asked, call the tickets, answer;
-//!   `answer.rs` answers interactions); `gateway` runs the shard with them.
+//! - top: [`run`] builds the relay and the tickets before connecting, hands them to
+//!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
+//!   `commands/` has each slash command and button (parse, check who asked, call the
+//!   tickets, answer; `answer.rs` replies to interactions).
 //! - middle: `tickets/` (setting a guild up and repairing it, opening, closing with a
 //!   transcript, adopting, auto-closing) and `relay/` (per-channel ordered queues, the one
 //!   `decision` about each message, the `pipeline` acting on it, `history`, `catch_up`, and the
