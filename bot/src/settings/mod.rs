@@ -18,6 +18,12 @@
 //! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
 //! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
 
+mod lifecycle;
+mod relay;
+
+pub use lifecycle::{AutoClose, LifecycleSettings};
+pub use relay::RelaySettings;
+
 use std::time::Duration;
 
 use common::{
@@ -27,12 +33,6 @@ use common::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
-
-mod lifecycle;
-mod relay;
-
-pub use lifecycle::{AutoClose, LifecycleSettings};
-pub use relay::RelaySettings;
 
 /// Everything [`crate::run`] needs besides the NATS connection.
 #[derive(Debug, Clone)]
