@@ -1,11 +1,12 @@
 //! The serenity event handler: registers the commands and the relay's in-order message
 //! collector when the gateway session is ready, adopts a guild's tickets and then starts the
 //! relay's catch-up when the guild becomes available (after every connect), and routes
-//! interactions, messages and channel deletions.
+//! interactions, messages and channel deletions. It owns the relay and the tickets, built
+//! before the gateway connects, so every event finds them.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Arc, OnceLock,
+    Arc,
 };
 
 use serenity::{
@@ -15,26 +16,22 @@ use serenity::{
     model::event::Event,
 };
 
-use crate::{commands, relay::Relay};
+use crate::{commands, relay::Relay, tickets::Tickets};
 
-/// Routes gateway events to the commands and the relay.
+/// Routes gateway events to the commands, the tickets and the relay.
 pub struct Handler {
-    relay: Arc<OnceLock<Relay>>,
-    commands: Arc<OnceLock<commands::CommandState>>,
+    relay: Relay,
+    tickets: Tickets,
     guild_id: Option<GuildId>,
     collector_generation: Arc<AtomicU64>,
 }
 
 impl Handler {
-    /// A handler whose relay and commands are set (once the client exists) through the cells.
-    pub fn new(
-        relay: Arc<OnceLock<Relay>>,
-        commands: Arc<OnceLock<commands::CommandState>>,
-        guild_id: Option<GuildId>,
-    ) -> Self {
+    /// A handler registering its commands in `guild_id` (or globally).
+    pub fn new(relay: Relay, tickets: Tickets, guild_id: Option<GuildId>) -> Self {
         Self {
             relay,
-            commands,
+            tickets,
             guild_id,
             collector_generation: Arc::new(AtomicU64::new(0)),
         }
@@ -45,9 +42,7 @@ impl Handler {
     /// the relay takes messages from it. A new session gets a new shard runner, so each `ready`
     /// installs a fresh collector and retires the previous one.
     fn install_collector(&self, ctx: &Context) {
-        let Some(relay) = self.relay.get().cloned() else {
-            return;
-        };
+        let relay = self.relay.clone();
         let generation = self.collector_generation.fetch_add(1, Ordering::SeqCst) + 1;
         let current = Arc::clone(&self.collector_generation);
         ctx.shard
@@ -80,12 +75,8 @@ impl EventHandler for Handler {
     async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
         // Adopted first, so that catch-up knows every ticket. Discord sends it after every
         // connect: what was written meanwhile gets its answer.
-        if let Some(state) = self.commands.get() {
-            state.tickets.adopt(&guild).await;
-        }
-        if let Some(relay) = self.relay.get() {
-            relay.catch_up(guild.id);
-        }
+        self.tickets.adopt(&guild).await;
+        self.relay.catch_up(guild.id);
     }
 
     async fn channel_delete(
@@ -95,27 +86,22 @@ impl EventHandler for Handler {
         _messages: Option<Vec<Message>>,
     ) {
         // An admin deleted a ticket channel by hand: the ticket is over.
-        if let Some(state) = self.commands.get() {
-            state.tickets.forget_channel(channel.id).await;
-        }
+        self.tickets.forget_channel(channel.id).await;
     }
 
     async fn message(&self, _ctx: Context, message: Message) {
         // Only matters for messages that arrived before the collector was installed; the
         // relay ignores a message it has already taken.
-        if let Some(relay) = self.relay.get() {
-            relay.offer(&message);
-        }
+        self.relay.offer(&message);
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        let Some(state) = self.commands.get() else {
-            return;
-        };
         match interaction {
-            Interaction::Command(command) => commands::dispatch(&ctx, state, &command).await,
+            Interaction::Command(command) => {
+                commands::dispatch(&ctx, &self.tickets, &command).await;
+            }
             Interaction::Component(component) => {
-                commands::dispatch_component(&ctx, state, &component).await;
+                commands::dispatch_component(&ctx, &self.tickets, &component).await;
             }
             _ => {}
         }

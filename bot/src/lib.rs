@@ -8,18 +8,29 @@
 //! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
 //! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
 //! people, in [`setup`], [`create_ticket`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
-//! the relay's limits in [`RelaySettings`]) so that tests can assert on it. Inside:
+//! the relay's limits in [`RelaySettings`]) so that tests can assert on it; with the feature
+//! `test-util`, the harness other crates' tests start the bot with (`test_util`).
 //!
-//! - `commands`: the slash commands, the lookup of what `/setup` made, and how Discord's
-//!   refusals are explained.
-//! - `relay`: per-channel ordered relay with retries (`queue`, `pipeline`); `split`: long
-//!   answers.
-//! - `handler`: the gateway event handler; `locks`: per-key async locks; `settings`: the typed
-//!   settings.
-//! - `rate_limit`: the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
-//!   must be off.
+//! Inside, in floors; each module uses only those below it:
+//!
+//! - top: [`run`] builds the relay and the tickets before connecting, hands them to
+//!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
+//!   `commands/` has each slash command and button (parse, check who asked, call the
+//!   tickets, answer; `answer.rs` replies to interactions).
+//! - middle: `tickets/` (setting a guild up and repairing it, opening, closing with a
+//!   transcript, adopting, auto-closing) and `relay/` (per-channel ordered queues, the one
+//!   `decision` about each message, the `pipeline` acting on it, `history`, `catch_up`, and the
+//!   memories of `handoff` and `user_limit`).
+//! - bottom: `guild/` (the names of what `/setup` makes, permission overwrites, the one
+//!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds and tickets),
+//!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
+//!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
+//!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
+//!   must be off).
 
 mod commands;
+mod gateway;
+mod guild;
 mod handler;
 mod locks;
 mod rate_limit;
@@ -27,6 +38,8 @@ pub mod registry;
 mod relay;
 mod settings;
 mod split;
+#[cfg(feature = "test-util")]
+pub mod test_util;
 mod tickets;
 mod transcript;
 
@@ -59,32 +72,26 @@ pub mod ticket_members {
     pub use crate::commands::members::{ADD_NAME, NOT_STAFF, REMOVE_NAME};
 }
 
-pub use commands::LOG_CHANNEL;
+pub use guild::LOG_CHANNEL;
 /// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
 pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;
-pub use tickets::{AutoClose, LifecycleSettings};
+pub use relay::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
+pub use settings::{AutoClose, BotSettings, LifecycleSettings, RelaySettings};
 
-pub use relay::{
-    RelaySettings, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE,
-};
-pub use settings::BotSettings;
-
-use std::{
-    future::Future,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use common::relay_client::RelayClient;
 use secrecy::ExposeSecret;
 use serenity::{
-    all::{ClientBuilder, CreateAllowedMentions, GatewayIntents, HttpBuilder},
+    all::{Cache, CreateAllowedMentions, GatewayIntents, HttpBuilder},
     http::Http,
 };
 
+use gateway::Gateway;
 use handler::Handler;
 use rate_limit::RateLimitedProxy;
 use relay::Relay;
+use tickets::Tickets;
 
 /// How long each shutdown step (shards, relay tasks, NATS drain) may take.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -176,11 +183,11 @@ pub async fn run(
     let http = http(&settings, limiter.as_ref());
     // serenity falls back to Discord's public gateway when this fails, bypassing the proxy and
     // hiding a bad token behind reconnect loops: fail at start instead, saying what to check.
-    let gateway = http
+    let discovered = http
         .get_gateway()
         .await
         .map_err(BotError::GatewayDiscovery)?;
-    tracing::info!(url = %gateway.url, "gateway found");
+    tracing::info!(url = %discovered.url, "gateway found");
     // The client connects in the background; a flush completes once it is connected.
     if tokio::time::timeout(NATS_START_WAIT, nats.flush())
         .await
@@ -193,42 +200,33 @@ pub async fn run(
     }
     let registry = Arc::new(open_registry(&nats).await?);
     let bot_id = http.get_current_user().await?.id;
-    let relay_cell = Arc::new(OnceLock::new());
-    let commands_cell = Arc::new(OnceLock::new());
-    let handler = Handler::new(
-        Arc::clone(&relay_cell),
-        Arc::clone(&commands_cell),
-        settings.guild_id,
-    );
-    let mut client = ClientBuilder::new_with_http(http, intents())
-        .cache_settings(relay::cache_settings())
-        .event_handler(handler)
-        .await?;
+    let http = Arc::new(http);
+    let cache = Arc::new(Cache::new_with_settings(relay::cache_settings()));
     let relay = Relay::new(
         RelayClient::new(
             nats.clone(),
             settings.relay_subject.clone(),
             settings.relay_timeout,
         ),
-        Arc::clone(&client.http),
-        Arc::clone(&client.cache),
+        Arc::clone(&http),
+        Arc::clone(&cache),
         Arc::clone(&registry),
         settings.relay_settings(),
+        bot_id,
     );
-    let tickets = tickets::Tickets::new(
-        Arc::clone(&client.http),
-        Arc::clone(&client.cache),
+    let tickets = Tickets::new(
+        Arc::clone(&http),
+        Arc::clone(&cache),
         registry,
         settings.lifecycle.clone(),
         bot_id,
     );
-    // Set before the gateway starts, so no event can find the cells empty.
-    let _ = relay_cell.set(relay.clone());
-    let _ = commands_cell.set(commands::CommandState::new(tickets.clone()));
-    let shard_manager = Arc::clone(&client.shard_manager);
+    let handler = Handler::new(relay.clone(), tickets.clone(), settings.guild_id);
+    let mut gateway = Gateway::new(http, cache, handler, discovered.url, intents());
+    let shard_manager = gateway.manager();
 
     let outcome = tokio::select! {
-        result = client.start() => result.map_err(BotError::from),
+        result = gateway.run() => result.map_err(BotError::from),
         () = shutdown => {
             tracing::info!("shutting down");
             if tokio::time::timeout(SHUTDOWN_GRACE, shard_manager.shutdown_all()).await.is_err() {

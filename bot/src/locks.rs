@@ -4,9 +4,10 @@
 use std::{
     collections::HashMap,
     hash::Hash,
-    sync::{Arc, Mutex, Weak},
+    sync::{Arc, Weak},
 };
 
+use parking_lot::Mutex;
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 /// A lazily created async mutex per key; entries vanish once nobody holds or waits for them.
@@ -27,7 +28,7 @@ impl<K: Eq + Hash + Clone> KeyedLocks<K> {
     /// Waits until no one else holds `key`, then holds it until the guard is dropped.
     pub async fn lock(&self, key: K) -> OwnedMutexGuard<()> {
         let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+            let mut locks = self.locks.lock();
             // Dropping dead entries here keeps the map as small as the set of keys in use.
             locks.retain(|_, weak| weak.strong_count() > 0);
             match locks.get(&key).and_then(Weak::upgrade) {
@@ -45,7 +46,7 @@ impl<K: Eq + Hash + Clone> KeyedLocks<K> {
     /// Keys currently held or waited for (the tests check that entries vanish).
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        let locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        let locks = self.locks.lock();
         locks
             .values()
             .filter(|weak| weak.strong_count() > 0)

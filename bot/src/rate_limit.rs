@@ -24,7 +24,7 @@ use std::{
     collections::HashMap,
     net::{Ipv4Addr, SocketAddr},
     num::NonZeroU32,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::Duration,
 };
 
@@ -36,6 +36,7 @@ use axum::{
     Json, Router,
 };
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use parking_lot::Mutex;
 use serde_json::{json, Value};
 // tokio's clock, so that tests can pause it.
 use tokio::{task::JoinHandle, time::Instant};
@@ -147,12 +148,6 @@ impl RateLimitedProxy {
     }
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 /// The same JSON shape as Discord's errors, so serenity reports it like one.
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "message": message, "code": 0 }))).into_response()
@@ -237,7 +232,7 @@ impl Limiter {
     /// Waits until this call may go: no global block, the global rate, the route's bucket.
     async fn wait_turn(&self, route: &Route) {
         loop {
-            let blocked = *lock(&self.global_blocked_until);
+            let blocked = *self.global_blocked_until.lock();
             match blocked {
                 Some(until) if until > Instant::now() => {
                     tokio::time::sleep_until(until).await;
@@ -250,7 +245,7 @@ impl Limiter {
         }
         loop {
             let wait = {
-                let mut buckets = lock(&self.buckets);
+                let mut buckets = self.buckets.lock();
                 let Some(bucket) = buckets.get_mut(&route.key) else {
                     return;
                 };
@@ -290,7 +285,7 @@ impl Limiter {
         };
         let reset_after = Duration::from_secs_f64(reset_after.max(0.0));
         let now = Instant::now();
-        let mut buckets = lock(&self.buckets);
+        let mut buckets = self.buckets.lock();
         let bucket = buckets.entry(route.key.clone()).or_insert(Bucket {
             limit: limit as u32,
             remaining: remaining as u32,
@@ -308,11 +303,11 @@ impl Limiter {
     fn block(&self, route: &Route, global: bool, wait: Duration) {
         let until = Instant::now() + wait;
         if global {
-            let mut blocked = lock(&self.global_blocked_until);
+            let mut blocked = self.global_blocked_until.lock();
             *blocked = Some(blocked.map_or(until, |b| b.max(until)));
             return;
         }
-        let mut buckets = lock(&self.buckets);
+        let mut buckets = self.buckets.lock();
         let bucket = buckets.entry(route.key.clone()).or_insert(Bucket {
             limit: 1,
             remaining: 0,

@@ -12,16 +12,14 @@
 //! that copy stale; every change is still a compare-and-set on the entry's revision, the one
 //! remembered with the copy, so a change is one write (a stale revision costs a read first).
 
-use std::{
-    collections::HashMap,
-    sync::{Mutex, PoisonError},
-};
+use std::collections::HashMap;
 
 use async_nats::jetstream::{
     self,
     kv::{self, Store},
 };
 use futures::StreamExt;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serenity::all::{ChannelId, GuildId, MessageId, RoleId, Timestamp, UserId};
 
@@ -214,8 +212,8 @@ impl Registry {
             tickets,
         };
         tracing::info!(
-            guilds = lock(&registry.guild_cache).len(),
-            open_tickets = lock(&registry.open).len(),
+            guilds = registry.guild_cache.lock().len(),
+            open_tickets = registry.open.lock().len(),
             "ticket registry loaded"
         );
         Ok(registry)
@@ -223,17 +221,18 @@ impl Registry {
 
     /// The open ticket in `channel`, if it is one (no I/O).
     pub fn open_ticket(&self, channel: ChannelId) -> Option<TicketEntry> {
-        lock(&self.open).get(&channel).map(|k| k.entry.clone())
+        self.open.lock().get(&channel).map(|k| k.entry.clone())
     }
 
     /// Whether `channel` is an open ticket (no I/O).
     pub fn is_open_ticket(&self, channel: ChannelId) -> bool {
-        lock(&self.open).contains_key(&channel)
+        self.open.lock().contains_key(&channel)
     }
 
     /// The open tickets, of one guild or of all.
     pub fn open_tickets(&self, guild: Option<GuildId>) -> Vec<(ChannelId, TicketEntry)> {
-        lock(&self.open)
+        self.open
+            .lock()
             .iter()
             .filter(|(_, k)| guild.is_none_or(|g| k.entry.guild_id == g))
             .map(|(c, k)| (*c, k.entry.clone()))
@@ -242,7 +241,8 @@ impl Registry {
 
     /// The open ticket of `owner` in `guild`, if any.
     pub fn open_ticket_of(&self, guild: GuildId, owner: UserId) -> Option<ChannelId> {
-        lock(&self.open)
+        self.open
+            .lock()
             .iter()
             .find(|(_, k)| k.entry.guild_id == guild && k.entry.owner_id == owner)
             .map(|(c, _)| *c)
@@ -250,16 +250,16 @@ impl Registry {
 
     /// What `/setup` recorded for `guild` (no I/O).
     pub fn guild(&self, guild: GuildId) -> Option<GuildEntry> {
-        lock(&self.guild_cache).get(&guild).cloned()
+        self.guild_cache.lock().get(&guild).cloned()
     }
 
     /// Records `guild`'s setup.
     pub async fn put_guild(&self, guild: GuildId, entry: GuildEntry) -> Result<(), RegistryError> {
         // In memory first: once the bucket shows the entry, the bot acts on it too.
         let value = to_json(&entry);
-        let previous = lock(&self.guild_cache).insert(guild, entry);
+        let previous = self.guild_cache.lock().insert(guild, entry);
         if let Err(err) = self.guilds.put(guild.to_string(), value.into()).await {
-            let mut cache = lock(&self.guild_cache);
+            let mut cache = self.guild_cache.lock();
             match previous {
                 Some(previous) => cache.insert(guild, previous),
                 None => cache.remove(&guild),
@@ -277,7 +277,7 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         // In memory first, as for guilds; undone when the bucket refuses.
         let value = to_json(&entry);
-        let previous = lock(&self.open).get(&channel).cloned();
+        let previous = self.open.lock().get(&channel).cloned();
         self.remember(channel, entry.clone(), None);
         match self.tickets.put(channel.to_string(), value.into()).await {
             Ok(revision) => {
@@ -285,7 +285,7 @@ impl Registry {
                 Ok(())
             }
             Err(err) => {
-                let mut open = lock(&self.open);
+                let mut open = self.open.lock();
                 match previous {
                     Some(previous) => open.insert(channel, previous),
                     None => open.remove(&channel),
@@ -310,7 +310,9 @@ impl Registry {
         mut change: impl FnMut(&mut TicketEntry) -> bool,
     ) -> Result<Option<(TicketEntry, bool)>, RegistryError> {
         let key = channel.to_string();
-        let mut known = lock(&self.open)
+        let mut known = self
+            .open
+            .lock()
             .get(&channel)
             .and_then(|k| Some((k.entry.clone(), k.revision?)));
         for _ in 0..MAX_CAS_ATTEMPTS {
@@ -319,7 +321,7 @@ impl Registry {
                 None => match self.read_ticket(channel).await? {
                     Some(stored) => stored,
                     None => {
-                        lock(&self.open).remove(&channel);
+                        self.open.lock().remove(&channel);
                         return Ok(None);
                     }
                 },
@@ -389,7 +391,7 @@ impl Registry {
     }
 
     fn remember(&self, channel: ChannelId, entry: TicketEntry, revision: Option<u64>) {
-        let mut open = lock(&self.open);
+        let mut open = self.open.lock();
         if entry.is_open() {
             open.insert(channel, Known { entry, revision });
         } else {
@@ -487,10 +489,6 @@ where
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     // These types have string keys and plain fields: serializing them cannot fail.
     serde_json::to_vec(value).unwrap_or_default()
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use maud::{html, PreEscaped, DOCTYPE};
 use serenity::all::{Message, Timestamp, UserId};
 
 /// What the transcript's header says about the ticket.
@@ -114,63 +115,47 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-we
 .m{border-top:1px solid #ddd;padding:.5rem 0}.a{font-weight:600}.t{color:#777;font-size:.85em;margin-left:.5rem}\
 .c{white-space:pre-wrap;margin:.3rem 0}.bot .a::after{content:' BOT';font-size:.7em;background:#5865f2;color:#fff;padding:0 .3em;border-radius:3px;margin-left:.3em}";
 
+/// The HTML page: every value goes through maud, which escapes it; only the style sheet, a
+/// constant, is written as it is.
 fn html(summary: &Summary, messages: &[Message]) -> String {
-    let size = messages
-        .iter()
-        .map(|m| m.content.len() + 300)
-        .sum::<usize>()
-        + 2048;
-    let mut out = String::with_capacity(size);
-    let title = escape(&format!("Transcript of #{}", summary.channel_name));
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title><style>{STYLE}</style></head><body>\n<h1>{title}</h1>\n<dl>"
-    );
-    for (label, value) in summary.lines() {
-        let _ = write!(out, "<dt>{label}</dt><dd>{}</dd>", escape(&value));
-    }
-    out.push_str("</dl>\n");
-    for message in messages {
-        let class = if message.author.bot { "m bot" } else { "m" };
-        let _ = write!(
-            out,
-            "<div class=\"{class}\" id=\"m{}\"><span class=\"a\">{}</span><time class=\"t\" datetime=\"{ts}\">{ts}</time>",
-            message.id,
-            escape(&author(message)),
-            ts = message.timestamp,
-        );
-        if !message.content.is_empty() {
-            let _ = write!(out, "<p class=\"c\">{}</p>", escape(&message.content));
+    let title = format!("Transcript of #{}", summary.channel_name);
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 { (title) }
+                dl {
+                    @for (label, value) in summary.lines() {
+                        dt { (label) }
+                        dd { (value) }
+                    }
+                }
+                @for message in messages {
+                    @let timestamp = message.timestamp.to_string();
+                    div class=(if message.author.bot { "m bot" } else { "m" }) id={ "m" (message.id.get()) } {
+                        span class="a" { (author(message)) }
+                        time class="t" datetime=(timestamp) { (timestamp) }
+                        @if !message.content.is_empty() {
+                            p class="c" { (message.content) }
+                        }
+                        @for file in &message.attachments {
+                            p {
+                                "Attachment: "
+                                a href=(file.url) { (file.filename) }
+                                " (" (file.size) " bytes)"
+                            }
+                        }
+                    }
+                }
+            }
         }
-        for file in &message.attachments {
-            let _ = write!(
-                out,
-                "<p>Attachment: <a href=\"{}\">{}</a> ({} bytes)</p>",
-                escape(&file.url),
-                escape(&file.filename),
-                file.size
-            );
-        }
-        out.push_str("</div>\n");
-    }
-    out.push_str("</body></html>\n");
-    out
-}
-
-/// Escapes text for HTML content and double-quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    };
+    page.into_string()
 }
 
 #[cfg(test)]
@@ -240,6 +225,29 @@ mod tests {
         assert!(t.html.contains("solved &lt;3"));
         assert!(t.html.find("id=\"m1\"").unwrap() < t.html.find("id=\"m2\"").unwrap());
         assert!(!t.html.contains("<b>"));
+    }
+
+    #[test]
+    fn html_escapes_every_value_names_and_links_included() {
+        let mut summary = summary();
+        summary.channel_name = "<script>alert(1)</script>".into();
+        let messages = [message(
+            1,
+            "<img src=x onerror=alert(1)>",
+            false,
+            "\"quoted\" & <i>",
+            &[("a\"b<c>.txt", "https://cdn/x?a=1&b=\"2\"")],
+        )];
+        let html = render(&summary, &messages).html;
+        assert!(!html.contains("<script>") && !html.contains("<img") && !html.contains("<i>"));
+        assert!(
+            html.contains("<title>Transcript of #&lt;script&gt;alert(1)&lt;/script&gt;</title>")
+        );
+        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(html.contains("&quot;quoted&quot; &amp; &lt;i&gt;"));
+        assert!(html.contains("href=\"https://cdn/x?a=1&amp;b=&quot;2&quot;\""));
+        assert!(html.contains("a&quot;b&lt;c&gt;.txt"));
+        assert!(html.starts_with("<!DOCTYPE html>"));
     }
 
     #[test]

@@ -7,8 +7,8 @@ use serenity::all::{
     CreateInteractionResponseMessage,
 };
 
-use super::{defer, follow_up, respond_now, Asked, CommandState};
-use crate::tickets::{CloseError, CLOSE_CONFIRM_BUTTON};
+use super::answer::{defer, follow_up, respond_now, Asked};
+use crate::tickets::{CloseError, Tickets, CLOSE_CONFIRM_BUTTON};
 
 /// The command's name.
 pub const NAME: &str = "close-ticket";
@@ -39,7 +39,7 @@ pub fn definition() -> CreateCommand {
 
 /// Handles one `/close-ticket` interaction.
 #[tracing::instrument(name = "close_ticket_command", skip_all, fields(channel_id = %command.channel_id, user_id = %command.user.id))]
-pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
+pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
     let reason = command
         .data
         .options
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteracti
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .map(str::to_owned);
-    close(ctx, state, command.into(), command.channel_id, reason).await;
+    close(ctx, tickets, command.into(), command.channel_id, reason).await;
 }
 
 /// The Close button: asks first, ephemerally.
@@ -76,8 +76,8 @@ pub async fn ask_confirmation(ctx: &Context, component: &ComponentInteraction) {
 
 /// The confirm step's "Close ticket".
 #[tracing::instrument(name = "close_ticket_button", skip_all, fields(channel_id = %component.channel_id, user_id = %component.user.id))]
-pub async fn run_button(ctx: &Context, state: &CommandState, component: &ComponentInteraction) {
-    close(ctx, state, component.into(), component.channel_id, None).await;
+pub async fn run_button(ctx: &Context, tickets: &Tickets, component: &ComponentInteraction) {
+    close(ctx, tickets, component.into(), component.channel_id, None).await;
 }
 
 /// The confirm step's "Keep it open": the question goes away.
@@ -95,12 +95,11 @@ pub async fn cancelled(ctx: &Context, component: &ComponentInteraction) {
 
 async fn close(
     ctx: &Context,
-    state: &CommandState,
+    tickets: &Tickets,
     asked: Asked<'_>,
     channel: serenity::all::ChannelId,
     reason: Option<String>,
 ) {
-    let tickets = &state.tickets;
     let Some(ticket) = tickets.registry().open_ticket(channel) else {
         respond_now(&ctx.http, asked, NOT_A_TICKET).await;
         return;

@@ -3,8 +3,11 @@
 
 use serenity::all::{CommandInteraction, ComponentInteraction, Context, CreateCommand};
 
-use super::{defer, follow_up, refusal::Refusal, respond_now, Asked, CommandState};
-use crate::tickets::Opened;
+use super::answer::{defer, follow_up, respond_now, Asked};
+use crate::{
+    guild::refusal::Refusal,
+    tickets::{Opened, Tickets},
+};
 
 /// The command's name.
 pub const NAME: &str = "create-ticket";
@@ -22,17 +25,17 @@ pub fn definition() -> CreateCommand {
 
 /// Handles one `/create-ticket` interaction.
 #[tracing::instrument(name = "create_ticket", skip_all, fields(guild_id = command.guild_id.map(|g| g.get()), user_id = %command.user.id))]
-pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
-    open(ctx, state, command.into()).await;
+pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
+    open(ctx, tickets, command.into()).await;
 }
 
 /// Handles a press of a panel's "Open a ticket" button.
 #[tracing::instrument(name = "open_button", skip_all, fields(guild_id = component.guild_id.map(|g| g.get()), user_id = %component.user.id))]
-pub async fn run_button(ctx: &Context, state: &CommandState, component: &ComponentInteraction) {
-    open(ctx, state, component.into()).await;
+pub async fn run_button(ctx: &Context, tickets: &Tickets, component: &ComponentInteraction) {
+    open(ctx, tickets, component.into()).await;
 }
 
-async fn open(ctx: &Context, state: &CommandState, asked: Asked<'_>) {
+async fn open(ctx: &Context, tickets: &Tickets, asked: Asked<'_>) {
     let Some(guild_id) = asked.guild_id() else {
         respond_now(&ctx.http, asked, "Open tickets in a server.").await;
         return;
@@ -40,22 +43,17 @@ async fn open(ctx: &Context, state: &CommandState, asked: Asked<'_>) {
     if !defer(&ctx.http, asked).await {
         return;
     }
-    let user_id = asked.user_id();
-    let text = {
-        // Two quick presses or commands of one user: the second finds the first's ticket.
-        let _guard = state.ticket_locks.lock((guild_id, user_id)).await;
-        match state.tickets.open(guild_id, user_id).await {
-            Ok(Opened::Existing(id)) => format!("You already have a ticket: <#{id}>"),
-            Ok(Opened::Created(id)) => {
-                tracing::info!(channel_id = %id, "ticket channel created");
-                format!("Your ticket is ready: <#{id}>")
-            }
-            Ok(Opened::NotSetUp) => NOT_SET_UP.to_owned(),
-            Err(err) => {
-                let refusal = Refusal::of(&err);
-                refusal.log(&err, "create a ticket channel");
-                refusal.explain("create your ticket channel")
-            }
+    let text = match tickets.open(guild_id, asked.user_id()).await {
+        Ok(Opened::Existing(id)) => format!("You already have a ticket: <#{id}>"),
+        Ok(Opened::Created(id)) => {
+            tracing::info!(channel_id = %id, "ticket channel created");
+            format!("Your ticket is ready: <#{id}>")
+        }
+        Ok(Opened::NotSetUp) => NOT_SET_UP.to_owned(),
+        Err(err) => {
+            let refusal = Refusal::of(&err);
+            refusal.log(&err, "create a ticket channel");
+            refusal.explain("create your ticket channel")
         }
     };
     follow_up(&ctx.http, asked, &text).await;

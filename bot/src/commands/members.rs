@@ -7,9 +7,13 @@ use serenity::all::{
 };
 
 use super::{
-    close_ticket::NOT_A_TICKET, defer, follow_up, refusal::Refusal, respond_now, CommandState,
+    answer::{defer, follow_up, respond_now},
+    close_ticket::NOT_A_TICKET,
 };
-use crate::tickets::member_overwrite;
+use crate::{
+    guild::{overwrites::member_overwrite, refusal::Refusal},
+    tickets::Tickets,
+};
 
 /// `/ticket-add`'s name.
 pub const ADD_NAME: &str = "ticket-add";
@@ -46,9 +50,8 @@ pub fn remove_definition() -> CreateCommand {
 
 /// Handles `/ticket-add` and `/ticket-remove`.
 #[tracing::instrument(name = "ticket_members", skip_all, fields(command = %command.data.name, channel_id = %command.channel_id, user_id = %command.user.id))]
-pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
+pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
     let adding = command.data.name == ADD_NAME;
-    let tickets = &state.tickets;
     let channel = command.channel_id;
     let Some(ticket) = tickets.registry().open_ticket(channel) else {
         respond_now(&ctx.http, command, NOT_A_TICKET).await;

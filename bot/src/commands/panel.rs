@@ -7,9 +7,14 @@ use serenity::all::{
 };
 
 use super::{
-    create_ticket::NOT_SET_UP, defer, follow_up, refusal::Refusal, respond_now, CommandState,
+    answer::{defer, follow_up, respond_now, Asked},
+    create_ticket::NOT_SET_UP,
 };
-use crate::{registry::PanelMessage, tickets::OPEN_BUTTON};
+use crate::{
+    guild::refusal::Refusal,
+    registry::PanelMessage,
+    tickets::{Tickets, OPEN_BUTTON},
+};
 
 /// The command's name.
 pub const NAME: &str = "ticket-panel";
@@ -29,17 +34,16 @@ pub fn definition() -> CreateCommand {
 
 /// Handles one `/ticket-panel` interaction.
 #[tracing::instrument(name = "ticket_panel", skip_all, fields(channel_id = %command.channel_id, user_id = %command.user.id))]
-pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteraction) {
+pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
     let Some(guild_id) = command.guild_id else {
         respond_now(&ctx.http, command, "Run /ticket-panel in a server.").await;
         return;
     };
-    if !super::is_admin(command.member.as_deref()) {
+    if !Asked::from(command).is_admin() {
         respond_now(&ctx.http, command, NOT_ADMIN).await;
         return;
     }
-    let registry = state.tickets.registry();
-    if registry.guild(guild_id).is_none() {
+    if tickets.registry().guild(guild_id).is_none() {
         respond_now(&ctx.http, command, NOT_SET_UP).await;
         return;
     }
@@ -56,15 +60,12 @@ pub async fn run(ctx: &Context, state: &CommandState, command: &CommandInteracti
         .allowed_mentions(CreateAllowedMentions::new());
     let text = match command.channel_id.send_message(&ctx.http, panel).await {
         Ok(message) => {
-            let _guard = state.setup_locks.lock(guild_id).await;
-            if let Some(mut entry) = registry.guild(guild_id) {
-                entry.panel_messages.push(PanelMessage {
-                    channel_id: message.channel_id,
-                    message_id: message.id,
-                });
-                if let Err(err) = registry.put_guild(guild_id, entry).await {
-                    tracing::warn!(error = %err, "cannot record the panel message");
-                }
+            let panel = PanelMessage {
+                channel_id: message.channel_id,
+                message_id: message.id,
+            };
+            if let Err(err) = tickets.record_panel(guild_id, panel).await {
+                tracing::warn!(error = %err, "cannot record the panel message");
             }
             tracing::info!(message_id = %message.id, "ticket panel posted");
             "Panel posted: members can now open a ticket with its button.".to_owned()

@@ -73,7 +73,7 @@ impl Relay {
         };
         // The same read serves the history of the channel's next message.
         self.inner.backfill.seed(channel, messages.clone());
-        let bot = self.inner.cache.current_user().id;
+        let bot = self.inner.bot_id;
         let answered: HashSet<MessageId> = messages
             .iter()
             .filter(|m| m.author.id == bot || m.author.bot)

@@ -11,12 +11,12 @@
 //! messages are left out; then the oldest are dropped until the contract's bounds hold.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::Mutex;
 
 use common::payload::{History, HistoryEntry, HistoryRole, MessageContent, Snowflake};
+use parking_lot::Mutex;
 use serenity::all::{ChannelId, GetMessages, Message, MessageId, MessageType, Timestamp};
 
-use super::{lock, Inner, BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
+use super::{notices::is_notice, Inner};
 
 /// Messages serenity's cache keeps per channel: the longest history, plus room for what is left
 /// out of it (notices, the message being answered and the ones queued after it).
@@ -25,14 +25,6 @@ pub const CACHED_MESSAGES_PER_CHANNEL: usize = 2 * History::MAX_MESSAGES;
 /// Channels whose fetched messages are kept: far more tickets than are active at once, each
 /// with at most [`History::MAX_MESSAGES`] messages, so a few MiB at worst.
 const BACKFILL_CHANNELS: usize = 1024;
-
-/// What the bot says that is not an answer, and so is not part of the conversation.
-const NOTICES: [&str; 4] = [
-    UNAVAILABLE_MESSAGE,
-    BUSY_MESSAGE,
-    HANDOFF_MESSAGE,
-    SLOW_DOWN_MESSAGE,
-];
 
 /// A channel created this long after the relay started has been seen whole by the cache: more
 /// than any clock difference between this host and Discord's snowflakes.
@@ -68,7 +60,7 @@ impl Backfill {
     }
 
     fn get(&self, channel_id: ChannelId) -> Option<Vec<Message>> {
-        lock(&self.channels).messages.get(&channel_id).cloned()
+        self.channels.lock().messages.get(&channel_id).cloned()
     }
 
     /// Remembers what catch-up read of a channel at connect, so that the history of its next
@@ -79,7 +71,7 @@ impl Backfill {
     }
 
     fn insert(&self, channel_id: ChannelId, messages: Vec<Message>) {
-        let mut map = lock(&self.channels);
+        let mut map = self.channels.lock();
         if map.messages.insert(channel_id, messages).is_none() {
             map.order.push_back(channel_id);
         }
@@ -171,8 +163,8 @@ impl Inner {
         {
             return None;
         }
-        let role = if message.author.id == self.cache.current_user().id {
-            if NOTICES.contains(&message.content.as_str()) {
+        let role = if message.author.id == self.bot_id {
+            if is_notice(&message.content) {
                 return None;
             }
             HistoryRole::Assistant

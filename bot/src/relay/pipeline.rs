@@ -1,19 +1,19 @@
-//! What happens to one queued message: check that its ticket is still open, send the
-//! request to a relay worker (retrying transient failures with backoff) while showing "typing",
-//! then post the answer as a reply, split into Discord-sized pieces, or the friendly
-//! [`UNAVAILABLE_MESSAGE`] when no answer could be had. Before the request: staff messages and
-//! tickets staff are handling are left to them ([`super::handoff`]), a user over their limit is
-//! told to slow down ([`super::user_limit`]), and the ticket's conversation is added
-//! ([`super::history`]).
+//! What happens to one queued message, in one place: the relay's [`Decision`] about it is
+//! taken, then acted on. A staff message that starts a handoff gets [`HANDOFF_MESSAGE`], a user
+//! over their limit [`SLOW_DOWN_MESSAGE`] (once a minute); a message to relay gets the ticket's
+//! conversation ([`super::history`]), goes to a relay worker (retrying transient failures with
+//! backoff) while the channel shows "typing", and its answer is posted as a reply, split into
+//! Discord-sized pieces, or [`UNAVAILABLE_MESSAGE`] when no answer could be had.
 
 use backon::{ExponentialBuilder, Retryable};
-use common::{
-    payload::{MessageContent, RelayRequest, Snowflake},
-    relay_client::RelayError,
-};
+use common::{payload::RelayRequest, relay_client::RelayError};
 use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, Message, MessageReference};
 
-use super::{Inner, UNAVAILABLE_MESSAGE};
+use super::{
+    decision::{Decision, Facts},
+    notices::{HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE},
+    Inner,
+};
 use crate::split::{split_message, DISCORD_MESSAGE_LIMIT};
 
 /// Each retry waits this many times longer than the one before.
@@ -28,29 +28,57 @@ struct Failure {
 impl Inner {
     #[tracing::instrument(name = "relay", skip_all, fields(message_id = %message.id, user_id = %message.author.id))]
     pub(super) async fn relay(&self, message: Message) {
-        // Closed since it was queued: its channel is about to go.
-        if !self.registry.is_open_ticket(message.channel_id) {
-            return;
-        }
-        self.record_activity(&message);
-        if self.handed_off(&message).await || !self.within_user_limit(&message).await {
-            return;
-        }
-        let Some(mut request) = relay_request(&message) else {
-            tracing::debug!("message has nothing to relay");
-            return;
+        let facts = Facts {
+            open_ticket: self.registry.is_open_ticket(message.channel_id),
+            from_staff: self.is_staff(&message),
         };
+        let decision = self.gate.decide(&message, facts);
+        if decision != Decision::TicketClosed {
+            self.record_activity(&message);
+        }
+        match decision {
+            Decision::TicketClosed => {}
+            Decision::StaffWrote { announce } => {
+                if announce {
+                    tracing::info!("staff joined the ticket; the assistant stays quiet");
+                    if let Err(err) = self
+                        .send(message.channel_id, HANDOFF_MESSAGE.to_owned(), None)
+                        .await
+                    {
+                        tracing::error!(error = %err, "cannot tell the ticket that staff joined");
+                    }
+                }
+            }
+            Decision::Quiet => {
+                tracing::debug!("staff are handling this ticket; message not relayed");
+            }
+            Decision::SlowDown { notify } => {
+                tracing::info!(
+                    limit = self.settings.user_rate_limit_per_minute,
+                    "user over the rate limit, message not relayed"
+                );
+                if notify {
+                    self.post(&message, SLOW_DOWN_MESSAGE).await;
+                }
+            }
+            Decision::NothingToRelay => tracing::debug!("message has nothing to relay"),
+            Decision::Relay(request) => self.answer(&message, request).await,
+        }
+    }
+
+    /// Sends `request` with the conversation before `message` and posts what comes back.
+    async fn answer(&self, message: &Message, mut request: RelayRequest) {
         let typing = message.channel_id.start_typing(&self.http);
-        request.history = self.history(&message).await;
+        request.history = self.history(message).await;
         let outcome = self.send_with_retries(&request).await;
         typing.stop();
         match outcome {
-            Ok(reply) if !reply.trim().is_empty() => self.post_reply(&message, &reply).await,
+            Ok(reply) if !reply.trim().is_empty() => self.post_reply(message, &reply).await,
             Ok(_) => {
                 tracing::error!(
                     "relay worker sent an empty answer; told the user staff will follow up"
                 );
-                self.post(&message, UNAVAILABLE_MESSAGE).await;
+                self.post(message, UNAVAILABLE_MESSAGE).await;
             }
             Err(failure) => {
                 tracing::error!(
@@ -59,7 +87,7 @@ impl Inner {
                     attempts = failure.attempts,
                     "relay failed; told the user staff will follow up"
                 );
-                self.post(&message, UNAVAILABLE_MESSAGE).await;
+                self.post(message, UNAVAILABLE_MESSAGE).await;
             }
         }
     }
@@ -146,59 +174,5 @@ impl Inner {
                 .reference_message(MessageReference::from(message).fail_if_not_exists(false));
         }
         channel_id.send_message(&*self.http, builder).await
-    }
-}
-
-/// The relay request for a message, or `None` when its text cannot be relayed.
-fn relay_request(message: &Message) -> Option<RelayRequest> {
-    let guild_id = message.guild_id?;
-    let content = MessageContent::parse(message.content.clone()).ok()?;
-    Some(RelayRequest {
-        guild_id: Snowflake::from(guild_id.get()),
-        channel_id: Snowflake::from(message.channel_id.get()),
-        user_id: Snowflake::from(message.author.id.get()),
-        content,
-        message_id: Some(Snowflake::from(message.id.get())),
-        history: Vec::new(),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn message(content: &str, guild: bool) -> Message {
-        let mut json = serde_json::json!({
-            "id": "40", "channel_id": "30", "author": { "id": "20", "username": "u", "discriminator": "0" },
-            "content": content, "timestamp": "2026-11-27T08:00:00.000000+00:00", "edited_timestamp": null,
-            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
-            "attachments": [], "embeds": [], "pinned": false, "type": 0,
-        });
-        if guild {
-            json["guild_id"] = "10".into();
-        }
-        serde_json::from_value(json).expect("a message")
-    }
-
-    #[test]
-    fn relay_request_carries_every_id_and_the_text() {
-        let request = relay_request(&message("help me", true)).expect("relayable");
-        assert_eq!(request.guild_id.as_str(), "10");
-        assert_eq!(request.channel_id.as_str(), "30");
-        assert_eq!(request.user_id.as_str(), "20");
-        assert_eq!(
-            request.message_id.as_ref().map(Snowflake::as_str),
-            Some("40")
-        );
-        assert_eq!(request.content.as_str(), "help me");
-    }
-
-    #[test]
-    fn nothing_to_relay_without_text_or_outside_a_guild() {
-        assert!(relay_request(&message("  \n ", true)).is_none());
-        assert!(
-            relay_request(&message(&"x".repeat(MessageContent::MAX_CHARS + 1), true)).is_none()
-        );
-        assert!(relay_request(&message("hi", false)).is_none());
     }
 }

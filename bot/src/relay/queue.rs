@@ -13,7 +13,7 @@ use serenity::all::{ChannelId, Message, MessageId};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{lock, Inner, Relay, BUSY_MESSAGE};
+use super::{notices::BUSY_MESSAGE, Inner, Relay};
 
 /// How many recent message IDs are remembered to take a message once: far more than can arrive
 /// between the collector and the `message` handler offering the same one, in a few tens of KiB.
@@ -22,14 +22,14 @@ pub(super) const SEEN_IDS_REMEMBERED: usize = 4096;
 impl Relay {
     /// Queues `message` (already checked to be relayable) for its channel, once.
     pub(super) fn enqueue(&self, message: &Message) {
-        if !lock(&self.inner.seen).insert(message.id) {
+        if !self.inner.seen.lock().insert(message.id) {
             return;
         }
         if self.inner.cancel.is_cancelled() || self.inner.tasks.is_closed() {
             return;
         }
         let channel_id = message.channel_id;
-        let mut queues = lock(&self.inner.queues);
+        let mut queues = self.inner.queues.lock();
         let sender = queues
             .entry(channel_id)
             .or_insert_with(|| self.spawn_channel_task(channel_id));
@@ -83,7 +83,7 @@ async fn channel_task(inner: Arc<Inner>, channel_id: ChannelId, mut rx: mpsc::Re
             message = rx.recv() => message,
             () = inner.cancel.cancelled() => return,
             () = tokio::time::sleep(inner.settings.idle_timeout) => {
-                let mut queues = lock(&inner.queues);
+                let mut queues = inner.queues.lock();
                 // Under the queues lock nobody can be queueing for this channel right now.
                 if rx.is_empty() {
                     queues.remove(&channel_id);

@@ -1,6 +1,6 @@
-//! The per-user rate limit: at most `USER_RATE_LIMIT_PER_MINUTE` of a user's messages are
-//! relayed per minute; the excess is dropped (never queued for later) and the user is told to
-//! slow down, once per minute ([`SLOW_DOWN_MESSAGE`]).
+//! The per-user rate limit's memory: at most `USER_RATE_LIMIT_PER_MINUTE` of a user's messages
+//! are relayed per minute; the excess is dropped (never queued for later) and the user is told
+//! to slow down, once per minute ([`super::notices::SLOW_DOWN_MESSAGE`]).
 //!
 //! Both limits are [`governor`] keyed GCRA limiters (the crate the REST limiter already uses):
 //! a burst of the whole minute's allowance, refilled evenly. The check is made when a message
@@ -10,17 +10,7 @@
 use std::num::NonZeroU32;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use serenity::all::{Message, UserId};
-
-use super::Inner;
-
-/// What a user reads, once per minute, when their messages are beyond the limit.
-pub const SLOW_DOWN_MESSAGE: &str =
-    "You're sending messages faster than I can answer them; please wait a minute before sending more.";
-
-/// `USER_RATE_LIMIT_PER_MINUTE`'s default: more than a person asks in a minute, few enough
-/// that one user cannot keep the workers busy.
-pub(super) const DEFAULT_PER_MINUTE: u32 = 6;
+use serenity::all::UserId;
 
 /// Beyond this many remembered users, those whose allowance is full again are forgotten.
 const PRUNE_ABOVE: usize = 4096;
@@ -35,7 +25,7 @@ struct Limiters {
 
 /// Whether a message may be relayed.
 #[derive(Debug, PartialEq, Eq)]
-enum Verdict {
+pub(super) enum Verdict {
     Relay,
     /// Over the limit; `notify` is `true` for the first time this minute.
     Drop {
@@ -52,7 +42,8 @@ impl UserLimit {
         }))
     }
 
-    fn check(&self, user: UserId) -> Verdict {
+    /// Counts one message of `user` against their allowance.
+    pub(super) fn check(&self, user: UserId) -> Verdict {
         let Some(limiters) = &self.0 else {
             return Verdict::Relay;
         };
@@ -65,26 +56,6 @@ impl UserLimit {
         } else {
             Verdict::Drop {
                 notify: limiters.notices.check_key(&user).is_ok(),
-            }
-        }
-    }
-}
-
-impl Inner {
-    /// `true` when `message` is within its author's limit; otherwise it is dropped, and the
-    /// author told to slow down once per minute.
-    pub(super) async fn within_user_limit(&self, message: &Message) -> bool {
-        match self.user_limit.check(message.author.id) {
-            Verdict::Relay => true,
-            Verdict::Drop { notify } => {
-                tracing::info!(
-                    limit = self.settings.user_rate_limit_per_minute,
-                    "user over the rate limit, message not relayed"
-                );
-                if notify {
-                    self.post(message, SLOW_DOWN_MESSAGE).await;
-                }
-                false
             }
         }
     }

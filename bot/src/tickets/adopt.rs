@@ -6,11 +6,11 @@
 
 use std::collections::HashSet;
 
-use serenity::all::{ChannelId, ChannelType, Guild, Timestamp, UserId};
+use serenity::all::{ChannelId, ChannelType, Guild, Timestamp};
 
 use super::Tickets;
 use crate::{
-    commands::{LOG_CHANNEL, SUPPORT_ROLE, TICKETS_CATEGORY},
+    guild::{ticket_owner, LOG_CHANNEL, SUPPORT_ROLE, TICKETS_CATEGORY},
     registry::{GuildEntry, TicketEntry},
 };
 
@@ -50,12 +50,7 @@ impl Tickets {
             if channel.kind != ChannelType::Text || channel.parent_id != Some(entry.category_id) {
                 continue;
             }
-            let Some(owner) = channel
-                .name
-                .strip_prefix("ticket-")
-                .and_then(|id| id.parse::<u64>().ok())
-                .filter(|id| *id != 0)
-            else {
+            let Some(owner) = ticket_owner(&channel.name) else {
                 continue;
             };
             if self.registry().is_open_ticket(channel.id) {
@@ -65,12 +60,11 @@ impl Tickets {
                 Ok(None) => {
                     // The channel's ID says when it was made; activity starts now, so that
                     // adoption does not make every old ticket idle at once.
-                    let mut ticket =
-                        TicketEntry::opened(guild.id, UserId::new(owner), channel.id.created_at());
+                    let mut ticket = TicketEntry::opened(guild.id, owner, channel.id.created_at());
                     ticket.last_activity = Timestamp::now();
                     match self.registry().put_ticket(channel.id, ticket).await {
                         Ok(()) => {
-                            tracing::info!(channel_id = %channel.id, owner_id = owner, "adopted a ticket channel from before the registry");
+                            tracing::info!(channel_id = %channel.id, owner_id = %owner, "adopted a ticket channel from before the registry");
                             done.tickets += 1;
                         }
                         Err(err) => {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, Timestamp};
 
-use super::{age, AutoClose, CloseError, Tickets};
-use crate::registry::TicketEntry;
+use super::{age, CloseError, Tickets};
+use crate::{registry::TicketEntry, settings::AutoClose};
 
 /// The sweep looks at most this often, and at least every minute: hours-long limits need no
 /// finer clock, and short test limits still get a few looks per period.

@@ -10,6 +10,10 @@ use serenity::all::{
 
 use super::Tickets;
 use crate::{
+    guild::{
+        refusal::{code, is_unknown, CANNOT_DM},
+        ticket_channel_name,
+    },
     registry::{RegistryError, TicketEntry, TicketStatus},
     transcript::{self, Summary},
 };
@@ -21,8 +25,6 @@ pub const CLOSE_CONFIRM_BUTTON: &str = "ticket:close:confirm";
 
 /// Discord's largest page of messages.
 const PAGE: u8 = 100;
-/// Discord's error code when a user accepts no DMs from the bot.
-const CANNOT_DM: isize = 50_007;
 
 /// Why a ticket could not be closed.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +82,7 @@ impl Tickets {
         let closing = self.closing(channel);
         let messages = match self.all_messages(channel).await {
             Ok(messages) => messages,
-            Err(err) if crate::commands::refusal::is_unknown(&err) => {
+            Err(err) if is_unknown(&err) => {
                 // The channel is gone: so is the ticket, transcript or not.
                 tracing::warn!(
                     "the ticket's channel no longer exists: closed without a transcript"
@@ -97,7 +99,7 @@ impl Tickets {
             .cache()
             .guild(ticket.guild_id)
             .and_then(|g| g.channels.get(&channel).map(|c| c.name.clone()))
-            .unwrap_or_else(|| format!("ticket-{}", ticket.owner_id));
+            .unwrap_or_else(|| ticket_channel_name(ticket.owner_id));
         let summary = Summary {
             channel_name,
             owner_id: ticket.owner_id,
@@ -249,7 +251,7 @@ impl Tickets {
         match dm.id.send_message(self.http(), message).await {
             Ok(_) => true,
             Err(err) => {
-                if crate::commands::refusal::code(&err) == Some(CANNOT_DM) {
+                if code(&err) == Some(CANNOT_DM) {
                     tracing::info!("the ticket's owner accepts no DMs from the bot: transcript not sent to them");
                 } else {
                     tracing::warn!(error = %err, "cannot send the transcript to the ticket's owner");

@@ -1,53 +1,27 @@
-//! The ticket lifecycle: opening a ticket (by command or panel button), closing it with a
-//! transcript, adopting channels from before the registry, and closing idle tickets. The
-//! [`Tickets`] service holds what these share: the REST client, the [`Registry`], the settings.
+//! The tickets and the guilds they live in: setting a guild up (and repairing it), opening a
+//! ticket (by command or panel button), closing it with a transcript, adopting channels from
+//! before the registry, and closing idle tickets. The [`Tickets`] service holds what these
+//! share: the REST client, the [`Registry`], the settings, the per-guild and per-user locks.
 
 mod adopt;
 mod auto_close;
 mod close;
 mod open;
+mod setup;
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex, PoisonError},
-    time::Duration,
-};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use serenity::all::{Cache, ChannelId, GuildId, Http, Member, Permissions, Timestamp, UserId};
+use parking_lot::Mutex;
+use serenity::all::{Cache, ChannelId, GuildId, Http, Member, Timestamp, UserId};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
-use crate::registry::Registry;
+use crate::{
+    guild::staff::Standing, locks::KeyedLocks, registry::Registry, settings::LifecycleSettings,
+};
 
 pub use close::{CloseError, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
-pub use open::{member_overwrite, support_overwrite, Opened, OPEN_BUTTON};
-
-/// How tickets end, from `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS` and
-/// `TICKET_AUTO_CLOSE_GRACE_HOURS`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LifecycleSettings {
-    /// How long a closed ticket's channel stays (so people read the closing message).
-    pub close_delay: Duration,
-    /// Idle tickets are warned, then closed (`None`: never).
-    pub auto_close: Option<AutoClose>,
-}
-
-/// When idle tickets are warned and closed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct AutoClose {
-    /// A ticket nobody wrote in for this long gets the warning.
-    pub idle: Duration,
-    /// It closes this long after the warning, unless someone writes first.
-    pub grace: Duration,
-}
-
-impl Default for LifecycleSettings {
-    fn default() -> Self {
-        Self {
-            close_delay: Duration::from_secs(5),
-            auto_close: None,
-        }
-    }
-}
+pub use open::{Opened, OPEN_BUTTON};
+pub use setup::{Found, Outcome, SetupError};
 
 /// The lifecycle service; cheap to clone.
 #[derive(Clone)]
@@ -64,6 +38,10 @@ struct Inner {
     /// Tickets being closed, from the close until their channel is deleted: adoption must not
     /// delete those channels under a close that is still reading them.
     closing: Mutex<HashSet<ChannelId>>,
+    /// One set-up at a time per guild (`/setup` and the panel's record of itself).
+    setup_locks: KeyedLocks<GuildId>,
+    /// One ticket opening at a time per (guild, user): command and button alike.
+    ticket_locks: KeyedLocks<(GuildId, UserId)>,
     /// Delayed channel deletions and the auto-close sweep, ended by [`Tickets::shutdown`].
     tasks: TaskTracker,
     cancel: CancellationToken,
@@ -92,6 +70,8 @@ impl Tickets {
                 settings,
                 bot_id,
                 closing: Mutex::new(HashSet::new()),
+                setup_locks: KeyedLocks::default(),
+                ticket_locks: KeyedLocks::default(),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
             }),
@@ -119,12 +99,12 @@ impl Tickets {
 
     /// Whether `channel` is being closed by this process (its deletion still to come).
     pub fn is_closing(&self, channel: ChannelId) -> bool {
-        lock(&self.inner.closing).contains(&channel)
+        self.inner.closing.lock().contains(&channel)
     }
 
     /// Marks `channel` as being closed until the returned guard is dropped.
     fn closing(&self, channel: ChannelId) -> ClosingGuard {
-        lock(&self.inner.closing).insert(channel);
+        self.inner.closing.lock().insert(channel);
         ClosingGuard {
             tickets: self.clone(),
             channel,
@@ -159,18 +139,10 @@ impl Tickets {
         });
     }
 
-    /// Whether `member` is staff in `guild`: an administrator or a holder of its Support role.
+    /// Whether `member` (of an interaction) is staff in `guild` ([`Standing::is_staff`]).
     pub fn is_staff(&self, guild: GuildId, member: Option<&Member>) -> bool {
-        let Some(member) = member else {
-            return false;
-        };
-        if member.permissions.is_some_and(Permissions::administrator) {
-            return true;
-        }
-        self.inner
-            .registry
-            .guild(guild)
-            .is_some_and(|g| member.roles.contains(&g.support_role_id))
+        let support = self.inner.registry.guild(guild).map(|g| g.support_role_id);
+        member.is_some_and(|m| Standing::of_member(m).is_staff(support))
     }
 
     /// Marks `channel` closed without a transcript (its channel was deleted by someone else).
@@ -210,12 +182,8 @@ struct ClosingGuard {
 
 impl Drop for ClosingGuard {
     fn drop(&mut self) {
-        lock(&self.tickets.inner.closing).remove(&self.channel);
+        self.tickets.inner.closing.lock().remove(&self.channel);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Milliseconds since the Unix epoch of a timestamp.

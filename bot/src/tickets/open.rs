@@ -5,61 +5,17 @@
 
 use serenity::all::{
     ButtonStyle, ChannelId, ChannelType, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateChannel, CreateMessage, GuildId, PermissionOverwrite, PermissionOverwriteType,
-    Permissions, RoleId, Timestamp, UserId,
+    CreateChannel, CreateMessage, GuildId, Timestamp, UserId,
 };
 
 use super::{close::CLOSE_BUTTON, Tickets};
 use crate::{
-    commands::{granted, hidden_from_everyone},
+    guild::{overwrites::ticket_overwrites, refusal::is_unknown, ticket_channel_name},
     registry::TicketEntry,
 };
 
 /// The custom ID of the panel's "Open a ticket" button.
 pub const OPEN_BUTTON: &str = "ticket:open";
-
-/// The name of a user's ticket channel.
-pub fn channel_name(user_id: UserId) -> String {
-    format!("ticket-{user_id}")
-}
-
-/// What the user gets: view, send, read history, attach files, embed links.
-pub fn member_permissions() -> Permissions {
-    Permissions::VIEW_CHANNEL
-        | Permissions::SEND_MESSAGES
-        | Permissions::READ_MESSAGE_HISTORY
-        | Permissions::ATTACH_FILES
-        | Permissions::EMBED_LINKS
-}
-
-/// A member's access to a ticket (its owner's, or someone `/ticket-add` added).
-pub fn member_overwrite(user: UserId) -> PermissionOverwrite {
-    granted(member_permissions(), PermissionOverwriteType::Member(user))
-}
-
-/// The Support role's access to a ticket.
-pub fn support_overwrite(role: RoleId) -> PermissionOverwrite {
-    granted(member_permissions(), PermissionOverwriteType::Role(role))
-}
-
-/// The overwrites of a ticket channel: @everyone denied view; the user and Support get
-/// [`member_permissions`]; the bot gets those plus Manage Channels.
-pub fn ticket_overwrites(
-    guild_id: GuildId,
-    user_id: UserId,
-    support: RoleId,
-    bot_id: UserId,
-) -> Vec<PermissionOverwrite> {
-    vec![
-        hidden_from_everyone(guild_id),
-        member_overwrite(user_id),
-        support_overwrite(support),
-        granted(
-            member_permissions() | Permissions::MANAGE_CHANNELS,
-            PermissionOverwriteType::Member(bot_id),
-        ),
-    ]
-}
 
 /// The outcome of opening a ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,14 +29,16 @@ pub enum Opened {
 }
 
 impl Tickets {
-    /// Finds the user's open ticket or opens one. Call with the user's lock held.
+    /// Finds the user's open ticket or opens one. Two quick presses or commands of one user
+    /// are taken one at a time: the second finds the first's ticket.
     pub async fn open(&self, guild_id: GuildId, user_id: UserId) -> serenity::Result<Opened> {
+        let _guard = self.inner.ticket_locks.lock((guild_id, user_id)).await;
         let registry = self.registry();
         if let Some(existing) = registry.open_ticket_of(guild_id, user_id) {
             // An admin may have deleted it while the bot was away: check it still exists.
             match existing.to_channel(self.http()).await {
                 Ok(_) => return Ok(Opened::Existing(existing)),
-                Err(err) if crate::commands::refusal::is_unknown(&err) => {
+                Err(err) if is_unknown(&err) => {
                     self.forget_channel(existing).await;
                 }
                 Err(err) => return Err(err),
@@ -89,7 +47,7 @@ impl Tickets {
         let Some(setup) = registry.guild(guild_id) else {
             return Ok(Opened::NotSetUp);
         };
-        let builder = CreateChannel::new(channel_name(user_id))
+        let builder = CreateChannel::new(ticket_channel_name(user_id))
             .kind(ChannelType::Text)
             .category(setup.category_id)
             .topic(format!("Support ticket of <@{user_id}>"))

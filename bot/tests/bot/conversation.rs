@@ -1,4 +1,4 @@
-//! The ticket's conversation (issue 10, the bot's side): each relay request carries the
+//! The ticket's conversation (the bot's side): each relay request carries the
 //! ticket's earlier messages with their roles, fetched over REST once when the cache is cold;
 //! staff messages hand the ticket over (the assistant stays quiet for a while and says so
 //! once); a user over their rate limit is told once and the excess is not relayed.

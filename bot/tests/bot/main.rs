@@ -1,6 +1,7 @@
 //! End-to-end tests of the bot: serenity's real client against a fake Discord, a real
 //! nats-server per test, and a real relay worker. One module per topic; the tiny helpers they
-//! share live here, the harness in [`helpers`]; the fake Discord is the `sandbox` crate.
+//! share live here; the harness is the crate's `test_util` (feature `test-util`, which the
+//! sandbox's tests use too), re-exported in [`helpers`]; the fake Discord is the `sandbox` crate.
 
 mod binary;
 mod broker;

@@ -1,18 +1,18 @@
 //! The harness: [`Client`] speaks to a sandbox as the bot (token) or as the page,
 //! [`serenity_http`] as the bot's own REST client does, [`Gateway`] reads the events the bot
 //! would get, and [`spawn_stack`] starts the whole product on this machine: a nats-server, a
-//! relay worker, the sandbox and the real bot ([`bot::run`]) pointed at it.
+//! relay worker, the sandbox and the real bot pointed at it (the bot's own harness,
+//! `bot::test_util`, starts the bot, its nats-server and the worker).
 
 use std::time::Duration;
 
-use bot::BotSettings;
-use common::{config::ConfigSource, test_util::NatsServer};
+use bot::test_util::{nats, spawn_bot_with_vars, TestBot};
 use futures::{SinkExt, StreamExt};
-use relay_worker::{test_util::spawn_worker, Placeholder, RunningWorker};
+use relay_worker::Placeholder;
 use sandbox::{RateLimits, Sandbox, SandboxOptions, GUILD_ID};
 use serde_json::Value;
 use serenity::http::{Http, HttpBuilder};
-use tokio::{net::TcpStream, sync::oneshot, task::JoinHandle};
+use tokio::net::TcpStream;
 use tokio_tungstenite::{tungstenite::Message as WsMessage, MaybeTlsStream, WebSocketStream};
 
 /// The bot token the tests' sandboxes accept.
@@ -101,63 +101,30 @@ impl Client {
     }
 }
 
-/// The running bot: how to ask it to stop, and how its `run` ended.
-type RunningBot = (oneshot::Sender<()>, JoinHandle<Result<(), bot::BotError>>);
-
 /// The product running on this machine.
 pub struct Stack {
     pub sandbox: Sandbox,
-    _nats: NatsServer,
-    worker: Option<RunningWorker>,
-    bot: Option<RunningBot>,
+    bot: TestBot,
 }
 
-/// Starts nats-server, a relay worker, a sandbox (with #general, Discord's rate limits) and the
-/// bot, and waits until the bot has registered its commands.
+/// Starts a sandbox (with #general, Discord's rate limits), then the bot with its nats-server
+/// and a relay worker, and waits until the bot has registered its commands.
 pub async fn spawn_stack() -> Stack {
-    let nats = NatsServer::start_jetstream();
-    let worker = spawn_worker(&nats.settings(), Placeholder).await;
     let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).with_general_channel()).await;
-    let proxy = sandbox.url();
-    let nats_url = nats.url();
     let guild = GUILD_ID.to_string();
-    let source = ConfigSource::from_vars([
+    let vars = [
         ("DISCORD_TOKEN", TOKEN),
-        ("DISCORD_PROXY_URL", proxy.as_str()),
         ("DISCORD_GUILD_ID", guild.as_str()),
-        ("NATS_URL", nats_url.as_str()),
-    ]);
-    let nats_settings = source.nats().expect("nats settings");
-    let settings = BotSettings::load(&source, &nats_settings).expect("bot settings");
-    let client = common::nats::connect(&nats_settings, "bot")
-        .await
-        .expect("nats");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let bot = tokio::spawn(bot::run(settings, client, async {
-        stopped.await.ok();
-    }));
-    sandbox.wait_until_ready().await;
-    Stack {
-        sandbox,
-        _nats: nats,
-        worker: Some(worker),
-        bot: Some((stop, bot)),
-    }
+    ];
+    let mut bot = spawn_bot_with_vars(sandbox.clone(), nats(), &vars).await;
+    bot.start_worker(Placeholder).await;
+    Stack { sandbox, bot }
 }
 
 impl Stack {
-    /// Stops the bot and the worker.
-    pub async fn stop(mut self) {
-        if let Some((stop, bot)) = self.bot.take() {
-            let _ = stop.send(());
-            let outcome = tokio::time::timeout(Duration::from_secs(20), bot)
-                .await
-                .expect("the bot stops");
-            outcome.expect("no panic").expect("a clean stop");
-        }
-        if let Some(worker) = self.worker.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(15), worker.stop()).await;
-        }
+    /// Stops the worker and the bot, which must stop cleanly.
+    pub async fn stop(self) {
+        self.bot.shutdown().await.expect("a clean stop");
     }
 }
 

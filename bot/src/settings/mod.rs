@@ -1,4 +1,6 @@
-//! The bot's typed settings, read once at start-up from the shared [`ConfigSource`].
+//! The bot's typed settings, read once at start-up from the shared [`ConfigSource`]: the
+//! variables below, the relay's behaviour ([`RelaySettings`]) and how tickets end
+//! ([`LifecycleSettings`]).
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
@@ -16,6 +18,12 @@
 //! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
 //! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
 
+mod lifecycle;
+mod relay;
+
+pub use lifecycle::{AutoClose, LifecycleSettings};
+pub use relay::RelaySettings;
+
 use std::time::Duration;
 
 use common::{
@@ -25,8 +33,6 @@ use common::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
-
-use crate::tickets::{AutoClose, LifecycleSettings};
 
 /// Everything [`crate::run`] needs besides the NATS connection.
 #[derive(Debug, Clone)]
@@ -47,7 +53,7 @@ pub struct BotSettings {
     /// `CATCHUP_MAX_AGE_MINUTES`: how far back catch-up looks (zero: no catch-up).
     pub catch_up_max_age: Duration,
 
-    // The ticket's conversation (issue 10).
+    // The ticket's conversation.
     /// `HISTORY_MAX_MESSAGES`: earlier messages sent with each request (0 to
     /// [`History::MAX_MESSAGES`]).
     pub history_max_messages: usize,
@@ -56,7 +62,7 @@ pub struct BotSettings {
     /// `USER_RATE_LIMIT_PER_MINUTE`: 0 means no limit.
     pub user_rate_limit_per_minute: u32,
 
-    // The ticket lifecycle (issue 11).
+    // The ticket lifecycle.
     /// `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`.
     pub lifecycle: LifecycleSettings,
 }
@@ -72,36 +78,42 @@ const MAX_HANDOFF_QUIET_MINUTES: u64 = 24 * 60;
 /// The most `USER_RATE_LIMIT_PER_MINUTE` may be: ten a second is no limit for a person typing.
 const MAX_USER_RATE_LIMIT_PER_MINUTE: u32 = 600;
 
+/// The variables as read, before they are checked; a missing one takes its default.
 #[derive(Deserialize)]
-struct RawBotSettings {
-    #[serde(default)]
+#[serde(default)]
+struct RawSettings {
     discord_token: Option<SecretString>,
-    #[serde(default)]
     discord_guild_id: Option<String>,
-    #[serde(default)]
     discord_proxy_url: Option<String>,
-    #[serde(default = "default_relay_timeout_secs")]
     relay_timeout_secs: u64,
-    #[serde(default = "default_discord_http_timeout_secs")]
     discord_http_timeout_secs: u64,
-    #[serde(default = "default_catch_up_max_age_minutes")]
     catchup_max_age_minutes: u64,
-    #[serde(default = "default_history_max_messages")]
     history_max_messages: usize,
-    #[serde(default = "default_handoff_quiet_minutes")]
     handoff_quiet_minutes: u64,
-    #[serde(default = "default_user_rate_limit_per_minute")]
     user_rate_limit_per_minute: u32,
-    #[serde(default = "default_close_delay_secs")]
     ticket_close_delay_secs: u64,
-    #[serde(default)]
+    // Text, so that an empty value reads as unset and a fraction of an hour is allowed.
     ticket_auto_close_hours: Option<String>,
-    #[serde(default)]
     ticket_auto_close_grace_hours: Option<String>,
 }
 
-fn default_close_delay_secs() -> u64 {
-    5
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            discord_token: None,
+            discord_guild_id: None,
+            discord_proxy_url: None,
+            relay_timeout_secs: 10,
+            discord_http_timeout_secs: 15,
+            catchup_max_age_minutes: relay::CATCH_UP_MAX_AGE.as_secs() / 60,
+            history_max_messages: History::MAX_MESSAGES,
+            handoff_quiet_minutes: relay::HANDOFF_QUIET.as_secs() / 60,
+            user_rate_limit_per_minute: relay::USER_RATE_LIMIT_PER_MINUTE,
+            ticket_close_delay_secs: LifecycleSettings::default().close_delay.as_secs(),
+            ticket_auto_close_hours: None,
+            ticket_auto_close_grace_hours: None,
+        }
+    }
 }
 
 /// Hours as a duration, from a number that may have a fraction ("0.5" is half an hour).
@@ -121,34 +133,10 @@ fn hours(key: &str, text: &str) -> Result<Duration, ConfigError> {
     Ok(Duration::from_secs_f64(value * 3600.0))
 }
 
-fn default_history_max_messages() -> usize {
-    History::MAX_MESSAGES
-}
-
-fn default_handoff_quiet_minutes() -> u64 {
-    30
-}
-
-fn default_user_rate_limit_per_minute() -> u32 {
-    6
-}
-
-fn default_relay_timeout_secs() -> u64 {
-    10
-}
-
-fn default_discord_http_timeout_secs() -> u64 {
-    15
-}
-
-fn default_catch_up_max_age_minutes() -> u64 {
-    60
-}
-
 impl BotSettings {
     /// Reads and checks the bot's settings; each error names the variable to fix.
     pub fn load(source: &ConfigSource, nats: &NatsSettings) -> Result<Self, ConfigError> {
-        let raw: RawBotSettings = source.get()?;
+        let raw: RawSettings = source.get()?;
         let lifecycle = lifecycle(&raw)?;
         let discord_token = raw
             .discord_token
@@ -228,18 +216,18 @@ impl BotSettings {
     }
 
     /// The relay's settings: production values with this configuration.
-    pub(crate) fn relay_settings(&self) -> crate::RelaySettings {
-        crate::RelaySettings {
+    pub(crate) fn relay_settings(&self) -> RelaySettings {
+        RelaySettings {
             history_max_messages: self.history_max_messages,
             handoff_quiet: self.handoff_quiet,
             user_rate_limit_per_minute: self.user_rate_limit_per_minute,
             catch_up_max_age: self.catch_up_max_age,
-            ..crate::RelaySettings::new(self.relay_timeout)
+            ..RelaySettings::new(self.relay_timeout)
         }
     }
 }
 
-fn lifecycle(raw: &RawBotSettings) -> Result<LifecycleSettings, ConfigError> {
+fn lifecycle(raw: &RawSettings) -> Result<LifecycleSettings, ConfigError> {
     let close_delay = in_range(
         "TICKET_CLOSE_DELAY_SECS",
         raw.ticket_close_delay_secs,

@@ -1,4 +1,5 @@
-//! Turning Discord's refusals into a sentence saying what a server admin must fix, and a log line.
+//! Discord's refusals: its JSON error codes, and what each means for whoever has to fix it (a
+//! sentence for the person who asked, a log line for the operator).
 
 use serenity::{
     all::{HttpError, StatusCode},
@@ -17,6 +18,8 @@ pub const MAX_GUILD_ROLES: isize = 30_005;
 pub const INVALID_FORM_BODY: isize = 50_035;
 /// The field error Discord gives when a category already has 50 channels.
 pub const CATEGORY_FULL: &str = "CHANNEL_PARENT_MAX_CHANNELS";
+/// "Cannot send messages to this user": they accept no DMs from the bot.
+pub const CANNOT_DM: isize = 50_007;
 
 /// What went wrong, from the point of view of whoever has to fix it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,265 @@
+//! The one harness that starts the bot for tests (feature `test-util`): the bot's own tests and
+//! the sandbox's use it. [`spawn_bot`] starts the real bot ([`crate::run`]) against a sandbox
+//! (the fake Discord) through `DISCORD_PROXY_URL`, on a nats-server of its own, and returns once
+//! the bot is ready; the [`TestBot`] handle reads its logs, adds a relay worker, and stops it
+//! (handing back the nats-server, so a restart finds the same registry).
+
+use std::time::Duration;
+
+use async_nats::connection::State as NatsState;
+use common::{
+    config::ConfigSource,
+    payload::{MessageContent, RelayRequest, Snowflake},
+    relay_client::RelayClient,
+    telemetry::Service,
+    test_util::{capture_logs, eventually, CapturedLogs, NatsServer},
+};
+use relay_worker::{test_util::spawn_worker, Responder, RunningWorker};
+use sandbox::{Sandbox, GUILD_ID};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::{BotError, BotSettings};
+
+pub use relay_worker::test_util::SUBJECT;
+
+/// The bot token the tests' sandboxes accept (a variable can name another).
+pub const TOKEN: &str = "fake-bot-token";
+/// The content of the request that checks a worker is listening; test responders answer it at
+/// once.
+pub const PROBE: &str = "readiness probe";
+
+/// How long the harness waits for one step of the bot's start (only bounds a failure).
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// The running bot: how to ask it to stop, and how its `run` ended.
+type Running = (oneshot::Sender<()>, JoinHandle<Result<(), BotError>>);
+
+/// A running bot with its NATS server.
+pub struct TestBot {
+    /// The bot's nats-server.
+    pub nats: NatsServer,
+    /// A clone of the bot's own NATS connection.
+    pub bot_nats: async_nats::Client,
+    bot: Option<Running>,
+    /// The token it runs with, which no log line may show.
+    token: String,
+    worker: Option<RunningWorker>,
+    logs: CapturedLogs,
+    _log_guard: tracing::subscriber::DefaultGuard,
+}
+
+/// A fresh nats-server with JetStream (the bot keeps its ticket registry there).
+pub fn nats() -> NatsServer {
+    nats_with(&[])
+}
+
+/// [`nats`] with more command-line arguments.
+pub fn nats_with(args: &[&str]) -> NatsServer {
+    let mut builder = NatsServer::builder().jetstream();
+    for arg in args {
+        builder = builder.arg(*arg);
+    }
+    builder.start()
+}
+
+/// Starts the bot against `sandbox` with a fresh nats-server, its commands in the sandbox's
+/// guild, and waits until it is ready.
+pub async fn spawn_bot(sandbox: Sandbox) -> TestBot {
+    spawn_bot_with_nats(sandbox, nats()).await
+}
+
+/// [`spawn_bot`] on `nats` (a restart hands over the stopped bot's).
+pub async fn spawn_bot_with_nats(sandbox: Sandbox, nats: NatsServer) -> TestBot {
+    let guild = GUILD_ID.to_string();
+    spawn_bot_with_vars(sandbox, nats, &[("DISCORD_GUILD_ID", guild.as_str())]).await
+}
+
+/// Starts the bot with these variables besides the token, the proxy and NATS (commands
+/// registered globally unless they set `DISCORD_GUILD_ID`).
+pub async fn spawn_bot_with_vars(
+    sandbox: Sandbox,
+    nats: NatsServer,
+    vars: &[(&str, &str)],
+) -> TestBot {
+    spawn_bot_with_settings(sandbox, nats, vars, |_| {}).await
+}
+
+/// [`spawn_bot_with_vars`], with the loaded settings changed by `tweak` (for values no
+/// variable can express, such as a quiet period of a second). Waits until the bot has
+/// registered its commands, is connected to NATS and has adopted the sandbox's tickets.
+pub async fn spawn_bot_with_settings(
+    sandbox: Sandbox,
+    nats: NatsServer,
+    vars: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BotSettings),
+) -> TestBot {
+    let (logs, log_guard) = capture_logs(Service::Bot, "info,bot=debug");
+    let proxy = sandbox.url();
+    let nats_url = nats.url();
+    let mut all = vec![
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_PROXY_URL", proxy.as_str()),
+        ("NATS_URL", nats_url.as_str()),
+        // Tests flood channels on purpose; the per-user limit has its own tests, which set it.
+        ("USER_RATE_LIMIT_PER_MINUTE", "0"),
+    ];
+    // Later values win, so a test's own variables override the ones above.
+    all.extend_from_slice(vars);
+    let source = ConfigSource::from_vars(all);
+    let settings = source.nats().expect("nats settings");
+    let mut bot_settings = BotSettings::load(&source, &settings).expect("bot settings");
+    tweak(&mut bot_settings);
+    let token = bot_settings.discord_token.expose_secret().to_owned();
+    let bot_nats = common::nats::connect(&settings, "bot").await.expect("nats");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(crate::run(bot_settings, bot_nats.clone(), async {
+        stopped.await.ok();
+    }));
+    sandbox.wait_until_ready().await;
+    wait_connected(&bot_nats).await;
+    wait_adopted(&sandbox, &bot_nats).await;
+    TestBot {
+        nats,
+        bot_nats,
+        bot: Some((stop, handle)),
+        token,
+        worker: None,
+        logs,
+        _log_guard: log_guard,
+    }
+}
+
+/// Waits until the bot has registered every `ticket-<id>` channel of the sandbox's Tickets
+/// category (adoption, after the guild arrives), so that a test's first message is relayed
+/// live rather than by catch-up.
+pub async fn wait_adopted(sandbox: &Sandbox, nats: &async_nats::Client) {
+    let channels = sandbox.channels();
+    let categories: Vec<&Value> = channels
+        .iter()
+        .filter(|c| c["type"] == 4 && c["name"] == crate::guild::TICKETS_CATEGORY)
+        .map(|c| &c["id"])
+        .collect();
+    let tickets: Vec<String> = channels
+        .iter()
+        .filter(|c| {
+            c["type"] == 0
+                && c["name"]
+                    .as_str()
+                    .is_some_and(|n| crate::guild::ticket_owner(n).is_some())
+                && categories.contains(&&c["parent_id"])
+        })
+        .filter_map(|c| c["id"].as_str().map(str::to_owned))
+        .collect();
+    if tickets.is_empty() {
+        return;
+    }
+    let js = async_nats::jetstream::new(nats.clone());
+    eventually("the bot to adopt the ticket channels", PATIENCE, || {
+        let (js, tickets) = (js.clone(), tickets.clone());
+        async move {
+            let store = js
+                .get_key_value(crate::registry::TICKETS_BUCKET)
+                .await
+                .ok()?;
+            for ticket in &tickets {
+                store.get(ticket.as_str()).await.ok()??;
+            }
+            Some(())
+        }
+    })
+    .await;
+}
+
+/// Waits until `client` is connected to its server (it connects in the background).
+pub async fn wait_connected(client: &async_nats::Client) {
+    eventually("the NATS connection", PATIENCE, || async {
+        (client.connection_state() == NatsState::Connected).then_some(())
+    })
+    .await;
+}
+
+impl TestBot {
+    /// The bot's log lines so far (those logged on the test's thread).
+    pub fn logs(&self) -> String {
+        self.logs.contents()
+    }
+
+    /// Panics when the bot logged an ERROR or WARN line (for tests of the happy path).
+    pub fn assert_no_errors_or_warnings(&self) {
+        let logs = self.logs();
+        let bad: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.starts_with("[BOT] ERROR") || l.starts_with("[BOT] WARN"))
+            // serenity's note on an ordinary shutdown.
+            .filter(|l| !l.contains("awaiting close frame"))
+            .collect();
+        assert!(bad.is_empty(), "unexpected log lines:\n{}", bad.join("\n"));
+    }
+
+    /// Starts a real relay worker with `responder` and waits until it answers.
+    pub async fn start_worker<R: Responder>(&mut self, responder: R) {
+        self.worker = Some(spawn_worker(&self.nats.settings(), responder).await);
+    }
+
+    /// Waits until a relay request gets an answer (a worker listens, NATS is up); the
+    /// responder must answer [`PROBE`].
+    pub async fn wait_for_worker(&self) {
+        let probe = RelayRequest {
+            guild_id: Snowflake::from(GUILD_ID),
+            channel_id: Snowflake::from(1),
+            user_id: Snowflake::from(1),
+            content: MessageContent::parse(PROBE.to_owned()).expect("probe"),
+            message_id: None,
+            history: Vec::new(),
+        };
+        let settings = self.nats.settings();
+        eventually("a relay worker answering", PATIENCE, || {
+            let probe = probe.clone();
+            let settings = settings.clone();
+            async move {
+                let client = common::nats::connect(&settings, "probe").await.ok()?;
+                wait_connected(&client).await;
+                let relay = RelayClient::new(client, SUBJECT, Duration::from_secs(2));
+                relay.send(&probe, None).await.ok()
+            }
+        })
+        .await;
+    }
+
+    /// Stops the relay worker.
+    pub async fn stop_worker(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            let _ = tokio::time::timeout(PATIENCE, worker.stop()).await;
+        }
+    }
+
+    /// Stops the worker, asks the bot to shut down and returns how `run` ended; panics if it
+    /// does not end, or if its token reached a log line.
+    pub async fn shutdown(mut self) -> Result<(), BotError> {
+        self.stop_bot().await
+    }
+
+    /// [`Self::shutdown`], handing back the nats-server (for a restart) and the bot's logs.
+    pub async fn stop(mut self) -> (Result<(), BotError>, NatsServer, String) {
+        let outcome = self.stop_bot().await;
+        let logs = self.logs();
+        (outcome, self.nats, logs)
+    }
+
+    async fn stop_bot(&mut self) -> Result<(), BotError> {
+        self.stop_worker().await;
+        let (stop, handle) = self.bot.take().expect("bot running");
+        let _ = stop.send(());
+        let outcome = tokio::time::timeout(Duration::from_secs(20), handle)
+            .await
+            .expect("the bot stops within 20 s of being asked")
+            .expect("the bot task did not panic");
+        assert!(
+            !self.logs().contains(&self.token),
+            "the token reached a log line"
+        );
+        outcome
+    }
+}
