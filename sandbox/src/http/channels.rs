@@ -12,7 +12,7 @@ use axum::{
 };
 
 use crate::{
-    http::extract::{Host, Id, Payload, Uploads},
+    http::extract::{Id, Payload, WithFiles},
     model::{
         channel::{ChannelPatch, OverwriteBody},
         error::ApiError,
@@ -100,25 +100,21 @@ async fn messages(
 
 async fn post_message(
     State(server): State<Server>,
-    Host(host): Host,
     Path(Id(id)): Path<Id>,
-    Payload(body): Payload<MessageBody>,
-    Uploads(uploads): Uploads,
+    form: WithFiles<MessageBody>,
 ) -> Result<Response, ApiError> {
     let mut world = server.world();
-    let files = world.store_files(&host, uploads);
+    let (body, files) = form.store(&mut world);
     Ok(Json(world.post_message(id, body, files)?).into_response())
 }
 
 async fn edit_message(
     State(server): State<Server>,
-    Host(host): Host,
     Path((Id(_channel), Id(message))): Path<(Id, Id)>,
-    Payload(body): Payload<MessageBody>,
-    Uploads(uploads): Uploads,
+    form: WithFiles<MessageBody>,
 ) -> Result<Response, ApiError> {
     let mut world = server.world();
-    let files = world.store_files(&host, uploads);
+    let (body, files) = form.store(&mut world);
     Ok(Json(world.edit_message(message, body, files)?).into_response())
 }
 

@@ -10,7 +10,11 @@ use axum::{
 use serde::{de::DeserializeOwned, Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use crate::{model::error::ApiError, server::Server, world::state::Upload};
+use crate::{
+    model::{error::ApiError, message::Attachment},
+    server::Server,
+    world::{state::Upload, World},
+};
 
 /// A REST call's body, read once by the middleware (which records its JSON) and handed to the
 /// route.
@@ -101,15 +105,34 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequestParts<S> for Payl
     }
 }
 
-/// The files the bot uploaded with the call.
+/// A body that may come with files (a message, an interaction's answer): the body typed as
+/// [`Payload`] reads it, the files, and the host their URLs will name.
 #[derive(Debug, Clone)]
-pub struct Uploads(pub Vec<Upload>);
+pub struct WithFiles<T> {
+    host: String,
+    body: T,
+    uploads: Vec<Upload>,
+}
 
-impl<S: Send + Sync> FromRequestParts<S> for Uploads {
-    type Rejection = std::convert::Infallible;
+impl<T: DeserializeOwned + Default> FromRequestParts<Server> for WithFiles<T> {
+    type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(rest_body(parts).uploads))
+    async fn from_request_parts(parts: &mut Parts, server: &Server) -> Result<Self, ApiError> {
+        let Payload(body) = Payload::from_request_parts(parts, server).await?;
+        Ok(Self {
+            host: Host::of(&parts.headers, server).0,
+            body,
+            uploads: rest_body(parts).uploads,
+        })
+    }
+}
+
+impl<T> WithFiles<T> {
+    /// Keeps the files in `world` (served at their attachment URLs) and returns the body with
+    /// their attachment objects.
+    pub fn store(self, world: &mut World) -> (T, Vec<Attachment>) {
+        let attachments = world.store_files(&self.host, self.uploads);
+        (self.body, attachments)
     }
 }
 

@@ -53,6 +53,12 @@ async fn gateway_url(Host(host): Host) -> Json<GatewayUrl> {
     })
 }
 
+/// HELLO's data.
+#[derive(Serialize)]
+struct Hello {
+    heartbeat_interval: u64,
+}
+
 /// A frame the sandbox writes.
 #[derive(Serialize)]
 struct Outgoing<'a> {
@@ -101,7 +107,10 @@ pub async fn gateway(
 }
 
 async fn session(server: Server, mut socket: WebSocket, host: String) {
-    let hello = serde_json::json!({ "heartbeat_interval": HEARTBEAT_INTERVAL_MS });
+    let hello = serde_json::to_value(Hello {
+        heartbeat_interval: HEARTBEAT_INTERVAL_MS,
+    })
+    .expect("HELLO serializes");
     if send(&mut socket, &Outgoing::op(HELLO, Some(hello)))
         .await
         .is_err()

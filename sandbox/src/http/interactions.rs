@@ -12,7 +12,7 @@ use axum::{
 };
 
 use crate::{
-    http::extract::{Host, Id, Payload, Uploads},
+    http::extract::{Id, Payload, WithFiles},
     model::{
         command::NewCommand, error::ApiError, ids::APP_ID, interaction::Callback,
         message::MessageBody,
@@ -67,13 +67,11 @@ async fn register_in_guild(
 
 async fn callback(
     State(server): State<Server>,
-    Host(host): Host,
     Path((Id(id), token)): Path<(Id, String)>,
-    Payload(body): Payload<Callback>,
-    Uploads(uploads): Uploads,
+    form: WithFiles<Callback>,
 ) -> Result<StatusCode, ApiError> {
     let mut world = server.world();
-    let files = world.store_files(&host, uploads);
+    let (body, files) = form.store(&mut world);
     let data = body.data.unwrap_or_default();
     world.answer_interaction(id, &token, body.kind, data, files)?;
     Ok(StatusCode::NO_CONTENT)
@@ -88,13 +86,11 @@ async fn original(
 
 async fn edit_original(
     State(server): State<Server>,
-    Host(host): Host,
     Path((Id(app), token)): Path<(Id, String)>,
-    Payload(body): Payload<MessageBody>,
-    Uploads(uploads): Uploads,
+    form: WithFiles<MessageBody>,
 ) -> Result<Response, ApiError> {
     let mut world = server.world();
-    let files = world.store_files(&host, uploads);
+    let (body, files) = form.store(&mut world);
     Ok(Json(world.edit_original(app, &token, body, files)?).into_response())
 }
 
@@ -108,12 +104,10 @@ async fn delete_original(
 
 async fn follow_up(
     State(server): State<Server>,
-    Host(host): Host,
     Path((Id(app), token)): Path<(Id, String)>,
-    Payload(body): Payload<MessageBody>,
-    Uploads(uploads): Uploads,
+    form: WithFiles<MessageBody>,
 ) -> Result<Response, ApiError> {
     let mut world = server.world();
-    let files = world.store_files(&host, uploads);
+    let (body, files) = form.store(&mut world);
     Ok(Json(world.follow_up(app, &token, body, files)?).into_response())
 }

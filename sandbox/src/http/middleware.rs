@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 
 use axum::{
     body::{Body, Bytes},
-    extract::{FromRequest, Request, State},
+    extract::{FromRequest, OriginalUri, Request, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
-use serde_json::json;
+use serde::Serialize;
 
 use crate::{
     http::extract::RestBody, model::error::ApiError, rate_limit::Verdict, server::Server,
@@ -30,7 +30,15 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
         Err(rejection) => return rejection.into_response(),
     };
     let read = RestBody::read(&parts.headers, bytes).await;
-    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    // The router under `/api/v10` sees its paths without that prefix; the record and the
+    // rate limits want the whole path the bot called.
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0)
+        .path()
+        .to_owned();
+    let method = parts.method.clone();
     if server.world().take_stall(&method, &path) {
         // Like a Discord call that never completes: the caller's own timeout has to end it.
         server.closing().cancelled().await;
@@ -86,17 +94,26 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
     response
 }
 
+/// The body of Discord's 429.
+#[derive(Serialize)]
+struct RateLimited {
+    message: &'static str,
+    /// Seconds, to the millisecond.
+    retry_after: f64,
+    global: bool,
+}
+
 /// Discord's 429: JSON body, `Retry-After` in whole seconds (rounded up).
 fn too_many_requests(mut headers: HeaderMap, retry_after: Duration, global: bool) -> Response {
     let seconds = retry_after.as_secs_f64();
     if let Ok(value) = HeaderValue::from_str(&(seconds.ceil() as u64).max(1).to_string()) {
         headers.insert(header::RETRY_AFTER, value);
     }
-    let body = json!({
-        "message": "You are being rate limited.",
-        "retry_after": (seconds * 1000.0).ceil() / 1000.0,
-        "global": global,
-    });
+    let body = RateLimited {
+        message: "You are being rate limited.",
+        retry_after: (seconds * 1000.0).ceil() / 1000.0,
+        global,
+    };
     let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
     response.headers_mut().extend(headers);
     response
