@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo build --release -p bot --bin bot
-//! cargo run --release -p sandbox --example rate_limit_bench
+//! cargo run --release -p sandbox --features test-util --example rate_limit_bench
 //! ```
 //!
 //! Settings: `BENCH_TICKETS` (default 1000), `BOT_BIN` (default: the `bot` next to this

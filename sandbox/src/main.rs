@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
-use sandbox::{Sandbox, SandboxSettings};
+use sandbox::{SandboxSettings, Server};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,7 +19,7 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     let addr = listener.local_addr()?;
-    let sandbox = Sandbox::new(settings.options(), addr);
+    let sandbox = Server::new(settings.options(), addr);
     tracing::info!(
         url = %sandbox.url(),
         rate_limits = ?settings.rate_limits,

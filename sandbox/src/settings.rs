@@ -19,8 +19,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
-    rate_limit::{DISCORD_GLOBAL, DISCORD_ROUTE},
-    Limit, RateLimits, SandboxOptions,
+    rate_limit::{Limit, RateLimits, DISCORD_GLOBAL, DISCORD_ROUTE},
+    server::SandboxOptions,
 };
 
 /// The token the sandbox accepts unless told otherwise (it guards nothing real).
@@ -37,46 +37,35 @@ pub struct SandboxSettings {
     pub rate_limits: RateLimits,
 }
 
+/// The variables as read, before they are checked; a missing one takes its default below.
 #[derive(Deserialize)]
-struct RawSandboxSettings {
-    #[serde(default = "default_host")]
+#[serde(default)]
+struct RawSettings {
     sandbox_host: String,
-    #[serde(default = "default_port")]
     sandbox_port: u16,
-    #[serde(default)]
     sandbox_bot_token: Option<SecretString>,
-    #[serde(default = "default_global")]
     sandbox_global_rate_limit: u32,
-    #[serde(default = "default_route")]
     sandbox_route_rate_limit: u32,
-    #[serde(default = "default_window")]
     sandbox_route_window_ms: u64,
 }
 
-fn default_host() -> String {
-    "127.0.0.1".to_owned()
-}
-
-fn default_port() -> u16 {
-    3000
-}
-
-fn default_global() -> u32 {
-    DISCORD_GLOBAL.requests
-}
-
-fn default_route() -> u32 {
-    DISCORD_ROUTE.requests
-}
-
-fn default_window() -> u64 {
-    DISCORD_ROUTE.per.as_millis().try_into().unwrap_or(u64::MAX)
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            sandbox_host: "127.0.0.1".to_owned(),
+            sandbox_port: 3000,
+            sandbox_bot_token: None,
+            sandbox_global_rate_limit: DISCORD_GLOBAL.requests,
+            sandbox_route_rate_limit: DISCORD_ROUTE.requests,
+            sandbox_route_window_ms: DISCORD_ROUTE.per.as_millis().try_into().unwrap_or(u64::MAX),
+        }
+    }
 }
 
 impl SandboxSettings {
     /// Reads and checks the settings; each error names the variable to fix.
     pub fn load(source: &ConfigSource) -> Result<Self, ConfigError> {
-        let raw: RawSandboxSettings = source.get()?;
+        let raw: RawSettings = source.get()?;
         let ip: IpAddr = raw.sandbox_host.trim().parse().map_err(|_| {
             ConfigError::invalid(
                 "SANDBOX_HOST",

@@ -1,5 +1,7 @@
 //! The REST API over real HTTP: Discord's rate-limit headers on every answer, its 429 for a
-//! route bucket and for the global limit (interaction callbacks exempt), and the token check.
+//! route bucket and for the global limit (interaction callbacks exempt), the token check
+//! (before the limits: a call without the token spends none), and Discord's plain 404 for a
+//! route or method it does not have.
 
 use std::time::Duration;
 
@@ -101,4 +103,61 @@ async fn a_wrong_token_is_refused_with_401_and_json() {
         .await;
     assert_eq!(answer.status, 401);
     assert_eq!(answer.body["message"], "401: Unauthorized");
+}
+
+#[tokio::test]
+async fn calls_without_the_token_spend_no_rate_limit_quota_but_are_recorded() {
+    let sandbox =
+        Sandbox::start(SandboxOptions::new(TOKEN).rate_limits(limits(Some(1), Some(1)))).await;
+    let client = Client::new(&sandbox);
+
+    let mut refused = Vec::new();
+    for _ in 0..3 {
+        refused.push(client.page("GET", "/api/v10/users/@me", None).await.status);
+    }
+    let with_token = client.api("GET", "/users/@me", None).await;
+
+    assert_eq!(refused, [401, 401, 401]);
+    assert_eq!(with_token.status, 200, "the quota is still whole");
+    assert_eq!(with_token.body["username"], "TicketBot");
+    let statuses: Vec<u16> = sandbox.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [401, 401, 401, 200]);
+    assert!(sandbox.rate_limited().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_route_or_method_or_guild_is_discords_plain_404_and_recorded() {
+    let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).rate_limits(limits(None, None))).await;
+    let client = Client::new(&sandbox);
+
+    let answers = [
+        client.api("GET", "/nothing/here", None).await,
+        client.api("PUT", "/users/@me", None).await,
+        client.api("GET", "/guilds/1/channels", None).await,
+        client
+            .api(
+                "PUT",
+                "/applications/1/commands",
+                Some(serde_json::json!([])),
+            )
+            .await,
+    ];
+
+    for answer in &answers {
+        assert_eq!(answer.status, 404);
+        assert_eq!(
+            answer.body,
+            serde_json::json!({ "message": "404: Not Found", "code": 0 })
+        );
+    }
+    let paths: Vec<String> = sandbox.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v10/nothing/here",
+            "/api/v10/users/@me",
+            "/api/v10/guilds/1/channels",
+            "/api/v10/applications/1/commands"
+        ]
+    );
 }

@@ -3,16 +3,18 @@
 //! `before=` to write its transcript, so each message must come exactly once, and in Discord's
 //! order: newest first, whatever the anchor.
 
-use serde_json::{json, Value};
+use serde::Deserialize;
+
+use crate::model::error::{ApiError, FieldError};
 
 /// Messages in a page when the query names no `limit` (Discord's default).
-pub(crate) const DEFAULT_LIMIT: usize = 50;
+pub const DEFAULT_LIMIT: usize = 50;
 /// The most messages Discord returns in one page.
-pub(crate) const MAX_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 100;
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Anchor {
+pub enum Anchor {
     /// The newest messages.
     Latest,
     /// The messages just older than this ID.
@@ -23,16 +25,16 @@ pub(crate) enum Anchor {
 
 /// A parsed `GET /channels/{id}/messages` query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MessagesQuery {
+pub struct MessagesQuery {
     /// How many messages at most, 1 to [`MAX_LIMIT`].
-    pub(crate) limit: usize,
+    pub limit: usize,
     /// Where the page starts.
-    pub(crate) anchor: Anchor,
+    pub anchor: Anchor,
 }
 
 /// A query Discord refuses with 400 "Invalid Form Body" (code 50035).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub(crate) enum QueryError {
+pub enum QueryError {
     /// `limit=0`.
     #[error("int value should be greater than or equal to 1.")]
     LimitBelowOne,
@@ -69,48 +71,48 @@ impl QueryError {
             Self::NotAnInt(_) | Self::NotASnowflake { .. } => "NUMBER_TYPE_COERCE",
         }
     }
+}
 
-    /// The JSON body of Discord's 400 answer.
-    pub(crate) fn body(&self) -> Value {
-        json!({
-            "message": "Invalid Form Body",
-            "code": 50_035,
-            "errors": { self.field(): { "_errors": [
-                { "code": self.code(), "message": self.to_string() }
-            ]}},
-        })
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        Self::InvalidField {
+            field: error.field(),
+            error: FieldError {
+                code: error.code(),
+                message: error.to_string(),
+            },
+        }
     }
 }
 
+/// The query string as it arrives: each parameter as text, checked by [`MessagesQuery::parse`]
+/// so that a bad one gets Discord's answer naming it. Unknown parameters are ignored, as
+/// Discord ignores them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MessagesParams {
+    /// How many messages at most.
+    pub limit: Option<String>,
+    /// Messages older than this ID.
+    pub before: Option<String>,
+    /// Messages newer than this ID.
+    pub after: Option<String>,
+}
+
 impl MessagesQuery {
-    /// Reads a query string such as `limit=100&before=123`; unknown parameters are ignored, as
-    /// Discord ignores them. With both `before` and `after`, `before` wins (Discord documents
+    /// Checks the parameters. With both `before` and `after`, `before` wins (Discord documents
     /// them as exclusive).
-    pub(crate) fn parse(query: Option<&str>) -> Result<Self, QueryError> {
-        let mut limit = DEFAULT_LIMIT;
-        let (mut before, mut after) = (None, None);
-        for pair in query
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match key {
-                "limit" => {
-                    let parsed: usize = value
-                        .parse()
-                        .map_err(|_| QueryError::NotAnInt(value.to_owned()))?;
-                    limit = match parsed {
-                        0 => return Err(QueryError::LimitBelowOne),
-                        n if n > MAX_LIMIT => return Err(QueryError::LimitAboveMax),
-                        n => n,
-                    };
-                }
-                "before" => before = Some(snowflake("before", value)?),
-                "after" => after = Some(snowflake("after", value)?),
-                _ => {}
-            }
-        }
+    pub fn parse(params: MessagesParams) -> Result<Self, QueryError> {
+        let limit = match params.limit {
+            None => DEFAULT_LIMIT,
+            Some(value) => match value.parse::<usize>() {
+                Err(_) => return Err(QueryError::NotAnInt(value)),
+                Ok(0) => return Err(QueryError::LimitBelowOne),
+                Ok(n) if n > MAX_LIMIT => return Err(QueryError::LimitAboveMax),
+                Ok(n) => n,
+            },
+        };
+        let before = params.before.map(|v| snowflake("before", v)).transpose()?;
+        let after = params.after.map(|v| snowflake("after", v)).transpose()?;
         let anchor = match (before, after) {
             (Some(id), _) => Anchor::Before(id),
             (None, Some(id)) => Anchor::After(id),
@@ -121,7 +123,7 @@ impl MessagesQuery {
 
     /// The page this query selects from `items` (ID and message, in any order): at most
     /// `limit` of them, next to the anchor, newest first.
-    pub(crate) fn page<T>(&self, mut items: Vec<(u64, T)>) -> Vec<T> {
+    pub fn page<T>(&self, mut items: Vec<(u64, T)>) -> Vec<T> {
         items.sort_by_key(|(id, _)| *id);
         let mut chosen: Vec<(u64, T)> = match self.anchor {
             Anchor::Latest => last(items, self.limit),
@@ -141,11 +143,10 @@ impl MessagesQuery {
     }
 }
 
-fn snowflake(field: &'static str, value: &str) -> Result<u64, QueryError> {
-    value.parse().map_err(|_| QueryError::NotASnowflake {
-        field,
-        value: value.to_owned(),
-    })
+fn snowflake(field: &'static str, value: String) -> Result<u64, QueryError> {
+    value
+        .parse()
+        .map_err(|_| QueryError::NotASnowflake { field, value })
 }
 
 /// The last `n` of `items`, in their order.
@@ -156,19 +157,31 @@ fn last<T>(mut items: Vec<T>, n: usize) -> Vec<T> {
 
 #[cfg(test)]
 mod tests {
+    use axum::extract::Query;
+    use serde_json::Value;
+
     use super::*;
 
+    /// The query string read as the route reads it (axum's `Query`), then checked.
+    fn parse(query: &str) -> Result<MessagesQuery, QueryError> {
+        let uri = format!("/messages?{query}").parse().unwrap();
+        let Query(params) = Query::<MessagesParams>::try_from_uri(&uri).unwrap();
+        MessagesQuery::parse(params)
+    }
+
     fn ids(query: &str, count: u64) -> Vec<u64> {
-        let query = MessagesQuery::parse(Some(query)).unwrap();
-        query.page((1..=count).map(|id| (id, id)).collect())
+        parse(query)
+            .unwrap()
+            .page((1..=count).map(|id| (id, id)).collect())
+    }
+
+    fn body(error: QueryError) -> Value {
+        serde_json::to_value(ApiError::from(error).body()).unwrap()
     }
 
     #[test]
     fn without_a_query_the_newest_fifty_come_newest_first() {
-        let page = MessagesQuery::parse(None)
-            .unwrap()
-            .page((1..=60).map(|id| (id, id)).collect());
-        assert_eq!(page, (11..=60).rev().collect::<Vec<_>>());
+        assert_eq!(ids("", 60), (11..=60).rev().collect::<Vec<_>>());
     }
 
     #[test]
@@ -187,25 +200,26 @@ mod tests {
 
     #[test]
     fn the_page_is_in_id_order_whatever_the_stored_order() {
-        let query = MessagesQuery::parse(Some("limit=2")).unwrap();
+        let query = parse("limit=2").unwrap();
         assert_eq!(query.page(vec![(3, 'c'), (1, 'a'), (2, 'b')]), ['c', 'b']);
     }
 
     #[test]
     fn a_bad_limit_or_anchor_is_discords_invalid_form_body() {
-        let error = |q: &str| MessagesQuery::parse(Some(q)).unwrap_err();
+        let error = |q: &str| parse(q).unwrap_err();
         assert_eq!(error("limit=0"), QueryError::LimitBelowOne);
         assert_eq!(error("limit=101"), QueryError::LimitAboveMax);
         assert_eq!(error("limit=ten"), QueryError::NotAnInt("ten".to_owned()));
-        assert!(MessagesQuery::parse(Some("limit=100")).is_ok());
-        let body = error("before=x").body();
-        assert_eq!(body["code"], 50_035);
+        assert!(parse("limit=100").is_ok());
+        let before = body(error("before=x"));
+        assert_eq!(before["code"], 50_035);
+        assert_eq!(before["message"], "Invalid Form Body");
         assert_eq!(
-            body["errors"]["before"]["_errors"][0]["code"],
+            before["errors"]["before"]["_errors"][0]["code"],
             "NUMBER_TYPE_COERCE"
         );
         assert_eq!(
-            error("limit=101").body()["errors"]["limit"]["_errors"][0]["message"],
+            body(error("limit=101"))["errors"]["limit"]["_errors"][0]["message"],
             "int value should be less than or equal to 100."
         );
     }

@@ -1,0 +1,135 @@
+//! `/channels/...`: a channel (read, change, delete), its permission overwrites, its messages
+//! (post, page through, edit, delete) and the typing indicator.
+
+use std::time::Instant;
+
+use axum::{
+    extract::{rejection::QueryRejection, Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post, put},
+    Json, Router,
+};
+
+use crate::{
+    http::extract::{Id, Payload, WithFiles},
+    model::{
+        channel::{ChannelPatch, OverwriteBody},
+        error::ApiError,
+        message::MessageBody,
+        query::{MessagesParams, MessagesQuery},
+    },
+    server::Server,
+};
+
+/// The routes, under `/api/v10`.
+pub fn routes() -> Router<Server> {
+    Router::new()
+        .route(
+            "/channels/{channel}",
+            get(channel).patch(update).delete(delete),
+        )
+        .route(
+            "/channels/{channel}/permissions/{overwrite}",
+            put(set_overwrite).delete(delete_overwrite),
+        )
+        .route(
+            "/channels/{channel}/messages",
+            get(messages).post(post_message),
+        )
+        .route(
+            "/channels/{channel}/messages/{message}",
+            axum::routing::patch(edit_message).delete(delete_message),
+        )
+        .route("/channels/{channel}/typing", post(typing))
+}
+
+async fn channel(State(server): State<Server>, Path(Id(id)): Path<Id>) -> Response {
+    match server.world().channel(id) {
+        Some(found) => Json(found).into_response(),
+        None => ApiError::UnknownChannel.into_response(),
+    }
+}
+
+async fn update(
+    State(server): State<Server>,
+    Path(Id(id)): Path<Id>,
+    Payload(patch): Payload<ChannelPatch>,
+) -> Result<Response, ApiError> {
+    let updated = server.world().update_channel(id, patch)?;
+    Ok(Json(updated).into_response())
+}
+
+async fn delete(State(server): State<Server>, Path(Id(id)): Path<Id>) -> Response {
+    match server.world().delete_channel(id) {
+        Some(removed) => Json(removed).into_response(),
+        None => ApiError::UnknownChannel.into_response(),
+    }
+}
+
+async fn set_overwrite(
+    State(server): State<Server>,
+    Path((Id(id), Id(overwrite))): Path<(Id, Id)>,
+    Payload(body): Payload<OverwriteBody>,
+) -> Result<StatusCode, ApiError> {
+    server.world().set_overwrite(id, body.for_id(overwrite))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_overwrite(
+    State(server): State<Server>,
+    Path((Id(id), Id(overwrite))): Path<(Id, Id)>,
+) -> Result<StatusCode, ApiError> {
+    server.world().delete_overwrite(id, overwrite)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn messages(
+    State(server): State<Server>,
+    Path(Id(id)): Path<Id>,
+    params: Result<Query<MessagesParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let world = server.world();
+    if world.channel(id).is_none() {
+        return Err(ApiError::UnknownChannel);
+    }
+    let Query(params) = params.map_err(|_| ApiError::InvalidFormBody)?;
+    let query = MessagesQuery::parse(params)?;
+    Ok(Json(world.list_messages(id, query)?).into_response())
+}
+
+async fn post_message(
+    State(server): State<Server>,
+    Path(Id(id)): Path<Id>,
+    form: WithFiles<MessageBody>,
+) -> Result<Response, ApiError> {
+    let mut world = server.world();
+    let (body, files) = form.store(&mut world);
+    Ok(Json(world.post_message(id, body, files)?).into_response())
+}
+
+async fn edit_message(
+    State(server): State<Server>,
+    Path((Id(_channel), Id(message))): Path<(Id, Id)>,
+    form: WithFiles<MessageBody>,
+) -> Result<Response, ApiError> {
+    let mut world = server.world();
+    let (body, files) = form.store(&mut world);
+    Ok(Json(world.edit_message(message, body, files)?).into_response())
+}
+
+async fn delete_message(
+    State(server): State<Server>,
+    Path((Id(_channel), Id(message))): Path<(Id, Id)>,
+) -> Result<StatusCode, ApiError> {
+    server.world().delete_message(message)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn typing(
+    State(server): State<Server>,
+    Path(Id(id)): Path<Id>,
+) -> Result<StatusCode, ApiError> {
+    server.world().start_typing(id, Instant::now())?;
+    Ok(StatusCode::NO_CONTENT)
+}

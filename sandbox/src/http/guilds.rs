@@ -1,0 +1,104 @@
+//! `/guilds/...`: a guild's channels and roles (list, create, delete a role), its members and
+//! their roles. A guild the sandbox does not have is a plain 404.
+
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{delete, get, put},
+    Json, Router,
+};
+
+use crate::{
+    http::extract::{Id, Payload},
+    model::{channel::NewChannel, error::ApiError, role::NewRole},
+    server::Server,
+};
+
+/// The routes, under `/api/v10`.
+pub fn routes() -> Router<Server> {
+    Router::new()
+        .route(
+            "/guilds/{guild}/channels",
+            get(channels).post(create_channel),
+        )
+        .route("/guilds/{guild}/roles", get(roles).post(create_role))
+        .route("/guilds/{guild}/roles/{role}", delete(delete_role))
+        .route("/guilds/{guild}/members/{user}", get(member))
+        .route(
+            "/guilds/{guild}/members/{user}/roles/{role}",
+            put(add_member_role).delete(remove_member_role),
+        )
+}
+
+async fn channels(
+    State(server): State<Server>,
+    Path(Id(guild)): Path<Id>,
+) -> Result<Response, ApiError> {
+    let world = server.world();
+    let guild = world.guild(guild).ok_or(ApiError::NotFound)?;
+    Ok(Json(&guild.channels).into_response())
+}
+
+async fn create_channel(
+    State(server): State<Server>,
+    Path(Id(guild)): Path<Id>,
+    Payload(body): Payload<NewChannel>,
+) -> Result<Response, ApiError> {
+    let created = server.world().create_channel(guild, body)?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn roles(
+    State(server): State<Server>,
+    Path(Id(guild)): Path<Id>,
+) -> Result<Response, ApiError> {
+    let world = server.world();
+    let guild = world.guild(guild).ok_or(ApiError::NotFound)?;
+    Ok(Json(&guild.roles).into_response())
+}
+
+async fn create_role(
+    State(server): State<Server>,
+    Path(Id(guild)): Path<Id>,
+    Payload(body): Payload<NewRole>,
+) -> Result<Response, ApiError> {
+    let created = server.world().create_role(guild, body)?;
+    Ok(Json(created).into_response())
+}
+
+async fn delete_role(
+    State(server): State<Server>,
+    Path((Id(guild), Id(role))): Path<(Id, Id)>,
+) -> Result<StatusCode, ApiError> {
+    let mut world = server.world();
+    world.guild(guild).ok_or(ApiError::NotFound)?;
+    if world.delete_role(guild, role) {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::UnknownRole)
+    }
+}
+
+async fn member(
+    State(server): State<Server>,
+    Path((Id(guild), Id(user))): Path<(Id, Id)>,
+) -> Result<Response, ApiError> {
+    Ok(Json(server.world().guild_member(guild, user)?).into_response())
+}
+
+async fn add_member_role(
+    State(server): State<Server>,
+    Path((Id(guild), Id(user), Id(role))): Path<(Id, Id, Id)>,
+) -> Result<StatusCode, ApiError> {
+    server.world().set_member_role(guild, user, role, true)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_member_role(
+    State(server): State<Server>,
+    Path((Id(guild), Id(user), Id(role))): Path<(Id, Id, Id)>,
+) -> Result<StatusCode, ApiError> {
+    server.world().set_member_role(guild, user, role, false)?;
+    Ok(StatusCode::NO_CONTENT)
+}

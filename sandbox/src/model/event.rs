@@ -1,0 +1,302 @@
+//! The gateway's dispatch events, typed. The unit tests below deserialize each one into
+//! serenity's `GatewayEvent`, since an event serenity cannot read silently becomes
+//! `Event::Unknown` and never reaches the bot's handler.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{
+    channel::Channel,
+    guild::{GuildCreate, Ready},
+    interaction::Interaction,
+    message::Message,
+    role::Role,
+    wire::{option_u64_string, u64_string},
+};
+
+/// The GUILD_ROLE_CREATE event's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoleCreate {
+    /// The guild.
+    #[serde(with = "u64_string")]
+    pub guild_id: u64,
+    /// The new role.
+    pub role: Role,
+}
+
+/// The GUILD_ROLE_DELETE event's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RoleDelete {
+    /// The guild.
+    #[serde(with = "u64_string")]
+    pub guild_id: u64,
+    /// The role that is gone.
+    #[serde(with = "u64_string")]
+    pub role_id: u64,
+}
+
+/// The MESSAGE_DELETE event's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct MessageDelete {
+    /// The message that is gone.
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// Its channel.
+    #[serde(with = "u64_string")]
+    pub channel_id: u64,
+    /// Its guild; none in a DM.
+    #[serde(with = "option_u64_string", skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<u64>,
+}
+
+/// A dispatch event the sandbox sends the bot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Who the bot is, after IDENTIFY.
+    Ready(Box<Ready>),
+    /// A whole guild, after READY.
+    GuildCreate(Box<GuildCreate>),
+    /// A channel was made.
+    ChannelCreate(Box<Channel>),
+    /// A channel changed.
+    ChannelUpdate(Box<Channel>),
+    /// A channel is gone.
+    ChannelDelete(Box<Channel>),
+    /// A role was made.
+    GuildRoleCreate(Box<RoleCreate>),
+    /// A role is gone.
+    GuildRoleDelete(RoleDelete),
+    /// A message was sent.
+    MessageCreate(Box<Message>),
+    /// A message was edited.
+    MessageUpdate(Box<Message>),
+    /// A message is gone.
+    MessageDelete(MessageDelete),
+    /// Someone ran a command or pressed a button.
+    InteractionCreate(Box<Interaction>),
+}
+
+impl Event {
+    /// Its name on the wire, `MESSAGE_CREATE`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Ready(_) => "READY",
+            Self::GuildCreate(_) => "GUILD_CREATE",
+            Self::ChannelCreate(_) => "CHANNEL_CREATE",
+            Self::ChannelUpdate(_) => "CHANNEL_UPDATE",
+            Self::ChannelDelete(_) => "CHANNEL_DELETE",
+            Self::GuildRoleCreate(_) => "GUILD_ROLE_CREATE",
+            Self::GuildRoleDelete(_) => "GUILD_ROLE_DELETE",
+            Self::MessageCreate(_) => "MESSAGE_CREATE",
+            Self::MessageUpdate(_) => "MESSAGE_UPDATE",
+            Self::MessageDelete(_) => "MESSAGE_DELETE",
+            Self::InteractionCreate(_) => "INTERACTION_CREATE",
+        }
+    }
+
+    /// The `id` of its data (empty for the events whose data has none).
+    pub fn id(&self) -> String {
+        match self {
+            Self::Ready(_) | Self::GuildRoleCreate(_) | Self::GuildRoleDelete(_) => String::new(),
+            Self::GuildCreate(guild) => guild.id.to_string(),
+            Self::ChannelCreate(channel)
+            | Self::ChannelUpdate(channel)
+            | Self::ChannelDelete(channel) => channel.id.to_string(),
+            Self::MessageCreate(message) | Self::MessageUpdate(message) => message.id.to_string(),
+            Self::MessageDelete(deleted) => deleted.id.to_string(),
+            Self::InteractionCreate(interaction) => interaction.id.to_string(),
+        }
+    }
+
+    /// Its data as JSON.
+    pub fn data(&self) -> Value {
+        let data = match self {
+            Self::Ready(ready) => serde_json::to_value(ready),
+            Self::GuildCreate(guild) => serde_json::to_value(guild),
+            Self::ChannelCreate(channel)
+            | Self::ChannelUpdate(channel)
+            | Self::ChannelDelete(channel) => serde_json::to_value(channel),
+            Self::GuildRoleCreate(created) => serde_json::to_value(created),
+            Self::GuildRoleDelete(deleted) => serde_json::to_value(deleted),
+            Self::MessageCreate(message) | Self::MessageUpdate(message) => {
+                serde_json::to_value(message)
+            }
+            Self::MessageDelete(deleted) => serde_json::to_value(deleted),
+            Self::InteractionCreate(interaction) => serde_json::to_value(interaction),
+        };
+        data.expect("the sandbox's types serialize to JSON")
+    }
+}
+
+/// A dispatch ready for the socket: its name, the `id` of its data, and the data. Typed events
+/// become one; tests may also inject one of their own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dispatch {
+    /// `MESSAGE_CREATE`...
+    pub name: String,
+    /// The `id` of its data, for the record (empty when none).
+    pub id: String,
+    /// The data.
+    pub data: Value,
+}
+
+impl From<Event> for Dispatch {
+    fn from(event: Event) -> Self {
+        Self {
+            name: event.name().to_owned(),
+            id: event.id(),
+            data: event.data(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use serenity::model::event::{Event as SerenityEvent, GatewayEvent};
+
+    use super::*;
+    use crate::model::{
+        channel::{ChannelKind, Overwrite, OverwriteKind},
+        interaction::CommandData,
+        member::Member,
+        message::{MessageBody, MessageSpec},
+        user::User,
+    };
+
+    fn read(event: Event) -> SerenityEvent {
+        let dispatch = Dispatch::from(event);
+        let frame = json!({ "op": 0, "s": 1, "t": dispatch.name, "d": dispatch.data });
+        match serde_json::from_value::<GatewayEvent>(frame) {
+            Ok(GatewayEvent::Dispatch(_, event)) => event,
+            other => panic!("{} is not a dispatch: {other:?}", dispatch.name),
+        }
+    }
+
+    fn channel() -> Channel {
+        let overwrite = Overwrite {
+            id: 7,
+            kind: OverwriteKind::Member,
+            allow: 1024,
+            deny: 0,
+        };
+        Channel::new(
+            5,
+            1,
+            ChannelKind::Text,
+            "ticket-7",
+            Some(4),
+            vec![overwrite],
+        )
+    }
+
+    /// One of each event, so that a new variant cannot be left out of the check below.
+    fn every_event() -> Vec<Event> {
+        let every = |event: &Event| match event {
+            Event::Ready(_)
+            | Event::GuildCreate(_)
+            | Event::ChannelCreate(_)
+            | Event::ChannelUpdate(_)
+            | Event::ChannelDelete(_)
+            | Event::GuildRoleCreate(_)
+            | Event::GuildRoleDelete(_)
+            | Event::MessageCreate(_)
+            | Event::MessageUpdate(_)
+            | Event::MessageDelete(_)
+            | Event::InteractionCreate(_) => (),
+        };
+        let member = Member::new(User::new(7, false), vec![6]);
+        let guild = GuildCreate::new(
+            1,
+            "Fake Guild",
+            3,
+            vec![channel()],
+            vec![Role::everyone(1), Role::new(6, "Support")],
+            vec![member.clone()],
+        );
+        let mut spec = MessageSpec::human(5, 7, "hello");
+        spec.id = 8;
+        let events = vec![
+            Event::Ready(Box::new(Ready::new("127.0.0.1:1", [1]))),
+            Event::GuildCreate(Box::new(guild)),
+            Event::ChannelCreate(Box::new(channel())),
+            Event::ChannelUpdate(Box::new(channel())),
+            Event::ChannelDelete(Box::new(channel())),
+            Event::GuildRoleCreate(Box::new(RoleCreate {
+                guild_id: 1,
+                role: Role::new(6, "Support"),
+            })),
+            Event::GuildRoleDelete(RoleDelete {
+                guild_id: 1,
+                role_id: 6,
+            }),
+            Event::MessageCreate(Box::new(Message::from_human(&spec, Some(1), vec![6]))),
+            Event::MessageUpdate(Box::new(Message::from_bot(
+                9,
+                5,
+                Some(1),
+                MessageBody::default(),
+                vec![],
+            ))),
+            Event::MessageDelete(MessageDelete {
+                id: 8,
+                channel_id: 5,
+                guild_id: Some(1),
+            }),
+            Event::InteractionCreate(Box::new(Interaction::command(
+                9,
+                1,
+                5,
+                member,
+                true,
+                CommandData::new("setup", &[], vec![]),
+            ))),
+        ];
+        events.iter().for_each(every);
+        events
+    }
+
+    #[test]
+    fn every_event_is_the_serenity_event_of_its_name_never_unknown() {
+        for event in every_event() {
+            let name = event.name();
+            let read = read(event);
+            let matches = match (name, &read) {
+                ("READY", SerenityEvent::Ready(ready)) => {
+                    ready.ready.application.id.get() == crate::model::ids::APP_ID
+                }
+                ("GUILD_CREATE", SerenityEvent::GuildCreate(guild)) => {
+                    guild.guild.channels.len() == 1 && guild.guild.roles.len() == 2
+                }
+                ("CHANNEL_CREATE", SerenityEvent::ChannelCreate(_))
+                | ("CHANNEL_UPDATE", SerenityEvent::ChannelUpdate(_))
+                | ("CHANNEL_DELETE", SerenityEvent::ChannelDelete(_))
+                | ("GUILD_ROLE_CREATE", SerenityEvent::GuildRoleCreate(_))
+                | ("GUILD_ROLE_DELETE", SerenityEvent::GuildRoleDelete(_))
+                | ("MESSAGE_UPDATE", SerenityEvent::MessageUpdate(_))
+                | ("MESSAGE_DELETE", SerenityEvent::MessageDelete(_))
+                | ("INTERACTION_CREATE", SerenityEvent::InteractionCreate(_)) => true,
+                ("MESSAGE_CREATE", SerenityEvent::MessageCreate(created)) => {
+                    created.message.content == "hello" && !created.message.author.bot
+                }
+                _ => false,
+            };
+            assert!(matches, "{name} became {read:?}");
+        }
+    }
+
+    #[test]
+    fn a_dispatch_carries_the_name_and_the_id_of_its_data() {
+        let dispatch = Dispatch::from(Event::ChannelDelete(Box::new(channel())));
+        assert_eq!(
+            (dispatch.name.as_str(), dispatch.id.as_str()),
+            ("CHANNEL_DELETE", "5")
+        );
+        assert_eq!(dispatch.data["id"], "5");
+        let deleted = Dispatch::from(Event::GuildRoleDelete(RoleDelete {
+            guild_id: 1,
+            role_id: 6,
+        }));
+        assert_eq!(deleted.id, "");
+    }
+}

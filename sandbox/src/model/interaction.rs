@@ -1,0 +1,420 @@
+//! Interactions: what Discord sends the bot when someone runs a slash command or presses a
+//! button (INTERACTION_CREATE), and the answer the bot gives (the callback's body).
+//! A form's submission (type 5) would be one more [`InteractionData`] variant and one more
+//! constructor beside [`Interaction::component`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    channel::ChannelKind,
+    command::{STRING_OPTION, USER_OPTION},
+    ids::APP_ID,
+    limits::ATTACHMENT_SIZE_LIMIT,
+    member::Member,
+    message::{Message, MessageBody},
+    permissions::{ADMINISTRATOR_PERMISSIONS, EVERYONE_PERMISSIONS},
+    user::User,
+    wire::{option_u64_string, u64_string, Never},
+};
+
+/// Interaction type of a slash command.
+pub const COMMAND: u8 = 2;
+/// Interaction type of a component (a button pressed).
+pub const COMPONENT: u8 = 3;
+/// Component type of a button.
+pub const BUTTON: u8 = 2;
+
+/// The token of interaction `id` (unique per interaction, as on Discord).
+pub fn interaction_token(id: u64) -> String {
+    format!("token-{id}")
+}
+
+/// One option of a slash command as the person filled it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommandOption {
+    /// A STRING option (type 3): its name and value.
+    String(String, String),
+    /// A USER option (type 6): its name and the chosen user's ID.
+    User(String, u64),
+}
+
+impl CommandOption {
+    /// The option's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::String(name, _) | Self::User(name, _) => name,
+        }
+    }
+
+    /// The option as `data.options` carries it.
+    fn filled(&self) -> FilledOption {
+        match self {
+            Self::String(name, value) => FilledOption {
+                name: name.clone(),
+                kind: STRING_OPTION,
+                value: value.clone(),
+            },
+            // Discord sends the user's ID as a string; the user is in `data.resolved`.
+            Self::User(name, id) => FilledOption {
+                name: name.clone(),
+                kind: USER_OPTION,
+                value: id.to_string(),
+            },
+        }
+    }
+}
+
+/// An option in `data.options`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FilledOption {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// Its value (a user option's is the user's ID).
+    pub value: String,
+}
+
+/// The users (and their member objects) that user options name, by ID.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct Resolved {
+    /// The users.
+    pub users: BTreeMap<String, User>,
+    /// Their member objects, without the user and with their permissions in the channel.
+    pub members: BTreeMap<String, Member>,
+}
+
+/// What a slash command interaction is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommandData {
+    /// The command's ID (the sandbox sends "1").
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// The command's name.
+    pub name: String,
+    /// A slash command (1).
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// The options filled in.
+    pub options: Vec<FilledOption>,
+    /// The users the options name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolved>,
+}
+
+impl CommandData {
+    /// Command `name` with `options`; `members` are the members (with their user) that user
+    /// options name, which Discord sends in `data.resolved`.
+    pub fn new(name: &str, options: &[CommandOption], members: Vec<Member>) -> Self {
+        let mut resolved = Resolved::default();
+        for member in members {
+            let Some(user) = member.user.clone() else {
+                continue;
+            };
+            let id = user.id.to_string();
+            resolved.users.insert(id.clone(), user);
+            // A resolved member is partial: no `user`, and with its permissions in the channel.
+            let partial = member.without_user().with_permissions(EVERYONE_PERMISSIONS);
+            resolved.members.insert(id, partial);
+        }
+        Self {
+            id: 1,
+            name: name.to_owned(),
+            kind: 1,
+            options: options.iter().map(CommandOption::filled).collect(),
+            resolved: (!resolved.users.is_empty()).then_some(resolved),
+        }
+    }
+}
+
+/// What a button interaction is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ComponentData {
+    /// The button's custom ID.
+    pub custom_id: String,
+    /// A button (2).
+    pub component_type: u8,
+}
+
+/// An interaction's `data`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum InteractionData {
+    /// A slash command run.
+    Command(CommandData),
+    /// A button pressed.
+    Component(ComponentData),
+}
+
+/// The channel an interaction came from, as Discord sends it inside the interaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct PartialChannel {
+    /// Its ID.
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: ChannelKind,
+}
+
+/// The INTERACTION_CREATE event's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Interaction {
+    /// The interaction ID.
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// The bot's application.
+    #[serde(with = "u64_string")]
+    pub application_id: u64,
+    /// [`COMMAND`] or [`COMPONENT`].
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// The token the bot answers with.
+    pub token: String,
+    /// Always 1.
+    pub version: u8,
+    /// The guild.
+    #[serde(with = "option_u64_string", skip_serializing_if = "Option::is_none")]
+    pub guild_id: Option<u64>,
+    /// The channel.
+    #[serde(with = "u64_string")]
+    pub channel_id: u64,
+    /// The channel, partly.
+    pub channel: PartialChannel,
+    /// Who acted, with their permissions in the channel.
+    pub member: Member,
+    /// What the bot may do in the channel: everything a member may, and Administrator.
+    #[serde(with = "u64_string")]
+    pub app_permissions: u64,
+    /// The user's language.
+    pub locale: &'static str,
+    /// The guild's language.
+    pub guild_locale: &'static str,
+    /// None: the sandbox sells nothing.
+    pub entitlements: Vec<Never>,
+    /// Installed in the guild ("0": the guild's ID).
+    pub authorizing_integration_owners: BTreeMap<&'static str, String>,
+    /// Used in a guild (0).
+    pub context: u8,
+    /// The largest file the bot may attach to its answer.
+    pub attachment_size_limit: u64,
+    /// What it is about.
+    pub data: InteractionData,
+    /// The message whose button was pressed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<Message>,
+}
+
+impl Interaction {
+    /// What every interaction in a guild channel carries; `member` acts, with an
+    /// administrator's permissions or everyone's.
+    fn base(
+        id: u64,
+        guild_id: u64,
+        channel_id: u64,
+        member: Member,
+        administrator: bool,
+        kind: u8,
+        data: InteractionData,
+    ) -> Self {
+        let permissions = if administrator {
+            ADMINISTRATOR_PERMISSIONS
+        } else {
+            EVERYONE_PERMISSIONS
+        };
+        Self {
+            id,
+            application_id: APP_ID,
+            kind,
+            token: interaction_token(id),
+            version: 1,
+            guild_id: Some(guild_id),
+            channel_id,
+            channel: PartialChannel {
+                id: channel_id,
+                kind: ChannelKind::Text,
+            },
+            member: member.with_permissions(permissions),
+            app_permissions: ADMINISTRATOR_PERMISSIONS,
+            locale: "en-US",
+            guild_locale: "en-US",
+            entitlements: Vec::new(),
+            authorizing_integration_owners: BTreeMap::from([("0", guild_id.to_string())]),
+            context: 0,
+            attachment_size_limit: ATTACHMENT_SIZE_LIMIT,
+            data,
+            message: None,
+        }
+    }
+
+    /// Slash command `data` run by `member` in `channel_id` of `guild_id`.
+    pub fn command(
+        id: u64,
+        guild_id: u64,
+        channel_id: u64,
+        member: Member,
+        administrator: bool,
+        data: CommandData,
+    ) -> Self {
+        let data = InteractionData::Command(data);
+        Self::base(
+            id,
+            guild_id,
+            channel_id,
+            member,
+            administrator,
+            COMMAND,
+            data,
+        )
+    }
+
+    /// Button `custom_id` of `message` pressed by `member`.
+    pub fn component(
+        id: u64,
+        guild_id: u64,
+        member: Member,
+        administrator: bool,
+        message: Message,
+        custom_id: &str,
+    ) -> Self {
+        let data = InteractionData::Component(ComponentData {
+            custom_id: custom_id.to_owned(),
+            component_type: BUTTON,
+        });
+        let channel = message.channel_id;
+        let mut interaction = Self::base(
+            id,
+            guild_id,
+            channel,
+            member,
+            administrator,
+            COMPONENT,
+            data,
+        );
+        interaction.message = Some(message);
+        interaction
+    }
+
+    /// The user who acted.
+    pub fn user(&self) -> Option<&User> {
+        self.member.user.as_ref()
+    }
+}
+
+/// How the bot answers an interaction (`POST /interactions/{id}/{token}/callback`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallbackKind {
+    /// 1: pong.
+    Pong,
+    /// 4: a message now.
+    Message,
+    /// 5: "thinking", the message later.
+    DeferredMessage,
+    /// 6: nothing to show now (a button's message stays).
+    DeferredUpdate,
+    /// 7: change the message whose button was pressed.
+    UpdateMessage,
+}
+
+impl CallbackKind {
+    /// The kind numbered `n`, if Discord has one.
+    pub fn of(n: u8) -> Option<Self> {
+        match n {
+            1 => Some(Self::Pong),
+            4 => Some(Self::Message),
+            5 => Some(Self::DeferredMessage),
+            6 => Some(Self::DeferredUpdate),
+            7 => Some(Self::UpdateMessage),
+            _ => None,
+        }
+    }
+}
+
+/// The body of an interaction callback.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Callback {
+    /// The [`CallbackKind`]'s number.
+    #[serde(rename = "type")]
+    pub kind: Option<u8>,
+    /// The message, for kinds 4 and 7 (flags for 5).
+    pub data: Option<MessageBody>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serenity::model::application::{
+        CommandDataOptionValue, Interaction as SerenityInteraction, ResolvedValue,
+    };
+
+    use super::*;
+    use crate::model::{message::Component, user::User};
+
+    fn read(interaction: &Interaction) -> SerenityInteraction {
+        serde_json::from_value(serde_json::to_value(interaction).unwrap())
+            .expect("a serenity Interaction")
+    }
+
+    #[test]
+    fn a_command_run_by_an_administrator_or_not_is_serenitys_command_interaction() {
+        for administrator in [true, false] {
+            let member = Member::new(User::new(7, false), vec![6]);
+            let data = CommandData::new("setup", &[], vec![]);
+            let read = read(&Interaction::command(9, 1, 5, member, administrator, data));
+            let command = read.command().expect("a command interaction");
+            assert_eq!(command.data.name, "setup");
+            assert_eq!(command.user.id.get(), 7);
+            let member = command.member.unwrap();
+            assert_eq!(member.permissions.unwrap().administrator(), administrator);
+            assert_eq!(member.roles[0].get(), 6);
+        }
+    }
+
+    #[test]
+    fn a_user_option_is_a_user_with_its_resolved_user_and_member() {
+        let runner = Member::new(User::new(7, false), vec![]);
+        let chosen = Member::new(User::new(11, false), vec![6]);
+        let options = [
+            CommandOption::User("member".to_owned(), 11),
+            CommandOption::String("reason".to_owned(), "help".to_owned()),
+        ];
+        let data = CommandData::new("ticket-add", &options, vec![chosen]);
+        let read = read(&Interaction::command(9, 1, 5, runner, false, data));
+        let command = read.command().expect("a command");
+        assert!(matches!(
+            command.data.options[0].value,
+            CommandDataOptionValue::User(id) if id.get() == 11
+        ));
+        let resolved = command.data.options();
+        let ResolvedValue::User(user, Some(member)) = &resolved[0].value else {
+            panic!("the user option is not resolved to a user and member: {resolved:?}")
+        };
+        assert_eq!((user.id.get(), member.roles[0].get()), (11, 6));
+        assert!(matches!(resolved[1].value, ResolvedValue::String("help")));
+    }
+
+    #[test]
+    fn a_button_press_carries_its_message_and_custom_id() {
+        let mut message = Message::new(8, 5, Some(1), User::bot(), "pick");
+        message.components = vec![Component {
+            kind: 1,
+            components: vec![serde_json::from_value(serde_json::json!(
+                { "type": 2, "style": 1, "label": "Close", "custom_id": "close" }
+            ))
+            .unwrap()],
+            ..serde_json::from_value(serde_json::json!({ "type": 1 })).unwrap()
+        }];
+        let member = Member::new(User::new(7, false), vec![]);
+        let read = read(&Interaction::component(
+            10, 1, member, false, message, "close",
+        ));
+        let component = read.message_component().expect("a button press");
+        assert_eq!(component.data.custom_id, "close");
+        assert_eq!(component.message.components.len(), 1);
+        assert_eq!(CallbackKind::of(5), Some(CallbackKind::DeferredMessage));
+        assert_eq!(CallbackKind::of(9), None);
+    }
+}

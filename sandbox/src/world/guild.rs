@@ -1,0 +1,223 @@
+//! One guild as it is now: its channels, roles, members (the personas), the commands the bot
+//! registered in it, and what the bot may do there.
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    channel::Channel,
+    command::Command,
+    guild::GuildCreate,
+    ids::{BOT_ID, SUPPORT_ID},
+    member::Member,
+    role::Role,
+    user::{User, PERSONAS},
+    visibility,
+};
+
+/// Name of the role whose creation makes the Support persona a member of it.
+pub const SUPPORT_ROLE: &str = "Support";
+
+/// A guild's state.
+#[derive(Debug, Clone)]
+pub struct Guild {
+    /// The guild ID (also its @everyone role's).
+    pub id: u64,
+    /// Its name in GUILD_CREATE.
+    pub name: String,
+    /// Its owner, who sees every channel.
+    pub owner_id: u64,
+    /// Its channels, in the order they were made.
+    pub channels: Vec<Channel>,
+    /// Its roles besides @everyone, in the order they were made.
+    pub roles: Vec<Role>,
+    /// The personas' member objects, by user ID (the bot is no member with roles).
+    pub members: BTreeMap<u64, Member>,
+    /// The commands the bot registered in this guild.
+    pub commands: Vec<Command>,
+    /// Whether the bot may create channels (a test may take it away).
+    pub bot_can_manage_channels: bool,
+    /// Whether the bot may create roles.
+    pub bot_can_manage_roles: bool,
+}
+
+impl Guild {
+    /// An empty guild with the personas as members without roles, where the bot may manage
+    /// channels and roles.
+    pub fn new(id: u64, name: &str, owner_id: u64) -> Self {
+        Self {
+            id,
+            name: name.to_owned(),
+            owner_id,
+            channels: Vec::new(),
+            roles: Vec::new(),
+            members: PERSONAS
+                .iter()
+                .map(|p| (p.id, Member::new(User::new(p.id, false), Vec::new())))
+                .collect(),
+            commands: Vec::new(),
+            bot_can_manage_channels: true,
+            bot_can_manage_roles: true,
+        }
+    }
+
+    /// Channel `id` of this guild.
+    pub fn channel(&self, id: u64) -> Option<&Channel> {
+        self.channels.iter().find(|c| c.id == id)
+    }
+
+    /// Channel `id` of this guild, to change it.
+    pub fn channel_mut(&mut self, id: u64) -> Option<&mut Channel> {
+        self.channels.iter_mut().find(|c| c.id == id)
+    }
+
+    /// @everyone and the other roles.
+    pub fn all_roles(&self) -> Vec<Role> {
+        let mut roles = vec![Role::everyone(self.id)];
+        roles.extend(self.roles.iter().cloned());
+        roles
+    }
+
+    /// The role IDs of `user` (none for someone who is not a member).
+    pub fn roles_of(&self, user: u64) -> &[u64] {
+        self.members.get(&user).map_or(&[], |m| m.roles.as_slice())
+    }
+
+    /// The member object of `user` with the roles they have now (any user: a stranger has no
+    /// roles).
+    pub fn member(&self, user: u64) -> Member {
+        Member::new(
+            User::new(user, user == BOT_ID),
+            self.roles_of(user).to_vec(),
+        )
+    }
+
+    /// Whether `user` may see `channel` (permission overwrites applied, as Discord does).
+    pub fn can_view(&self, user: u64, channel: &Channel) -> bool {
+        visibility::can_view(
+            channel,
+            &self.all_roles(),
+            self.roles_of(user),
+            user,
+            user == self.owner_id,
+        )
+    }
+
+    /// Adds a role; the Support persona gets the role named "Support" (as an admin would give
+    /// it).
+    pub fn add_role(&mut self, role: Role) {
+        if role.name == SUPPORT_ROLE {
+            if let Some(member) = self.members.get_mut(&SUPPORT_ID) {
+                member.roles.push(role.id);
+            }
+        }
+        self.roles.push(role);
+    }
+
+    /// Removes role `id` from the guild and from its members; `false` when there is none.
+    pub fn remove_role(&mut self, id: u64) -> bool {
+        let Some(index) = self.roles.iter().position(|r| r.id == id) else {
+            return false;
+        };
+        self.roles.remove(index);
+        for member in self.members.values_mut() {
+            member.roles.retain(|r| *r != id);
+        }
+        true
+    }
+
+    /// The number of channels in category `parent`.
+    pub fn channels_in(&self, parent: u64) -> usize {
+        self.channels
+            .iter()
+            .filter(|c| c.parent_id == Some(parent))
+            .count()
+    }
+
+    /// The GUILD_CREATE of this guild: its channels, roles, the bot, the owner and the
+    /// personas as members.
+    pub fn guild_create(&self) -> GuildCreate {
+        // The bot and the owner come first, without roles; then the other personas as they are.
+        let mut members = vec![
+            Member::new(User::bot(), Vec::new()),
+            Member::new(User::new(self.owner_id, false), Vec::new()),
+        ];
+        members.extend(
+            PERSONAS
+                .iter()
+                .filter(|p| p.id != BOT_ID && p.id != self.owner_id)
+                .map(|p| self.member(p.id)),
+        );
+        GuildCreate::new(
+            self.id,
+            &self.name,
+            self.owner_id,
+            self.channels.clone(),
+            self.all_roles(),
+            members,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        channel::{ChannelKind, Overwrite, OverwriteKind},
+        ids::{ADMIN_ID, MEMBER_A_ID, MEMBER_B_ID},
+        permissions::VIEW_CHANNEL,
+    };
+
+    const GUILD: u64 = 1;
+
+    #[test]
+    fn creating_support_makes_the_support_persona_a_member_and_deleting_it_takes_it_away() {
+        let mut guild = Guild::new(GUILD, "g", ADMIN_ID);
+        guild.add_role(Role::new(6, "Other"));
+        guild.add_role(Role::new(7, SUPPORT_ROLE));
+        assert_eq!(guild.roles_of(SUPPORT_ID), [7]);
+        assert_eq!(guild.member(SUPPORT_ID).roles, [7]);
+        assert!(guild.remove_role(7));
+        assert!(!guild.remove_role(7));
+        assert!(guild.roles_of(SUPPORT_ID).is_empty());
+        assert!(guild.member(BOT_ID).user.unwrap().bot);
+    }
+
+    #[test]
+    fn a_private_channel_is_seen_by_its_member_and_the_owner() {
+        let mut guild = Guild::new(GUILD, "g", ADMIN_ID);
+        let private = Channel::new(
+            5,
+            GUILD,
+            ChannelKind::Text,
+            "ticket",
+            None,
+            vec![
+                Overwrite {
+                    id: GUILD,
+                    kind: OverwriteKind::Role,
+                    allow: 0,
+                    deny: VIEW_CHANNEL,
+                },
+                Overwrite {
+                    id: MEMBER_A_ID,
+                    kind: OverwriteKind::Member,
+                    allow: VIEW_CHANNEL,
+                    deny: 0,
+                },
+            ],
+        );
+        guild.channels.push(private.clone());
+        assert!(guild.can_view(MEMBER_A_ID, &private));
+        assert!(guild.can_view(ADMIN_ID, &private));
+        assert!(!guild.can_view(MEMBER_B_ID, &private));
+    }
+
+    #[test]
+    fn guild_create_lists_the_bot_the_owner_and_the_other_personas() {
+        let guild = Guild::new(GUILD, "g", ADMIN_ID).guild_create();
+        let ids: Vec<u64> = guild.members.iter().map(Member::id).collect();
+        assert_eq!(ids[..2], [BOT_ID, ADMIN_ID]);
+        assert_eq!(ids.len(), PERSONAS.len() + 1);
+        assert_eq!(guild.roles[0].id, GUILD, "@everyone first");
+    }
+}

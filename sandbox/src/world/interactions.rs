@@ -1,0 +1,529 @@
+//! Slash commands and interactions: the bot registers its commands; a person runs one or
+//! presses a button (INTERACTION_CREATE); the bot answers through the callback (a message now,
+//! "thinking" then a message, or a change to the button's message) and through the
+//! interaction's webhook (edit or delete the answer, follow up).
+
+use crate::{
+    model::{
+        command::{Command, NewCommand, USER_OPTION},
+        error::ApiError,
+        event::Event,
+        ids::APP_ID,
+        interaction::{interaction_token, CallbackKind, CommandData, CommandOption, Interaction},
+        member::Member,
+        message::{Attachment, Message, MessageBody, EPHEMERAL, LOADING},
+        permissions::may_use,
+        user::{Persona, User, PERSONAS},
+    },
+    world::{
+        error::SandboxError,
+        messages::refusal,
+        state::{InteractionMetadata, InteractionState},
+        World,
+    },
+};
+
+impl World {
+    /// `PUT /applications/{app}/commands` (`guild` none) or `.../guilds/{id}/commands`: the
+    /// bot's commands replace the ones it registered there before.
+    pub fn register_commands(
+        &mut self,
+        guild: Option<u64>,
+        bodies: Vec<NewCommand>,
+    ) -> Result<Vec<Command>, ApiError> {
+        if guild.is_some_and(|id| self.guild(id).is_none()) {
+            return Err(ApiError::NotFound);
+        }
+        let commands: Vec<Command> = bodies
+            .into_iter()
+            .map(|body| Command::registered(self.next_id(), guild, body))
+            .collect();
+        match guild.and_then(|id| self.guild_mut(id)) {
+            Some(found) => found.commands = commands.clone(),
+            None => self.global_commands = commands.clone(),
+        }
+        self.page_changed(None);
+        Ok(commands)
+    }
+
+    /// The commands usable in guild `guild`: the global ones and its own.
+    pub fn commands_in(&self, guild: u64) -> Vec<&Command> {
+        let own = self.guild(guild).map_or(&[][..], |g| g.commands.as_slice());
+        self.global_commands.iter().chain(own).collect()
+    }
+
+    /// The commands `user` may run in guild `guild`: those whose `default_member_permissions`
+    /// they have, as the Discord client shows them.
+    pub fn commands_for(&self, guild: u64, user: &Persona) -> Vec<&Command> {
+        self.commands_in(guild)
+            .into_iter()
+            .filter(|c| may_use(c.default_member_permissions, user.administrator))
+            .collect()
+    }
+
+    /// The page's `[name, value]` pairs typed as the bot declared them: a USER option holds a
+    /// persona's key or ID, the rest are strings.
+    pub fn typed_options(
+        &self,
+        guild: u64,
+        command: &str,
+        options: &[(String, String)],
+    ) -> Result<Vec<CommandOption>, SandboxError> {
+        let declared = self
+            .commands_in(guild)
+            .into_iter()
+            .find(|c| c.name == command);
+        options
+            .iter()
+            .map(|(name, value)| {
+                let is_user = declared
+                    .and_then(|c| c.option(name))
+                    .is_some_and(|o| o.kind == USER_OPTION);
+                if !is_user {
+                    return Ok(CommandOption::String(name.clone(), value.clone()));
+                }
+                PERSONAS
+                    .iter()
+                    .find(|p| p.key == value || p.id.to_string() == *value)
+                    .map(|p| CommandOption::User(name.clone(), p.id))
+                    .ok_or_else(|| SandboxError::UnknownUser(value.clone()))
+            })
+            .collect()
+    }
+
+    /// Sends `interaction` to the bot, remembering it by token so that its answer is known.
+    fn send_interaction(
+        &mut self,
+        interaction: Interaction,
+        name: &str,
+        source_message: Option<u64>,
+    ) -> Result<u64, SandboxError> {
+        let id = interaction.id;
+        self.interactions.insert(
+            interaction.token.clone(),
+            InteractionState {
+                id,
+                channel: interaction.channel_id,
+                user: interaction.user().map_or(0, |u| u.id),
+                name: name.to_owned(),
+                original: None,
+                source_message,
+                acknowledged: false,
+            },
+        );
+        self.dispatch(Event::InteractionCreate(Box::new(interaction)))?;
+        Ok(id)
+    }
+
+    /// Slash command `name` run by user `user` in the sandbox guild's first text channel (or one
+    /// the guild does not have), as a member without roles; no check of who may run it.
+    pub fn run_command_unchecked(
+        &mut self,
+        name: &str,
+        user: u64,
+        administrator: bool,
+    ) -> Result<u64, SandboxError> {
+        let guild = self.home();
+        let channel = guild
+            .channels
+            .iter()
+            .find(|c| c.kind == crate::model::channel::ChannelKind::Text)
+            .map_or(guild.id + 1, |c| c.id);
+        let guild_id = guild.id;
+        let member = Member::new(User::new(user, false), Vec::new());
+        let id = self.next_id();
+        let data = CommandData::new(name, &[], Vec::new());
+        let interaction = Interaction::command(id, guild_id, channel, member, administrator, data);
+        self.send_interaction(interaction, name, None)
+    }
+
+    /// Persona `user` runs slash command `name` in `channel` with `options`, as the Discord
+    /// client lets them: the bot is connected, they see the channel, the bot registered the
+    /// command and they may use it. A USER option's member arrives in `data.resolved`.
+    pub fn run_command(
+        &mut self,
+        user: &Persona,
+        name: &str,
+        channel: u64,
+        options: &[CommandOption],
+    ) -> Result<u64, SandboxError> {
+        if !self.bot_connected() {
+            return Err(SandboxError::BotNotConnected);
+        }
+        if !self.can_see(user.id, channel) {
+            return Err(SandboxError::UnknownChannel(channel));
+        }
+        let guild = self.guild_for(channel);
+        if !self
+            .commands_for(guild.id, user)
+            .iter()
+            .any(|c| c.name == name)
+        {
+            return Err(SandboxError::UnknownCommand(name.to_owned()));
+        }
+        let resolved: Vec<Member> = options
+            .iter()
+            .filter_map(|option| match option {
+                CommandOption::User(_, id) => Some(guild.member(*id)),
+                CommandOption::String(..) => None,
+            })
+            .collect();
+        let (guild_id, member) = (guild.id, guild.member(user.id));
+        let id = self.next_id();
+        let data = CommandData::new(name, options, resolved);
+        let interaction =
+            Interaction::command(id, guild_id, channel, member, user.administrator, data);
+        self.send_interaction(interaction, name, None)
+    }
+
+    /// Persona `user` presses the button `custom_id` of message `message_id` (one they see).
+    pub fn press_button(
+        &mut self,
+        user: &Persona,
+        message_id: u64,
+        custom_id: &str,
+    ) -> Result<u64, SandboxError> {
+        let stored = self
+            .message(message_id)
+            .ok_or(SandboxError::UnknownMessage(message_id))?;
+        let channel = stored.message.channel_id;
+        if !self.can_see(user.id, channel) || stored.only_for.is_some_and(|u| u != user.id) {
+            return Err(SandboxError::UnknownMessage(message_id));
+        }
+        let message = stored.message.clone();
+        let guild = self.guild_for(channel);
+        // As the page always sent it: the presser without roles.
+        let (guild_id, member) = (guild.id, Member::new(User::new(user.id, false), Vec::new()));
+        let id = self.next_id();
+        let interaction =
+            Interaction::component(id, guild_id, member, user.administrator, message, custom_id);
+        self.send_interaction(interaction, custom_id, Some(message_id))
+    }
+
+    /// Whether the bot answered interaction `id` (its callback arrived).
+    pub fn acknowledged(&self, id: u64) -> bool {
+        self.interactions
+            .get(&interaction_token(id))
+            .is_some_and(|i| i.acknowledged)
+    }
+
+    /// `POST /interactions/{id}/{token}/callback`: the bot's first answer.
+    pub fn answer_interaction(
+        &mut self,
+        id: u64,
+        token: &str,
+        kind: Option<u8>,
+        data: MessageBody,
+        attachments: Vec<Attachment>,
+    ) -> Result<(), ApiError> {
+        let interaction = self
+            .interactions
+            .get(token)
+            .filter(|i| i.id == id)
+            .cloned()
+            .ok_or(ApiError::UnknownInteraction)?;
+        if interaction.acknowledged {
+            return Err(ApiError::AlreadyAcknowledged);
+        }
+        match kind.and_then(CallbackKind::of) {
+            Some(kind @ (CallbackKind::Message | CallbackKind::DeferredMessage)) => {
+                let deferred = kind == CallbackKind::DeferredMessage;
+                if !deferred {
+                    if let Some(refusal) = refusal(&data, !attachments.is_empty()) {
+                        return Err(refusal);
+                    }
+                }
+                let only_for = data.ephemeral().then_some(interaction.user);
+                let mut flags = data.flags.unwrap_or(0);
+                if deferred {
+                    flags |= LOADING;
+                }
+                let mut message = self.bot_message(interaction.channel, data, attachments);
+                message.flags = flags;
+                let message_id = message.id;
+                let stored = self.store_message(message, only_for);
+                stored.interaction = Some(InteractionMetadata {
+                    name: interaction.name.clone(),
+                    user: User::new(interaction.user, false),
+                });
+                self.set_original(token, message_id);
+            }
+            Some(CallbackKind::UpdateMessage) => {
+                let source = interaction
+                    .source_message
+                    .ok_or(ApiError::InvalidFormBody)?;
+                if let Some(stored) = self.message_mut(source) {
+                    stored.message.apply(data, attachments);
+                }
+            }
+            Some(CallbackKind::Pong | CallbackKind::DeferredUpdate) => {}
+            None => return Err(ApiError::InvalidFormBody),
+        }
+        if let Some(state) = self.interactions.get_mut(token) {
+            state.acknowledged = true;
+        }
+        self.page_changed(Some(interaction.channel));
+        Ok(())
+    }
+
+    fn set_original(&mut self, token: &str, message: u64) {
+        if let Some(state) = self.interactions.get_mut(token) {
+            state.original = Some(message);
+        }
+    }
+
+    /// The interaction of `token`, when `application` is the bot's.
+    fn webhook(&self, application: u64, token: &str) -> Result<&InteractionState, ApiError> {
+        if application != APP_ID {
+            return Err(ApiError::NotFound);
+        }
+        self.interactions.get(token).ok_or(ApiError::UnknownWebhook)
+    }
+
+    /// `GET /webhooks/{app}/{token}/messages/@original`: the interaction's answer.
+    pub fn original_response(&self, application: u64, token: &str) -> Result<Message, ApiError> {
+        if application != APP_ID {
+            return Err(ApiError::NotFound);
+        }
+        self.interactions
+            .get(token)
+            .and_then(|i| i.original)
+            .and_then(|id| self.message(id))
+            .map(|m| m.message.clone())
+            .ok_or(ApiError::UnknownMessage)
+    }
+
+    /// `PATCH /webhooks/{app}/{token}/messages/@original`: edits the answer (the deferred
+    /// "thinking" one), or makes it, ephemeral, when there is none yet.
+    pub fn edit_original(
+        &mut self,
+        application: u64,
+        token: &str,
+        body: MessageBody,
+        attachments: Vec<Attachment>,
+    ) -> Result<Message, ApiError> {
+        let interaction = self.webhook(application, token)?.clone();
+        let edited = match interaction.original.and_then(|id| self.message_mut(id)) {
+            Some(stored) => {
+                stored.message.apply(body, attachments);
+                stored.message.clone()
+            }
+            None => {
+                let mut message = self.bot_message(interaction.channel, body, attachments);
+                message.flags = EPHEMERAL;
+                self.set_original(token, message.id);
+                self.store_message(message, Some(interaction.user))
+                    .message
+                    .clone()
+            }
+        };
+        self.page_changed(Some(interaction.channel));
+        let mut answer = edited;
+        answer.webhook_id = Some(APP_ID);
+        Ok(answer)
+    }
+
+    /// `DELETE /webhooks/{app}/{token}/messages/@original`.
+    pub fn delete_original(&mut self, application: u64, token: &str) -> Result<(), ApiError> {
+        if application != APP_ID {
+            return Err(ApiError::NotFound);
+        }
+        let original = self.interactions.get(token).and_then(|i| i.original);
+        match original {
+            Some(id) => {
+                self.forget_message(id);
+                Ok(())
+            }
+            None => Err(ApiError::UnknownMessage),
+        }
+    }
+
+    /// `POST /webhooks/{app}/{token}`: a follow-up message.
+    pub fn follow_up(
+        &mut self,
+        application: u64,
+        token: &str,
+        body: MessageBody,
+        attachments: Vec<Attachment>,
+    ) -> Result<Message, ApiError> {
+        let interaction = self.webhook(application, token)?.clone();
+        let only_for = body.ephemeral().then_some(interaction.user);
+        let message = self.bot_message(interaction.channel, body, attachments);
+        let stored = self.store_message(message, only_for).message.clone();
+        self.page_changed(Some(interaction.channel));
+        Ok(stored)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::model::{
+        channel::ChannelKind,
+        event::Dispatch,
+        ids::{GUILD_ID, MEMBER_A_ID, MEMBER_B_ID},
+        user::persona,
+    };
+
+    fn commands() -> Vec<NewCommand> {
+        serde_json::from_value(json!([
+            { "name": "setup", "description": "d", "default_member_permissions": "8" },
+            { "name": "ticket-add", "description": "add",
+              "options": [{ "type": 6, "name": "member", "description": "who" }] },
+        ]))
+        .unwrap()
+    }
+
+    fn connected() -> (World, u64, mpsc::UnboundedReceiver<Dispatch>) {
+        let mut world = World::new();
+        let channel = world
+            .add_channel(GUILD_ID, "general", ChannelKind::Text, None, vec![])
+            .unwrap();
+        world.register_commands(Some(GUILD_ID), commands()).unwrap();
+        let (tx, rx) = mpsc::unbounded_channel();
+        world.gateway = Some(tx);
+        (world, channel, rx)
+    }
+
+    fn text(content: &str) -> MessageBody {
+        MessageBody {
+            content: Some(content.to_owned()),
+            ..MessageBody::default()
+        }
+    }
+
+    #[test]
+    fn a_member_sees_and_runs_only_the_commands_they_may_use() {
+        let (mut world, channel, mut rx) = connected();
+        let member = persona("member-a").unwrap();
+        let admin = persona("admin").unwrap();
+        let names = |world: &World, p: &Persona| -> Vec<String> {
+            world
+                .commands_for(GUILD_ID, p)
+                .iter()
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        assert_eq!(names(&world, member), ["ticket-add"]);
+        assert_eq!(names(&world, admin), ["setup", "ticket-add"]);
+        assert_eq!(
+            world.run_command(member, "setup", channel, &[]),
+            Err(SandboxError::UnknownCommand("setup".to_owned()))
+        );
+        let options = world
+            .typed_options(
+                GUILD_ID,
+                "ticket-add",
+                &[("member".to_owned(), "member-b".to_owned())],
+            )
+            .unwrap();
+        assert_eq!(
+            options,
+            [CommandOption::User("member".to_owned(), MEMBER_B_ID)]
+        );
+        let id = world
+            .run_command(admin, "ticket-add", channel, &options)
+            .unwrap();
+        let sent = rx.try_recv().unwrap();
+        assert_eq!(sent.id, id.to_string());
+        assert_eq!(
+            sent.data["data"]["resolved"]["users"][MEMBER_B_ID.to_string()]["username"],
+            "bob"
+        );
+        assert_eq!(
+            world.typed_options(
+                GUILD_ID,
+                "ticket-add",
+                &[("member".to_owned(), "x".to_owned())]
+            ),
+            Err(SandboxError::UnknownUser("x".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_deferred_answer_thinks_until_the_original_is_edited_and_a_second_answer_is_refused() {
+        let (mut world, channel, _rx) = connected();
+        let id = world
+            .run_command_unchecked("ticket-add", MEMBER_A_ID, false)
+            .unwrap();
+        let token = interaction_token(id);
+        let ephemeral = MessageBody {
+            flags: Some(EPHEMERAL),
+            ..MessageBody::default()
+        };
+        world
+            .answer_interaction(id, &token, Some(5), ephemeral, vec![])
+            .unwrap();
+        assert!(world.acknowledged(id));
+        let thinking = &world.messages_in(channel)[0];
+        assert_eq!(thinking.message.flags, EPHEMERAL | LOADING);
+        assert_eq!(thinking.only_for, Some(MEMBER_A_ID));
+        assert_eq!(
+            world.answer_interaction(id, &token, Some(4), text("again"), vec![]),
+            Err(ApiError::AlreadyAcknowledged)
+        );
+        let answer = world
+            .edit_original(APP_ID, &token, text("done"), vec![])
+            .unwrap();
+        assert_eq!((answer.content.as_str(), answer.flags), ("done", EPHEMERAL));
+        assert_eq!(answer.webhook_id, Some(APP_ID));
+        assert_eq!(
+            world.original_response(APP_ID, &token).unwrap().content,
+            "done"
+        );
+        world.delete_original(APP_ID, &token).unwrap();
+        assert!(world.messages_in(channel).is_empty());
+        assert_eq!(
+            world.answer_interaction(id + 1, &token, Some(4), text("x"), vec![]),
+            Err(ApiError::UnknownInteraction)
+        );
+        assert_eq!(
+            world.follow_up(APP_ID, "token-0", text("x"), vec![]),
+            Err(ApiError::UnknownWebhook)
+        );
+        assert_eq!(world.original_response(1, &token), Err(ApiError::NotFound));
+    }
+
+    #[test]
+    fn a_button_press_can_update_the_message_it_was_on() {
+        let (mut world, channel, _rx) = connected();
+        let body: MessageBody = serde_json::from_value(json!({ "content": "close?",
+            "components": [{ "type": 1, "components": [{ "type": 2, "style": 4, "custom_id": "close" }] }] }))
+        .unwrap();
+        let posted = world.post_message(channel, body, vec![]).unwrap();
+        let alice = persona("member-a").unwrap();
+        let id = world.press_button(alice, posted.id, "close").unwrap();
+        let update = MessageBody {
+            components: Some(Vec::new()),
+            ..text("closed")
+        };
+        world
+            .answer_interaction(id, &interaction_token(id), Some(7), update, vec![])
+            .unwrap();
+        let changed = &world.message(posted.id).unwrap().message;
+        assert_eq!(changed.content, "closed");
+        assert!(changed.components.is_empty());
+        assert_eq!(
+            world.press_button(alice, 1, "close"),
+            Err(SandboxError::UnknownMessage(1))
+        );
+    }
+
+    #[test]
+    fn nothing_runs_without_a_bot_or_in_a_channel_the_person_cannot_see() {
+        let mut world = World::new();
+        let admin = persona("admin").unwrap();
+        assert_eq!(
+            world.run_command(admin, "setup", 1, &[]),
+            Err(SandboxError::BotNotConnected)
+        );
+        let (mut world, _channel, _rx) = connected();
+        assert_eq!(
+            world.run_command(admin, "setup", 1, &[]),
+            Err(SandboxError::UnknownChannel(1))
+        );
+    }
+}
