@@ -662,18 +662,49 @@ impl<'de> Deserialize<'de> for RawEntry<'de> {
     }
 }
 
-/// A worker's answer to a [`RelayRequest`].
+/// A worker's answer to a [`RelayRequest`]: `{"reply": "..."}`, plus `grounded` and `sources`
+/// when the answer source knows them. Both are left out of the JSON when unset, so older
+/// requesters, which read only `reply`, see what they always saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayReply {
     /// The text to post in the ticket channel.
     pub reply: String,
+    /// Whether the answer rests on the server's documents: `true` when it quotes or cites them,
+    /// `false` when they do not cover the question (the reply then says staff will follow up,
+    /// or is a model's answer that cites nothing). Unset for replies that are neither (a
+    /// greeting, the placeholder).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grounded: Option<bool>,
+    /// The sources quoted or cited, as `file › heading` (`billing.md › Refunds`), in the
+    /// order the reply uses them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
 }
 
 impl RelayReply {
-    /// A reply with this text.
+    /// A reply with this text, neither grounded nor not, citing nothing.
     pub fn new(reply: impl Into<String>) -> Self {
         Self {
             reply: reply.into(),
+            grounded: None,
+            sources: Vec::new(),
+        }
+    }
+
+    /// A reply from the documents: grounded, quoting or citing `sources`.
+    pub fn grounded(reply: impl Into<String>, sources: Vec<String>) -> Self {
+        Self {
+            grounded: Some(true),
+            sources,
+            ..Self::new(reply)
+        }
+    }
+
+    /// A reply the documents do not back (they do not cover the question).
+    pub fn ungrounded(reply: impl Into<String>) -> Self {
+        Self {
+            grounded: Some(false),
+            ..Self::new(reply)
         }
     }
 }
@@ -781,6 +812,34 @@ impl From<&PayloadError> for ErrorBody {
 mod tests {
     use super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn a_reply_without_grounding_or_sources_is_only_its_text() {
+        let plain = serde_json::to_value(RelayReply::new("hi")).unwrap();
+        assert_eq!(plain, json!({"reply": "hi"}));
+        let ungrounded = serde_json::to_value(RelayReply::ungrounded("staff will follow up"));
+        assert_eq!(
+            ungrounded.unwrap(),
+            json!({"reply": "staff will follow up", "grounded": false}),
+            "no sources: no field"
+        );
+        let grounded = RelayReply::grounded("from the docs", vec!["billing.md › Refunds".into()]);
+        assert_eq!(
+            serde_json::to_value(&grounded).unwrap(),
+            json!({"reply": "from the docs", "grounded": true, "sources": ["billing.md › Refunds"]})
+        );
+    }
+
+    #[test]
+    fn replies_of_older_and_newer_workers_both_parse() {
+        let old: RelayReply = serde_json::from_value(json!({"reply": "x"})).unwrap();
+        assert_eq!(old, RelayReply::new("x"));
+        let new: RelayReply = serde_json::from_value(
+            json!({"reply": "x", "grounded": true, "sources": ["a.md › B"], "later": 1}),
+        )
+        .unwrap();
+        assert_eq!(new, RelayReply::grounded("x", vec!["a.md › B".to_owned()]));
+    }
 
     fn parse(value: Value) -> Result<RelayRequest, PayloadError> {
         RelayRequest::parse(value.to_string().as_bytes())
