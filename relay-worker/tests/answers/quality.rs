@@ -75,6 +75,8 @@ struct Figures {
     hit_at_1: usize,
     hit_at_3: usize,
     false_abstentions: usize,
+    /// Sources quoted, over the documented questions answered from the documents.
+    sources_quoted: usize,
     off_topic: usize,
     abstentions: usize,
     small_talk: usize,
@@ -121,12 +123,13 @@ impl fmt::Display for Figures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "hit@1 {}, hit@3 {}, on-topic false abstention {}, off-topic abstention {}, small talk replies {}",
+            "hit@1 {}, hit@3 {}, on-topic false abstention {}, off-topic abstention {}, small talk replies {}, {:.2} sources per answer",
             share(self.hit_at_1, self.on_topic),
             share(self.hit_at_3, self.on_topic),
             share(self.false_abstentions, self.on_topic),
             share(self.abstentions, self.off_topic),
             share(self.small_talk_replies, self.small_talk),
+            self.sources_quoted as f64 / (self.on_topic - self.false_abstentions).max(1) as f64,
         )
     }
 }
@@ -171,6 +174,7 @@ async fn measure(verbose: bool) -> (Figures, Figures) {
                 let hit = |k: usize| sources.iter().take(k).any(|s| question.answers.contains(s));
                 figures.hit_at_1 += usize::from(hit(1));
                 figures.hit_at_3 += usize::from(hit(3));
+                figures.sources_quoted += sources.len();
                 if verbose && !question.held_out && !hit(1) {
                     println!(
                         "miss@1 {:?} -> {sources:?} (want {:?})",
