@@ -53,7 +53,8 @@ pub struct Section {
     pub passages: Vec<String>,
 }
 
-fn source(document: &str, heading: Option<&str>) -> String {
+/// Where a passage or section comes from, for people: `billing.md › Refunds`.
+pub fn source(document: &str, heading: Option<&str>) -> String {
     match heading {
         Some(heading) => format!("{document} › {heading}"),
         None => document.to_owned(),

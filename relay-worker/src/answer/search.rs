@@ -14,7 +14,7 @@
 //! that is not a typo of one, see [`super::terms`]) weighs like the rarest word they do use,
 //! and no section contains it: "What's your favourite pizza topping?" is mostly `pizza`, which
 //! nothing covers. Sections are ranked by BM25 times coverage ([`Hit::rank`]). The documents
-//! answer when the best section's coverage reaches `KNOWLEDGE_MIN_COVERAGE` (default a third)
+//! answer when the best section's coverage reaches `KNOWLEDGE_MIN_COVERAGE` (default 0.35)
 //! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default). Further
 //! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
 //! least [`RUNNER_UP_SHARE`] of the best: a runner-up far behind is noise.
@@ -33,7 +33,7 @@ use tantivy::{
 };
 
 use super::{
-    passages::{Passage, Section},
+    passages::{self, Passage, Section},
     terms::{self, Vocabulary},
 };
 
@@ -227,7 +227,7 @@ impl SectionIndex {
     pub fn sources(&self) -> Vec<String> {
         self.sections
             .iter()
-            .map(|section| quote(section, &[]).source())
+            .map(|section| passages::source(&section.document, section.heading.as_deref()))
             .collect()
     }
 
@@ -388,7 +388,6 @@ pub fn select(ranked: Vec<Hit>, gate: &Gate) -> Vec<Hit> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::passages;
 
     const GATE: Gate = Gate {
         min_coverage: 0.33,
