@@ -39,7 +39,7 @@ use common::{
     test_util::NatsServer,
 };
 use futures::{stream::FuturesUnordered, StreamExt};
-use relay_worker::answer::{Knowledge, KnowledgeSettings};
+use relay_worker::answer::{Knowledge, KnowledgeSettings, DEFAULT_MIN_COVERAGE};
 use serde_json::json;
 
 const FILES: usize = 200;
@@ -114,7 +114,8 @@ async fn knowledge_figures(passages: usize, searches: usize) {
     let settings = KnowledgeSettings {
         dir: dir.path().to_path_buf(),
         top_k: 3,
-        min_score: 3.0,
+        min_coverage: DEFAULT_MIN_COVERAGE,
+        min_score: 0.0,
         reload_every: None,
     };
     let started = Instant::now();

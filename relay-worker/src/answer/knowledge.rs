@@ -12,17 +12,9 @@
 //! per period. A full rebuild is simple and cheap at this size: `answer_bench` measures it.
 //! Each build bumps [`Knowledge::generation`], the signal tests wait on.
 //!
-//! **What counts as an answer.** The question is analysed like the passages (lower case,
-//! English stop words removed, stemmed) and every remaining word is an optional term, searched
-//! in the text and in the passage's headings (weighted double: a heading that names the topic
-//! is strong evidence). The documents answer when the best passage's BM25 score reaches
-//! `KNOWLEDGE_MIN_SCORE` (default 3.0). BM25 scores are not normalised; on the fixture documents
-//! (test `the_default_threshold_separates_documented_from_unrelated_questions`) documented
-//! questions score 4 to 15 and unrelated ones 0 to 1.8, which is what the default is chosen
-//! from. The search is lexical: a question sharing one distinctive word with a heading
-//! ("a good *account* of Roman history" against "Your account") scores like a documented one.
-//! Scores grow with the number of passages (rarer words weigh more): raise the threshold when
-//! off-topic questions get passages, lower it when documented ones get "staff will follow up".
+//! **What counts as an answer** is decided in [`super::search`]: sections ranked by BM25, and
+//! a gate on the share of the question the best one covers, which carries from one set of
+//! documents to another where a BM25 score does not.
 
 use std::{
     path::{Path, PathBuf},
@@ -30,33 +22,14 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use tantivy::{
-    collector::TopDocs,
-    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery},
-    schema::{IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, STORED},
-    tokenizer::{
-        Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter,
-        TextAnalyzer, TokenStream,
-    },
-    Index, IndexReader, ReloadPolicy, TantivyDocument, Term,
-};
 use tokio::sync::watch;
 
+pub use super::search::Hit;
 use super::{
-    passages::{self, Passage},
+    passages,
+    search::{Gate, SectionIndex},
     settings::KnowledgeSettings,
 };
-
-/// Most distinct words of a question that are searched (a 4,000-character message has fewer
-/// than this many distinct words worth searching; the cap bounds the query's cost).
-const MAX_QUERY_TERMS: usize = 64;
-/// How much more a word in a passage's headings counts than one in its text.
-const HEADING_BOOST: f32 = 2.0;
-/// The index writer's memory: tantivy's minimum per thread; one thread, one segment.
-const WRITER_MEMORY: usize = 15_000_000;
-/// Words longer than this are not indexed (hashes, base64, URLs run together).
-const MAX_WORD_BYTES: usize = 40;
-const TOKENIZER: &str = "knowledge";
 
 /// The knowledge base could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -77,15 +50,6 @@ pub enum KnowledgeError {
     Aborted,
 }
 
-/// A passage found for a question, with its BM25 score.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Hit {
-    /// The passage.
-    pub passage: Passage,
-    /// Its BM25 score for the question.
-    pub score: f32,
-}
-
 /// The searchable documents of one folder, rebuilt in the background when they change.
 /// Dropping it stops the rescans.
 #[derive(Debug)]
@@ -97,35 +61,17 @@ pub struct Knowledge {
 #[derive(Debug)]
 struct Shared {
     dir: PathBuf,
-    top_k: usize,
-    min_score: f32,
+    gate: Gate,
     current: RwLock<Arc<Snapshot>>,
     generation: watch::Sender<u64>,
 }
 
 /// One build: the index and what it was built from.
+#[derive(Debug)]
 struct Snapshot {
-    reader: IndexReader,
-    fields: Fields,
+    index: SectionIndex,
     files: Vec<FileStamp>,
     passages: usize,
-}
-
-impl std::fmt::Debug for Snapshot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Snapshot")
-            .field("files", &self.files.len())
-            .field("passages", &self.passages)
-            .finish()
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Fields {
-    document: tantivy::schema::Field,
-    heading: tantivy::schema::Field,
-    headings: tantivy::schema::Field,
-    text: tantivy::schema::Field,
 }
 
 /// What a scan compares: a file's path, size and modification time.
@@ -152,8 +98,11 @@ impl Knowledge {
         );
         let shared = Arc::new(Shared {
             dir: settings.dir.clone(),
-            top_k: settings.top_k,
-            min_score: settings.min_score,
+            gate: Gate {
+                min_coverage: settings.min_coverage,
+                min_score: settings.min_score,
+                top_k: settings.top_k,
+            },
             current: RwLock::new(Arc::new(snapshot)),
             generation: watch::Sender::new(1),
         });
@@ -179,27 +128,26 @@ impl Knowledge {
         self.snapshot().passages
     }
 
-    /// The passages that answer `question`: the best ones, up to `KNOWLEDGE_TOP_K`, when the
-    /// best reaches `KNOWLEDGE_MIN_SCORE`; else none.
-    pub fn answer(&self, question: &str) -> Vec<Hit> {
-        let hits = self.search(question, self.shared.top_k);
-        match hits.first() {
-            Some(best) if best.score >= self.shared.min_score => hits,
-            _ => Vec::new(),
-        }
+    /// Sections in the current index (a heading's passages, or a passage without heading).
+    pub fn sections(&self) -> usize {
+        self.snapshot().index.sections()
     }
 
-    /// The `limit` best passages for `question`, best first, whatever their score.
+    /// The source of every section (`billing.md › Refunds`), in document order.
+    pub fn sources(&self) -> Vec<String> {
+        self.snapshot().index.sources()
+    }
+
+    /// The sections that answer `question`, best first, each source once, at most
+    /// `KNOWLEDGE_TOP_K`; none when the documents do not cover it (see [`super::search`]).
+    pub fn answer(&self, question: &str) -> Vec<Hit> {
+        let gate = self.shared.gate;
+        logged(self.snapshot().index.answer(question, &gate))
+    }
+
+    /// The `limit` best sections for `question`, best first, whatever their coverage or score.
     pub fn search(&self, question: &str, limit: usize) -> Vec<Hit> {
-        let snapshot = self.snapshot();
-        match snapshot.search(question, limit) {
-            Ok(hits) => hits,
-            Err(err) => {
-                // Only an index fault gets here (reading a RAM index does no I/O).
-                tracing::error!(error = %err, "knowledge search failed");
-                Vec::new()
-            }
-        }
+        logged(self.snapshot().index.search(question, limit))
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {
@@ -219,6 +167,14 @@ impl Drop for Knowledge {
             task.abort();
         }
     }
+}
+
+fn logged(hits: tantivy::Result<Vec<Hit>>) -> Vec<Hit> {
+    hits.unwrap_or_else(|err| {
+        // Only an index fault gets here (reading a RAM index does no I/O).
+        tracing::error!(error = %err, "knowledge search failed");
+        Vec::new()
+    })
 }
 
 /// Rescans until the knowledge base is dropped; failures keep the last good index.
@@ -286,19 +242,6 @@ fn stamps(dir: &Path) -> Result<Vec<FileStamp>, KnowledgeError> {
         .collect()
 }
 
-fn analyzer() -> TextAnalyzer {
-    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
-        .filter(LowerCaser);
-    match StopWordFilter::new(Language::English) {
-        Some(stop_words) => builder
-            .filter(stop_words)
-            .filter(Stemmer::new(Language::English))
-            .build(),
-        None => builder.filter(Stemmer::new(Language::English)).build(),
-    }
-}
-
 /// Indexes every passage of the documents under `dir`.
 fn build(dir: &Path) -> Result<Snapshot, KnowledgeError> {
     let files = stamps(dir)?;
@@ -328,158 +271,15 @@ fn build(dir: &Path) -> Result<Snapshot, KnowledgeError> {
 }
 
 /// Builds the in-memory index of `passages`.
-fn index(passages: Vec<Passage>, files: Vec<FileStamp>) -> Result<Snapshot, KnowledgeError> {
-    let searched = TextOptions::default().set_stored().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(TOKENIZER)
-            .set_index_option(IndexRecordOption::WithFreqs),
-    );
-    let mut schema = Schema::builder();
-    let fields = Fields {
-        document: schema.add_text_field("document", STORED),
-        heading: schema.add_text_field("heading", STORED),
-        headings: schema.add_text_field("headings", searched.clone()),
-        text: schema.add_text_field("text", searched),
-    };
-    let index = Index::create_in_ram(schema.build());
-    index.tokenizers().register(TOKENIZER, analyzer());
-    let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, WRITER_MEMORY)?;
+fn index(
+    passages: Vec<passages::Passage>,
+    files: Vec<FileStamp>,
+) -> Result<Snapshot, KnowledgeError> {
     let count = passages.len();
-    for passage in passages {
-        let mut doc = TantivyDocument::default();
-        doc.add_text(fields.document, &passage.document);
-        if let Some(heading) = &passage.heading {
-            doc.add_text(fields.heading, heading);
-        }
-        doc.add_text(fields.headings, passage.heading_path.join("\n"));
-        doc.add_text(fields.text, &passage.text);
-        writer.add_document(doc)?;
-    }
-    writer.commit()?;
-    let reader = index
-        .reader_builder()
-        .reload_policy(ReloadPolicy::Manual)
-        .try_into()?;
+    let index = SectionIndex::new(passages::sections(passages))?;
     Ok(Snapshot {
-        reader,
-        fields,
+        index,
         files,
         passages: count,
     })
-}
-
-impl Snapshot {
-    fn search(&self, question: &str, limit: usize) -> tantivy::Result<Vec<Hit>> {
-        let words = query_words(question);
-        if words.is_empty() || limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(words.len() * 2);
-        for word in &words {
-            let in_text = Term::from_field_text(self.fields.text, word);
-            let in_headings = Term::from_field_text(self.fields.headings, word);
-            clauses.push((
-                Occur::Should,
-                Box::new(TermQuery::new(in_text, IndexRecordOption::WithFreqs)),
-            ));
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(in_headings, IndexRecordOption::WithFreqs)),
-                    HEADING_BOOST,
-                )),
-            ));
-        }
-        let searcher = self.reader.searcher();
-        let top = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(limit))?;
-        top.into_iter()
-            .map(|(score, address)| {
-                let doc: TantivyDocument = searcher.doc(address)?;
-                let text = |field| {
-                    doc.get_first(field)
-                        .and_then(|value| value.as_str())
-                        .map(str::to_owned)
-                };
-                let heading = text(self.fields.heading);
-                Ok(Hit {
-                    score,
-                    passage: Passage {
-                        document: text(self.fields.document).unwrap_or_default(),
-                        heading_path: heading.iter().cloned().collect(),
-                        heading,
-                        text: text(self.fields.text).unwrap_or_default(),
-                    },
-                })
-            })
-            .collect()
-    }
-}
-
-/// The distinct analysed words of a question (no query syntax: every word is just a word).
-fn query_words(question: &str) -> Vec<String> {
-    let mut analyzer = analyzer();
-    let mut stream = analyzer.token_stream(question);
-    let mut words: Vec<String> = Vec::new();
-    while stream.advance() {
-        let word = &stream.token().text;
-        if !words.iter().any(|w| w == word) {
-            words.push(word.clone());
-            if words.len() == MAX_QUERY_TERMS {
-                break;
-            }
-        }
-    }
-    words
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn passage(document: &str, heading: &str, text: &str) -> Passage {
-        Passage {
-            document: document.to_owned(),
-            heading: Some(heading.to_owned()),
-            heading_path: vec![heading.to_owned()],
-            text: text.to_owned(),
-        }
-    }
-
-    #[test]
-    fn the_best_passage_comes_first_with_its_source() {
-        let snapshot = index(
-            vec![
-                passage(
-                    "billing.md",
-                    "Refunds",
-                    "Refunds are paid back to the card within 5 days.",
-                ),
-                passage(
-                    "account.md",
-                    "Password",
-                    "Reset your password from the login page.",
-                ),
-            ],
-            Vec::new(),
-        )
-        .unwrap();
-        let hits = snapshot.search("How do I get a refund?", 3).unwrap();
-        assert_eq!(hits[0].passage.source(), "billing.md › Refunds");
-        assert!(hits.iter().all(|h| h.passage.document != "account.md"));
-        assert!(
-            snapshot.search("the and of", 3).unwrap().is_empty(),
-            "stop words only"
-        );
-        assert!(
-            snapshot.search("AND OR \"( :", 3).unwrap().is_empty(),
-            "no query syntax"
-        );
-    }
-
-    #[test]
-    fn question_words_are_stemmed_deduplicated_and_bounded() {
-        assert_eq!(query_words("Refunds, REFUNDED refund!"), ["refund"]);
-        let many: String = (0..200).map(|n| format!("w{n} ")).collect();
-        assert_eq!(query_words(&many).len(), MAX_QUERY_TERMS);
-    }
 }

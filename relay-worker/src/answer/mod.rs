@@ -3,28 +3,37 @@
 //! [`AnswerSource`] implements [`Responder`] for all three by matching on an enum, so the
 //! worker stays generic over one concrete type and nothing is boxed.
 //!
-//! Every answer is capped at `ANSWER_MAX_CHARS` here, whatever its source.
+//! Every answer is capped at `ANSWER_MAX_CHARS` here, whatever its source; a final `Sources:`
+//! line survives the cut. Replies say whether they rest on the documents (`grounded`) and
+//! which sections they quote or cite (`sources`).
 //!
 //! Streaming later: [`Responder::respond_stream`] has a default (the whole answer as one
 //! piece); a streaming source overrides it, and [`AnswerSource`] forwards it per variant, so
 //! callers written against the trait need no change.
 
+mod citations;
 mod in_flight;
 mod knowledge;
 mod llm;
 mod passages;
+mod search;
 mod settings;
+mod small_talk;
+mod terms;
 
 use std::sync::Arc;
 
 use common::payload::{RelayReply, RelayRequest};
 
+pub use citations::NOT_COVERED;
 pub use knowledge::{Hit, Knowledge, KnowledgeError};
-pub use llm::{LlmAnswers, STAFF_LABEL};
+pub use llm::{LlmAnswers, MEMBER_NAME, STAFF_NAME};
 pub use passages::Passage;
 pub use settings::{
-    AnswerSettings, KnowledgeSettings, LlmSettings, SourceKind, DEFAULT_SYSTEM_PROMPT,
+    AnswerSettings, KnowledgeSettings, LlmSettings, SourceKind, DEFAULT_MIN_COVERAGE,
+    DEFAULT_SYSTEM_PROMPT,
 };
+pub use small_talk::SmallTalk;
 
 use crate::{Placeholder, Responder, ResponderError};
 
@@ -35,6 +44,8 @@ A member of staff will follow up here.";
 pub const FROM_THE_DOCUMENTS: &str = "Here is what our documentation says:";
 /// What ends an answer cut at `ANSWER_MAX_CHARS`.
 pub const ELLIPSIS: char = '…';
+/// What starts the last line of a model's answer that cites the documents.
+pub const SOURCES_LINE: &str = "Sources: ";
 
 /// The answer source could not start.
 #[derive(Debug, thiserror::Error)]
@@ -118,28 +129,64 @@ impl Responder for AnswerSource {
             Kind::Placeholder(placeholder) => placeholder.respond(request).await?,
             // A search takes well under a millisecond (see answer_bench): no blocking pool.
             Kind::Knowledge(knowledge) => {
-                RelayReply::new(from_documents(&knowledge.answer(request.content.as_str())))
+                let message = request.content.as_str();
+                match SmallTalk::of(message) {
+                    Some(talk) => RelayReply::new(talk.reply()),
+                    None => from_documents(&knowledge.answer(message), self.max_chars),
+                }
             }
             Kind::Llm { model, .. } => model.respond(request).await?,
         };
-        Ok(RelayReply::new(cap(reply.reply, self.max_chars)))
+        Ok(capped(reply, self.max_chars))
     }
 }
 
-/// The answer of the `knowledge` source: the passages with their sources, or the staff message.
-pub fn from_documents(hits: &[Hit]) -> String {
+/// The answer of the `knowledge` source: the sections with their sources, as many as fit in
+/// `max_chars` (the first always, cut if it must be), or the staff message.
+pub fn from_documents(hits: &[Hit], max_chars: usize) -> RelayReply {
     if hits.is_empty() {
-        return STAFF_WILL_FOLLOW_UP.to_owned();
+        return RelayReply::ungrounded(STAFF_WILL_FOLLOW_UP);
     }
     let mut answer = FROM_THE_DOCUMENTS.to_owned();
+    let mut sources = Vec::with_capacity(hits.len());
     for hit in hits {
-        answer.push_str(&format!(
-            "\n\n**{}**\n{}",
-            hit.passage.source(),
-            hit.passage.text
-        ));
+        let source = hit.passage.source();
+        let quoted = format!("\n\n**{source}**\n{}", hit.passage.text);
+        let fits = answer.chars().count() + quoted.chars().count() <= max_chars;
+        if !fits && !sources.is_empty() {
+            break;
+        }
+        answer.push_str(&quoted);
+        sources.push(source);
     }
-    answer
+    RelayReply::grounded(answer, sources)
+}
+
+/// `reply` with its text cut at `max_chars` (see [`cap`]), keeping a final [`SOURCES_LINE`]
+/// whole when the reply has sources and the line leaves room for some text.
+pub fn capped(reply: RelayReply, max_chars: usize) -> RelayReply {
+    let RelayReply {
+        reply: text,
+        grounded,
+        sources,
+    } = reply;
+    let footer_at = text
+        .rfind(&format!("\n\n{SOURCES_LINE}"))
+        .filter(|_| !sources.is_empty());
+    let text = match footer_at {
+        Some(at) if text[at..].chars().count() < max_chars / 2 => {
+            let footer = &text[at..];
+            let mut body = cap(text[..at].to_owned(), max_chars - footer.chars().count());
+            body.push_str(footer);
+            body
+        }
+        _ => cap(text, max_chars),
+    };
+    RelayReply {
+        reply: text,
+        grounded,
+        sources,
+    }
 }
 
 /// `text` cut to at most `max_chars` characters, the last being [`ELLIPSIS`] when it was cut.
@@ -175,7 +222,69 @@ mod tests {
     }
 
     #[test]
-    fn no_passage_means_staff_will_follow_up() {
-        assert_eq!(from_documents(&[]), STAFF_WILL_FOLLOW_UP);
+    fn no_passage_means_staff_will_follow_up_not_grounded() {
+        assert_eq!(
+            from_documents(&[], 4_000),
+            RelayReply::ungrounded(STAFF_WILL_FOLLOW_UP)
+        );
+    }
+
+    fn hit(heading: &str, text: &str) -> Hit {
+        Hit {
+            passage: Passage {
+                document: "billing.md".to_owned(),
+                heading: Some(heading.to_owned()),
+                heading_path: vec![heading.to_owned()],
+                text: text.to_owned(),
+            },
+            score: 1.0,
+            coverage: 1.0,
+        }
+    }
+
+    #[test]
+    fn quoted_sections_are_the_sources_and_only_those_that_fit() {
+        let hits = [
+            hit("Refunds", "Within 14 days."),
+            hit("Invoices", &"x".repeat(500)),
+        ];
+        let reply = from_documents(&hits, 4_000);
+        assert_eq!(reply.grounded, Some(true));
+        assert_eq!(
+            reply.sources,
+            ["billing.md › Refunds", "billing.md › Invoices"]
+        );
+        assert!(reply.reply.starts_with(FROM_THE_DOCUMENTS));
+        assert!(reply
+            .reply
+            .contains("**billing.md › Refunds**\nWithin 14 days."));
+        let short = from_documents(&hits, 200);
+        assert_eq!(short.sources, ["billing.md › Refunds"], "{}", short.reply);
+    }
+
+    #[test]
+    fn a_cut_keeps_the_sources_line() {
+        let text = format!(
+            "{}\n\n{SOURCES_LINE}billing.md › Refunds",
+            "word ".repeat(100)
+        );
+        let reply = RelayReply::grounded(text, vec!["billing.md › Refunds".to_owned()]);
+        let cut = capped(reply.clone(), 100);
+        assert!(cut.reply.chars().count() <= 100, "{}", cut.reply);
+        assert!(
+            cut.reply.ends_with("…\n\nSources: billing.md › Refunds"),
+            "{}",
+            cut.reply
+        );
+        assert_eq!(
+            (cut.grounded, &cut.sources),
+            (reply.grounded, &reply.sources)
+        );
+        let tiny = capped(reply, 20);
+        assert!(
+            tiny.reply.chars().count() <= 20,
+            "no room for the line: a plain cut"
+        );
+        assert!(!tiny.reply.contains(SOURCES_LINE));
     }
 }

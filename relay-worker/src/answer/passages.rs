@@ -5,6 +5,11 @@
 //! within a section at blank lines; neighbouring paragraphs of one section are kept together
 //! up to [`TARGET_CHARS`], so that a short lead-in ("To get a refund:") stays with its list.
 //! Plain text splits at blank lines only.
+//!
+//! The passages of one heading form a [`Section`], the unit the search ranks and an answer
+//! quotes once under its heading. Passages without a heading (plain text files, Markdown before
+//! its first heading) are sections of their own: a text file of questions and answers is many
+//! topics, not one.
 
 use std::path::{Path, PathBuf};
 
@@ -31,11 +36,53 @@ pub struct Passage {
 impl Passage {
     /// Where it comes from, for people: `billing.md › Refunds`.
     pub fn source(&self) -> String {
-        match &self.heading {
-            Some(heading) => format!("{} › {heading}", self.document),
-            None => self.document.clone(),
+        source(&self.document, self.heading.as_deref())
+    }
+}
+
+/// The passages under one heading of one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    /// The file, as in [`Passage::document`].
+    pub document: String,
+    /// The heading, if any.
+    pub heading: Option<String>,
+    /// The headings above and including it, outermost first.
+    pub heading_path: Vec<String>,
+    /// Its passages' texts, in document order.
+    pub passages: Vec<String>,
+}
+
+/// Where a passage or section comes from, for people: `billing.md › Refunds`.
+pub fn source(document: &str, heading: Option<&str>) -> String {
+    match heading {
+        Some(heading) => format!("{document} › {heading}"),
+        None => document.to_owned(),
+    }
+}
+
+/// Groups consecutive passages of one heading into sections; each passage without a heading is
+/// a section of its own.
+pub fn sections(passages: Vec<Passage>) -> Vec<Section> {
+    let mut sections: Vec<Section> = Vec::new();
+    for passage in passages {
+        match sections.last_mut() {
+            Some(last)
+                if passage.heading.is_some()
+                    && last.document == passage.document
+                    && last.heading_path == passage.heading_path =>
+            {
+                last.passages.push(passage.text);
+            }
+            _ => sections.push(Section {
+                document: passage.document,
+                heading: passage.heading,
+                heading_path: passage.heading_path,
+                passages: vec![passage.text],
+            }),
         }
     }
+    sections
 }
 
 /// Whether the folder walk reads this file.
@@ -260,6 +307,29 @@ mod tests {
         assert_eq!(passages.len(), 1, "{passages:#?}");
         assert!(passages[0].text.contains("# not a heading\n\nrun it"));
         assert!(passages[0].text.ends_with("#hashtag"));
+    }
+
+    #[test]
+    fn passages_of_one_heading_form_one_section_headingless_ones_stay_apart() {
+        let long = "word ".repeat(100);
+        let text = format!("Lead-in.\n\n# A\n{long}\n\n{long}\n\n## B\nb\n\n# A\nagain");
+        let got: Vec<_> = sections(split("d.md", &text, true))
+            .iter()
+            .map(|s| (source(&s.document, s.heading.as_deref()), s.passages.len()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("d.md".to_owned(), 1),
+                ("d.md › A".to_owned(), 2),
+                ("d.md › B".to_owned(), 1),
+                ("d.md › A".to_owned(), 1),
+            ]
+        );
+        let faq = sections(split("faq.txt", "one\n\ntwo", false));
+        assert_eq!(faq.len(), 1, "short paragraphs join into one passage");
+        let faq = sections(split("faq.txt", &format!("{long}\n\n{long}"), false));
+        assert_eq!(faq.len(), 2, "each headingless passage is a section");
     }
 
     #[test]

@@ -55,6 +55,16 @@ impl Recorded {
             })
             .collect()
     }
+
+    /// The `name` of each message (`None` when absent).
+    pub fn names(&self) -> Vec<Option<String>> {
+        self.body["messages"]
+            .as_array()
+            .expect("messages is an array")
+            .iter()
+            .map(|m| m["name"].as_str().map(str::to_owned))
+            .collect()
+    }
 }
 
 #[derive(Clone)]

@@ -7,12 +7,15 @@ use std::{
 };
 
 use common::{
-    payload::{HistoryEntry, HistoryRole, MessageContent, RelayRequest, Snowflake},
+    payload::{HistoryEntry, HistoryRole, MessageContent, RelayReply, RelayRequest, Snowflake},
     relay_client::RelayClient,
     test_util::NatsServer,
 };
 use relay_worker::{
-    answer::{AnswerSettings, AnswerSource, KnowledgeSettings, LlmSettings, SourceKind},
+    answer::{
+        AnswerSettings, AnswerSource, KnowledgeSettings, LlmSettings, SourceKind,
+        DEFAULT_MIN_COVERAGE, STAFF_WILL_FOLLOW_UP,
+    },
     test_util::{sample_request_saying, spawn_worker, SUBJECT},
     RunningWorker,
 };
@@ -58,7 +61,8 @@ pub fn knowledge(dir: &Path) -> KnowledgeSettings {
     KnowledgeSettings {
         dir: dir.to_path_buf(),
         top_k: 3,
-        min_score: 3.0,
+        min_coverage: DEFAULT_MIN_COVERAGE,
+        min_score: 0.0,
         reload_every: None,
     }
 }
@@ -103,4 +107,11 @@ pub fn said(role: HistoryRole, author: u64, content: &str) -> HistoryEntry {
         author_id: Snowflake::from(author),
         content: MessageContent::parse(content.to_owned()).unwrap(),
     }
+}
+
+/// Asserts that `reply` is the staff follow-up: not grounded, no sources.
+pub fn assert_staff_follows_up(reply: &RelayReply) {
+    assert_eq!(reply.reply, STAFF_WILL_FOLLOW_UP);
+    assert_eq!(reply.grounded, Some(false));
+    assert!(reply.sources.is_empty(), "{reply:?}");
 }

@@ -9,3 +9,4 @@ mod fake_model;
 mod helpers;
 mod knowledge;
 mod llm;
+mod quality;

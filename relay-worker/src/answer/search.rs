@@ -1,0 +1,523 @@
+//! The index of the documents' sections and how a question is answered from it: ranking (BM25),
+//! the grounding gate (does the best section cover the question?), and what is quoted.
+//!
+//! **The unit is a section.** Each heading's passages are one tantivy document, so one heading
+//! is ranked, judged and quoted once, and the words of a question spread over two paragraphs
+//! of one section count together. Its heading path is indexed twice, in the text and alone in
+//! a field searched at [`HEADING_BOOST`]: a heading that names the topic is strong evidence.
+//!
+//! **The gate.** BM25 scores have no fixed scale (they grow with the number of sections and
+//! shrink with their length), so no absolute cut carries from one set of documents to another.
+//! What carries is a share: the *coverage* of a section is the part of the question's weight
+//! that it contains, each word weighing its inverse document frequency (BM25's own IDF, from
+//! tantivy's term statistics). Common words weigh little; a word the documents never use (and
+//! that is not a typo of one, see [`super::terms`]) weighs like the rarest word they do use,
+//! and no section contains it: "What's your favourite pizza topping?" is mostly `pizza`, which
+//! nothing covers. Sections are ranked by BM25 times coverage ([`Hit::rank`]). The documents
+//! answer when the best section's coverage reaches `KNOWLEDGE_MIN_COVERAGE` (default 0.35)
+//! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default). Further
+//! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
+//! least [`RUNNER_UP_SHARE`] of the best: a runner-up far behind is noise.
+//!
+//! **The quote** of a section is its passages that contain the most of the question (those
+//! with at least half the best passage's weight, at most [`QUOTED_PASSAGES`]), in document
+//! order; sections sharing a source (a text file's paragraphs) are quoted under it once.
+
+use std::collections::BTreeMap;
+
+use tantivy::{
+    collector::TopDocs,
+    query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery},
+    schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST},
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
+
+use super::{
+    passages::{self, Passage, Section},
+    terms::{self, Vocabulary},
+};
+
+/// How much more a word in a section's headings counts than one in its text.
+pub const HEADING_BOOST: f32 = 1.0;
+/// Sections ranked by BM25 before the gate looks at them.
+const CANDIDATES: usize = 10;
+/// A runner-up section is quoted only when its rank is at least this share of the best one's.
+pub const RUNNER_UP_SHARE: f32 = 0.6;
+/// Most passages quoted from one section.
+pub const QUOTED_PASSAGES: usize = 2;
+/// The index writer's memory: tantivy's minimum per thread; one thread.
+const WRITER_MEMORY: usize = 15_000_000;
+const TOKENIZER: &str = "knowledge";
+
+/// What makes the documents an answer: see the module documentation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gate {
+    /// `KNOWLEDGE_MIN_COVERAGE`: the share of the question's weight the best section must contain.
+    pub min_coverage: f32,
+    /// `KNOWLEDGE_MIN_SCORE`: the BM25 score it must reach.
+    pub min_score: f32,
+    /// `KNOWLEDGE_TOP_K`: most sections quoted.
+    pub top_k: usize,
+}
+
+/// A section found for a question.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// What is quoted: the section's document and headings, and its passages that match best.
+    pub passage: Passage,
+    /// Its BM25 score for the question.
+    pub score: f32,
+    /// The share (0 to 1) of the question's weight it contains.
+    pub coverage: f32,
+}
+
+impl Hit {
+    /// What sections are ranked by: the BM25 score times the coverage, so that of two sections
+    /// matching a question about as well, the one that covers more of it comes first.
+    pub fn rank(&self) -> f32 {
+        self.score * self.coverage
+    }
+}
+
+/// The sections of the documents, indexed.
+pub struct SectionIndex {
+    reader: IndexReader,
+    fields: Fields,
+    sections: Vec<Section>,
+    vocabulary: Vocabulary,
+}
+
+impl std::fmt::Debug for SectionIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SectionIndex")
+            .field("sections", &self.sections.len())
+            .field("words", &self.vocabulary.len())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    /// Headings and text: what coverage and statistics are counted on.
+    all: Field,
+    /// The heading path alone, searched again with a boost.
+    headings: Field,
+    /// The section's position in `sections`.
+    ordinal: Field,
+}
+
+/// A word of the question as searched.
+#[derive(Debug, Clone, PartialEq)]
+struct QueryTerm {
+    /// The analysed word, or the document word it was corrected to.
+    word: String,
+    /// Its inverse document frequency.
+    weight: f32,
+    /// Whether any section contains it.
+    known: bool,
+}
+
+impl SectionIndex {
+    /// Indexes `sections` in memory.
+    pub fn new(sections: Vec<Section>) -> tantivy::Result<Self> {
+        let searched = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        );
+        let mut schema = Schema::builder();
+        let fields = Fields {
+            all: schema.add_text_field("all", searched.clone()),
+            headings: schema.add_text_field("headings", searched),
+            ordinal: schema.add_u64_field("ordinal", FAST),
+        };
+        let index = Index::create_in_ram(schema.build());
+        index.tokenizers().register(TOKENIZER, terms::analyzer());
+        let mut writer = index.writer_with_num_threads::<TantivyDocument>(1, WRITER_MEMORY)?;
+        for (ordinal, section) in sections.iter().enumerate() {
+            let headings = section.heading_path.join("\n");
+            let mut doc = TantivyDocument::default();
+            doc.add_text(fields.all, &headings);
+            for passage in &section.passages {
+                doc.add_text(fields.all, passage);
+                doc.add_text(fields.all, terms::joined_compounds(passage));
+            }
+            doc.add_text(fields.headings, &headings);
+            doc.add_u64(fields.ordinal, ordinal as u64);
+            writer.add_document(doc)?;
+        }
+        writer.commit()?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let vocabulary = vocabulary(&reader.searcher(), fields.all)?;
+        Ok(Self {
+            reader,
+            fields,
+            sections,
+            vocabulary,
+        })
+    }
+
+    /// The sections that answer `question` under `gate`, best first, each source once; none
+    /// when the documents do not cover it.
+    pub fn answer(&self, question: &str, gate: &Gate) -> tantivy::Result<Vec<Hit>> {
+        let ranked = self.search(question, CANDIDATES)?;
+        Ok(select(ranked, gate))
+    }
+
+    /// The best sections for `question`, best first, whatever their coverage: the
+    /// [`CANDIDATES`] (at least `limit`) best by BM25, ranked again by [`Hit::rank`], then cut
+    /// to `limit`.
+    pub fn search(&self, question: &str, limit: usize) -> tantivy::Result<Vec<Hit>> {
+        let searcher = self.reader.searcher();
+        let terms = self.query_terms(&searcher, question)?;
+        let known: Vec<&QueryTerm> = terms.iter().filter(|t| t.known).collect();
+        if known.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let total: f32 = terms.iter().map(|t| t.weight).sum();
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(known.len() * 2);
+        for term in &known {
+            clauses.push((Occur::Should, self.term_query(self.fields.all, &term.word)));
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    self.term_query(self.fields.headings, &term.word),
+                    HEADING_BOOST,
+                )),
+            ));
+        }
+        let candidates = TopDocs::with_limit(limit.max(CANDIDATES));
+        let top = searcher.search(&BooleanQuery::new(clauses), &candidates)?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let mut contained = Vec::with_capacity(known.len());
+            for term in &known {
+                if contains(
+                    &searcher,
+                    &Term::from_field_text(self.fields.all, &term.word),
+                    address,
+                )? {
+                    contained.push(*term);
+                }
+            }
+            let covered: f32 = contained.iter().map(|t| t.weight).sum();
+            let Some(section) = self.section(&searcher, address)? else {
+                continue;
+            };
+            hits.push(Hit {
+                passage: quote(section, &contained),
+                score,
+                coverage: if total > 0.0 { covered / total } else { 0.0 },
+            });
+        }
+        hits.sort_by(|a, b| b.rank().total_cmp(&a.rank()));
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    /// Sections indexed.
+    pub fn sections(&self) -> usize {
+        self.sections.len()
+    }
+
+    /// The source of every section, in document order (a text file's once per paragraph group).
+    pub fn sources(&self) -> Vec<String> {
+        self.sections
+            .iter()
+            .map(|section| passages::source(&section.document, section.heading.as_deref()))
+            .collect()
+    }
+
+    fn section(
+        &self,
+        searcher: &Searcher,
+        address: DocAddress,
+    ) -> tantivy::Result<Option<&Section>> {
+        let ordinals = searcher
+            .segment_reader(address.segment_ord)
+            .fast_fields()
+            .u64("ordinal")?;
+        Ok(ordinals
+            .first(address.doc_id)
+            .and_then(|ordinal| self.sections.get(ordinal as usize)))
+    }
+
+    fn term_query(&self, field: Field, word: &str) -> Box<dyn Query> {
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, word),
+            IndexRecordOption::WithFreqs,
+        ))
+    }
+
+    /// The question's words, corrected when misspelt, with their weights.
+    fn query_terms(&self, searcher: &Searcher, question: &str) -> tantivy::Result<Vec<QueryTerm>> {
+        let sections = searcher.num_docs();
+        let mut terms: Vec<QueryTerm> = Vec::new();
+        for word in terms::words(question) {
+            let mut word = word;
+            let mut frequency = self.doc_freq(searcher, &word)?;
+            if frequency == 0 {
+                if let Some(corrected) = self.vocabulary.correct(&word) {
+                    word = corrected.to_owned();
+                    frequency = self.doc_freq(searcher, &word)?;
+                }
+            }
+            if terms.iter().any(|t| t.word == word) {
+                continue;
+            }
+            terms.push(QueryTerm {
+                // An unknown word weighs like the rarest known one.
+                weight: idf(frequency.max(1), sections),
+                known: frequency > 0,
+                word,
+            });
+        }
+        Ok(terms)
+    }
+
+    fn doc_freq(&self, searcher: &Searcher, word: &str) -> tantivy::Result<u64> {
+        searcher.doc_freq(&Term::from_field_text(self.fields.all, word))
+    }
+}
+
+/// BM25's inverse document frequency (as tantivy computes it).
+fn idf(frequency: u64, sections: u64) -> f32 {
+    let (n, total) = (frequency as f32, sections as f32);
+    (1.0 + (total - n + 0.5) / (n + 0.5)).ln()
+}
+
+/// Whether the document at `address` contains `term`, from the term's postings.
+fn contains(searcher: &Searcher, term: &Term, address: DocAddress) -> tantivy::Result<bool> {
+    let inverted = searcher
+        .segment_reader(address.segment_ord)
+        .inverted_index(term.field())?;
+    let Some(mut postings) = inverted.read_postings(term, IndexRecordOption::Basic)? else {
+        return Ok(false);
+    };
+    // A postings list starts on its first document, and seek only moves forward.
+    Ok(postings.doc() <= address.doc_id && postings.seek(address.doc_id) == address.doc_id)
+}
+
+/// Every word of `field` with the number of sections containing it.
+fn vocabulary(searcher: &Searcher, field: Field) -> tantivy::Result<Vocabulary> {
+    let mut words: BTreeMap<String, u32> = BTreeMap::new();
+    for segment in searcher.segment_readers() {
+        let inverted = segment.inverted_index(field)?;
+        let mut stream = inverted.terms().stream()?;
+        while stream.advance() {
+            if let Ok(word) = std::str::from_utf8(stream.key()) {
+                *words.entry(word.to_owned()).or_default() += stream.value().doc_freq;
+            }
+        }
+    }
+    Ok(Vocabulary::new(words.into_iter().collect()))
+}
+
+/// The passages of `section` that contain the most of `terms`: see the module documentation.
+fn quote(section: &Section, terms: &[&QueryTerm]) -> Passage {
+    let weights: Vec<f32> = section
+        .passages
+        .iter()
+        .map(|text| {
+            let words = terms::words(text);
+            terms
+                .iter()
+                .filter(|t| words.contains(&t.word))
+                .map(|t| t.weight)
+                .sum()
+        })
+        .collect();
+    let best = weights.iter().copied().fold(0.0_f32, f32::max);
+    let mut chosen: Vec<usize> = (0..section.passages.len())
+        .filter(|&i| best > 0.0 && weights[i] >= best / 2.0)
+        .collect();
+    if chosen.len() > QUOTED_PASSAGES {
+        // Keep the heaviest, then restore document order.
+        chosen.sort_by(|&a, &b| weights[b].total_cmp(&weights[a]).then(a.cmp(&b)));
+        chosen.truncate(QUOTED_PASSAGES);
+        chosen.sort_unstable();
+    }
+    if chosen.is_empty() {
+        chosen.push(0);
+    }
+    let text = chosen
+        .iter()
+        .filter_map(|&i| section.passages.get(i).map(String::as_str))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    Passage {
+        document: section.document.clone(),
+        heading: section.heading.clone(),
+        heading_path: section.heading_path.clone(),
+        text,
+    }
+}
+
+/// The hits `gate` lets through, from `ranked` (best first): see the module documentation.
+pub fn select(ranked: Vec<Hit>, gate: &Gate) -> Vec<Hit> {
+    let passes = |hit: &Hit| hit.coverage >= gate.min_coverage && hit.score >= gate.min_score;
+    let Some(best) = ranked.first() else {
+        return Vec::new();
+    };
+    if !passes(best) {
+        return Vec::new();
+    }
+    let floor = best.rank() * RUNNER_UP_SHARE;
+    let mut chosen: Vec<Hit> = Vec::new();
+    for hit in ranked {
+        if !chosen.is_empty() && (!passes(&hit) || hit.rank() < floor) {
+            continue;
+        }
+        let source = hit.passage.source();
+        if let Some(same) = chosen.iter_mut().find(|c| c.passage.source() == source) {
+            same.passage.text.push_str("\n\n");
+            same.passage.text.push_str(&hit.passage.text);
+            continue;
+        }
+        if chosen.len() == gate.top_k {
+            continue;
+        }
+        chosen.push(hit);
+    }
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GATE: Gate = Gate {
+        min_coverage: 0.33,
+        min_score: 0.0,
+        top_k: 3,
+    };
+
+    fn index(documents: &[(&str, &str)]) -> SectionIndex {
+        let all = documents
+            .iter()
+            .flat_map(|(name, text)| passages::split(name, text, name.ends_with(".md")))
+            .collect();
+        SectionIndex::new(passages::sections(all)).unwrap()
+    }
+
+    fn shop() -> SectionIndex {
+        index(&[
+            (
+                "billing.md",
+                "# Billing\n\n## Refunds\n\nRefunds are paid back to the card within 5 days of \
+                 approval.\n\n## Invoices\n\nEvery payment has an invoice under Account.\n",
+            ),
+            (
+                "account.md",
+                "# Account\n\n## Password reset\n\nReset your password from the login page; \
+                 the e-mail with the link arrives within minutes.\n\n## Deleting your account\n\n\
+                 Delete the account under Privacy.\n",
+            ),
+        ])
+    }
+
+    fn sources(hits: &[Hit]) -> Vec<String> {
+        hits.iter().map(|hit| hit.passage.source()).collect()
+    }
+
+    #[test]
+    fn a_covered_question_gets_its_section_first() {
+        let index = shop();
+        let hits = index
+            .answer("How long until my refund is paid back?", &GATE)
+            .unwrap();
+        assert_eq!(sources(&hits)[0], "billing.md › Refunds");
+        assert!(hits[0].coverage > 0.5, "{hits:?}");
+        let typo = index.answer("pasword resset", &GATE).unwrap();
+        assert_eq!(sources(&typo), ["account.md › Password reset"]);
+        let joined = index.answer("no email arrives", &GATE).unwrap();
+        assert_eq!(
+            sources(&joined)[0],
+            "account.md › Password reset",
+            "e-mail is email"
+        );
+    }
+
+    #[test]
+    fn a_question_of_words_the_documents_do_not_use_is_not_covered() {
+        let index = shop();
+        for question in [
+            "What's your favourite pizza topping?",
+            "Write me a poem about the sea",
+            "who won the football world cup in 2018",
+            "the and of",
+            "AND OR \"( :",
+        ] {
+            let hits = index.answer(question, &GATE).unwrap();
+            assert!(hits.is_empty(), "{question:?}: {hits:?}");
+        }
+        let one_shared_word = index.search("a good account of Roman history", 1).unwrap();
+        assert!(
+            one_shared_word[0].coverage < GATE.min_coverage,
+            "{one_shared_word:?}"
+        );
+    }
+
+    #[test]
+    fn the_score_floor_still_applies() {
+        let strict = Gate {
+            min_score: 1_000.0,
+            ..GATE
+        };
+        assert!(shop().answer("refund", &strict).unwrap().is_empty());
+    }
+
+    fn hit(source: (&str, &str), score: f32, coverage: f32) -> Hit {
+        Hit {
+            passage: Passage {
+                document: source.0.to_owned(),
+                heading: Some(source.1.to_owned()),
+                heading_path: vec![source.1.to_owned()],
+                text: format!("text of {}", source.1),
+            },
+            score,
+            coverage,
+        }
+    }
+
+    #[test]
+    fn runner_ups_are_quoted_only_when_close_and_covered_and_one_heading_once() {
+        let ranked = vec![
+            hit(("a.md", "One"), 10.0, 1.0),
+            hit(("a.md", "One"), 9.0, 0.9),
+            hit(("a.md", "Two"), 8.0, 0.8),
+            hit(("a.md", "Far"), 3.0, 1.0),
+            hit(("a.md", "Thin"), 9.0, 0.2),
+            hit(("a.md", "Three"), 7.0, 0.9),
+            hit(("a.md", "Four"), 7.0, 0.9),
+        ];
+        let chosen = select(ranked, &GATE);
+        assert_eq!(
+            sources(&chosen),
+            ["a.md › One", "a.md › Two", "a.md › Three"]
+        );
+        assert_eq!(
+            chosen[0].passage.text, "text of One\n\ntext of One",
+            "merged"
+        );
+        assert!(select(vec![hit(("a.md", "One"), 10.0, 0.3)], &GATE).is_empty());
+        assert!(select(Vec::new(), &GATE).is_empty());
+    }
+
+    #[test]
+    fn a_long_section_quotes_its_best_passages() {
+        let filler = "Unrelated words about other things entirely. ".repeat(20);
+        let text = format!(
+            "## Long\n\n{filler}\n\nRefunds take ten days.\n\n{filler}\n\nAsk for refunds by mail.\n\n{filler}"
+        );
+        let index = index(&[("a.md", &text)]);
+        let hits = index.search("refunds", 1).unwrap();
+        assert_eq!(
+            hits[0].passage.text, "Refunds take ten days.\n\nAsk for refunds by mail.",
+            "the matching passages, in order, without the filler between them"
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Greetings, thanks and goodbyes: a message made only of them ("hi", "thank you so much", "ok
+//! thx") gets a short human reply instead of a search of the documents, which has nothing to
+//! find in it. A message that also asks something ("hi, my refund is late") is a question.
+
+use tantivy::tokenizer::{LowerCaser, SimpleTokenizer, TextAnalyzer, TokenStream};
+
+/// Longest message (in words) still taken for small talk.
+const MAX_WORDS: usize = 8;
+
+/// What a small-talk message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmallTalk {
+    /// "hi", "good morning".
+    Greeting,
+    /// "thanks!", "ok thx", "that helped", and a bare "ok".
+    Thanks,
+    /// "bye", "see you".
+    Goodbye,
+}
+
+const GREETINGS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "heya",
+    "hiya",
+    "howdy",
+    "yo",
+    "sup",
+    "hallo",
+    "greetings",
+    "morning",
+    "afternoon",
+    "evening",
+    "gm",
+];
+const THANKS: &[&str] = &[
+    "thanks",
+    "thank",
+    "thx",
+    "thnx",
+    "thanx",
+    "ty",
+    "tysm",
+    "cheers",
+    "appreciate",
+    "appreciated",
+    "grateful",
+    "helped",
+    "helpful",
+    "perfect",
+    "great",
+    "awesome",
+    "cool",
+    "nice",
+    "ok",
+    "okay",
+    "k",
+    "kk",
+    "alright",
+    "solved",
+    "works",
+    "worked",
+];
+const GOODBYES: &[&str] = &["bye", "goodbye", "cya", "later", "see", "night"];
+/// Words that may go with the ones above without making a question.
+const FILLER: &[&str] = &[
+    "a", "all", "again", "and", "everyone", "folks", "for", "good", "got", "guys", "it", "lot",
+    "much", "so", "that", "there", "this", "very", "you", "your", "team", "help", "the", "really",
+    "many", "oh", "lol", "yes", "yeah", "yep", "sure", "now", "then", "i", "u", "ya", "to", "me",
+    "man", "mate", "friend", "staff", "support",
+];
+
+impl SmallTalk {
+    /// What `message` is, when it is only small talk.
+    pub fn of(message: &str) -> Option<Self> {
+        let mut analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+            .filter(LowerCaser)
+            .build();
+        let mut stream = analyzer.token_stream(message);
+        let (mut greeting, mut thanks, mut goodbye, mut words) = (false, false, false, 0);
+        while stream.advance() {
+            let word = stream.token().text.as_str();
+            words += 1;
+            if words > MAX_WORDS {
+                return None;
+            }
+            if THANKS.contains(&word) {
+                thanks = true;
+            } else if GREETINGS.contains(&word) {
+                greeting = true;
+            } else if GOODBYES.contains(&word) {
+                goodbye = true;
+            } else if !FILLER.contains(&word) {
+                return None;
+            }
+        }
+        // Thanks outweigh the greeting or goodbye they come with ("thanks, bye").
+        if thanks {
+            Some(Self::Thanks)
+        } else if goodbye {
+            Some(Self::Goodbye)
+        } else if greeting {
+            Some(Self::Greeting)
+        } else {
+            None
+        }
+    }
+
+    /// The reply of the sources that answer without a model.
+    pub fn reply(self) -> &'static str {
+        match self {
+            Self::Greeting => {
+                "Hi! What can I help you with? Ask your question here and I will look it up \
+                 in our documentation."
+            }
+            Self::Thanks => "You're welcome! If anything else comes up, just ask here.",
+            Self::Goodbye => "Bye! If anything else comes up, just write in this ticket.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn greetings_thanks_and_goodbyes_are_small_talk() {
+        for (message, kind) in [
+            ("hi", SmallTalk::Greeting),
+            ("Hello!", SmallTalk::Greeting),
+            ("hey there", SmallTalk::Greeting),
+            ("good morning", SmallTalk::Greeting),
+            ("yo", SmallTalk::Greeting),
+            ("thanks!", SmallTalk::Thanks),
+            ("thank you so much", SmallTalk::Thanks),
+            ("ok thx", SmallTalk::Thanks),
+            ("thanks, that helped", SmallTalk::Thanks),
+            ("cool, thank you!", SmallTalk::Thanks),
+            ("Thanks a lot, bye", SmallTalk::Thanks),
+            ("bye!", SmallTalk::Goodbye),
+            ("ok", SmallTalk::Thanks),
+        ] {
+            assert_eq!(SmallTalk::of(message), Some(kind), "{message:?}");
+        }
+    }
+
+    #[test]
+    fn a_message_that_asks_something_is_not_small_talk() {
+        for message in [
+            "hi, I forgot my password",
+            "thanks, but how long does a refund take?",
+            "hello is anyone there? my order never arrived",
+            "",
+            "?",
+            "hi hi hi hi hi hi hi hi hi",
+        ] {
+            assert_eq!(SmallTalk::of(message), None, "{message:?}");
+        }
+    }
+}
