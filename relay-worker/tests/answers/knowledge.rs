@@ -192,3 +192,35 @@ async fn a_document_added_while_running_is_found_after_the_rescan() {
     );
     assert_eq!(reply.sources, ["events/lost-property.md › Lost property"]);
 }
+
+/// What `scripts/run` answers from without a Discord token: the example help articles give a
+/// newcomer's first questions a cited answer, and nothing for what they do not cover.
+#[tokio::test]
+async fn the_example_help_articles_answer_a_newcomers_questions_and_nothing_else() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/knowledge");
+    let source = AnswerSource::start(&knowledge_source(&examples))
+        .await
+        .unwrap();
+    for (question, section) in [
+        ("how do i close my ticket?", "tickets.md › Closing a ticket"),
+        ("How long does a refund take?", "billing.md › Refunds"),
+        (
+            "how do I reset my password",
+            "account.md › Resetting your password",
+        ),
+    ] {
+        let reply = source.respond(request(question, 1)).await.unwrap();
+        assert_eq!(reply.grounded, Some(true), "{question}: {}", reply.reply);
+        assert_eq!(
+            reply.sources.first().map(String::as_str),
+            Some(section),
+            "{question}"
+        );
+    }
+    for off_topic in [
+        "What's your favourite pizza topping?",
+        "Write me a poem about the sea",
+    ] {
+        assert_staff_follows_up(&source.respond(request(off_topic, 1)).await.unwrap());
+    }
+}
