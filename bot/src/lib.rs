@@ -28,6 +28,7 @@
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
 //!   must be off).
 
+mod answers;
 mod commands;
 mod gateway;
 mod guild;
@@ -38,6 +39,7 @@ pub mod registry;
 mod relay;
 mod settings;
 mod split;
+mod stats;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod tickets;
@@ -72,6 +74,20 @@ pub mod ticket_members {
     pub use crate::commands::members::{ADD_NAME, NOT_STAFF, REMOVE_NAME};
 }
 
+/// The buttons under every answer: custom IDs and what the bot tells whoever presses them.
+pub mod answer_buttons {
+    pub use crate::answers::{DOWN_BUTTON, HUMAN_BUTTON, QUESTION_CHARS, UP_BUTTON};
+    pub use crate::commands::answer_buttons::{
+        ALREADY_ASKED, HUMAN_ON_THE_WAY, NOT_YOURS_TO_ASK, ONLY_THE_OWNER_RATES, THANKS,
+        THANKS_CHANGED, TICKET_CLOSED,
+    };
+}
+
+/// `/ticket-stats`: its name, its window and what it tells a member who may not run it.
+pub mod ticket_stats {
+    pub use crate::commands::stats::{DEFAULT_DAYS, MAX_DAYS, NAME, NOT_STAFF};
+}
+
 pub use guild::LOG_CHANNEL;
 /// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
 pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;
@@ -87,6 +103,7 @@ use serenity::{
     http::Http,
 };
 
+use answers::RecentAnswers;
 use gateway::Gateway;
 use handler::Handler;
 use rate_limit::RateLimitedProxy;
@@ -202,6 +219,7 @@ pub async fn run(
     let bot_id = http.get_current_user().await?.id;
     let http = Arc::new(http);
     let cache = Arc::new(Cache::new_with_settings(relay::cache_settings()));
+    let answers = Arc::new(RecentAnswers::default());
     let relay = Relay::new(
         RelayClient::new(
             nats.clone(),
@@ -211,6 +229,7 @@ pub async fn run(
         Arc::clone(&http),
         Arc::clone(&cache),
         Arc::clone(&registry),
+        Arc::clone(&answers),
         settings.relay_settings(),
         bot_id,
     );
@@ -218,6 +237,7 @@ pub async fn run(
         Arc::clone(&http),
         Arc::clone(&cache),
         registry,
+        answers,
         settings.lifecycle.clone(),
         bot_id,
     );
