@@ -1,6 +1,7 @@
 //! The assistant's answers as the bot posts them: the buttons under each one (Talk to a human,
-//! 👍 Helpful, 👎 Not helpful) and a memory of recent answers, so that a press finds the
-//! question it answered and the source that wrote it without asking Discord.
+//! 👍 Helpful, 👎 Not helpful), the ping "Talk to a human" sends the Support team, and a memory
+//! of recent answers, so that a press finds the question it answered and the source that wrote
+//! it without asking Discord.
 //!
 //! The memory lives in this process only, and holds the latest [`REMEMBERED`] answers: after
 //! a restart (or for an older answer) the question is read back from the channel and the
@@ -9,7 +10,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use parking_lot::Mutex;
-use serenity::all::{ButtonStyle, CreateActionRow, CreateButton, MessageId, ReactionType};
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateButton, MessageId, ReactionType, RoleId, UserId,
+};
 
 /// The custom ID of "Talk to a human".
 pub const HUMAN_BUTTON: &str = "answer:human";
@@ -59,6 +62,38 @@ pub fn one_line(question: &str) -> String {
     cut.truncate(cut.trim_end().len());
     cut.push('…');
     cut
+}
+
+/// What follows the team and the asker in the ping.
+const ASKED: &str = " asked to talk to a human";
+/// How the ping names the team when the guild has no Support role on record.
+const NO_ROLE: &str = "Support team:";
+
+/// The one line that tells the Support team (and only them: the message allows mentions of
+/// that role alone) that `by` asked for a human, quoting their question.
+pub fn support_ping(support: Option<RoleId>, by: UserId, question: Option<&str>) -> String {
+    let team = support.map_or_else(|| NO_ROLE.to_owned(), |role| format!("<@&{role}>"));
+    match question.filter(|q| !q.is_empty()) {
+        Some(question) => format!("{team} <@{by}>{ASKED}. Their question: \"{question}\""),
+        None => format!("{team} <@{by}>{ASKED} in this ticket."),
+    }
+}
+
+/// Whether the bot's message `text` is a [`support_ping`] (the assistant's history leaves it
+/// out: the assistant did not say it).
+pub fn is_support_ping(text: &str) -> bool {
+    let Some((before, _)) = text.split_once(ASKED) else {
+        return false;
+    };
+    let mention = |text: &str, prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix('>'))
+            .is_some_and(|id| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+    };
+    match before.rsplit_once(' ') {
+        Some((team, asker)) => mention(asker, "<@") && (team == NO_ROLE || mention(team, "<@&")),
+        None => false,
+    }
 }
 
 /// What the bot remembers of one answer.
@@ -129,6 +164,32 @@ mod tests {
         assert_eq!(custom_ids(&buttons(None)), all);
         assert_eq!(custom_ids(&buttons(Some(true))), all);
         assert_eq!(custom_ids(&buttons(Some(false))), [HUMAN_BUTTON]);
+    }
+
+    #[test]
+    fn the_ping_names_the_role_the_asker_and_the_question_and_is_known_again() {
+        let text = support_ping(
+            Some(RoleId::new(7)),
+            UserId::new(8),
+            Some("where is my order?"),
+        );
+        assert_eq!(
+            text,
+            "<@&7> <@8> asked to talk to a human. Their question: \"where is my order?\""
+        );
+        let without = support_ping(None, UserId::new(8), Some(""));
+        assert_eq!(
+            without,
+            "Support team: <@8> asked to talk to a human in this ticket."
+        );
+        assert!(is_support_ping(&text) && is_support_ping(&without));
+        for answer in [
+            "Someone asked to talk to a human yesterday.",
+            "<@&7> <@x> asked to talk to a human.",
+            "Hi <@8> asked to talk to a human.",
+        ] {
+            assert!(!is_support_ping(answer), "{answer}");
+        }
     }
 
     #[test]

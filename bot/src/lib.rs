@@ -1,5 +1,6 @@
-//! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, and the
-//! relay of ticket-channel messages to the relay workers over NATS.
+//! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, the
+//! relay of ticket-channel messages to the relay workers over NATS, the buttons under each
+//! answer (Talk to a human, 👍/👎) and `/ticket-stats`.
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
@@ -7,7 +8,8 @@
 //!
 //! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
 //! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
-//! people, in [`setup`], [`create_ticket`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
+//! people, in [`setup`], [`create_ticket`], [`answer_buttons`], [`ticket_stats`],
+//! [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
 //! the relay's limits in [`RelaySettings`]) so that tests can assert on it; with the feature
 //! `test-util`, the harness other crates' tests start the bot with (`test_util`).
 //!
@@ -16,13 +18,17 @@
 //! - top: [`run`] builds the relay and the tickets before connecting, hands them to
 //!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
 //!   `commands/` has each slash command and button (parse, check who asked, call the
-//!   tickets, answer; `answer.rs` replies to interactions).
+//!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
+//!   under answers; `stats.rs` `/ticket-stats`).
 //! - middle: `tickets/` (setting a guild up and repairing it, opening, closing with a
-//!   transcript, adopting, auto-closing) and `relay/` (per-channel ordered queues, the one
-//!   `decision` about each message, the `pipeline` acting on it, `history`, `catch_up`, and the
-//!   memories of `handoff` and `user_limit`).
+//!   transcript, adopting, auto-closing, what the answer buttons do) and `relay/` (per-channel
+//!   ordered queues, the one `decision` about each message, the `pipeline` acting on it and
+//!   posting answers with their buttons, `history`, `catch_up`, and the memories of `handoff`
+//!   and `user_limit`).
 //! - bottom: `guild/` (the names of what `/setup` makes, permission overwrites, the one
-//!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds and tickets),
+//!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds, tickets and
+//!   votes on answers), `answers` (the buttons an answer gets, the memory of recent answers),
+//!   `stats` (`/ticket-stats`' figures from ticket entries),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own

@@ -779,5 +779,14 @@ mod tests {
         let entry: TicketEntry = serde_json::from_str(json).unwrap();
         assert!(!entry.is_open());
         assert_eq!(entry.reason, None);
+        let opened = Timestamp::from_unix_timestamp(1_767_225_600).unwrap();
+        assert_eq!(
+            entry,
+            TicketEntry {
+                status: TicketStatus::Closed,
+                ..TicketEntry::opened(GuildId::new(1), UserId::new(2), opened)
+            },
+            "what this version records reads as nothing recorded"
+        );
     }
 }

@@ -5,13 +5,13 @@
 //! command's check; this is the work.
 
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateMessage, GetMessages, Message, MessageId, RoleId,
-    Timestamp, UserId,
+    ChannelId, CreateAllowedMentions, CreateMessage, GetMessages, Message, MessageId, Timestamp,
+    UserId,
 };
 
 use super::Tickets;
 use crate::{
-    answers::one_line,
+    answers::{one_line, support_ping},
     registry::{Feedback, HumanRequest, RegistryError, Vote, Voted},
 };
 
@@ -57,7 +57,7 @@ impl Tickets {
             .guild(ticket.guild_id)
             .map(|g| g.support_role_id);
         let message = CreateMessage::new()
-            .content(ping_text(support, by, question.as_deref()))
+            .content(support_ping(support, by, question.as_deref()))
             // Only the Support role: not the presser, nor anyone the question names.
             .allowed_mentions(CreateAllowedMentions::new().roles(support));
         let pinged = match channel.send_message(self.http(), message).await {
@@ -140,38 +140,5 @@ impl Tickets {
             }
         };
         Some(one_line(&text))
-    }
-}
-
-/// The one line that tells the Support team (and only them: see the allowed mentions).
-fn ping_text(support: Option<RoleId>, by: UserId, question: Option<&str>) -> String {
-    let team = support.map_or_else(|| "Support team:".to_owned(), |role| format!("<@&{role}>"));
-    match question.filter(|q| !q.is_empty()) {
-        Some(question) => {
-            format!("{team} <@{by}> asked to talk to a human. Their question: \"{question}\"")
-        }
-        None => format!("{team} <@{by}> asked to talk to a human in this ticket."),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_ping_names_the_role_the_asker_and_the_question() {
-        let text = ping_text(
-            Some(RoleId::new(7)),
-            UserId::new(8),
-            Some("where is my order?"),
-        );
-        assert_eq!(
-            text,
-            "<@&7> <@8> asked to talk to a human. Their question: \"where is my order?\""
-        );
-        assert_eq!(
-            ping_text(None, UserId::new(8), Some("")),
-            "Support team: <@8> asked to talk to a human in this ticket."
-        );
     }
 }

@@ -246,7 +246,9 @@ async fn an_ungrounded_answer_offers_only_talk_to_a_human() {
 
 #[tokio::test]
 async fn talk_to_a_human_pings_support_once_and_the_assistant_waits_for_staff() {
-    let (fake, bot, ticket, support) = start(echo()).await;
+    let responder = echo();
+    let seen = std::sync::Arc::clone(&responder.seen);
+    let (fake, bot, ticket, support) = start(responder).await;
     let (_, answer) = ask(&fake, ticket, MEMBER_A_ID, QUESTION).await;
 
     // Another member may not; the owner may, once.
@@ -300,6 +302,26 @@ async fn talk_to_a_human_pings_support_once_and_the_assistant_waits_for_staff() 
     // ...then the normal handoff applies (here with no quiet period: answered again).
     let (_, again) = ask(&fake, ticket, MEMBER_A_ID, "one more thing").await;
     assert_eq!(again["content"], "answer to one more thing");
+    let history: Vec<(String, String)> = seen
+        .lock()
+        .unwrap()
+        .last()
+        .unwrap()
+        .request
+        .history
+        .iter()
+        .map(|e| (e.role.as_str().to_owned(), e.content.as_str().to_owned()))
+        .collect();
+    assert!(
+        history.contains(&("staff".into(), "Sam from support, looking now".into())),
+        "{history:?}"
+    );
+    assert!(
+        !history
+            .iter()
+            .any(|(_, text)| text.contains("asked to talk to a human")),
+        "the ping is no part of the conversation: {history:?}"
+    );
     bot.shutdown().await.unwrap();
 }
 
