@@ -5,8 +5,8 @@
 //! backoff) while the channel shows "typing", and its answer is posted as a reply, split into
 //! Discord-sized pieces, the last one carrying the answer's buttons, or [`UNAVAILABLE_MESSAGE`]
 //! when no answer could be had. Each message's time goes to the ticket's entry, off the
-//! answer's path, and so does each answer; a staff message's (its first reply, the end of a
-//! wait for a human) before the channel's next message is decided.
+//! answer's path, and so does each answer; a staff message that ends a wait for a human is
+//! written before the channel's next message is decided.
 
 use std::sync::Arc;
 
@@ -48,11 +48,16 @@ impl Inner {
             awaiting_staff: ticket.is_some_and(|t| t.awaiting_staff),
         };
         let decision = self.gate.decide(&message, facts);
-        match decision {
-            Decision::TicketClosed => {}
-            // Awaited: the channel's next message must find a wait for a human over.
-            Decision::StaffWrote { .. } => self.record_staff_reply(&message).await,
-            _ => self.record_activity(&message),
+        if decision != Decision::TicketClosed {
+            let from_staff = matches!(decision, Decision::StaffWrote { .. });
+            let record = self.record_activity(&message, from_staff);
+            if from_staff && facts.awaiting_staff {
+                // Before the channel's next message: it must find the wait for a human over.
+                record.await;
+            } else {
+                // Off the answer's path: a NATS round trip the user need not wait for.
+                self.tasks.spawn(record);
+            }
         }
         match decision {
             Decision::TicketClosed => {}
@@ -113,24 +118,24 @@ impl Inner {
         }
     }
 
-    /// Stores the message's time as the ticket's last activity (auto-close reads it), off the
-    /// answer's path: the write is a NATS round trip the user need not wait for.
-    fn record_activity(&self, message: &Message) {
+    /// The write of the message's time as the ticket's last activity (auto-close reads it),
+    /// and for a staff message of the first staff reply and the end of a wait for a human.
+    fn record_activity(
+        &self,
+        message: &Message,
+        from_staff: bool,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let registry = Arc::clone(&self.registry);
         let (channel, at) = (message.channel_id, message.timestamp);
-        self.tasks.spawn(async move {
-            if let Err(err) = registry.touch(channel, at).await {
+        async move {
+            let recorded = if from_staff {
+                registry.staff_wrote(channel, at).await
+            } else {
+                registry.touch(channel, at).await
+            };
+            if let Err(err) = recorded {
                 tracing::warn!(error = %err, channel_id = %channel, "cannot record the ticket's activity");
             }
-        });
-    }
-
-    /// Stores a staff message: the ticket's activity, its first staff reply, and the end of a
-    /// wait for a human (a staff message is never answered, so nobody waits for this write).
-    async fn record_staff_reply(&self, message: &Message) {
-        let (channel, at) = (message.channel_id, message.timestamp);
-        if let Err(err) = self.registry.staff_wrote(channel, at).await {
-            tracing::warn!(error = %err, channel_id = %channel, "cannot record the staff reply");
         }
     }
 
