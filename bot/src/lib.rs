@@ -1,5 +1,6 @@
-//! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, and the
-//! relay of ticket-channel messages to the relay workers over NATS.
+//! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, the
+//! relay of ticket-channel messages to the relay workers over NATS, the buttons under each
+//! answer (Talk to a human, 👍/👎) and `/ticket-stats`.
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
@@ -7,7 +8,8 @@
 //!
 //! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
 //! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
-//! people, in [`setup`], [`create_ticket`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
+//! people, in [`setup`], [`create_ticket`], [`answer_buttons`], [`ticket_stats`],
+//! [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
 //! the relay's limits in [`RelaySettings`]) so that tests can assert on it; with the feature
 //! `test-util`, the harness other crates' tests start the bot with (`test_util`).
 //!
@@ -16,18 +18,23 @@
 //! - top: [`run`] builds the relay and the tickets before connecting, hands them to
 //!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
 //!   `commands/` has each slash command and button (parse, check who asked, call the
-//!   tickets, answer; `answer.rs` replies to interactions).
+//!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
+//!   under answers; `stats.rs` `/ticket-stats`).
 //! - middle: `tickets/` (setting a guild up and repairing it, opening, closing with a
-//!   transcript, adopting, auto-closing) and `relay/` (per-channel ordered queues, the one
-//!   `decision` about each message, the `pipeline` acting on it, `history`, `catch_up`, and the
-//!   memories of `handoff` and `user_limit`).
+//!   transcript, adopting, auto-closing, what the answer buttons do) and `relay/` (per-channel
+//!   ordered queues, the one `decision` about each message, the `pipeline` acting on it and
+//!   posting answers with their buttons, `history`, `catch_up`, and the memories of `handoff`
+//!   and `user_limit`).
 //! - bottom: `guild/` (the names of what `/setup` makes, permission overwrites, the one
-//!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds and tickets),
+//!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds, tickets and
+//!   votes on answers), `answers` (the buttons an answer gets, the memory of recent answers),
+//!   `stats` (`/ticket-stats`' figures from ticket entries),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
 //!   must be off).
 
+mod answers;
 mod commands;
 mod gateway;
 mod guild;
@@ -38,6 +45,7 @@ pub mod registry;
 mod relay;
 mod settings;
 mod split;
+mod stats;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 mod tickets;
@@ -72,6 +80,20 @@ pub mod ticket_members {
     pub use crate::commands::members::{ADD_NAME, NOT_STAFF, REMOVE_NAME};
 }
 
+/// The buttons under every answer: custom IDs and what the bot tells whoever presses them.
+pub mod answer_buttons {
+    pub use crate::answers::{DOWN_BUTTON, HUMAN_BUTTON, QUESTION_CHARS, UP_BUTTON};
+    pub use crate::commands::answer_buttons::{
+        ALREADY_ASKED, HUMAN_ON_THE_WAY, NOT_YOURS_TO_ASK, ONLY_THE_OWNER_RATES, THANKS,
+        THANKS_CHANGED, TICKET_CLOSED,
+    };
+}
+
+/// `/ticket-stats`: its name, its window and what it tells a member who may not run it.
+pub mod ticket_stats {
+    pub use crate::commands::stats::{DEFAULT_DAYS, MAX_DAYS, NAME, NOT_STAFF};
+}
+
 pub use guild::LOG_CHANNEL;
 /// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
 pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;
@@ -87,6 +109,7 @@ use serenity::{
     http::Http,
 };
 
+use answers::RecentAnswers;
 use gateway::Gateway;
 use handler::Handler;
 use rate_limit::RateLimitedProxy;
@@ -202,6 +225,7 @@ pub async fn run(
     let bot_id = http.get_current_user().await?.id;
     let http = Arc::new(http);
     let cache = Arc::new(Cache::new_with_settings(relay::cache_settings()));
+    let answers = Arc::new(RecentAnswers::default());
     let relay = Relay::new(
         RelayClient::new(
             nats.clone(),
@@ -211,6 +235,7 @@ pub async fn run(
         Arc::clone(&http),
         Arc::clone(&cache),
         Arc::clone(&registry),
+        Arc::clone(&answers),
         settings.relay_settings(),
         bot_id,
     );
@@ -218,6 +243,7 @@ pub async fn run(
         Arc::clone(&http),
         Arc::clone(&cache),
         registry,
+        answers,
         settings.lifecycle.clone(),
         bot_id,
     );

@@ -2,15 +2,20 @@
 //! JetStream key-value buckets so that it survives restarts and needs no other server.
 //!
 //! - `ticket_guilds`: guild ID → [`GuildEntry`] (category, Support role, log channel, panels);
-//! - `tickets`: channel ID → [`TicketEntry`] (owner, opened at, status, last activity, ...).
+//! - `tickets`: channel ID → [`TicketEntry`] (owner, opened at, status, last activity, the
+//!   answers, staff replies, human requests and votes it saw, ...);
+//! - `ticket_feedback`: answer message ID → [`Feedback`] (one member's vote on one answer).
 //!
 //! Values are JSON with IDs as strings (as Discord writes them), so any NATS client (`nats kv
 //! get tickets <id>`) can read them. The buckets are the record; the bot keeps the guilds and
 //! the open tickets in memory as well (loaded at start, written through on every change), so
-//! that the relay's "is this an open ticket?" costs a hash look-up, not a NATS round trip. One
+//! that the relay's "is this an open ticket?" costs a hash look-up, not a NATS round trip (votes
+//! and closed tickets are read from the buckets when needed). One
 //! bot process owns a guild (Discord sends a guild to one shard), so no other writer can make
 //! that copy stale; every change is still a compare-and-set on the entry's revision, the one
 //! remembered with the copy, so a change is one write (a stale revision costs a read first).
+
+mod feedback;
 
 use std::collections::HashMap;
 
@@ -22,6 +27,8 @@ use futures::StreamExt;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serenity::all::{ChannelId, GuildId, MessageId, RoleId, Timestamp, UserId};
+
+pub use feedback::{Feedback, Vote, Voted, FEEDBACK_BUCKET};
 
 /// The bucket of guild settings.
 pub const GUILDS_BUCKET: &str = "ticket_guilds";
@@ -135,6 +142,27 @@ pub struct TicketEntry {
     /// Why, as given to `/close-ticket` (or the auto-close's reason).
     #[serde(default)]
     pub reason: Option<String>,
+    /// When the assistant first answered in it.
+    #[serde(default)]
+    pub first_answer_at: Option<Timestamp>,
+    /// When staff first wrote in it.
+    #[serde(default)]
+    pub staff_replied_at: Option<Timestamp>,
+    /// When someone first pressed "Talk to a human" in it.
+    #[serde(default)]
+    pub human_requested_at: Option<Timestamp>,
+    /// A human was asked for and no staff have written since: the assistant stays quiet.
+    #[serde(default)]
+    pub awaiting_staff: bool,
+    /// How many answers the assistant posted in it.
+    #[serde(default)]
+    pub answers: u32,
+    /// Its answers rated helpful (👍), one per answer: a changed vote moves between the two.
+    #[serde(default)]
+    pub feedback_up: u32,
+    /// Its answers rated not helpful (👎).
+    #[serde(default)]
+    pub feedback_down: u32,
 }
 
 impl TicketEntry {
@@ -150,6 +178,13 @@ impl TicketEntry {
             closed_by: None,
             closed_at: None,
             reason: None,
+            first_answer_at: None,
+            staff_replied_at: None,
+            human_requested_at: None,
+            awaiting_staff: false,
+            answers: 0,
+            feedback_up: 0,
+            feedback_down: 0,
         }
     }
 
@@ -159,10 +194,22 @@ impl TicketEntry {
     }
 }
 
-/// The two buckets and the in-memory copy of the guilds and open tickets.
+/// What "Talk to a human" did to a ticket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HumanRequest {
+    /// Asked: the ticket (as stored now) awaits staff.
+    Requested(TicketEntry),
+    /// A human was asked for already and no staff have written since: nothing changed.
+    AlreadyAsked,
+    /// The channel is no open ticket.
+    NotOpen,
+}
+
+/// The three buckets and the in-memory copy of the guilds and open tickets.
 pub struct Registry {
     guilds: Store,
     tickets: Store,
+    feedback: Store,
     guild_cache: Mutex<HashMap<GuildId, GuildEntry>>,
     open: Mutex<HashMap<ChannelId, Known>>,
 }
@@ -182,7 +229,7 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// Opens both buckets, creating them when missing, and loads the guilds and open tickets.
+    /// Opens the buckets, creating them when missing, and loads the guilds and open tickets.
     pub async fn open(nats: async_nats::Client) -> Result<Self, RegistryError> {
         let js = jetstream::new(nats);
         let guilds = bucket(&js, GUILDS_BUCKET, "Ticket assistant: guild ID -> setup").await?;
@@ -190,6 +237,12 @@ impl Registry {
             &js,
             TICKETS_BUCKET,
             "Ticket assistant: channel ID -> ticket",
+        )
+        .await?;
+        let feedback = bucket(
+            &js,
+            FEEDBACK_BUCKET,
+            "Ticket assistant: answer message ID -> vote",
         )
         .await?;
         let guild_cache = load(&guilds, GUILDS_BUCKET, |_: &GuildEntry| true)
@@ -210,6 +263,7 @@ impl Registry {
             open: Mutex::new(open),
             guilds,
             tickets,
+            feedback,
         };
         tracing::info!(
             guilds = registry.guild_cache.lock().len(),
@@ -368,6 +422,198 @@ impl Registry {
         .map(drop)
     }
 
+    /// Records that staff wrote in `channel` at `at`: its activity, its first staff reply, and
+    /// the end of a wait for a human, in one write. Only open tickets change.
+    pub async fn staff_wrote(
+        &self,
+        channel: ChannelId,
+        at: Timestamp,
+    ) -> Result<(), RegistryError> {
+        if !self.is_open_ticket(channel) {
+            return Ok(());
+        }
+        self.update_ticket(channel, |t| {
+            let first_reply = t.staff_replied_at.is_none();
+            let later = t.last_activity < at;
+            if !t.is_open() || !(first_reply || later || t.awaiting_staff) {
+                return false;
+            }
+            if first_reply {
+                t.staff_replied_at = Some(at);
+            }
+            if later {
+                t.last_activity = at;
+                t.warned_at = None;
+            }
+            t.awaiting_staff = false;
+            true
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Counts an answer the assistant posted in `channel` at `at` (the first one's time is
+    /// kept). Counted even when the ticket was closed meanwhile: it was answered.
+    pub async fn answered(&self, channel: ChannelId, at: Timestamp) -> Result<(), RegistryError> {
+        self.update_ticket(channel, |t| {
+            t.answers = t.answers.saturating_add(1);
+            t.first_answer_at.get_or_insert(at);
+            true
+        })
+        .await
+        .map(drop)
+    }
+
+    /// "Talk to a human" pressed in `channel` at `at`: the ticket awaits staff (the assistant
+    /// stays quiet in it, across restarts, until staff write), unless it already does.
+    pub async fn request_human(
+        &self,
+        channel: ChannelId,
+        at: Timestamp,
+    ) -> Result<HumanRequest, RegistryError> {
+        let mut already = false;
+        let outcome = self
+            .update_ticket(channel, |t| {
+                already = t.awaiting_staff;
+                if !t.is_open() || t.awaiting_staff {
+                    return false;
+                }
+                t.awaiting_staff = true;
+                t.human_requested_at.get_or_insert(at);
+                true
+            })
+            .await?;
+        Ok(match outcome {
+            Some((entry, true)) => HumanRequest::Requested(entry),
+            Some((entry, false)) if entry.is_open() && already => HumanRequest::AlreadyAsked,
+            _ => HumanRequest::NotOpen,
+        })
+    }
+
+    /// Stores `vote`, replacing the vote stored for its answer, and moves the ticket's counts
+    /// accordingly. The vote is a compare-and-set on its own key, so two quick presses are
+    /// counted one after the other and never twice.
+    pub async fn record_vote(&self, vote: &Feedback) -> Result<Voted, RegistryError> {
+        let key = vote.answer_message_id.to_string();
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let stored = self
+                .feedback
+                .entry(key.clone())
+                .await
+                .map_err(|e| RegistryError::bucket(FEEDBACK_BUCKET, e))?;
+            let (previous, revision) = match stored {
+                Some(entry) if entry.operation == kv::Operation::Put => {
+                    let previous = match serde_json::from_slice::<Feedback>(&entry.value) {
+                        Ok(previous) => Some(previous.vote),
+                        Err(source) => {
+                            let err = RegistryError::BadEntry {
+                                bucket: FEEDBACK_BUCKET,
+                                key: key.clone(),
+                                source,
+                            };
+                            tracing::warn!(error = %err, "replacing an unreadable vote");
+                            None
+                        }
+                    };
+                    (previous, Some(entry.revision))
+                }
+                // Never voted, or the vote was deleted (`create` handles the marker).
+                _ => (None, None),
+            };
+            if previous == Some(vote.vote) {
+                return Ok(Voted::Unchanged);
+            }
+            let value = to_json(vote);
+            let written = match revision {
+                Some(revision) => self
+                    .feedback
+                    .update(&key, value.into(), revision)
+                    .await
+                    .map(drop)
+                    .map_err(|e| {
+                        (
+                            e.kind() == kv::UpdateErrorKind::WrongLastRevision,
+                            e.to_string(),
+                        )
+                    }),
+                None => self
+                    .feedback
+                    .create(&key, value.into())
+                    .await
+                    .map(drop)
+                    .map_err(|e| {
+                        (
+                            e.kind() == kv::CreateErrorKind::AlreadyExists,
+                            e.to_string(),
+                        )
+                    }),
+            };
+            match written {
+                Ok(()) => {}
+                // Another press wrote since: read it and decide again.
+                Err((true, _)) => continue,
+                Err((false, err)) => return Err(RegistryError::bucket(FEEDBACK_BUCKET, err)),
+            }
+            self.update_ticket(vote.channel_id, |t| {
+                match previous {
+                    Some(Vote::Up) => t.feedback_up = t.feedback_up.saturating_sub(1),
+                    Some(Vote::Down) => t.feedback_down = t.feedback_down.saturating_sub(1),
+                    None => {}
+                }
+                match vote.vote {
+                    Vote::Up => t.feedback_up = t.feedback_up.saturating_add(1),
+                    Vote::Down => t.feedback_down = t.feedback_down.saturating_add(1),
+                }
+                true
+            })
+            .await?;
+            return Ok(if previous.is_some() {
+                Voted::Changed
+            } else {
+                Voted::Counted
+            });
+        }
+        Err(RegistryError::Contended {
+            bucket: FEEDBACK_BUCKET,
+            key,
+        })
+    }
+
+    /// The vote stored for the answer `answer`, if any (one read).
+    pub async fn vote(&self, answer: MessageId) -> Result<Option<Feedback>, RegistryError> {
+        let key = answer.to_string();
+        let Some(value) = self
+            .feedback
+            .get(key.clone())
+            .await
+            .map_err(|e| RegistryError::bucket(FEEDBACK_BUCKET, e))?
+        else {
+            return Ok(None);
+        };
+        serde_json::from_slice(&value)
+            .map(Some)
+            .map_err(|source| RegistryError::BadEntry {
+                bucket: FEEDBACK_BUCKET,
+                key,
+                source,
+            })
+    }
+
+    /// Every stored ticket of `guild` opened at `since` or later, open or closed: one pass over
+    /// the `tickets` bucket (a watch of each key's latest value), so it costs a read of every
+    /// entry of every guild; `/ticket-stats` is an occasional staff command.
+    pub async fn guild_tickets(
+        &self,
+        guild: GuildId,
+        since: Timestamp,
+    ) -> Result<Vec<TicketEntry>, RegistryError> {
+        let loaded = load::<ChannelId, TicketEntry>(&self.tickets, TICKETS_BUCKET, |t| {
+            t.guild_id == guild && t.opened_at >= since
+        })
+        .await?;
+        Ok(loaded.into_values().map(|(entry, _)| entry).collect())
+    }
+
     async fn read_ticket(
         &self,
         channel: ChannelId,
@@ -443,12 +689,14 @@ where
     V: serde::de::DeserializeOwned,
 {
     let mut loaded = HashMap::new();
-    // A watch of an empty bucket delivers nothing, not even "caught up": ask first.
-    let status = store
-        .status()
+    // A watch of an empty bucket delivers nothing, not even "caught up": ask first (the
+    // server, not `Store::status`, which only repeats what it knew when the bucket was opened).
+    let info = store
+        .stream
+        .get_info()
         .await
         .map_err(|e| RegistryError::bucket(bucket, e))?;
-    if status.values() == 0 {
+    if info.state.messages == 0 {
         return Ok(loaded);
     }
     let mut watch = store
@@ -531,5 +779,14 @@ mod tests {
         let entry: TicketEntry = serde_json::from_str(json).unwrap();
         assert!(!entry.is_open());
         assert_eq!(entry.reason, None);
+        let opened = Timestamp::from_unix_timestamp(1_767_225_600).unwrap();
+        assert_eq!(
+            entry,
+            TicketEntry {
+                status: TicketStatus::Closed,
+                ..TicketEntry::opened(GuildId::new(1), UserId::new(2), opened)
+            },
+            "what this version records reads as nothing recorded"
+        );
     }
 }

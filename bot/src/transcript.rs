@@ -1,5 +1,7 @@
 //! A closed ticket's transcript: every message of the channel in order, with author, time, and
-//! attachments' names and links, as a plain-text file and a self-contained HTML file.
+//! attachments' names and links, as a plain-text file and a self-contained HTML file, under a
+//! summary that also says what the assistant and staff did (answers and their ratings, whether
+//! staff replied, whether a human was asked for).
 
 use std::fmt::Write;
 
@@ -23,14 +25,45 @@ pub struct Summary {
     pub reason: Option<String>,
     /// How many messages the channel held.
     pub message_count: usize,
+    /// What the assistant and staff did in it.
+    pub record: Record,
+}
+
+/// What the ticket's entry recorded of the assistant and staff.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Answers the assistant posted.
+    pub answers: u32,
+    /// When staff first wrote, if they did.
+    pub staff_replied_at: Option<Timestamp>,
+    /// When "Talk to a human" was first pressed, if it was.
+    pub human_requested_at: Option<Timestamp>,
+    /// Answers rated helpful.
+    pub feedback_up: u32,
+    /// Answers rated not helpful.
+    pub feedback_down: u32,
+}
+
+impl Record {
+    fn answers(&self) -> String {
+        format!(
+            "{} (rated 👍 {} / 👎 {})",
+            self.answers, self.feedback_up, self.feedback_down
+        )
+    }
+
+    fn when(at: Option<&Timestamp>, show: impl Fn(&Timestamp) -> String) -> String {
+        at.map_or_else(|| "no".to_owned(), |at| format!("yes, {}", show(at)))
+    }
 }
 
 impl Summary {
     /// The summary as Discord markdown, for the log channel and the DM (mentions render as
     /// names there and ping nobody: the bot sends with no allowed mentions).
     pub fn markdown(&self) -> String {
+        let discord_time = |at: &Timestamp| format!("<t:{}:f>", at.unix_timestamp());
         format!(
-            "**Ticket closed:** `#{}`\n**Owner:** <@{}>\n**Opened:** <t:{}:f>\n**Closed:** <t:{}:f> by <@{}>\n**Reason:** {}\n**Messages:** {}",
+            "**Ticket closed:** `#{}`\n**Owner:** <@{}>\n**Opened:** <t:{}:f>\n**Closed:** <t:{}:f> by <@{}>\n**Reason:** {}\n**Messages:** {}\n**Assistant answers:** {}\n**Staff replied:** {}\n**Human requested:** {}",
             self.channel_name,
             self.owner_id,
             self.opened_at.unix_timestamp(),
@@ -38,10 +71,14 @@ impl Summary {
             self.closed_by,
             self.reason.as_deref().unwrap_or("none given"),
             self.message_count,
+            self.record.answers(),
+            Record::when(self.record.staff_replied_at.as_ref(), discord_time),
+            Record::when(self.record.human_requested_at.as_ref(), discord_time),
         )
     }
 
-    fn lines(&self) -> [(&'static str, String); 6] {
+    fn lines(&self) -> [(&'static str, String); 9] {
+        let plain_time = |at: &Timestamp| at.to_string();
         [
             ("Ticket", format!("#{}", self.channel_name)),
             ("Owner", self.owner_id.to_string()),
@@ -55,6 +92,15 @@ impl Summary {
                 self.reason.clone().unwrap_or_else(|| "none given".into()),
             ),
             ("Messages", self.message_count.to_string()),
+            ("Assistant answers", self.record.answers()),
+            (
+                "Staff replied",
+                Record::when(self.record.staff_replied_at.as_ref(), plain_time),
+            ),
+            (
+                "Human requested",
+                Record::when(self.record.human_requested_at.as_ref(), plain_time),
+            ),
         ]
     }
 }
@@ -192,6 +238,13 @@ mod tests {
             closed_by: UserId::new(8),
             reason: Some("solved <3".into()),
             message_count: 2,
+            record: Record {
+                answers: 3,
+                staff_replied_at: Some(Timestamp::from_unix_timestamp(1_790_000_600).unwrap()),
+                human_requested_at: None,
+                feedback_up: 2,
+                feedback_down: 1,
+            },
         }
     }
 
@@ -256,5 +309,31 @@ mod tests {
         assert!(text.contains("<@7>") && text.contains("by <@8>"));
         assert!(text.contains("**Reason:** solved <3"));
         assert!(text.contains("**Messages:** 2"));
+        assert!(text.contains("**Assistant answers:** 3 (rated 👍 2 / 👎 1)"));
+        assert!(text.contains("**Staff replied:** yes, <t:1790000600:f>"));
+        assert!(text.contains("**Human requested:** no"));
+    }
+
+    #[test]
+    fn both_transcripts_say_what_the_assistant_and_staff_did() {
+        let mut summary = summary();
+        summary.record.human_requested_at =
+            Some(Timestamp::from_unix_timestamp(1_790_000_300).unwrap());
+        let t = render(&summary, &[]);
+        assert!(t
+            .text
+            .contains("Assistant answers: 3 (rated 👍 2 / 👎 1)\n"));
+        assert!(
+            t.text.contains("Staff replied: yes, 2026-09-21T14:"),
+            "{}",
+            t.text
+        );
+        assert!(t.text.contains("Human requested: yes, 2026-09-21T14:"));
+        assert!(t
+            .html
+            .contains("<dt>Staff replied</dt><dd>yes, 2026-09-21T14:"));
+        assert!(t
+            .html
+            .contains("<dt>Assistant answers</dt><dd>3 (rated 👍 2 / 👎 1)</dd>"));
     }
 }

@@ -662,9 +662,9 @@ impl<'de> Deserialize<'de> for RawEntry<'de> {
     }
 }
 
-/// A worker's answer to a [`RelayRequest`]: `{"reply": "..."}`, plus `grounded` and `sources`
-/// when the answer source knows them. Both are left out of the JSON when unset, so older
-/// requesters, which read only `reply`, see what they always saw.
+/// A worker's answer to a [`RelayRequest`]: `{"reply": "..."}`, plus `grounded`, `sources` and
+/// `source` when the answer source knows them. Each is left out of the JSON when unset, so
+/// older requesters, which read only `reply`, see what they always saw.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RelayReply {
     /// The text to post in the ticket channel.
@@ -679,6 +679,11 @@ pub struct RelayReply {
     /// order the reply uses them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// Which answer source wrote the reply: `"placeholder"`, `"knowledge"` or `"llm"`. The bot
+    /// stores it with the members' feedback on the answer, so that ratings can be told apart
+    /// by source. Unset when the worker does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
 }
 
 impl RelayReply {
@@ -688,6 +693,7 @@ impl RelayReply {
             reply: reply.into(),
             grounded: None,
             sources: Vec::new(),
+            source: None,
         }
     }
 
@@ -839,6 +845,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(new, RelayReply::grounded("x", vec!["a.md › B".to_owned()]));
+    }
+
+    #[test]
+    fn the_source_is_written_after_the_sources_only_when_known() {
+        let reply = RelayReply {
+            source: Some("knowledge".to_owned()),
+            ..RelayReply::grounded("x", vec!["a.md › B".to_owned()])
+        };
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(
+            json,
+            r#"{"reply":"x","grounded":true,"sources":["a.md › B"],"source":"knowledge"}"#
+        );
+        assert_eq!(serde_json::from_str::<RelayReply>(&json).unwrap(), reply);
+        assert!(!serde_json::to_string(&RelayReply::new("x"))
+            .unwrap()
+            .contains("source"));
     }
 
     fn parse(value: Value) -> Result<RelayRequest, PayloadError> {

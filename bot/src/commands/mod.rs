@@ -3,17 +3,23 @@
 //! [`Tickets`] and answer ([`answer`]); the work itself is the tickets'.
 
 mod answer;
+pub mod answer_buttons;
 pub mod close_ticket;
 pub mod create_ticket;
 pub mod members;
 pub mod panel;
 pub mod setup;
+pub mod stats;
 
 use serenity::all::{
     Command, CommandInteraction, ComponentInteraction, Context, CreateCommand, GuildId, Http,
 };
 
-use crate::tickets::{Tickets, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON, OPEN_BUTTON};
+use crate::{
+    answers::{DOWN_BUTTON, HUMAN_BUTTON, UP_BUTTON},
+    registry::Vote,
+    tickets::{Tickets, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON, OPEN_BUTTON},
+};
 
 /// The commands the bot registers.
 pub fn definitions() -> Vec<CreateCommand> {
@@ -24,6 +30,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         panel::definition(),
         members::add_definition(),
         members::remove_definition(),
+        stats::definition(),
     ]
 }
 
@@ -52,6 +59,7 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         close_ticket::NAME => close_ticket::run(ctx, tickets, command).await,
         panel::NAME => panel::run(ctx, tickets, command).await,
         members::ADD_NAME | members::REMOVE_NAME => members::run(ctx, tickets, command).await,
+        stats::NAME => stats::run(ctx, tickets, command).await,
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }
@@ -67,6 +75,9 @@ pub async fn dispatch_component(
         CLOSE_BUTTON => close_ticket::ask_confirmation(ctx, component).await,
         CLOSE_CONFIRM_BUTTON => close_ticket::run_button(ctx, tickets, component).await,
         close_ticket::CANCEL_BUTTON => close_ticket::cancelled(ctx, component).await,
+        HUMAN_BUTTON => answer_buttons::talk_to_a_human(ctx, tickets, component).await,
+        UP_BUTTON => answer_buttons::vote(ctx, tickets, component, Vote::Up).await,
+        DOWN_BUTTON => answer_buttons::vote(ctx, tickets, component, Vote::Down).await,
         other => tracing::warn!(custom_id = other, "unknown button, ignored"),
     }
 }

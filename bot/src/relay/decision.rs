@@ -1,9 +1,9 @@
 //! The relay's one decision about a message whose turn has come in its channel's queue: is its
 //! ticket still open, did staff write it (the ticket is handed over), are staff handling the
-//! ticket, is its author over their limit, is there anything to relay? [`Gate::decide`] answers
-//! from the message, two facts looked up beforehand and the gate's own memory (the handoffs'
-//! quiet periods, the users' allowances), with no I/O; the pipeline acts on the [`Decision`]
-//! in one place.
+//! ticket, was a human asked for, is its author over their limit, is there anything to relay?
+//! [`Gate::decide`] answers from the message, the facts looked up beforehand and the gate's own
+//! memory (the handoffs' quiet periods, the users' allowances), with no I/O; the pipeline acts
+//! on the [`Decision`] in one place.
 
 use common::payload::{MessageContent, RelayRequest, Snowflake};
 use serenity::all::Message;
@@ -24,6 +24,8 @@ pub(super) enum Decision {
     StaffWrote { announce: bool },
     /// Staff are handling the ticket: left to them.
     Quiet,
+    /// Someone pressed "Talk to a human" and no staff have written since: left to them.
+    AwaitingStaff,
     /// Over its author's limit: dropped; `notify` the first time this minute.
     SlowDown { notify: bool },
     /// Its text cannot be relayed (longer than the contract allows).
@@ -39,6 +41,8 @@ pub(super) struct Facts {
     pub open_ticket: bool,
     /// Its author is staff ([`crate::guild::staff::Standing::is_staff`]).
     pub from_staff: bool,
+    /// Its ticket awaits staff ("Talk to a human" was pressed; the registry remembers it).
+    pub awaiting_staff: bool,
 }
 
 /// The handoffs and the per-user limit: what the decisions remember.
@@ -70,6 +74,9 @@ impl Gate {
         }
         if self.handoffs.is_quiet(message.channel_id) {
             return Decision::Quiet;
+        }
+        if facts.awaiting_staff {
+            return Decision::AwaitingStaff;
         }
         if let Verdict::Drop { notify } = self.user_limit.check(message.author.id) {
             return Decision::SlowDown { notify };
@@ -133,10 +140,17 @@ mod tests {
     const OPEN: Facts = Facts {
         open_ticket: true,
         from_staff: false,
+        awaiting_staff: false,
     };
     const FROM_STAFF: Facts = Facts {
         open_ticket: true,
         from_staff: true,
+        awaiting_staff: false,
+    };
+    const AWAITING: Facts = Facts {
+        open_ticket: true,
+        from_staff: false,
+        awaiting_staff: true,
     };
 
     fn relays(decision: &Decision) -> bool {
@@ -164,6 +178,7 @@ mod tests {
         let closed = Facts {
             open_ticket: false,
             from_staff: true,
+            awaiting_staff: true,
         };
         assert_eq!(
             gate(0).decide(&message(STAFF, "hi"), closed),
@@ -211,6 +226,30 @@ mod tests {
             gate.decide(&message(STAFF, "yes"), FROM_STAFF),
             Decision::StaffWrote { announce: true },
             "a new quiet period"
+        );
+    }
+
+    #[test]
+    fn a_ticket_awaiting_staff_is_left_to_them_and_staff_still_take_it_over() {
+        let gate = gate(1);
+        for _ in 0..3 {
+            assert_eq!(
+                gate.decide(&message(USER, "hello?"), AWAITING),
+                Decision::AwaitingStaff
+            );
+        }
+        let staff_while_awaiting = Facts {
+            from_staff: true,
+            ..AWAITING
+        };
+        assert_eq!(
+            gate.decide(&message(STAFF, "here"), staff_while_awaiting),
+            Decision::StaffWrote { announce: true },
+            "the normal handoff"
+        );
+        assert!(
+            relays(&gate.decide(&message_in(31, USER, "hi", true), OPEN)),
+            "the waits did not count against the limit, and other tickets answer"
         );
     }
 

@@ -8,8 +8,9 @@
 //! order), with the `message` handler as a fallback before the collector is registered; a
 //! message seen twice is taken once. When its turn comes, the relay decides what the message
 //! calls for ([`decision`]: relay it, or not because staff wrote it or handle the ticket, or
-//! because its author is over their limit), and the [`pipeline`] acts on that: notices,
-//! request with retries, typing, the answer posted.
+//! because a human was asked for, or because its author is over their limit), and the
+//! [`pipeline`] acts on that: notices, request with retries, typing, the answer posted with
+//! its buttons ([`crate::answers`]) and counted in the ticket's entry.
 //!
 //! Robustness: a full queue (a user flooding one channel) drops the message with a notice and a
 //! WARN line instead of waiting; a channel task that has been idle for a while ends; every
@@ -43,7 +44,9 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use decision::Gate;
 use queue::{SeenIds, SEEN_IDS_REMEMBERED};
 
-use crate::{guild::staff::Standing, registry::Registry, settings::RelaySettings};
+use crate::{
+    answers::RecentAnswers, guild::staff::Standing, registry::Registry, settings::RelaySettings,
+};
 
 pub use notices::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
 
@@ -75,6 +78,8 @@ struct Inner {
     http: Arc<Http>,
     cache: Arc<Cache>,
     registry: Arc<Registry>,
+    /// The answers posted lately, for their buttons.
+    answers: Arc<RecentAnswers>,
     settings: RelaySettings,
     /// The bot's own user: its messages are never relayed.
     bot_id: UserId,
@@ -91,12 +96,13 @@ struct Inner {
 
 impl Relay {
     /// A relay of the bot `bot_id`, sending requests with `client` and talking to Discord with
-    /// `http`; `cache` is the gateway's.
+    /// `http`; `cache` is the gateway's; the answers it posts go in `answers`.
     pub fn new(
         client: RelayClient,
         http: Arc<Http>,
         cache: Arc<Cache>,
         registry: Arc<Registry>,
+        answers: Arc<RecentAnswers>,
         settings: RelaySettings,
         bot_id: UserId,
     ) -> Self {
@@ -106,6 +112,7 @@ impl Relay {
                 http,
                 cache,
                 registry,
+                answers,
                 bot_id,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),

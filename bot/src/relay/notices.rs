@@ -1,5 +1,5 @@
 //! What the bot says in a ticket that is not an answer: the notices. The history leaves them
-//! out of the conversation sent to the assistant.
+//! out of the conversation sent to the assistant, and the ping of the Support team as well.
 
 /// What the user reads when no answer could be had.
 pub const UNAVAILABLE_MESSAGE: &str =
@@ -16,7 +16,8 @@ pub const HANDOFF_MESSAGE: &str = "A member of staff has joined; I'll let them a
 pub const SLOW_DOWN_MESSAGE: &str =
     "You're sending messages faster than I can answer them; please wait a minute before sending more.";
 
-/// Whether the bot's message `text` is a notice rather than an answer.
+/// Whether the bot's message `text` is a notice (or the ping of the Support team) rather than
+/// an answer.
 pub fn is_notice(text: &str) -> bool {
     [
         UNAVAILABLE_MESSAGE,
@@ -25,4 +26,5 @@ pub fn is_notice(text: &str) -> bool {
         SLOW_DOWN_MESSAGE,
     ]
     .contains(&text)
+        || crate::answers::is_support_ping(text)
 }

@@ -3,18 +3,31 @@
 //! over their limit [`SLOW_DOWN_MESSAGE`] (once a minute); a message to relay gets the ticket's
 //! conversation ([`super::history`]), goes to a relay worker (retrying transient failures with
 //! backoff) while the channel shows "typing", and its answer is posted as a reply, split into
-//! Discord-sized pieces, or [`UNAVAILABLE_MESSAGE`] when no answer could be had.
+//! Discord-sized pieces, the last one carrying the answer's buttons, or [`UNAVAILABLE_MESSAGE`]
+//! when no answer could be had. Each message's time goes to the ticket's entry, off the
+//! answer's path, and so does each answer; a staff message that ends a wait for a human is
+//! written before the channel's next message is decided.
+
+use std::sync::Arc;
 
 use backon::{ExponentialBuilder, Retryable};
-use common::{payload::RelayRequest, relay_client::RelayError};
-use serenity::all::{ChannelId, CreateAllowedMentions, CreateMessage, Message, MessageReference};
+use common::{
+    payload::{RelayReply, RelayRequest},
+    relay_client::RelayError,
+};
+use serenity::all::{
+    ChannelId, CreateActionRow, CreateAllowedMentions, CreateMessage, Message, MessageReference,
+};
 
 use super::{
     decision::{Decision, Facts},
     notices::{HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE},
     Inner,
 };
-use crate::split::{split_message, DISCORD_MESSAGE_LIMIT};
+use crate::{
+    answers::{self, Answered},
+    split::{split_message, DISCORD_MESSAGE_LIMIT},
+};
 
 /// Each retry waits this many times longer than the one before.
 const RETRY_BACKOFF_FACTOR: f32 = 2.0;
@@ -28,13 +41,23 @@ struct Failure {
 impl Inner {
     #[tracing::instrument(name = "relay", skip_all, fields(message_id = %message.id, user_id = %message.author.id))]
     pub(super) async fn relay(&self, message: Message) {
+        let ticket = self.registry.open_ticket(message.channel_id);
         let facts = Facts {
-            open_ticket: self.registry.is_open_ticket(message.channel_id),
+            open_ticket: ticket.is_some(),
             from_staff: self.is_staff(&message),
+            awaiting_staff: ticket.is_some_and(|t| t.awaiting_staff),
         };
         let decision = self.gate.decide(&message, facts);
         if decision != Decision::TicketClosed {
-            self.record_activity(&message);
+            let from_staff = matches!(decision, Decision::StaffWrote { .. });
+            let record = self.record_activity(&message, from_staff);
+            if from_staff && facts.awaiting_staff {
+                // Before the channel's next message: it must find the wait for a human over.
+                record.await;
+            } else {
+                // Off the answer's path: a NATS round trip the user need not wait for.
+                self.tasks.spawn(record);
+            }
         }
         match decision {
             Decision::TicketClosed => {}
@@ -42,7 +65,7 @@ impl Inner {
                 if announce {
                     tracing::info!("staff joined the ticket; the assistant stays quiet");
                     if let Err(err) = self
-                        .send(message.channel_id, HANDOFF_MESSAGE.to_owned(), None)
+                        .send(message.channel_id, HANDOFF_MESSAGE.to_owned(), None, None)
                         .await
                     {
                         tracing::error!(error = %err, "cannot tell the ticket that staff joined");
@@ -51,6 +74,9 @@ impl Inner {
             }
             Decision::Quiet => {
                 tracing::debug!("staff are handling this ticket; message not relayed");
+            }
+            Decision::AwaitingStaff => {
+                tracing::debug!("a human was asked for in this ticket; message left to staff");
             }
             Decision::SlowDown { notify } => {
                 tracing::info!(
@@ -73,7 +99,7 @@ impl Inner {
         let outcome = self.send_with_retries(&request).await;
         typing.stop();
         match outcome {
-            Ok(reply) if !reply.trim().is_empty() => self.post_reply(message, &reply).await,
+            Ok(reply) if !reply.reply.trim().is_empty() => self.post_reply(message, reply).await,
             Ok(_) => {
                 tracing::error!(
                     "relay worker sent an empty answer; told the user staff will follow up"
@@ -92,19 +118,28 @@ impl Inner {
         }
     }
 
-    /// Stores the message's time as the ticket's last activity (auto-close reads it), off the
-    /// answer's path: the write is a NATS round trip the user need not wait for.
-    fn record_activity(&self, message: &Message) {
-        let registry = std::sync::Arc::clone(&self.registry);
+    /// The write of the message's time as the ticket's last activity (auto-close reads it),
+    /// and for a staff message of the first staff reply and the end of a wait for a human.
+    fn record_activity(
+        &self,
+        message: &Message,
+        from_staff: bool,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let registry = Arc::clone(&self.registry);
         let (channel, at) = (message.channel_id, message.timestamp);
-        self.tasks.spawn(async move {
-            if let Err(err) = registry.touch(channel, at).await {
+        async move {
+            let recorded = if from_staff {
+                registry.staff_wrote(channel, at).await
+            } else {
+                registry.touch(channel, at).await
+            };
+            if let Err(err) = recorded {
                 tracing::warn!(error = %err, channel_id = %channel, "cannot record the ticket's activity");
             }
-        });
+        }
     }
 
-    async fn send_with_retries(&self, request: &RelayRequest) -> Result<String, Failure> {
+    async fn send_with_retries(&self, request: &RelayRequest) -> Result<RelayReply, Failure> {
         let request_id = request
             .message_id
             .as_ref()
@@ -130,29 +165,63 @@ impl Inner {
             tracing::warn!(error = %err, retry_in = ?delay, "relay attempt failed, retrying");
         })
         .await;
-        result
-            .map(|reply| reply.reply)
-            .map_err(|error| Failure { error, attempts })
+        result.map_err(|error| Failure { error, attempts })
     }
 
-    async fn post_reply(&self, message: &Message, reply: &str) {
-        let pieces = split_message(reply, DISCORD_MESSAGE_LIMIT);
+    /// Posts the answer to `message`, its buttons on the last piece; remembers it for them and
+    /// counts it in the ticket's entry once its first piece is out.
+    async fn post_reply(&self, message: &Message, reply: RelayReply) {
+        let pieces = split_message(&reply.reply, DISCORD_MESSAGE_LIMIT);
         let count = pieces.len();
+        let mut first_posted_at = None;
+        let mut buttons_on = None;
         for (index, piece) in pieces.into_iter().enumerate() {
             // Only the first piece is a reply; the rest follow it as plain messages.
             let reply_to = (index == 0).then_some(message);
-            if let Err(err) = self.send(message.channel_id, piece, reply_to).await {
-                tracing::error!(error = %err, piece = index + 1, pieces = count, "cannot post the answer");
-                return;
+            let last = index + 1 == count;
+            let buttons =
+                (last && self.settings.answer_buttons).then(|| answers::buttons(reply.grounded));
+            let with_buttons = buttons.is_some();
+            match self
+                .send(message.channel_id, piece, reply_to, buttons)
+                .await
+            {
+                Ok(posted) => {
+                    first_posted_at.get_or_insert(posted.timestamp);
+                    if with_buttons {
+                        buttons_on = Some(posted.id);
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, piece = index + 1, pieces = count, "cannot post the answer");
+                    break;
+                }
             }
         }
-        tracing::info!(pieces = count, "answer posted");
+        if let Some(answer) = buttons_on {
+            self.answers.remember(
+                answer,
+                Answered {
+                    question: answers::one_line(&message.content),
+                    source: reply.source.clone(),
+                },
+            );
+        }
+        let Some(at) = first_posted_at else { return };
+        tracing::info!(pieces = count, grounded = ?reply.grounded, source = ?reply.source, "answer posted");
+        let registry = Arc::clone(&self.registry);
+        let channel = message.channel_id;
+        self.tasks.spawn(async move {
+            if let Err(err) = registry.answered(channel, at).await {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot count the answer in the ticket's entry");
+            }
+        });
     }
 
     /// Posts `text` as a reply to `message`, logging a failure.
     pub(super) async fn post(&self, message: &Message, text: &str) {
         if let Err(err) = self
-            .send(message.channel_id, text.to_owned(), Some(message))
+            .send(message.channel_id, text.to_owned(), Some(message), None)
             .await
         {
             tracing::error!(error = %err, "cannot post to the ticket channel");
@@ -164,10 +233,14 @@ impl Inner {
         channel_id: ChannelId,
         text: String,
         reply_to: Option<&Message>,
+        buttons: Option<Vec<CreateActionRow>>,
     ) -> serenity::Result<Message> {
         let mut builder = CreateMessage::new()
             .content(text)
             .allowed_mentions(CreateAllowedMentions::new());
+        if let Some(buttons) = buttons {
+            builder = builder.components(buttons);
+        }
         if let Some(message) = reply_to {
             // Still post the answer if the user deleted their message meanwhile.
             builder = builder

@@ -14,6 +14,7 @@
 //! | `HISTORY_MAX_MESSAGES` | 20 (0–20) | earlier ticket messages sent with each relay request (0: none) |
 //! | `HANDOFF_QUIET_MINUTES` | 30 (0–1,440) | the assistant stays quiet in a ticket this long after staff last wrote |
 //! | `USER_RATE_LIMIT_PER_MINUTE` | 6 (0–600) | most messages relayed per user per minute (0: no limit) |
+//! | `ANSWER_BUTTONS` | true | answers carry Talk to a human and 👍/👎 buttons (false: plain answers; tickets are still counted) |
 //! | `TICKET_CLOSE_DELAY_SECS` | 5 (0–3,600) | a closed ticket's channel is deleted this long after the close |
 //! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
 //! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
@@ -61,6 +62,8 @@ pub struct BotSettings {
     pub handoff_quiet: Duration,
     /// `USER_RATE_LIMIT_PER_MINUTE`: 0 means no limit.
     pub user_rate_limit_per_minute: u32,
+    /// `ANSWER_BUTTONS`: answers carry their buttons.
+    pub answer_buttons: bool,
 
     // The ticket lifecycle.
     /// `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`.
@@ -91,6 +94,8 @@ struct RawSettings {
     history_max_messages: usize,
     handoff_quiet_minutes: u64,
     user_rate_limit_per_minute: u32,
+    // Text, so that an empty value reads as unset and the error names the variable.
+    answer_buttons: Option<String>,
     ticket_close_delay_secs: u64,
     // Text, so that an empty value reads as unset and a fraction of an hour is allowed.
     ticket_auto_close_hours: Option<String>,
@@ -109,6 +114,7 @@ impl Default for RawSettings {
             history_max_messages: History::MAX_MESSAGES,
             handoff_quiet_minutes: relay::HANDOFF_QUIET.as_secs() / 60,
             user_rate_limit_per_minute: relay::USER_RATE_LIMIT_PER_MINUTE,
+            answer_buttons: None,
             ticket_close_delay_secs: LifecycleSettings::default().close_delay.as_secs(),
             ticket_auto_close_hours: None,
             ticket_auto_close_grace_hours: None,
@@ -131,6 +137,19 @@ fn hours(key: &str, text: &str) -> Result<Duration, ConfigError> {
         ));
     }
     Ok(Duration::from_secs_f64(value * 3600.0))
+}
+
+/// A yes or no (`true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`); unset or empty is `default`.
+fn flag(key: &str, text: Option<&str>, default: bool) -> Result<bool, ConfigError> {
+    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("") => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::invalid(
+            key,
+            format!("{other:?} is not true or false"),
+        )),
+    }
 }
 
 impl BotSettings {
@@ -211,6 +230,7 @@ impl BotSettings {
                 raw.user_rate_limit_per_minute,
                 0..=MAX_USER_RATE_LIMIT_PER_MINUTE,
             )?,
+            answer_buttons: flag("ANSWER_BUTTONS", raw.answer_buttons.as_deref(), true)?,
             lifecycle,
         })
     }
@@ -222,6 +242,7 @@ impl BotSettings {
             handoff_quiet: self.handoff_quiet,
             user_rate_limit_per_minute: self.user_rate_limit_per_minute,
             catch_up_max_age: self.catch_up_max_age,
+            answer_buttons: self.answer_buttons,
             ..RelaySettings::new(self.relay_timeout)
         }
     }
@@ -286,6 +307,7 @@ mod tests {
         assert_eq!(settings.history_max_messages, 20);
         assert_eq!(settings.handoff_quiet, Duration::from_secs(30 * 60));
         assert_eq!(settings.user_rate_limit_per_minute, 6);
+        assert!(settings.answer_buttons);
         assert_eq!(settings.lifecycle, LifecycleSettings::default());
         assert!(!format!("{settings:?}").contains("very-secret-token"));
     }
@@ -307,8 +329,10 @@ mod tests {
             ("HISTORY_MAX_MESSAGES", "0"),
             ("HANDOFF_QUIET_MINUTES", "5"),
             ("USER_RATE_LIMIT_PER_MINUTE", "0"),
+            ("ANSWER_BUTTONS", " Off "),
         ])
         .unwrap();
+        assert!(!settings.answer_buttons);
         assert_eq!(settings.history_max_messages, 0);
         assert_eq!(settings.handoff_quiet, Duration::from_secs(300));
         assert_eq!(settings.user_rate_limit_per_minute, 0);
@@ -327,6 +351,7 @@ mod tests {
             ("HANDOFF_QUIET_MINUTES", "1441"),
             ("USER_RATE_LIMIT_PER_MINUTE", "601"),
             ("USER_RATE_LIMIT_PER_MINUTE", "-1"),
+            ("ANSWER_BUTTONS", "maybe"),
             ("TICKET_CLOSE_DELAY_SECS", "3601"),
             ("TICKET_AUTO_CLOSE_HOURS", "0"),
             ("TICKET_AUTO_CLOSE_HOURS", "soon"),

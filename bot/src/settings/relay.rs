@@ -45,6 +45,8 @@ pub struct RelaySettings {
     pub handoff_quiet: Duration,
     /// Messages relayed per user per minute, 0 for no limit (`USER_RATE_LIMIT_PER_MINUTE`).
     pub user_rate_limit_per_minute: u32,
+    /// Whether answers carry the Talk to a human and 👍/👎 buttons (`ANSWER_BUTTONS`).
+    pub answer_buttons: bool,
 }
 
 impl RelaySettings {
@@ -60,6 +62,7 @@ impl RelaySettings {
             history_max_messages: History::MAX_MESSAGES,
             handoff_quiet: HANDOFF_QUIET,
             user_rate_limit_per_minute: USER_RATE_LIMIT_PER_MINUTE,
+            answer_buttons: true,
         }
     }
 }

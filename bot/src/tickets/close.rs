@@ -15,7 +15,7 @@ use crate::{
         ticket_channel_name,
     },
     registry::{RegistryError, TicketEntry, TicketStatus},
-    transcript::{self, Summary},
+    transcript::{self, Record, Summary},
 };
 
 /// The custom ID of the Close button on a ticket's welcome message.
@@ -108,6 +108,13 @@ impl Tickets {
             closed_by: by,
             reason: reason.clone(),
             message_count: messages.len(),
+            record: Record {
+                answers: ticket.answers,
+                staff_replied_at: ticket.staff_replied_at,
+                human_requested_at: ticket.human_requested_at,
+                feedback_up: ticket.feedback_up,
+                feedback_down: ticket.feedback_down,
+            },
         };
         let fetched = started.elapsed();
         let rendered = transcript::render(&summary, &messages);

@@ -1,9 +1,11 @@
 //! The tickets and the guilds they live in: setting a guild up (and repairing it), opening a
 //! ticket (by command or panel button), closing it with a transcript, adopting channels from
-//! before the registry, and closing idle tickets. The [`Tickets`] service holds what these
-//! share: the REST client, the [`Registry`], the settings, the per-guild and per-user locks.
+//! before the registry, closing idle tickets, and what the buttons under an answer do (asking
+//! for a human, rating). The [`Tickets`] service holds what these share: the REST client, the
+//! [`Registry`], the recent answers, the settings, the per-guild and per-user locks.
 
 mod adopt;
+mod answer_buttons;
 mod auto_close;
 mod close;
 mod open;
@@ -16,9 +18,11 @@ use serenity::all::{Cache, ChannelId, GuildId, Http, Member, Timestamp, UserId};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    guild::staff::Standing, locks::KeyedLocks, registry::Registry, settings::LifecycleSettings,
+    answers::RecentAnswers, guild::staff::Standing, locks::KeyedLocks, registry::Registry,
+    settings::LifecycleSettings,
 };
 
+pub use answer_buttons::Escalation;
 pub use close::{CloseError, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
 pub use open::{Opened, OPEN_BUTTON};
 pub use setup::{Found, Outcome, SetupError};
@@ -33,6 +37,8 @@ struct Inner {
     http: Arc<Http>,
     cache: Arc<Cache>,
     registry: Arc<Registry>,
+    /// The answers the relay posted lately, for their buttons.
+    answers: Arc<RecentAnswers>,
     settings: LifecycleSettings,
     bot_id: UserId,
     /// Tickets being closed, from the close until their channel is deleted: adoption must not
@@ -54,11 +60,12 @@ impl std::fmt::Debug for Tickets {
 }
 
 impl Tickets {
-    /// The service for the bot `bot_id`.
+    /// The service for the bot `bot_id`; `answers` is what the relay remembers of its answers.
     pub fn new(
         http: Arc<Http>,
         cache: Arc<Cache>,
         registry: Arc<Registry>,
+        answers: Arc<RecentAnswers>,
         settings: LifecycleSettings,
         bot_id: UserId,
     ) -> Self {
@@ -67,6 +74,7 @@ impl Tickets {
                 http,
                 cache,
                 registry,
+                answers,
                 settings,
                 bot_id,
                 closing: Mutex::new(HashSet::new()),

@@ -207,12 +207,7 @@ async fn history_cost_figure() {
 /// When message `id`'s MESSAGE_CREATE was written to the gateway, and what the responder saw
 /// of its request.
 fn arrival(fake: &FakeDiscord, seen: &Mutex<Vec<Seen>>, id: u64) -> (std::time::Instant, Seen) {
-    let sent = fake
-        .dispatched()
-        .into_iter()
-        .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
-        .unwrap()
-        .at;
+    let sent = written_at(fake, id);
     let handled = seen
         .lock()
         .unwrap()
@@ -221,6 +216,15 @@ fn arrival(fake: &FakeDiscord, seen: &Mutex<Vec<Seen>>, id: u64) -> (std::time::
         .cloned()
         .unwrap();
     (sent, handled)
+}
+
+/// When message `id`'s MESSAGE_CREATE was written to the gateway.
+fn written_at(fake: &FakeDiscord, id: u64) -> std::time::Instant {
+    fake.dispatched()
+        .into_iter()
+        .find(|d| d.name == "MESSAGE_CREATE" && d.id == id.to_string())
+        .unwrap()
+        .at
 }
 
 /// The time to close a 5,000-message ticket: read every message (50 pages of 100), render the
@@ -336,23 +340,18 @@ async fn transcript_figure() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test: run it explicitly"]
 async fn registry_lookup_figure() {
-    use bot::registry::{Registry, TicketEntry};
+    use bot::registry::TicketEntry;
     use serenity::all::{ChannelId, GuildId, Timestamp, UserId};
     const TICKETS: u64 = 10_000;
     const LOOKUPS: u64 = 1_000_000;
-    let nats = helpers::nats();
-    let client = common::nats::connect(&nats.settings(), "figure")
-        .await
-        .unwrap();
-    helpers::wait_connected(&client).await;
-    let registry = Registry::open(client.clone()).await.unwrap();
+    let (_nats, client, registry) = own_registry().await;
     for n in 1..=TICKETS {
         let entry = TicketEntry::opened(GuildId::new(1), UserId::new(n), Timestamp::now());
         registry.put_ticket(ChannelId::new(n), entry).await.unwrap();
     }
     // Loaded from the buckets, as a restarted bot does.
     let started = std::time::Instant::now();
-    let registry = Registry::open(client.clone()).await.unwrap();
+    let registry = bot::registry::Registry::open(client.clone()).await.unwrap();
     let load = started.elapsed();
     assert_eq!(registry.open_tickets(None).len() as u64, TICKETS);
 
@@ -382,4 +381,172 @@ async fn registry_lookup_figure() {
         lookup / get,
         load.as_secs_f64() * 1e6 / TICKETS as f64,
     );
+}
+
+/// What the buttons under an answer and its bookkeeping add. From outside: MESSAGE_CREATE
+/// written to the gateway -> the answer's POST at the fake Discord, median over alternating
+/// rounds with `ANSWER_BUTTONS=false` and `true` (the buttons, and the answer remembered for
+/// them, are the only difference: the bookkeeping write runs in both, after the POST). Then
+/// that write itself, `Registry::answered` (one compare-and-set, off the answer's path), against
+/// the per-message `Registry::touch` every relayed message already costs; and the bytes the
+/// buttons add to the POST body.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture answer_buttons_cost_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn answer_buttons_cost_figure() {
+    use bot::registry::TicketEntry;
+    use serenity::all::{ChannelId, GuildId, Timestamp, UserId};
+    const ROUNDS: usize = 3;
+    const MESSAGES: usize = 100;
+    let mut latencies: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut body_bytes = [0usize; 2];
+    for _ in 0..ROUNDS {
+        for (index, buttons) in ["false", "true"].into_iter().enumerate() {
+            let fake =
+                FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited()))
+                    .await;
+            let (category, _) = set_up(&fake);
+            let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+            let guild = GUILD_ID.to_string();
+            let mut bot = helpers::spawn_bot_with_vars(
+                fake.clone(),
+                helpers::nats(),
+                &[
+                    ("DISCORD_GUILD_ID", guild.as_str()),
+                    ("ANSWER_BUTTONS", buttons),
+                ],
+            )
+            .await;
+            bot.start_worker(helpers::echo()).await;
+            for n in 0..MESSAGES {
+                let id = fake.send_message(ticket, USER_ID, &format!("message {n}"));
+                let post = wait_for_posts(&fake, ticket, n + 1).await.pop().unwrap();
+                assert_eq!(reference_id(&post), Some(id));
+                assert_eq!(post.body["components"].is_array(), buttons == "true");
+                latencies[index].push(post.at.duration_since(written_at(&fake, id)));
+                body_bytes[index] = post.body.to_string().len();
+            }
+            bot.shutdown().await.expect("clean shutdown");
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let without = median(&mut latencies[0]);
+    let with = median(&mut latencies[1]);
+    println!(
+        "FIGURE MESSAGE_CREATE written -> answer POST at fake Discord, median over {} answers each: \
+         without buttons {without:?}, with buttons {with:?} (difference {}; p90 {:?} vs {:?}); \
+         POST body {} vs {} bytes",
+        ROUNDS * MESSAGES,
+        with.checked_sub(without).map_or_else(|| format!("-{:?}", without - with), |d| format!("{d:?}")),
+        latencies[0][latencies[0].len() * 9 / 10],
+        latencies[1][latencies[1].len() * 9 / 10],
+        body_bytes[0],
+        body_bytes[1],
+    );
+
+    // The bookkeeping write, on a registry of its own.
+    const WRITES: u32 = 2_000;
+    let (_nats, _, registry) = own_registry().await;
+    let channel = ChannelId::new(1);
+    let entry = TicketEntry::opened(GuildId::new(1), UserId::new(2), Timestamp::now());
+    registry.put_ticket(channel, entry).await.unwrap();
+    let started = std::time::Instant::now();
+    for _ in 0..WRITES {
+        registry.answered(channel, Timestamp::now()).await.unwrap();
+    }
+    let answered = started.elapsed() / WRITES;
+    let started = std::time::Instant::now();
+    for n in 0..WRITES {
+        let at = Timestamp::from_unix_timestamp(1_900_000_000 + i64::from(n)).unwrap();
+        registry.touch(channel, at).await.unwrap();
+    }
+    let touch = started.elapsed() / WRITES;
+    println!(
+        "FIGURE bookkeeping per answer: Registry::answered {answered:?} (mean of {WRITES}, after the POST, \
+         off the answer's path); the per-message Registry::touch already paid: {touch:?}"
+    );
+}
+
+/// `/ticket-stats` reads every stored ticket (one watch of the `tickets` bucket's latest
+/// values) and keeps the guild's: its time with 10,000 tickets of the guild and 10,000 of
+/// another in the bucket, median of 5 scans, against a KV get of one entry.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture ticket_stats_scan_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn ticket_stats_scan_figure() {
+    use bot::registry::{TicketEntry, TicketStatus};
+    use futures::StreamExt;
+    use serenity::all::{ChannelId, GuildId, Timestamp, UserId};
+    const PER_GUILD: u64 = 10_000;
+    let (_nats, _, registry) = own_registry().await;
+    let now = Timestamp::now();
+    let at = |secs: i64| Timestamp::from_unix_timestamp(now.unix_timestamp() + secs).unwrap();
+    futures::stream::iter(1..=2 * PER_GUILD)
+        .map(|n| {
+            let registry = &registry;
+            async move {
+                let guild = GuildId::new(1 + n % 2);
+                let mut entry = TicketEntry::opened(guild, UserId::new(n), at(-3_600));
+                // Every field set, as a closed, answered, rated ticket's entry is.
+                entry.status = TicketStatus::Closed;
+                entry.closed_at = Some(at(-60));
+                entry.closed_by = Some(UserId::new(n));
+                entry.reason = Some("solved, thanks".to_owned());
+                entry.first_answer_at = Some(at(-3_590));
+                entry.staff_replied_at = (n % 3 == 0).then(|| at(-3_000));
+                entry.human_requested_at = (n % 5 == 0).then(|| at(-3_100));
+                entry.answers = 3;
+                entry.feedback_up = 2;
+                entry.feedback_down = 1;
+                registry.put_ticket(ChannelId::new(n), entry).await.unwrap();
+            }
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<()>>()
+        .await;
+    let mut scans = Vec::new();
+    for _ in 0..5 {
+        let started = std::time::Instant::now();
+        let tickets = registry
+            .guild_tickets(GuildId::new(1), at(-86_400))
+            .await
+            .unwrap();
+        scans.push(started.elapsed());
+        assert_eq!(tickets.len() as u64, PER_GUILD);
+    }
+    scans.sort_unstable();
+    let started = std::time::Instant::now();
+    for n in 1..=100 {
+        registry.ticket(ChannelId::new(n)).await.unwrap().unwrap();
+    }
+    let get = started.elapsed() / 100;
+    println!(
+        "FIGURE /ticket-stats scan of {} stored tickets ({PER_GUILD} of the guild): median {:?} \
+         (min {:?}, max {:?}); one KV get: {get:?}",
+        2 * PER_GUILD,
+        scans[2],
+        scans[0],
+        scans[4],
+    );
+}
+
+/// A registry on a nats-server of its own (which lives as long as the first value), and the
+/// client it uses.
+async fn own_registry() -> (
+    common::test_util::NatsServer,
+    async_nats::Client,
+    bot::registry::Registry,
+) {
+    let nats = helpers::nats();
+    let client = common::nats::connect(&nats.settings(), "figure")
+        .await
+        .unwrap();
+    helpers::wait_connected(&client).await;
+    let registry = bot::registry::Registry::open(client.clone()).await.unwrap();
+    (nats, client, registry)
 }

@@ -80,6 +80,23 @@ where
     }
 }
 
+/// A responder whose whole reply (grounded or not, with a source or not) is `reply(content)`,
+/// made at once.
+pub struct Replying<F>(pub F);
+
+impl<F> Responder for Replying<F>
+where
+    F: Fn(&str) -> RelayReply + Send + Sync + 'static,
+{
+    async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        let content = request.content.as_str();
+        if content == PROBE {
+            return Ok(RelayReply::new("ready"));
+        }
+        Ok((self.0)(content))
+    }
+}
+
 /// Reads a permission field (Discord sends strings; accept numbers too).
 pub fn permission_bits(value: &Value) -> u64 {
     match value {

@@ -3,6 +3,7 @@
 //! share live here; the harness is the crate's `test_util` (feature `test-util`, which the
 //! sandbox's tests use too), re-exported in [`helpers`]; the fake Discord is the `sandbox` crate.
 
+mod answers;
 mod binary;
 mod broker;
 mod catch_up;
@@ -14,6 +15,7 @@ mod lifecycle;
 mod rate_limit;
 mod relay;
 mod setup;
+mod ticket_stats;
 mod tickets;
 
 /// The Discord these tests run against: the `sandbox` crate, under the name the tests use.

@@ -34,12 +34,12 @@ async fn bot_with(fake: &FakeDiscord, vars: &[(&str, &str)]) -> TestBot {
 }
 
 /// Runs `/setup` as the administrator; returns the answer.
-async fn set_up(fake: &FakeDiscord) -> String {
+pub(crate) async fn set_up(fake: &FakeDiscord) -> String {
     let id = fake.run_command(setup::NAME, ADMIN_ID, true);
     fake.wait_for_answer(id).await
 }
 
-fn channel_named(fake: &FakeDiscord, name: &str) -> Option<u64> {
+pub(crate) fn channel_named(fake: &FakeDiscord, name: &str) -> Option<u64> {
     fake.channels()
         .iter()
         .find(|c| c["name"] == name)
@@ -54,7 +54,7 @@ fn mentioned_channel(answer: &str) -> u64 {
 }
 
 /// Opens a ticket for `user` with `/create-ticket`; returns its channel.
-async fn open_ticket(fake: &FakeDiscord, user: u64) -> u64 {
+pub(crate) async fn open_ticket(fake: &FakeDiscord, user: u64) -> u64 {
     let id = fake.run_command(create_ticket::NAME, user, false);
     let answer = fake.wait_for_answer(id).await;
     assert!(answer.starts_with("Your ticket is ready"), "{answer}");
@@ -98,7 +98,7 @@ async fn wait_deleted(fake: &FakeDiscord, channel: u64) {
 }
 
 /// The transcripts posted in `log` (the commands run there leave their answers too).
-fn transcripts(fake: &FakeDiscord, log: u64) -> Vec<Value> {
+pub(crate) fn transcripts(fake: &FakeDiscord, log: u64) -> Vec<Value> {
     fake.messages(log)
         .into_iter()
         .filter(|m| m["attachments"].as_array().is_some_and(|a| !a.is_empty()))
@@ -113,7 +113,7 @@ fn calls_with(fake: &FakeDiscord, method: Method, part: &str) -> Vec<sandbox::Re
         .collect()
 }
 
-fn attachments(message: &Value) -> Vec<(String, String)> {
+pub(crate) fn attachments(message: &Value) -> Vec<(String, String)> {
     message["attachments"]
         .as_array()
         .unwrap()

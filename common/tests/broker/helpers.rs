@@ -14,8 +14,9 @@ use async_nats::{
 };
 use common::test_util::{Events, LeastPrivilegeServer};
 
-/// The bot's key-value buckets: the guilds it is set up in, and their tickets.
-pub const BUCKETS: [&str; 2] = ["ticket_guilds", "tickets"];
+/// The bot's key-value buckets: the guilds it is set up in, their tickets, and the members'
+/// votes on the answers.
+pub const BUCKETS: [&str; 3] = ["ticket_guilds", "tickets", "ticket_feedback"];
 
 /// Bounds every wait, so that a broken setup fails instead of hanging.
 pub const WITHIN: Duration = Duration::from_secs(15);

@@ -1,7 +1,7 @@
 //! Integration tests of the ticket state's broker side: against the repo's least-privilege
 //! nats-server config with JetStream, the `bot` user may create and use the key-value buckets
-//! `ticket_guilds` and `tickets` with exactly the calls the bot makes, and nobody else may
-//! touch them.
+//! `ticket_guilds`, `tickets` and `ticket_feedback` with exactly the calls the bot makes, and
+//! nobody else may touch them.
 
 mod helpers;
 
@@ -14,7 +14,7 @@ use futures::{future::join_all, StreamExt, TryStreamExt};
 use helpers::*;
 
 #[tokio::test]
-async fn the_bot_user_creates_and_uses_both_buckets_without_a_permissions_violation() {
+async fn the_bot_user_creates_and_uses_every_bucket_without_a_permissions_violation() {
     let broker = LeastPrivilegeServer::start_jetstream();
     let (jetstream, mut events) = connect_bot(&broker, WITHIN).await;
 
