@@ -10,10 +10,16 @@
 //! shrink with their length), so no absolute cut carries from one set of documents to another.
 //! What carries is a share: the *coverage* of a section is the part of the question's weight
 //! that it contains, each word weighing its inverse document frequency (BM25's own IDF, from
-//! tantivy's term statistics). Common words weigh little; a word the documents never use (and
-//! that is not a typo of one, see [`super::terms`]) weighs like the rarest word they do use,
-//! and no section contains it: "What's your favourite pizza topping?" is mostly `pizza`, which
-//! nothing covers. Sections are ranked by BM25 times coverage ([`Hit::rank`]). The documents
+//! tantivy's term statistics). Common words weigh little. A word of the support vocabulary
+//! counts once, found in any of its forms, and weighs as its most widespread form. A word the
+//! documents never use (and that is not a typo of one, see [`super::terms`]) is in no section,
+//! and weighs halfway between the question's average known word and the rarest document word:
+//! it may be the topic the documents lack ("What's your favourite *pizza* topping?", whose
+//! other words are common) or a word of chat the search does not know ("does premium make you
+//! *stronger* in pvp", whose other words are specific). Weighing it as the rarest word let one
+//! slang word sink a documented question; as an average one, an off-topic question with one
+//! common document word got through. Sections are ranked by BM25 times coverage
+//! ([`Hit::rank`]). The documents
 //! answer when the best section's coverage reaches `KNOWLEDGE_MIN_COVERAGE` (default 0.35)
 //! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default). Further
 //! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
@@ -109,8 +115,9 @@ struct Fields {
 /// A word of the question as searched.
 #[derive(Debug, Clone, PartialEq)]
 struct QueryTerm {
-    /// The analysed word, or the document word it was corrected to.
-    word: String,
+    /// The analysed forms of the word (or the document word it was corrected to), any of which
+    /// a section may contain.
+    forms: Vec<String>,
     /// Its inverse document frequency.
     weight: f32,
     /// Whether any section contains it.
@@ -138,11 +145,13 @@ impl SectionIndex {
             let headings = section.heading_path.join("\n");
             let mut doc = TantivyDocument::default();
             doc.add_text(fields.all, &headings);
+            doc.add_text(fields.all, terms::joined_compounds(&headings));
             for passage in &section.passages {
                 doc.add_text(fields.all, passage);
                 doc.add_text(fields.all, terms::joined_compounds(passage));
             }
             doc.add_text(fields.headings, &headings);
+            doc.add_text(fields.headings, terms::joined_compounds(&headings));
             doc.add_u64(fields.ordinal, ordinal as u64);
             writer.add_document(doc)?;
         }
@@ -179,12 +188,14 @@ impl SectionIndex {
         }
         let total: f32 = terms.iter().map(|t| t.weight).sum();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(known.len() * 2);
-        for term in &known {
-            clauses.push((Occur::Should, self.term_query(self.fields.all, &term.word)));
+        // Every form of a word counts: a section that writes it in two (`Two-factor
+        // authentication (2FA)`) is about it.
+        for form in known.iter().flat_map(|term| &term.forms) {
+            clauses.push((Occur::Should, self.term_query(self.fields.all, form)));
             clauses.push((
                 Occur::Should,
                 Box::new(BoostQuery::new(
-                    self.term_query(self.fields.headings, &term.word),
+                    self.term_query(self.fields.headings, form),
                     HEADING_BOOST,
                 )),
             ));
@@ -195,12 +206,15 @@ impl SectionIndex {
         for (score, address) in top {
             let mut contained = Vec::with_capacity(known.len());
             for term in &known {
-                if contains(
-                    &searcher,
-                    &Term::from_field_text(self.fields.all, &term.word),
-                    address,
-                )? {
-                    contained.push(*term);
+                for form in &term.forms {
+                    if contains(
+                        &searcher,
+                        &Term::from_field_text(self.fields.all, form),
+                        address,
+                    )? {
+                        contained.push(*term);
+                        break;
+                    }
                 }
             }
             let covered: f32 = contained.iter().map(|t| t.weight).sum();
@@ -252,28 +266,40 @@ impl SectionIndex {
         ))
     }
 
-    /// The question's words, corrected when misspelt, with their weights.
+    /// The question's words, with their vocabulary forms or corrected when misspelt, and their
+    /// weights.
     fn query_terms(&self, searcher: &Searcher, question: &str) -> tantivy::Result<Vec<QueryTerm>> {
         let sections = searcher.num_docs();
         let mut terms: Vec<QueryTerm> = Vec::new();
-        for word in terms::words(question) {
-            let mut word = word;
-            let mut frequency = self.doc_freq(searcher, &word)?;
-            if frequency == 0 {
-                if let Some(corrected) = self.vocabulary.correct(&word) {
-                    word = corrected.to_owned();
-                    frequency = self.doc_freq(searcher, &word)?;
+        for word in terms::question(question) {
+            let mut forms = word.forms;
+            let mut frequency = 0;
+            for form in &forms {
+                frequency = frequency.max(self.doc_freq(searcher, form)?);
+            }
+            if frequency == 0 && !word.listed {
+                if let Some(corrected) = self.vocabulary.correct(&forms[0]) {
+                    forms = vec![corrected.to_owned()];
+                    frequency = self.doc_freq(searcher, &forms[0])?;
                 }
             }
-            if terms.iter().any(|t| t.word == word) {
+            if terms.iter().any(|t| t.forms[0] == forms[0]) {
                 continue;
             }
             terms.push(QueryTerm {
-                // An unknown word weighs like the rarest known one.
                 weight: idf(frequency.max(1), sections),
                 known: frequency > 0,
-                word,
+                forms,
             });
+        }
+        // Unknown words: see the module documentation.
+        let known: Vec<f32> = terms.iter().filter(|t| t.known).map(|t| t.weight).collect();
+        if !known.is_empty() {
+            let average = known.iter().sum::<f32>() / known.len() as f32;
+            let unknown = (average + idf(1, sections)) / 2.0;
+            for term in terms.iter_mut().filter(|t| !t.known) {
+                term.weight = unknown;
+            }
         }
         Ok(terms)
     }
@@ -318,14 +344,32 @@ fn vocabulary(searcher: &Searcher, field: Field) -> tantivy::Result<Vocabulary> 
 
 /// The passages of `section` that contain the most of `terms`: see the module documentation.
 fn quote(section: &Section, terms: &[&QueryTerm]) -> Passage {
-    let weights: Vec<f32> = section
-        .passages
+    let passage = |text: String| Passage {
+        document: section.document.clone(),
+        heading: section.heading.clone(),
+        heading_path: section.heading_path.clone(),
+        text,
+    };
+    if let [only] = section.passages.as_slice() {
+        return passage(only.clone());
+    }
+    let found = |words: &[String], term: &QueryTerm| term.forms.iter().any(|f| words.contains(f));
+    let mut words: Vec<Vec<String>> = section.passages.iter().map(|t| terms::words(t)).collect();
+    if terms
         .iter()
-        .map(|text| {
-            let words = terms::words(text);
+        .any(|term| !words.iter().any(|w| found(w, term)))
+    {
+        // A word the section contains only written together (a compound, a listed phrase).
+        for (words, text) in words.iter_mut().zip(&section.passages) {
+            words.extend(terms::words(&terms::joined_compounds(text)));
+        }
+    }
+    let weights: Vec<f32> = words
+        .iter()
+        .map(|words| {
             terms
                 .iter()
-                .filter(|t| words.contains(&t.word))
+                .filter(|t| found(words, t))
                 .map(|t| t.weight)
                 .sum()
         })
@@ -348,12 +392,7 @@ fn quote(section: &Section, terms: &[&QueryTerm]) -> Passage {
         .filter_map(|&i| section.passages.get(i).map(String::as_str))
         .collect::<Vec<_>>()
         .join("\n\n");
-    Passage {
-        document: section.document.clone(),
-        heading: section.heading.clone(),
-        heading_path: section.heading_path.clone(),
-        text,
-    }
+    passage(text)
 }
 
 /// The hits `gate` lets through, from `ranked` (best first): see the module documentation.
@@ -439,6 +478,39 @@ mod tests {
             "account.md › Password reset",
             "e-mail is email"
         );
+    }
+
+    #[test]
+    fn a_question_in_other_words_finds_the_documents_words() {
+        let index = shop();
+        for (question, section) in [
+            ("can i get my money back?", "billing.md › Refunds"),
+            ("forgot my pw", "account.md › Password reset"),
+            ("i cant log in", "account.md › Password reset"),
+            (
+                "how do i delete my acct",
+                "account.md › Deleting your account",
+            ),
+            (
+                "I paid twice, where is the invoice",
+                "billing.md › Invoices",
+            ),
+        ] {
+            let hits = index.answer(question, &GATE).unwrap();
+            assert_eq!(
+                sources(&hits).first().map(String::as_str),
+                Some(section),
+                "{question:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_word_the_documents_do_not_use_does_not_sink_a_documented_question() {
+        let index = shop();
+        let hits = index.search("refund for my skateboard", 1).unwrap();
+        assert_eq!(sources(&hits), ["billing.md › Refunds"]);
+        assert!(hits[0].coverage >= GATE.min_coverage, "{hits:?}");
     }
 
     #[test]

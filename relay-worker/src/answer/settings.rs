@@ -109,7 +109,7 @@ const MIN_SCORE: RangeInclusive<f64> = 0.0..=1_000.0;
 const MIN_COVERAGE: RangeInclusive<f64> = 0.0..=1.0;
 /// The default `KNOWLEDGE_MIN_COVERAGE`: a little more than a third, chosen on the tuned part of
 /// the labelled questions (`tests/fixtures/knowledge-questions.toml`), where no off-topic
-/// question's best section covers more than 0.29. Exactly a third would let one rare shared
+/// question's best section covers more than 0.34. Exactly a third would let one rare shared
 /// word of three pass ("Who *won* the football league?").
 pub const DEFAULT_MIN_COVERAGE: f32 = 0.35;
 const RELOAD_SECS: RangeInclusive<u64> = 0..=86_400;

@@ -33,6 +33,14 @@ const GREETINGS: &[&str] = &[
     "afternoon",
     "evening",
     "gm",
+    "hai",
+    "helo",
+    "wassup",
+    "whatsup",
+    "gday",
+    "hola",
+    "bonjour",
+    "salut",
 ];
 const THANKS: &[&str] = &[
     "thanks",
@@ -61,14 +69,99 @@ const THANKS: &[&str] = &[
     "solved",
     "works",
     "worked",
+    "thankyou",
+    "thnks",
+    "thks",
+    "tyvm",
+    "merci",
+    "danke",
+    "gracias",
+    "understood",
+    "noted",
+    "gotcha",
+    "brilliant",
+    "excellent",
+    "amazing",
+    "wonderful",
+    "lovely",
+    "sweet",
+    "fantastic",
+    "legend",
+    "fixed",
+    "sorted",
+    "resolved",
 ];
-const GOODBYES: &[&str] = &["bye", "goodbye", "cya", "later", "see", "night"];
+const GOODBYES: &[&str] = &[
+    "bye",
+    "goodbye",
+    "cya",
+    "later",
+    "see",
+    "night",
+    "gn",
+    "goodnight",
+    "nite",
+    "ttyl",
+    "farewell",
+    "ciao",
+];
 /// Words that may go with the ones above without making a question.
 const FILLER: &[&str] = &[
-    "a", "all", "again", "and", "everyone", "folks", "for", "good", "got", "guys", "it", "lot",
-    "much", "so", "that", "there", "this", "very", "you", "your", "team", "help", "the", "really",
-    "many", "oh", "lol", "yes", "yeah", "yep", "sure", "now", "then", "i", "u", "ya", "to", "me",
-    "man", "mate", "friend", "staff", "support",
+    "a",
+    "all",
+    "again",
+    "and",
+    "everyone",
+    "folks",
+    "for",
+    "good",
+    "got",
+    "guys",
+    "it",
+    "lot",
+    "much",
+    "so",
+    "that",
+    "there",
+    "this",
+    "very",
+    "you",
+    "your",
+    "team",
+    "help",
+    "the",
+    "really",
+    "many",
+    "oh",
+    "lol",
+    "yes",
+    "yeah",
+    "yep",
+    "sure",
+    "now",
+    "then",
+    "i",
+    "u",
+    "ya",
+    "to",
+    "me",
+    "man",
+    "mate",
+    "friend",
+    "staff",
+    "support",
+    "too",
+    "hm",
+    "hmm",
+    "ah",
+    "wow",
+    "haha",
+    "xd",
+    "dear",
+    "sir",
+    "buddy",
+    "everybody",
+    "yall",
 ];
 
 impl SmallTalk {
@@ -80,11 +173,13 @@ impl SmallTalk {
         let mut stream = analyzer.token_stream(message);
         let (mut greeting, mut thanks, mut goodbye, mut words) = (false, false, false, 0);
         while stream.advance() {
-            let word = stream.token().text.as_str();
+            let typed = stream.token().text.as_str();
             words += 1;
             if words > MAX_WORDS {
                 return None;
             }
+            let word = unstretched(typed);
+            let word = word.as_str();
             if THANKS.contains(&word) {
                 thanks = true;
             } else if GREETINGS.contains(&word) {
@@ -120,6 +215,37 @@ impl SmallTalk {
     }
 }
 
+/// `word` as listed, when it is typed with letters held down (`hiii`, `heyyy`, `thanksss`,
+/// `byee`): the first of the word itself, its runs of three or more letters cut to two, and
+/// every run cut to one letter, that is one of the lists'.
+fn unstretched(word: &str) -> String {
+    let listed = |w: &str| {
+        [GREETINGS, THANKS, GOODBYES, FILLER]
+            .iter()
+            .any(|l| l.contains(&w))
+    };
+    if listed(word) {
+        return word.to_owned();
+    }
+    let cut = |longest: usize| {
+        let mut out = String::with_capacity(word.len());
+        let mut run = 0;
+        let mut last = None;
+        for c in word.chars() {
+            run = if Some(c) == last { run + 1 } else { 1 };
+            last = Some(c);
+            if run <= longest {
+                out.push(c);
+            }
+        }
+        out
+    };
+    [cut(2), cut(1)]
+        .into_iter()
+        .find(|w| listed(w))
+        .unwrap_or_else(|| word.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +266,13 @@ mod tests {
             ("Thanks a lot, bye", SmallTalk::Thanks),
             ("bye!", SmallTalk::Goodbye),
             ("ok", SmallTalk::Thanks),
+            ("hiii", SmallTalk::Greeting),
+            ("heyyy guys", SmallTalk::Greeting),
+            ("thanksss!!", SmallTalk::Thanks),
+            ("tyvm, you too", SmallTalk::Thanks),
+            ("gotcha, thx", SmallTalk::Thanks),
+            ("ok byeee", SmallTalk::Thanks),
+            ("gn everyone", SmallTalk::Goodbye),
         ] {
             assert_eq!(SmallTalk::of(message), Some(kind), "{message:?}");
         }
@@ -154,6 +287,9 @@ mod tests {
             "",
             "?",
             "hi hi hi hi hi hi hi hi hi",
+            "hiii, is the shop open",
+            "good",
+            "cool story, when is the next sale",
         ] {
             assert_eq!(SmallTalk::of(message), None, "{message:?}");
         }

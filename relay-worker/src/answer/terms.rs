@@ -1,6 +1,7 @@
 //! The words the knowledge search compares: documents and questions go through one tantivy
-//! analyzer (lower case, stop words, English stemming), and a question's words the documents
-//! never use are matched to a near spelling they do use (typos).
+//! analyzer (lower case, stop words, English stemming, the forms the stemmer misses), a
+//! question's words are also searched as the support vocabulary's equivalents, and its words the
+//! documents never use are matched to a near spelling they do use (typos).
 //!
 //! **Stop words.** tantivy's English list is Lucene's 33 words, which keeps the words questions
 //! are made of ("how", "do", "I", "my", "can", "what") but help pages rarely use: counted as
@@ -8,19 +9,41 @@
 //! So the list is Snowball's English list (the project whose lists tantivy ships for the other
 //! languages), less the particles that carry meaning in support questions (`up`, `down`,
 //! `out`, `off`: sign up, server down, logged out, turn off), plus chat filler that is never
-//! the subject of a question (`hi`, `thanks`, `pls`, `dont`, how `long`, `actually`...) and,
-//! after stemming, the verbs requests are made of (`tell`, `need`, `get`, `make`, `help`...):
-//! "tell me a joke" is about a joke, and a help page that happens to say "tell us" does not
-//! answer it.
+//! the subject of a question (`hi`, `thanks`, `pls`, `dont`, how `long`, `till`, `btw`,
+//! `actually`...), the indefinite words a question means something else by (`stuff`,
+//! `something`; not `someone`, which a help page about a hacked account uses too) and, after
+//! stemming, the verbs requests are made of (`tell`, `need`, `get`, `make`, `help`...): "tell
+//! me a joke" is about a joke, and a help page that happens to say "tell us" does not answer it.
+//! Without these, one chat word the documents never use weighs like a rare word and sinks the
+//! question's coverage.
+//!
+//! **Word forms.** The stemmer removes endings only; [`forms`] also makes one word of British
+//! and American spellings (`programme`, `program`) and of irregular past tenses and their verb
+//! (`paid`, `pay`), in documents and questions alike.
+//!
+//! **Support vocabulary.** People type short forms and other words than help pages use (`pw`,
+//! `2fa`, `money back`, `present`): a question's word or phrase listed in [`synonyms`] is one
+//! word of the question, searched as any of its equivalents. Phrases are matched on stems, word
+//! by word (`logged into` is `log into`), and the listed phrases a document writes apart are
+//! also indexed written together ([`joined_compounds`]), so that `log in` in a help page meets
+//! `login` in a question.
 //!
 //! **Typos.** A question's word that no document contains, of at least
 //! [`MIN_CORRECTED_CHARS`] letters after stemming, is replaced by the document word at the
 //! smallest edit distance (1, or 2 from [`TWO_EDITS_CHARS`] letters; a swap of two letters is
 //! one edit) that starts with the same letter, the most widespread one on a tie: `refnd` →
-//! `refund`, `pasword` → `password`, `recieve` → `receiv`. The distances come from the Levenshtein automata of tantivy's own fuzzy
-//! queries. Shorter words are left alone: at four letters one edit reaches too many words.
+//! `refund`, `pasword` → `password`, `recieve` → `receiv`. The distances come from the
+//! Levenshtein automata of tantivy's own fuzzy queries. Shorter words are left alone: at four
+//! letters one edit reaches too many words. A word of the support vocabulary is never
+//! corrected.
 
-use std::sync::OnceLock;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::OnceLock,
+};
+
+mod forms;
+mod synonyms;
 
 use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder};
 use tantivy::tokenizer::{
@@ -38,8 +61,8 @@ pub const MIN_CORRECTED_CHARS: usize = 5;
 /// Shortest (stemmed) unknown word corrected with up to two edits.
 pub const TWO_EDITS_CHARS: usize = 9;
 
-/// Snowball's English stop words less `up`, `down`, `out`, `off`, plus chat filler and
-/// contractions typed without their apostrophe.
+/// Snowball's English stop words less `up`, `down`, `out`, `off`, plus chat filler,
+/// contractions typed without their apostrophe and indefinite words.
 const STOP_WORDS: &[&str] = &[
     // Snowball English
     "i",
@@ -242,6 +265,36 @@ const STOP_WORDS: &[&str] = &[
     "still",
     "even",
     "anyway",
+    "already",
+    "ago",
+    "till",
+    "til",
+    "tho",
+    "though",
+    // indefinite words: a question is about what they stand for
+    "stuff",
+    "thing",
+    "things",
+    "something",
+    "anything",
+    // chat shorthand
+    "smth",
+    "sth",
+    "btw",
+    "tbh",
+    "rn",
+    "asap",
+    "kinda",
+    "sorta",
+    "gonna",
+    "wanna",
+    "gotta",
+    "bc",
+    "cuz",
+    "coz",
+    "bro",
+    "dude",
+    "bruh",
 ];
 
 /// The stems of the verbs requests are made of, whatever they are about, removed after
@@ -252,18 +305,24 @@ const REQUEST_VERBS: &[&str] = &[
 
 /// The analyzer of documents and questions alike.
 pub fn analyzer() -> TextAnalyzer {
-    let words = |list: &[&str]| {
-        list.iter()
-            .map(|word| (*word).to_owned())
-            .collect::<Vec<_>>()
-    };
-    TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
-        .filter(LowerCaser)
-        .filter(StopWordFilter::remove(words(STOP_WORDS)))
-        .filter(Stemmer::new(Language::English))
-        .filter(StopWordFilter::remove(words(REQUEST_VERBS)))
-        .build()
+    static ANALYZER: OnceLock<TextAnalyzer> = OnceLock::new();
+    ANALYZER
+        .get_or_init(|| {
+            let words = |list: &[&str]| {
+                list.iter()
+                    .map(|word| (*word).to_owned())
+                    .collect::<Vec<_>>()
+            };
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
+                .filter(LowerCaser)
+                .filter(StopWordFilter::remove(words(STOP_WORDS)))
+                .filter(Stemmer::new(Language::English))
+                .filter(forms::BaseForms)
+                .filter(StopWordFilter::remove(words(REQUEST_VERBS)))
+                .build()
+        })
+        .clone()
 }
 
 /// The distinct analysed words of `text`, in order of appearance, at most
@@ -284,9 +343,52 @@ pub fn words(text: &str) -> Vec<String> {
     words
 }
 
-/// The hyphenated words of `text` written together (`e-mail` → `email`, `T-shirt` → `Tshirt`),
-/// one per line: indexed beside the text, since people type compounds either way and the
-/// tokenizer splits at hyphens.
+/// A word of a question as searched: the analysed forms a section may contain any of (the
+/// word itself, or every form of its entry in the support vocabulary).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuestionWord {
+    /// The forms: the word's own, or all of its vocabulary entry's.
+    pub forms: Vec<String>,
+    /// Found in the support vocabulary (so not a typo).
+    pub listed: bool,
+}
+
+/// The distinct words of a question, each with its support-vocabulary forms, in order of
+/// appearance, at most [`MAX_QUERY_TERMS`]. A listed phrase ("money back") is one word.
+pub fn question(text: &str) -> Vec<QuestionWord> {
+    let table = table();
+    let tokens = tokens(text);
+    let mut words: Vec<QuestionWord> = Vec::new();
+    let mut at = 0;
+    while at < tokens.len() && words.len() < MAX_QUERY_TERMS {
+        let word = if let Some((length, concept)) = table.find(&tokens[at..]) {
+            at += length;
+            QuestionWord {
+                forms: table.concepts[concept].clone(),
+                listed: true,
+            }
+        } else {
+            let token = &tokens[at];
+            at += 1;
+            let Some(form) = token.form(text) else {
+                continue;
+            };
+            QuestionWord {
+                forms: vec![form],
+                listed: false,
+            }
+        };
+        if !words.iter().any(|w| w.forms[0] == word.forms[0]) {
+            words.push(word);
+        }
+    }
+    words
+}
+
+/// The hyphenated words of `text` written together (`e-mail` → `email`, `T-shirt` → `Tshirt`)
+/// and the support vocabulary's phrases written together (`log in` → `login`), one per line:
+/// indexed beside the text, since people type compounds either way, the tokenizer splits at
+/// hyphens, and a question's listed phrase is searched as one word.
 pub fn joined_compounds(text: &str) -> String {
     let mut joined = String::new();
     for word in text.split(|c: char| !(c.is_alphanumeric() || c == '-')) {
@@ -296,7 +398,179 @@ pub fn joined_compounds(text: &str) -> String {
             joined.push('\n');
         }
     }
+    let table = table();
+    let tokens = tokens(text);
+    for at in 0..tokens.len() {
+        if let Some((length, phrase)) = table.phrase_at(&tokens[at..]) {
+            // Written with hyphens it was joined above.
+            let hyphenated = tokens[at..at + length]
+                .windows(2)
+                .all(|pair| text.get(pair[0].end..pair[1].start) == Some("-"));
+            if !hyphenated {
+                joined.push_str(phrase);
+                joined.push('\n');
+            }
+        }
+    }
     joined
+}
+
+/// A word of a text before stop words are removed: stemmed, and where it was typed.
+#[derive(Debug, Clone, PartialEq)]
+struct Token {
+    stem: String,
+    /// Where it starts and ends in the text (bytes).
+    start: usize,
+    end: usize,
+}
+
+impl Token {
+    /// The word of `text` as documents are indexed: none when it is a stop word.
+    fn form(&self, text: &str) -> Option<String> {
+        let stops = stop_words();
+        let typed = text.get(self.start..self.end).unwrap_or_default();
+        (!stops.0.contains(typed.to_lowercase().as_str()) && !stops.1.contains(self.stem.as_str()))
+            .then(|| self.stem.clone())
+    }
+}
+
+/// [`STOP_WORDS`] and [`REQUEST_VERBS`], for look-ups outside the analyzer.
+fn stop_words() -> &'static (HashSet<&'static str>, HashSet<&'static str>) {
+    static STOPS: OnceLock<(HashSet<&'static str>, HashSet<&'static str>)> = OnceLock::new();
+    STOPS.get_or_init(|| {
+        (
+            STOP_WORDS.iter().copied().collect(),
+            REQUEST_VERBS.iter().copied().collect(),
+        )
+    })
+}
+
+/// Every word of `text`, stop words included, in order.
+fn tokens(text: &str) -> Vec<Token> {
+    static STEMMED: OnceLock<TextAnalyzer> = OnceLock::new();
+    let mut stemmed = STEMMED
+        .get_or_init(|| {
+            TextAnalyzer::builder(SimpleTokenizer::default())
+                .filter(RemoveLongFilter::limit(MAX_WORD_BYTES))
+                .filter(LowerCaser)
+                .filter(Stemmer::new(Language::English))
+                .filter(forms::BaseForms)
+                .build()
+        })
+        .clone();
+    let mut stream = stemmed.token_stream(text);
+    let mut tokens = Vec::new();
+    while stream.advance() {
+        let token = stream.token();
+        tokens.push(Token {
+            stem: token.text.clone(),
+            start: token.offset_from,
+            end: token.offset_to,
+        });
+    }
+    tokens
+}
+
+/// The support vocabulary ([`synonyms`]), analysed.
+#[derive(Debug, Default)]
+struct Table {
+    /// Each entry's stems, by its first stem.
+    entries: HashMap<String, Vec<Entry>>,
+    /// The forms each entry is searched as.
+    concepts: Vec<Vec<String>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    stems: Vec<String>,
+    /// Its words written together, for a phrase; what documents index it as.
+    joined: Option<String>,
+    concept: usize,
+}
+
+impl Table {
+    fn build() -> Self {
+        let mut table = Self::default();
+        let listed = synonyms::SHORT_FORMS
+            .iter()
+            .map(|(short, long)| {
+                let mut all = vec![*short];
+                all.extend_from_slice(long);
+                (vec![*short], all)
+            })
+            .chain(
+                synonyms::SAME_MEANING
+                    .iter()
+                    .map(|group| (group.to_vec(), group.to_vec())),
+            );
+        for (typed, forms) in listed {
+            let concept = table.concepts.len();
+            let mut searched: Vec<String> = Vec::new();
+            for expression in forms {
+                if let Some(form) = words(&joined_words(expression)).pop() {
+                    if !searched.contains(&form) {
+                        searched.push(form);
+                    }
+                }
+            }
+            table.concepts.push(searched);
+            for expression in typed {
+                let stems: Vec<String> = tokens(expression).into_iter().map(|t| t.stem).collect();
+                let Some(first) = stems.first().cloned() else {
+                    continue;
+                };
+                let joined = (stems.len() > 1).then(|| joined_words(expression));
+                table.entries.entry(first).or_default().push(Entry {
+                    stems,
+                    joined,
+                    concept,
+                });
+            }
+        }
+        for entries in table.entries.values_mut() {
+            // The longest phrase first.
+            entries.sort_by_key(|entry| std::cmp::Reverse(entry.stems.len()));
+        }
+        table
+    }
+
+    /// The entry `tokens` start with, if any: how many tokens it spans and its concept.
+    fn find(&self, tokens: &[Token]) -> Option<(usize, usize)> {
+        self.entry_at(tokens)
+            .map(|entry| (entry.stems.len(), entry.concept))
+    }
+
+    /// The phrase `tokens` start with, if any: how many tokens it spans, and its words
+    /// written together.
+    fn phrase_at(&self, tokens: &[Token]) -> Option<(usize, &str)> {
+        self.entry_at(tokens)
+            .and_then(|entry| Some((entry.stems.len(), entry.joined.as_deref()?)))
+    }
+
+    fn entry_at(&self, tokens: &[Token]) -> Option<&Entry> {
+        let first = tokens.first()?;
+        self.entries.get(&first.stem)?.iter().find(|entry| {
+            entry.stems.len() <= tokens.len()
+                && entry
+                    .stems
+                    .iter()
+                    .zip(tokens)
+                    .all(|(stem, token)| *stem == token.stem)
+        })
+    }
+}
+
+/// `expression`'s words written together, in lower case (`Log in` → `login`).
+fn joined_words(expression: &str) -> String {
+    expression
+        .split(|c: char| !c.is_alphanumeric())
+        .collect::<String>()
+        .to_lowercase()
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(Table::build)
 }
 
 /// Every word of the documents, with the number of sections containing it.
@@ -381,6 +655,44 @@ mod tests {
             words("server down, logged out"),
             ["server", "down", "log", "out"]
         );
+        assert_eq!(
+            words("btw my stuff is gone till monday tbh"),
+            ["go", "monday"]
+        );
+    }
+
+    fn forms(text: &str) -> Vec<Vec<String>> {
+        question(text).into_iter().map(|word| word.forms).collect()
+    }
+
+    #[test]
+    fn a_question_is_searched_with_the_support_vocabulary() {
+        assert_eq!(
+            forms("pw reset pls"),
+            [vec!["pw", "password"], vec!["reset"]]
+        );
+        let money_back = forms("can i get my money back");
+        assert_eq!(money_back.len(), 1, "one phrase, one word: {money_back:?}");
+        assert!(money_back[0].contains(&"refund".to_owned()));
+        assert!(money_back[0].contains(&"moneyback".to_owned()));
+        assert_eq!(forms("I logged into my acct")[0][0], "login", "logged into");
+        assert_eq!(forms("set up two factor"), forms("set up 2FA"));
+        assert_eq!(forms("set up 2-step"), forms("set up 2fa"));
+        assert_eq!(forms("a present for a friend")[0], forms("gift")[0]);
+        assert!(question("pw").iter().all(|w| w.listed));
+        assert!(!question("refnd").iter().any(|w| w.listed));
+    }
+
+    #[test]
+    fn the_vocabulary_never_swallows_a_plain_question() {
+        assert_eq!(
+            forms("how do I reset my password"),
+            [vec!["reset"], vec!["password"]]
+        );
+        assert_eq!(
+            forms("back up my money"),
+            [vec!["back"], vec!["up"], vec!["money"]]
+        );
     }
 
     #[test]
@@ -390,6 +702,19 @@ mod tests {
             "email\nTshirt\ntwofactor\n45\n"
         );
         assert_eq!(joined_compounds("no compounds here"), "");
+    }
+
+    #[test]
+    fn listed_phrases_written_apart_are_also_written_together() {
+        assert_eq!(
+            joined_compounds("Log in, then sign up for two factor codes"),
+            "login\nsignup\ntwofactor\n"
+        );
+        assert_eq!(
+            joined_compounds("Two-factor codes"),
+            "Twofactor\n",
+            "once, though both a compound and a phrase"
+        );
     }
 
     #[test]
