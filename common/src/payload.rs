@@ -679,9 +679,9 @@ pub struct RelayReply {
     /// order the reply uses them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
-    /// Which answer source wrote the reply: `"placeholder"`, `"knowledge"` or `"llm"`. The bot
-    /// stores it with the members' feedback on the answer, so that ratings can be told apart
-    /// by source. Unset when the worker does not say.
+    /// Which answer source wrote the reply: `"knowledge"` or `"llm"`. The bot stores it with the
+    /// members' feedback on the answer, so that ratings can be told apart by source. Unset for
+    /// the placeholder (whose reply stays exactly `{"reply": ...}`) and from older workers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }

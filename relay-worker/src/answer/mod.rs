@@ -137,6 +137,15 @@ impl Responder for AnswerSource {
             }
             Kind::Llm { model, .. } => model.respond(request).await?,
         };
+        // The bot keeps the source with each answer's feedback, to tell the sources apart. The
+        // placeholder's reply stays `{"reply": ...}`, byte for byte what it always was.
+        let reply = match &self.kind {
+            Kind::Placeholder(_) => reply,
+            kind => RelayReply {
+                source: Some(kind.name().to_owned()),
+                ..reply
+            },
+        };
         Ok(capped(reply, self.max_chars))
     }
 }
@@ -169,6 +178,7 @@ pub fn capped(reply: RelayReply, max_chars: usize) -> RelayReply {
         reply: text,
         grounded,
         sources,
+        source,
     } = reply;
     let footer_at = text
         .rfind(&format!("\n\n{SOURCES_LINE}"))
@@ -186,6 +196,7 @@ pub fn capped(reply: RelayReply, max_chars: usize) -> RelayReply {
         reply: text,
         grounded,
         sources,
+        source,
     }
 }
 
