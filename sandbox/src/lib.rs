@@ -44,6 +44,7 @@ pub mod world;
 pub use handle::{describe, Sandbox, WAIT};
 pub use http::{app, page::INTERACTION_DEADLINE, run};
 pub use model::{
+    error::ApiError,
     ids::{ADMIN_ID, APP_ID, BOT_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
     limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT},
     user::{Persona, PERSONAS},
@@ -53,5 +54,6 @@ pub use server::{SandboxOptions, Server};
 pub use settings::SandboxSettings;
 pub use world::{
     error::SandboxError,
+    faults::HeldCall,
     record::{Dispatched, Recorded},
 };

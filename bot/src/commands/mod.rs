@@ -8,6 +8,7 @@ pub mod create_ticket;
 pub mod members;
 pub mod panel;
 pub mod setup;
+pub mod transcript;
 
 use serenity::all::{
     Command, CommandInteraction, ComponentInteraction, Context, CreateCommand, GuildId, Http,
@@ -24,6 +25,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         panel::definition(),
         members::add_definition(),
         members::remove_definition(),
+        transcript::definition(),
     ]
 }
 
@@ -52,6 +54,7 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         close_ticket::NAME => close_ticket::run(ctx, tickets, command).await,
         panel::NAME => panel::run(ctx, tickets, command).await,
         members::ADD_NAME | members::REMOVE_NAME => members::run(ctx, tickets, command).await,
+        transcript::NAME => transcript::run(ctx, tickets, command).await,
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }

@@ -118,3 +118,21 @@ pub fn code(err: &Error) -> Option<isize> {
 pub fn is_unknown(err: &Error) -> bool {
     matches!(err, Error::Http(HttpError::UnsuccessfulRequest(response)) if response.status_code == StatusCode::NOT_FOUND)
 }
+
+/// Whether Discord refused for lack of access or permission (403: the bot cannot see the
+/// channel any more, or may not do this there).
+pub fn is_forbidden(err: &Error) -> bool {
+    matches!(err, Error::Http(HttpError::UnsuccessfulRequest(response)) if response.status_code == StatusCode::FORBIDDEN)
+}
+
+/// Whether trying again may help: Discord failed (5xx), or the call did not get an answer; a
+/// refusal of the call itself (4xx) will be refused again.
+pub fn is_transient(err: &Error) -> bool {
+    match err {
+        Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            !response.status_code.is_client_error()
+        }
+        Error::Http(HttpError::Request(_)) | Error::Io(_) => true,
+        _ => false,
+    }
+}

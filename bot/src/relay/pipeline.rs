@@ -30,11 +30,14 @@ impl Inner {
     pub(super) async fn relay(&self, message: Message) {
         let facts = Facts {
             open_ticket: self.registry.is_open_ticket(message.channel_id),
-            from_staff: self.is_staff(&message),
+            from_staff: self.is_staff(&message).await,
         };
         let decision = self.gate.decide(&message, facts);
-        if decision != Decision::TicketClosed {
-            self.record_activity(&message);
+        // Every process decides (so each one's memory of handoffs and limits stays the same);
+        // only the one that claims the message acts on it.
+        if decision.acts() && !self.claims.claim(message.id).await {
+            tracing::debug!("another bot process took this message");
+            return;
         }
         match decision {
             Decision::TicketClosed => {}
@@ -90,18 +93,6 @@ impl Inner {
                 self.post(message, UNAVAILABLE_MESSAGE).await;
             }
         }
-    }
-
-    /// Stores the message's time as the ticket's last activity (auto-close reads it), off the
-    /// answer's path: the write is a NATS round trip the user need not wait for.
-    fn record_activity(&self, message: &Message) {
-        let registry = std::sync::Arc::clone(&self.registry);
-        let (channel, at) = (message.channel_id, message.timestamp);
-        self.tasks.spawn(async move {
-            if let Err(err) = registry.touch(channel, at).await {
-                tracing::warn!(error = %err, channel_id = %channel, "cannot record the ticket's activity");
-            }
-        });
     }
 
     async fn send_with_retries(&self, request: &RelayRequest) -> Result<String, Failure> {

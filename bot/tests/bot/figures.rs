@@ -9,8 +9,8 @@ use common::payload::RelayRequest;
 
 use crate::{
     fake_discord::{FakeDiscord, RateLimits, SandboxOptions, GUILD_ID},
-    helpers::{self, spawn_bot, Scripted, Seen, TOKEN, USER_ID},
-    reference_id, set_up, wait_for_posts,
+    helpers::{self, Scripted, Seen, TOKEN, USER_ID},
+    reference_id, set_up, wait_for_posts, SetUp,
 };
 
 /// Median time the bot adds, measured from outside: MESSAGE_CREATE written to the gateway
@@ -26,9 +26,9 @@ async fn relay_latency_figure() {
     // 300 answers in one channel would wait on Discord's 5-per-5-s bucket: measure the bot, not it.
     let fake =
         FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited())).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = helpers::spawn_bot_with_nats(fake.clone(), nats).await;
     let responder = crate::helpers::echo();
     let seen = Arc::clone(&responder.seen);
     bot.start_worker(responder).await;
@@ -105,17 +105,16 @@ async fn catch_up_figure() {
         ("no rate limits", RateLimits::unlimited()),
     ] {
         let fake = FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(limits)).await;
-        let category = fake.add_category("Tickets");
-        fake.add_role("Support");
+        let SetUp { category, nats, .. } = set_up(&fake).await;
         let channels: Vec<u64> = (0..10)
             .map(|i| fake.add_text_channel(&format!("ticket-{}", 500 + i), Some(category)))
             .collect();
+        helpers::register_tickets(&nats, channels.iter().copied().zip(500..)).await;
         for (i, channel) in channels.iter().enumerate() {
             for n in 0..10 {
                 fake.post_offline(*channel, 500 + i as u64, &format!("missed message {n}"));
             }
         }
-        let nats = crate::helpers::nats();
         let _worker =
             relay_worker::test_util::spawn_worker(&nats.settings(), relay_worker::Placeholder)
                 .await;
@@ -153,11 +152,11 @@ async fn history_cost_figure() {
         let fake =
             FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited()))
                 .await;
-        let (category, _) = set_up(&fake);
+        let SetUp { category, nats, .. } = set_up(&fake).await;
         let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
         let mut bot = helpers::spawn_bot_with_vars(
             fake.clone(),
-            crate::helpers::nats(),
+            nats,
             &[
                 ("DISCORD_GUILD_ID", &GUILD_ID.to_string()),
                 ("HISTORY_MAX_MESSAGES", history),

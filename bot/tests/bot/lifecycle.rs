@@ -36,12 +36,16 @@ async fn without_a_guild_id_the_commands_are_registered_globally() {
             "close-ticket",
             "ticket-panel",
             "ticket-add",
-            "ticket-remove"
+            "ticket-remove",
+            "ticket-transcript"
         ]
     );
     // Administrators only: /setup and /ticket-panel. The rest are for everyone (Support is a
     // role, not a permission Discord could filter on): the bot checks who may do what.
-    for (index, admin_only) in [true, false, false, true, false, false].iter().enumerate() {
+    for (index, admin_only) in [true, false, false, true, false, false, false]
+        .iter()
+        .enumerate()
+    {
         let command = &global[0].body[index];
         let bits = &command["default_member_permissions"];
         if *admin_only {
