@@ -7,7 +7,8 @@
 //! all act through it, so each action is written once and unit-tested here without a server.
 //!
 //! The actions live beside the state they touch: [`channels`], [`messages`],
-//! [`interactions`], [`session`] (the gateway session) and [`view`] (what a person sees).
+//! [`interactions`], [`session`] (the gateway sessions) and [`view`] (what a person sees);
+//! [`faults`] holds the failures a test asks for.
 
 pub mod channels;
 pub mod error;
