@@ -120,23 +120,15 @@ struct Inner {
 impl Relay {
     /// A relay of the bot `bot_id` (in `parts`), sending requests with `client`.
     pub fn new(client: RelayClient, parts: Parts, settings: RelaySettings) -> Self {
-        let Parts {
-            http,
-            cache,
-            registry,
-            members,
-            claims,
-            bot_id,
-        } = parts;
         Self {
             inner: Arc::new(Inner {
                 client,
-                http,
-                cache,
-                registry,
-                members,
-                claims,
-                bot_id,
+                http: parts.http,
+                cache: parts.cache,
+                registry: parts.registry,
+                members: parts.members,
+                claims: parts.claims,
+                bot_id: parts.bot_id,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
                 tasks: TaskTracker::new(),

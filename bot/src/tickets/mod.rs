@@ -95,18 +95,9 @@ impl std::fmt::Debug for Tickets {
 impl Tickets {
     /// The service over `parts`, ending tickets as `settings` say.
     pub fn new(parts: Parts, settings: LifecycleSettings) -> Self {
-        let Parts {
-            http,
-            cache,
-            registry,
-            archive,
-            members,
-            bot_id,
-            http_timeout,
-        } = parts;
         let downloads = reqwest::Client::builder()
             .use_rustls_tls()
-            .timeout(http_timeout)
+            .timeout(parts.http_timeout)
             .build()
             .unwrap_or_else(|err| {
                 tracing::error!(error = %err, "cannot build the attachments' HTTP client with a timeout");
@@ -114,14 +105,14 @@ impl Tickets {
             });
         let tickets = Self {
             inner: Arc::new(Inner {
-                http,
-                cache,
-                registry,
-                archive,
-                members,
+                http: parts.http,
+                cache: parts.cache,
+                registry: parts.registry,
+                archive: parts.archive,
+                members: parts.members,
                 downloads,
                 settings,
-                bot_id,
+                bot_id: parts.bot_id,
                 closing: Mutex::new(HashSet::new()),
                 ready: Mutex::new(HashSet::new()),
                 left: Mutex::new(HashSet::new()),

@@ -79,12 +79,7 @@ async fn messages_sent_while_the_bot_was_away_are_answered_once_each_and_in_orde
     let other_posts = fake.posted_messages(other);
     assert_eq!(other_posts.len(), 1);
     assert_eq!(reference_id(&other_posts[0]), Some(fourth));
-    let mut asked: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| s.request.content.as_str().to_owned())
-        .collect();
+    let mut asked = crate::helpers::asked(&seen);
     asked.sort();
     assert_eq!(
         asked,

@@ -81,6 +81,15 @@ where
     }
 }
 
+/// The contents of the requests a [`Scripted`] responder answered, in arrival order.
+pub fn asked(seen: &Mutex<Vec<Seen>>) -> Vec<String> {
+    seen.lock()
+        .expect("seen")
+        .iter()
+        .map(|s| s.request.content.as_str().to_owned())
+        .collect()
+}
+
 /// Reads a permission field (Discord sends strings; accept numbers too).
 pub fn permission_bits(value: &Value) -> u64 {
     match value {

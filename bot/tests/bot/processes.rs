@@ -56,12 +56,7 @@ async fn two_bot_processes_answer_each_message_once_and_see_each_other_s_tickets
             .count();
         assert_eq!(replies, 1, "message {id}: {posts:#?}");
     }
-    let mut asked: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| s.request.content.as_str().to_owned())
-        .collect();
+    let mut asked = crate::helpers::asked(&seen);
     asked.sort();
     let mut expected = texts.map(str::to_owned).to_vec();
     expected.sort();

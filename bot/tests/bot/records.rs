@@ -37,6 +37,41 @@ const AUTO_CLOSE: [(&str, &str); 2] = [
     ("TICKET_AUTO_CLOSE_GRACE_HOURS", "1"),
 ];
 
+/// Auto-close after 1.8 s idle and 1.8 s of grace, swept every 100 ms.
+const FAST_AUTO_CLOSE: [(&str, &str); 2] = [
+    ("TICKET_AUTO_CLOSE_HOURS", "0.0005"),
+    ("TICKET_AUTO_CLOSE_GRACE_HOURS", "0.0005"),
+];
+
+/// A guild this bot set up, with a `ticket-<owner>` channel in its Tickets category for each of
+/// `owners` (not registered yet); the nats-server of its registry.
+async fn guild_with_channels(fake: &FakeDiscord, owners: &[u64]) -> (NatsServer, Vec<u64>) {
+    let SetUp { category, nats, .. } = set_up(fake).await;
+    let channels = owners
+        .iter()
+        .map(|owner| fake.add_text_channel(&format!("ticket-{owner}"), Some(category)))
+        .collect();
+    (nats, channels)
+}
+
+/// [`guild_with_channels`], each channel registered as an open ticket due for auto-close.
+async fn due_tickets(fake: &FakeDiscord, owners: &[u64]) -> (NatsServer, Vec<u64>) {
+    let (nats, channels) = guild_with_channels(fake, owners).await;
+    let registry = registry_on(&nats).await;
+    for (channel, owner) in channels.iter().zip(owners) {
+        due_ticket(&registry, *channel, *owner).await;
+    }
+    (nats, channels)
+}
+
+/// The archived file `name` of the ticket in `channel`, as text.
+async fn archived_text(bot: &TestBot, channel: u64, name: &str) -> String {
+    let bytes = archived(bot, &format!("{channel}/{name}"))
+        .await
+        .unwrap_or_else(|| panic!("{channel}/{name} archived"));
+    String::from_utf8(bytes).expect("text")
+}
+
 /// Waits until `held` is reached (bounded, so that a broken test fails instead of hanging).
 async fn reached(held: &HeldCall, what: &str) {
     tokio::time::timeout(WAIT, held.reached())
@@ -146,23 +181,13 @@ async fn a_refused_log_post_with_dms_closed_keeps_the_channel_until_the_archive_
 
     // The deletion waits here: by now the archive holds the transcript and the file.
     reached(&deletion, "the channel's deletion").await;
-    let txt = String::from_utf8(
-        archived(&bot, &format!("{ticket}/transcript.txt"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let txt = archived_text(&bot, ticket, "transcript.txt").await;
     assert!(txt.contains("see the log"), "{txt}");
     assert!(
         txt.contains(&format!("archived as attachments/{file_id}-printer.log")),
         "{txt}"
     );
-    let html = String::from_utf8(
-        archived(&bot, &format!("{ticket}/transcript.html"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let html = archived_text(&bot, ticket, "transcript.html").await;
     assert!(html.contains(&format!("href=\"attachments/{file_id}-printer.log\"")));
     assert_eq!(
         archived(&bot, &format!("{ticket}/attachments/{file_id}-printer.log"))
@@ -253,8 +278,8 @@ async fn a_failed_log_post_is_retried_and_a_deleted_log_channel_is_told_and_made
 async fn a_bot_killed_between_closing_and_deleting_finishes_the_close_after_a_restart() {
     let fake = FakeDiscord::start(TOKEN).await;
     let log = fake.add_text_channel("ticket-logs", None);
-    let SetUp { category, nats, .. } = set_up(&fake).await;
-    let ticket = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
+    let (nats, channels) = guild_with_channels(&fake, &[MEMBER_A_ID]).await;
+    let ticket = channels[0];
     helpers::register_tickets(&nats, [(ticket, MEMBER_A_ID)]).await;
     let file = fake.host_file("photo.jpg", "image/jpeg", b"JPEG".to_vec());
     let file_id = file.id;
@@ -306,12 +331,7 @@ async fn a_bot_killed_between_closing_and_deleting_finishes_the_close_after_a_re
     let deletion = fake.hold_next(Method::DELETE, &format!("/channels/{ticket}"));
     let bot = start(&fake, nats, &[("CATCHUP_MAX_AGE_MINUTES", "0")]).await;
     reached(&deletion, "the channel's deletion").await;
-    let txt = String::from_utf8(
-        archived(&bot, &format!("{ticket}/transcript.txt"))
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let txt = archived_text(&bot, ticket, "transcript.txt").await;
     assert!(txt.contains("it broke"), "{txt}");
     assert_eq!(
         archived(&bot, &format!("{ticket}/attachments/{file_id}-photo.jpg"))
@@ -362,12 +382,8 @@ async fn a_channel_deleted_while_it_is_closed_is_told_as_closed_without_a_transc
 async fn a_member_who_writes_while_the_sweep_runs_is_not_closed() {
     let fake = FakeDiscord::start(TOKEN).await;
     let log = fake.add_text_channel("ticket-logs", None);
-    let SetUp { category, nats, .. } = set_up(&fake).await;
-    let first = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
-    let second = fake.add_text_channel(&format!("ticket-{MEMBER_B_ID}"), Some(category));
-    let registry = registry_on(&nats).await;
-    due_ticket(&registry, first, MEMBER_A_ID).await;
-    due_ticket(&registry, second, MEMBER_B_ID).await;
+    let (nats, channels) = due_tickets(&fake, &[MEMBER_A_ID, MEMBER_B_ID]).await;
+    let (first, second) = (channels[0], channels[1]);
 
     // The sweep sees both due and closes the older first; its post waits here.
     let posting = fake.hold_next(Method::POST, &format!("/channels/{log}/messages"));
@@ -395,12 +411,8 @@ async fn a_member_who_writes_while_the_sweep_runs_is_not_closed() {
 #[tokio::test]
 async fn messages_written_while_the_bot_was_away_keep_a_ticket_open() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let SetUp { category, nats, .. } = set_up(&fake).await;
-    let written = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
-    let idle = fake.add_text_channel(&format!("ticket-{MEMBER_B_ID}"), Some(category));
-    let registry = registry_on(&nats).await;
-    due_ticket(&registry, written, MEMBER_A_ID).await;
-    due_ticket(&registry, idle, MEMBER_B_ID).await;
+    let (nats, channels) = due_tickets(&fake, &[MEMBER_A_ID, MEMBER_B_ID]).await;
+    let (written, idle) = (channels[0], channels[1]);
     // A file alone is activity too.
     let file = fake.host_file("screenshot.png", "image/png", b"PNG".to_vec());
     fake.store_offline(MessageSpec::human(written, MEMBER_A_ID, "").with_attachment(file));
@@ -418,21 +430,11 @@ async fn messages_written_while_the_bot_was_away_keep_a_ticket_open() {
 #[tokio::test]
 async fn a_ticket_the_bot_lost_access_to_is_closed_with_the_reason_and_never_tried_again() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let SetUp { category, nats, .. } = set_up(&fake).await;
-    let ticket = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
-    due_ticket(&registry_on(&nats).await, ticket, MEMBER_A_ID).await;
+    let (nats, channels) = due_tickets(&fake, &[MEMBER_A_ID]).await;
+    let ticket = channels[0];
     fake.revoke_channel_access(ticket);
 
-    // Sweeping often: every 100 ms.
-    let bot = start(
-        &fake,
-        nats,
-        &[
-            ("TICKET_AUTO_CLOSE_HOURS", "0.0005"),
-            ("TICKET_AUTO_CLOSE_GRACE_HOURS", "0.0005"),
-        ],
-    )
-    .await;
+    let bot = start(&fake, nats, &FAST_AUTO_CLOSE).await;
     let record = eventually("the ticket closed", WAIT, || async {
         let record = stored(&bot, ticket).await?;
         (record["status"] == "deleted").then_some(record)
@@ -464,18 +466,10 @@ async fn a_ticket_the_bot_lost_access_to_is_closed_with_the_reason_and_never_tri
 #[tokio::test]
 async fn after_the_bot_leaves_a_guild_its_tickets_are_not_swept() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let SetUp { category, nats, .. } = set_up(&fake).await;
-    let ticket = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
+    let (nats, channels) = guild_with_channels(&fake, &[MEMBER_A_ID]).await;
+    let ticket = channels[0];
     helpers::register_tickets(&nats, [(ticket, MEMBER_A_ID)]).await;
-    let bot = start(
-        &fake,
-        nats,
-        &[
-            ("TICKET_AUTO_CLOSE_HOURS", "0.0005"),
-            ("TICKET_AUTO_CLOSE_GRACE_HOURS", "0.0005"),
-        ],
-    )
-    .await;
+    let bot = start(&fake, nats, &FAST_AUTO_CLOSE).await;
     fake.dispatch(
         "GUILD_DELETE",
         serde_json::json!({ "id": GUILD_ID.to_string(), "unavailable": false }),
@@ -499,8 +493,8 @@ async fn after_the_bot_leaves_a_guild_its_tickets_are_not_swept() {
 #[tokio::test]
 async fn a_support_member_s_message_read_at_catch_up_hands_the_ticket_over_unanswered() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let SetUp { category, nats, .. } = set_up(&fake).await;
-    let ticket = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
+    let (nats, channels) = guild_with_channels(&fake, &[MEMBER_A_ID]).await;
+    let ticket = channels[0];
     let responder = echo();
     let seen = std::sync::Arc::clone(&responder.seen);
     let _worker = spawn_worker(&nats.settings(), responder).await;
@@ -511,12 +505,7 @@ async fn a_support_member_s_message_read_at_catch_up_hands_the_ticket_over_unans
     let posts = wait_for_posts(&fake, ticket, 2).await;
     let said: Vec<&str> = posts.iter().map(crate::content).collect();
     assert_eq!(said, ["answer to my printer is on fire", HANDOFF_MESSAGE]);
-    let asked: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| s.request.content.as_str().to_owned())
-        .collect();
+    let asked = helpers::asked(&seen);
     assert_eq!(
         asked,
         ["my printer is on fire"],
@@ -548,15 +537,7 @@ async fn a_guild_another_ticket_bot_set_up_is_not_taken_over_and_setup_says_what
         fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
     let not_a_member = fake.add_text_channel("ticket-500000000000000009", Some(category));
     fake.post_offline(numbered[0], MEMBER_A_ID, "still waiting");
-    let bot = start(
-        &fake,
-        helpers::nats(),
-        &[
-            ("TICKET_AUTO_CLOSE_HOURS", "0.0005"),
-            ("TICKET_AUTO_CLOSE_GRACE_HOURS", "0.0005"),
-        ],
-    )
-    .await;
+    let bot = start(&fake, helpers::nats(), &FAST_AUTO_CLOSE).await;
     wait_logged(&bot, "not set up by this bot", 1).await;
     // Long past the 3.6 s an adopted ticket would take to be warned and closed.
     tokio::time::sleep(Duration::from_secs(5)).await;
