@@ -8,8 +8,10 @@
 //! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
 //! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
 //! people, in [`setup`], [`create_ticket`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
-//! the relay's limits in [`RelaySettings`]) so that tests can assert on it; with the feature
-//! `test-util`, the harness other crates' tests start the bot with (`test_util`).
+//! the relay's limits in [`RelaySettings`]) so that tests can assert on it; the JetStream stores
+//! ([`registry`], [`archive`], [`claims`]), which the broker tests run as the `bot` NATS user;
+//! with the feature `test-util`, the harness other crates' tests start the bot with
+//! (`test_util`).
 //!
 //! Inside, in floors; each module uses only those below it:
 //!
