@@ -8,6 +8,7 @@ use relay_worker::test_util::spawn_worker;
 use sandbox::WAIT;
 
 use crate::{
+    content,
     fake_discord::{FakeDiscord, GUILD_ID, MEMBER_A_ID},
     helpers::{echo, spawn_bot_with_nats, spawn_second_bot, TOKEN},
     reference_id, set_up,
@@ -62,10 +63,14 @@ async fn two_bot_processes_answer_each_message_once_and_see_each_other_s_tickets
     expected.sort();
     assert_eq!(asked, expected, "the worker was asked once each");
 
-    // The first process goes: the second answers in the ticket the first opened.
-    first.shutdown().await.unwrap();
+    // The first process goes (its nats-server stays, for the second): the second answers in
+    // the ticket the first opened.
+    let (outcome, _nats, _) = first.stop().await;
+    outcome.unwrap();
     let last = fake.send_message(ticket, MEMBER_A_ID, "five");
     let posts = wait_for_posts(&fake, ticket, 1 + texts.len() + 1).await;
-    assert_eq!(reference_id(posts.last().unwrap()), Some(last));
+    let answer = posts.last().unwrap();
+    assert_eq!(reference_id(answer), Some(last));
+    assert_eq!(content(answer), "answer to five");
     second.shutdown().await.unwrap();
 }
