@@ -25,7 +25,8 @@
 //!    the page (`static/`) and its JSON API with live updates over SSE.
 //!
 //! With the `test-util` feature, [`Sandbox`] is the tests' handle: arrange the guild, act as a
-//! person or inject events ([`Sandbox::dispatch`]), read what the bot did and wait for it;
+//! person or inject events ([`Sandbox::dispatch`]), make Discord fail (a call stalled, held or
+//! refused, a channel hidden from the bot), read what the bot did and wait for it;
 //! [`fixtures`] builds events by hand. The product (the `discord-sandbox` binary) needs
 //! neither.
 
