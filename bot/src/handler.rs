@@ -1,8 +1,9 @@
 //! The serenity event handler: registers the commands and the relay's in-order message
 //! collector when the gateway session is ready, adopts a guild's tickets and then starts the
-//! relay's catch-up when the guild becomes available (after every connect), and routes
-//! interactions, messages and channel deletions. It owns the relay and the tickets, built
-//! before the gateway connects, so every event finds them.
+//! relay's catch-up when the guild becomes available (after every connect; the auto-close
+//! sweeps of that guild wait for the catch-up), stops a guild's sweeps when the bot leaves it
+//! or it becomes unavailable, and routes interactions, messages and channel deletions. It owns
+//! the relay and the tickets, built before the gateway connects, so every event finds them.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -10,7 +11,10 @@ use std::sync::{
 };
 
 use serenity::{
-    all::{Context, EventHandler, Guild, GuildChannel, GuildId, Interaction, Message, Ready},
+    all::{
+        Context, EventHandler, Guild, GuildChannel, GuildId, Interaction, Message, Ready,
+        UnavailableGuild,
+    },
     async_trait,
     gateway::CollectorCallback,
     model::event::Event,
@@ -74,9 +78,20 @@ impl EventHandler for Handler {
 
     async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
         // Adopted first, so that catch-up knows every ticket. Discord sends it after every
-        // connect: what was written meanwhile gets its answer.
+        // connect: what was written meanwhile gets its answer, and counts as activity before
+        // the guild's tickets are swept again.
         self.tickets.adopt(&guild).await;
-        self.relay.catch_up(guild.id);
+        let caught_up = self.relay.catch_up(guild.id);
+        self.tickets.sweep_after(guild.id, caught_up);
+    }
+
+    async fn guild_delete(&self, _ctx: Context, guild: UnavailableGuild, _full: Option<Guild>) {
+        if guild.unavailable {
+            self.tickets.guild_unavailable(guild.id);
+        } else {
+            // Removed from the guild (or the guild deleted): nothing there to sweep any more.
+            self.tickets.left_guild(guild.id);
+        }
     }
 
     async fn channel_delete(

@@ -9,8 +9,9 @@
 //! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
 //! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
 //! people, in [`setup`], [`create_ticket`], [`answer_buttons`], [`ticket_stats`],
-//! [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and
-//! the relay's limits in [`RelaySettings`]) so that tests can assert on it; with the feature
+//! [`ticket_transcript`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and the relay's limits
+//! in [`RelaySettings`]) so that tests can assert on it; the JetStream stores ([`registry`],
+//! [`archive`], [`claims`]), which the broker tests run as the `bot` NATS user; with the feature
 //! `test-util`, the harness other crates' tests start the bot with (`test_util`).
 //!
 //! Inside, in floors; each module uses only those below it:
@@ -19,27 +20,35 @@
 //!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
 //!   `commands/` has each slash command and button (parse, check who asked, call the
 //!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
-//!   under answers; `stats.rs` `/ticket-stats`).
-//! - middle: `tickets/` (setting a guild up and repairing it, opening, closing with a
-//!   transcript, adopting, auto-closing, what the answer buttons do) and `relay/` (per-channel
-//!   ordered queues, the one `decision` about each message, the `pipeline` acting on it and
-//!   posting answers with their buttons, `history`, `catch_up`, and the memories of `handoff`
-//!   and `user_limit`).
+//!   under answers; `stats.rs` `/ticket-stats`; `transcript.rs` `/ticket-transcript`).
+//! - middle: `tickets/` (setting a guild up and repairing it, opening, closing as a stored
+//!   state machine that archives the transcript before anything else, adopting, auto-closing,
+//!   reading an archived transcript back, what the answer buttons do) and `relay/`
+//!   (per-channel ordered queues, the one `decision` about each message, the `pipeline` acting
+//!   on it and posting answers with their buttons, `history`, `catch_up`, and the memories of
+//!   `handoff` and `user_limit`).
 //! - bottom: `guild/` (the names of what `/setup` makes, permission overwrites, the one
 //!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds, tickets and
-//!   votes on answers), `answers` (the buttons an answer gets, the memory of recent answers),
-//!   `stats` (`/ticket-stats`' figures from ticket entries),
+//!   votes on answers, watched so that several bot processes see one world), `archive` (the
+//!   JetStream object store of transcripts and attachments), `claims` (which process answers a
+//!   message), `buckets` (opening those JetStream stores), `members` (members' roles by REST,
+//!   cached), `answers` (the buttons an answer gets, the memory of recent answers), `stats`
+//!   (`/ticket-stats`' figures from ticket entries),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
 //!   must be off).
 
 mod answers;
+pub mod archive;
+mod buckets;
+pub mod claims;
 mod commands;
 mod gateway;
 mod guild;
 mod handler;
 mod locks;
+mod members;
 mod rate_limit;
 pub mod registry;
 mod relay;
@@ -94,6 +103,11 @@ pub mod ticket_stats {
     pub use crate::commands::stats::{DEFAULT_DAYS, MAX_DAYS, NAME, NOT_STAFF};
 }
 
+/// `/ticket-transcript`: an archived transcript fetched again.
+pub mod ticket_transcript {
+    pub use crate::commands::transcript::{NAME, NOT_STAFF, NO_TICKET, OPTION};
+}
+
 pub use guild::LOG_CHANNEL;
 /// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
 pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;
@@ -102,7 +116,7 @@ pub use settings::{AutoClose, BotSettings, LifecycleSettings, RelaySettings};
 
 use std::{future::Future, sync::Arc, time::Duration};
 
-use common::relay_client::RelayClient;
+use common::{config::redact_url, relay_client::RelayClient};
 use secrecy::ExposeSecret;
 use serenity::{
     all::{Cache, CreateAllowedMentions, GatewayIntents, HttpBuilder},
@@ -110,8 +124,11 @@ use serenity::{
 };
 
 use answers::RecentAnswers;
+use archive::Archive;
+use claims::Claims;
 use gateway::Gateway;
 use handler::Handler;
+use members::Members;
 use rate_limit::RateLimitedProxy;
 use relay::Relay;
 use tickets::Tickets;
@@ -210,7 +227,7 @@ pub async fn run(
         .get_gateway()
         .await
         .map_err(BotError::GatewayDiscovery)?;
-    tracing::info!(url = %discovered.url, "gateway found");
+    tracing::info!(url = %redact_url(&discovered.url), "gateway found");
     // The client connects in the background; a flush completes once it is connected.
     if tokio::time::timeout(NATS_START_WAIT, nats.flush())
         .await
@@ -226,26 +243,36 @@ pub async fn run(
     let http = Arc::new(http);
     let cache = Arc::new(Cache::new_with_settings(relay::cache_settings()));
     let answers = Arc::new(RecentAnswers::default());
+    let members = Arc::new(Members::new(Arc::clone(&http)));
     let relay = Relay::new(
         RelayClient::new(
             nats.clone(),
             settings.relay_subject.clone(),
             settings.relay_timeout,
         ),
-        Arc::clone(&http),
-        Arc::clone(&cache),
-        Arc::clone(&registry),
-        Arc::clone(&answers),
+        relay::Parts {
+            http: Arc::clone(&http),
+            cache: Arc::clone(&cache),
+            registry: Arc::clone(&registry),
+            members: Arc::clone(&members),
+            claims: Arc::new(Claims::new(nats.clone())),
+            answers: Arc::clone(&answers),
+            bot_id,
+        },
         settings.relay_settings(),
-        bot_id,
     );
     let tickets = Tickets::new(
-        Arc::clone(&http),
-        Arc::clone(&cache),
-        registry,
-        answers,
+        tickets::Parts {
+            http: Arc::clone(&http),
+            cache: Arc::clone(&cache),
+            registry,
+            archive: Arc::new(Archive::new(nats.clone())),
+            members,
+            answers,
+            bot_id,
+            http_timeout: settings.discord_http_timeout,
+        },
         settings.lifecycle.clone(),
-        bot_id,
     );
     let handler = Handler::new(relay.clone(), tickets.clone(), settings.guild_id);
     let mut gateway = Gateway::new(http, cache, handler, discovered.url, intents());

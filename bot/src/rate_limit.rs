@@ -35,6 +35,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json, Router,
 };
+use common::config::redact_url;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -52,6 +53,10 @@ pub const MAX_RETRIES: usize = 20;
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// A 429 without a readable `retry_after` waits this long.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
+/// The longest wait any header or body may ask for: Discord's real ones are seconds, and a
+/// larger number (`inf`, `1e300`, twenty digits) is a bug or a hostile proxy, not a reason to
+/// stop for days (or to panic turning it into a `Duration`).
+const MAX_WAIT: Duration = Duration::from_secs(3600);
 /// Hop-by-hop headers and those the HTTP clients set themselves.
 const NOT_FORWARDED: [&str; 5] = [
     "host",
@@ -124,7 +129,11 @@ impl RateLimitedProxy {
                 tracing::error!(error = %err, "the REST rate limiter stopped");
             }
         });
-        tracing::info!(%url, upstream, "REST calls go through the bot's rate limiter");
+        tracing::info!(
+            %url,
+            upstream = %redact_url(upstream),
+            "REST calls go through the bot's rate limiter"
+        );
         Ok(Self {
             url,
             stop,
@@ -187,6 +196,8 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
                 );
             }
             Err(err) => {
+                // reqwest's message names the whole URL, `user:password@` included.
+                let err = err.without_url();
                 tracing::warn!(error = %err, %path, "cannot reach DISCORD_PROXY_URL");
                 return error(StatusCode::BAD_GATEWAY, "cannot reach DISCORD_PROXY_URL");
             }
@@ -283,7 +294,7 @@ impl Limiter {
         ) else {
             return;
         };
-        let reset_after = Duration::from_secs_f64(reset_after.max(0.0));
+        let reset_after = seconds(reset_after).unwrap_or(Duration::ZERO);
         let now = Instant::now();
         let mut buckets = self.buckets.lock();
         let bucket = buckets.entry(route.key.clone()).or_insert(Bucket {
@@ -335,9 +346,20 @@ fn retry_after(headers: &HeaderMap, body: &[u8]) -> (Duration, bool) {
             .ok()
     });
     let wait = seconds
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .map_or(DEFAULT_RETRY_AFTER, Duration::from_secs_f64);
+        .and_then(self::seconds)
+        .unwrap_or(DEFAULT_RETRY_AFTER);
     (wait, global)
+}
+
+/// A number of seconds from a header or a body as a wait, at most [`MAX_WAIT`]; `None` for
+/// what is not a number of seconds (NaN, negative).
+fn seconds(value: f64) -> Option<Duration> {
+    if value.is_nan() || value < 0.0 {
+        return None;
+    }
+    // Clamped before the conversion: `from_secs_f64` panics on infinity and on values past
+    // `u64::MAX` seconds.
+    Some(Duration::from_secs_f64(value.min(MAX_WAIT.as_secs_f64())))
 }
 
 /// A call's bucket, as Discord draws them: the route with its major parameter (channel, guild,
@@ -420,15 +442,68 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn an_empty_bucket_waits_for_its_reset() {
-        let limiter = Limiter {
+    #[test]
+    fn absurd_waits_are_clamped_and_never_panic() {
+        for text in ["inf", "1e300", "99999999999999999999", "1e20"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", text.parse().unwrap());
+            assert_eq!(
+                retry_after(&headers, b"").0,
+                MAX_WAIT,
+                "Retry-After: {text}"
+            );
+            let body = format!(r#"{{"retry_after": {text}}}"#);
+            // `inf` is not JSON: the header's turn, absent here.
+            let expected = if text == "inf" {
+                DEFAULT_RETRY_AFTER
+            } else {
+                MAX_WAIT
+            };
+            assert_eq!(
+                retry_after(&HeaderMap::new(), body.as_bytes()).0,
+                expected,
+                "{body}"
+            );
+        }
+        for text in ["NaN", "-1", "-inf"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("retry-after", text.parse().unwrap());
+            assert_eq!(retry_after(&headers, b"").0, DEFAULT_RETRY_AFTER, "{text}");
+        }
+    }
+
+    /// A limiter whose global limit never waits (1,000 a second), forwarding nowhere.
+    fn limiter() -> Limiter {
+        Limiter {
             upstream: String::new(),
             client: reqwest::Client::new(),
             global: RateLimiter::direct(Quota::per_second(NonZeroU32::new(1000).unwrap())),
             global_blocked_until: Mutex::new(None),
             buckets: Mutex::new(HashMap::new()),
-        };
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn absurd_reset_headers_are_clamped_and_never_panic() {
+        let limiter = limiter();
+        let route = route_key("POST", "/api/v10/channels/1/messages");
+        for reset in ["inf", "1e300", "99999999999999999999", "NaN", "-5"] {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-ratelimit-limit", "1e300".parse().unwrap());
+            headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+            headers.insert("x-ratelimit-reset-after", reset.parse().unwrap());
+            limiter.learn(&route, &headers);
+            let bucket = limiter.buckets.lock()[&route.key];
+            assert!(bucket.window <= MAX_WAIT, "{reset}");
+        }
+        limiter.block(&route, true, MAX_WAIT);
+        let waited = tokio::time::timeout(MAX_WAIT * 2, limiter.wait_turn(&route)).await;
+        assert!(waited.is_ok(), "an hour at most, then the call goes");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_empty_bucket_waits_for_its_reset() {
+        let limiter = limiter();
         let route = route_key("POST", "/api/v10/channels/1/messages");
         let mut headers = HeaderMap::new();
         headers.insert("x-ratelimit-limit", "5".parse().unwrap());

@@ -3,21 +3,26 @@
 //!
 //! - `ticket_guilds`: guild ID → [`GuildEntry`] (category, Support role, log channel, panels);
 //! - `tickets`: channel ID → [`TicketEntry`] (owner, opened at, status, last activity, the
-//!   answers, staff replies, human requests and votes it saw, ...);
+//!   answers, staff replies, human requests and votes it saw, the record of its close, ...);
 //! - `ticket_feedback`: answer message ID → [`Feedback`] (one member's vote on one answer).
 //!
 //! Values are JSON with IDs as strings (as Discord writes them), so any NATS client (`nats kv
 //! get tickets <id>`) can read them. The buckets are the record; the bot keeps the guilds and
-//! the open tickets in memory as well (loaded at start, written through on every change), so
-//! that the relay's "is this an open ticket?" costs a hash look-up, not a NATS round trip (votes
-//! and closed tickets are read from the buckets when needed). One
-//! bot process owns a guild (Discord sends a guild to one shard), so no other writer can make
-//! that copy stale; every change is still a compare-and-set on the entry's revision, the one
-//! remembered with the copy, so a change is one write (a stale revision costs a read first).
+//! the tickets not done yet in memory as well, so that the relay's "is this an open ticket?"
+//! costs a hash look-up, not a NATS round trip (votes and finished tickets are read from the
+//! buckets when needed). That copy follows the buckets: after loading
+//! them the registry keeps watching both, so a change made by another bot process (two run
+//! side by side during a rolling deploy) is seen here within a moment. Every change is still a
+//! compare-and-set on the entry's revision, the one remembered with the copy, so a change is one
+//! write, and two processes changing one ticket never overwrite each other.
+//!
+//! A ticket's status moves `open → closing → archived → deleted` ([`TicketStatus`]), each step
+//! stored before it is acted on, so that a close interrupted by a restart is carried forward
+//! from the step it reached ([`CloseRecord`]).
 
 mod feedback;
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use async_nats::jetstream::{
     self,
@@ -27,6 +32,9 @@ use futures::StreamExt;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serenity::all::{ChannelId, GuildId, MessageId, RoleId, Timestamp, UserId};
+use tokio::task::JoinHandle;
+
+use crate::buckets;
 
 pub use feedback::{Feedback, Vote, Voted, FEEDBACK_BUCKET};
 
@@ -37,8 +45,10 @@ pub const TICKETS_BUCKET: &str = "tickets";
 
 /// A compare-and-set that keeps losing is a bug or a second writer; give up after this many.
 const MAX_CAS_ATTEMPTS: usize = 8;
-/// Entries only ever hold a few IDs and a reason.
+/// Entries only ever hold a few IDs, times and reasons.
 const MAX_VALUE_BYTES: i32 = 64 * 1024;
+/// How long a watch that ended waits before it is made again.
+const REWATCH_AFTER: Duration = Duration::from_secs(1);
 
 /// Why the registry could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +70,12 @@ pub enum RegistryError {
         key: String,
         /// The parse error.
         source: serde_json::Error,
+    },
+    /// The ticket is not in the bucket (any more).
+    #[error("no entry {key} in bucket tickets")]
+    Missing {
+        /// The key.
+        key: String,
     },
     /// Compare-and-set kept failing.
     #[error("entry {key} in bucket {bucket} keeps changing under us")]
@@ -107,14 +123,65 @@ pub struct GuildEntry {
     pub panel_messages: Vec<PanelMessage>,
 }
 
-/// Whether a ticket is still open.
+/// Where a ticket is in its life. Each close step is stored before it is acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TicketStatus {
     /// Answered by the relay, can be closed.
     Open,
-    /// Closed: its channel is (about to be) deleted; kept as a record.
-    Closed,
+    /// Being closed: the relay is quiet; its transcript is not in the archive yet.
+    Closing,
+    /// Its transcript is in the archive; it is being posted, and the channel deleted.
+    Archived,
+    /// Done: its channel is gone (older versions wrote `closed`); kept as a record.
+    #[serde(alias = "closed")]
+    Deleted,
+}
+
+/// How a close went, step by step; any bot process can carry it forward from what is here.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloseRecord {
+    /// When the transcript was stored in the archive (`ticket_transcripts`); the channel is
+    /// never deleted before.
+    #[serde(default)]
+    pub archived_at: Option<Timestamp>,
+    /// Messages in the transcript.
+    #[serde(default)]
+    pub messages: usize,
+    /// Attachments whose bytes are in the archive.
+    #[serde(default)]
+    pub attachments_archived: usize,
+    /// Attachments left out of the archive (over `TRANSCRIPT_MAX_ATTACHMENT_MB`, or their
+    /// download failed): listed by link in the transcript.
+    #[serde(default)]
+    pub attachments_skipped: usize,
+    /// When a process began posting the transcript (ticket-logs, DM). Another process leaves
+    /// the posting to it unless this is long past and nothing was recorded since (it stopped).
+    #[serde(default)]
+    pub delivering_since: Option<Timestamp>,
+    /// When the posting ended (well or not): the outcomes below are final.
+    #[serde(default)]
+    pub delivered_at: Option<Timestamp>,
+    /// Where the transcript was posted in `ticket-logs`.
+    #[serde(default)]
+    pub log_channel_id: Option<ChannelId>,
+    /// Why it could not be posted there.
+    #[serde(default)]
+    pub log_failure: Option<String>,
+    /// Whether the owner got it by DM (`None`: not tried yet).
+    #[serde(default)]
+    pub sent_to_owner: Option<bool>,
+    /// Not before this is the channel deleted (the close delay, for people to read the notice).
+    #[serde(default)]
+    pub delete_after: Option<Timestamp>,
+    /// Why there is no transcript: the channel was deleted outside the bot, or the bot lost
+    /// access to it.
+    #[serde(default)]
+    pub without_transcript: Option<String>,
+    /// Why the channel could not be deleted once the transcript was archived (the bot may
+    /// not: an administrator can delete it).
+    #[serde(default)]
+    pub delete_failure: Option<String>,
 }
 
 /// One ticket, by its channel's ID.
@@ -126,7 +193,7 @@ pub struct TicketEntry {
     pub owner_id: UserId,
     /// When it was opened.
     pub opened_at: Timestamp,
-    /// Open or closed.
+    /// Open, closing, archived or deleted.
     pub status: TicketStatus,
     /// When someone last wrote in it (drives auto-close).
     pub last_activity: Timestamp,
@@ -139,9 +206,13 @@ pub struct TicketEntry {
     /// When it was closed.
     #[serde(default)]
     pub closed_at: Option<Timestamp>,
-    /// Why, as given to `/close-ticket` (or the auto-close's reason).
+    /// Why, as given to `/close-ticket` (or the auto-close's reason, or why the bot closed it
+    /// itself: its channel deleted, its access lost).
     #[serde(default)]
     pub reason: Option<String>,
+    /// The record of its close, once it began.
+    #[serde(default)]
+    pub close: Option<CloseRecord>,
     /// When the assistant first answered in it.
     #[serde(default)]
     pub first_answer_at: Option<Timestamp>,
@@ -178,6 +249,7 @@ impl TicketEntry {
             closed_by: None,
             closed_at: None,
             reason: None,
+            close: None,
             first_answer_at: None,
             staff_replied_at: None,
             human_requested_at: None,
@@ -192,29 +264,54 @@ impl TicketEntry {
     pub fn is_open(&self) -> bool {
         self.status == TicketStatus::Open
     }
+
+    /// Whether its close is over (its channel gone).
+    pub fn is_done(&self) -> bool {
+        self.status == TicketStatus::Deleted
+    }
+
+    /// The record of its close (empty before one began).
+    pub fn close_record(&self) -> CloseRecord {
+        self.close.clone().unwrap_or_default()
+    }
+
+    /// Whether its transcript is in the archive.
+    pub fn is_archived(&self) -> bool {
+        self.close.as_ref().is_some_and(|c| c.archived_at.is_some())
+    }
 }
 
 /// What "Talk to a human" did to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HumanRequest {
     /// Asked: the ticket (as stored now) awaits staff.
-    Requested(TicketEntry),
+    Requested(Box<TicketEntry>),
     /// A human was asked for already and no staff have written since: nothing changed.
     AlreadyAsked,
     /// The channel is no open ticket.
     NotOpen,
 }
 
-/// The three buckets and the in-memory copy of the guilds and open tickets.
+/// The three buckets, the in-memory copy of the guilds and of the tickets not done yet, and the
+/// watches that keep that copy in line with the guilds and tickets.
 pub struct Registry {
+    js: jetstream::Context,
     guilds: Store,
     tickets: Store,
     feedback: Store,
-    guild_cache: Mutex<HashMap<GuildId, GuildEntry>>,
-    open: Mutex<HashMap<ChannelId, Known>>,
+    copy: Arc<Mirror>,
+    watches: Vec<JoinHandle<()>>,
 }
 
-/// An open ticket as the bucket holds it, with the revision to compare-and-set against
+/// What the registry keeps in memory.
+#[derive(Default)]
+struct Mirror {
+    guilds: Mutex<HashMap<GuildId, GuildEntry>>,
+    /// Tickets open, closing or archived.
+    live: Mutex<HashMap<ChannelId, Known>>,
+}
+
+/// A live ticket as the bucket holds it, with the revision to compare-and-set against
 /// (`None` while a write of it is under way).
 #[derive(Debug, Clone)]
 struct Known {
@@ -228,8 +325,62 @@ impl std::fmt::Debug for Registry {
     }
 }
 
+impl Drop for Registry {
+    fn drop(&mut self) {
+        for watch in &self.watches {
+            watch.abort();
+        }
+    }
+}
+
+impl Mirror {
+    /// A ticket as the watch saw it at `revision` (`None`: deleted from the bucket). Ignored
+    /// when the copy is already as new, or while a write of ours is under way (its outcome is
+    /// remembered when it ends).
+    fn watched_ticket(&self, channel: ChannelId, entry: Option<TicketEntry>, revision: u64) {
+        let mut live = self.live.lock();
+        if let Some(known) = live.get(&channel) {
+            if known.revision.is_none_or(|r| r >= revision) {
+                return;
+            }
+        }
+        match entry {
+            Some(entry) if !entry.is_done() => {
+                live.insert(
+                    channel,
+                    Known {
+                        entry,
+                        revision: Some(revision),
+                    },
+                );
+            }
+            _ => {
+                live.remove(&channel);
+            }
+        }
+    }
+
+    fn watched_guild(&self, guild: GuildId, entry: Option<GuildEntry>) {
+        let mut guilds = self.guilds.lock();
+        match entry {
+            Some(entry) => guilds.insert(guild, entry),
+            None => guilds.remove(&guild),
+        };
+    }
+
+    fn remember(&self, channel: ChannelId, entry: TicketEntry, revision: Option<u64>) {
+        let mut live = self.live.lock();
+        if entry.is_done() {
+            live.remove(&channel);
+        } else {
+            live.insert(channel, Known { entry, revision });
+        }
+    }
+}
+
 impl Registry {
-    /// Opens the buckets, creating them when missing, and loads the guilds and open tickets.
+    /// Opens the buckets, creating them when missing, loads the guilds and the tickets not
+    /// done yet, and keeps watching both (votes are read when needed).
     pub async fn open(nats: async_nats::Client) -> Result<Self, RegistryError> {
         let js = jetstream::new(nats);
         let guilds = bucket(&js, GUILDS_BUCKET, "Ticket assistant: guild ID -> setup").await?;
@@ -245,29 +396,29 @@ impl Registry {
             "Ticket assistant: answer message ID -> vote",
         )
         .await?;
-        let guild_cache = load(&guilds, GUILDS_BUCKET, |_: &GuildEntry| true)
-            .await?
-            .into_iter()
-            .map(|(guild, (entry, _))| (guild, entry))
-            .collect();
-        let open = load(&tickets, TICKETS_BUCKET, TicketEntry::is_open)
-            .await?
-            .into_iter()
-            .map(|(channel, (entry, revision))| {
-                let revision = Some(revision);
-                (channel, Known { entry, revision })
-            })
-            .collect();
+        let copy = Arc::new(Mirror::default());
+        let guild_copy = Arc::clone(&copy);
+        let guild_watch = follow(&guilds, GUILDS_BUCKET, move |id, value, _| {
+            guild_copy.watched_guild(GuildId::new(id), value);
+        })
+        .await?;
+        let ticket_copy = Arc::clone(&copy);
+        let ticket_watch = follow(&tickets, TICKETS_BUCKET, move |id, value, revision| {
+            ticket_copy.watched_ticket(ChannelId::new(id), value, revision);
+        })
+        .await?;
         let registry = Self {
-            guild_cache: Mutex::new(guild_cache),
-            open: Mutex::new(open),
+            js,
             guilds,
             tickets,
             feedback,
+            copy,
+            watches: vec![guild_watch, ticket_watch],
         };
         tracing::info!(
-            guilds = registry.guild_cache.lock().len(),
-            open_tickets = registry.open.lock().len(),
+            guilds = registry.copy.guilds.lock().len(),
+            open_tickets = registry.open_tickets(None).len(),
+            closes_to_finish = registry.unfinished(None).len(),
             "ticket registry loaded"
         );
         Ok(registry)
@@ -275,48 +426,80 @@ impl Registry {
 
     /// The open ticket in `channel`, if it is one (no I/O).
     pub fn open_ticket(&self, channel: ChannelId) -> Option<TicketEntry> {
-        self.open.lock().get(&channel).map(|k| k.entry.clone())
+        self.copy
+            .live
+            .lock()
+            .get(&channel)
+            .filter(|k| k.entry.is_open())
+            .map(|k| k.entry.clone())
     }
 
     /// Whether `channel` is an open ticket (no I/O).
     pub fn is_open_ticket(&self, channel: ChannelId) -> bool {
-        self.open.lock().contains_key(&channel)
+        self.copy
+            .live
+            .lock()
+            .get(&channel)
+            .is_some_and(|k| k.entry.is_open())
+    }
+
+    /// The ticket in `channel` if it is not done yet (open, closing or archived; no I/O).
+    pub fn live_ticket(&self, channel: ChannelId) -> Option<TicketEntry> {
+        self.copy.live.lock().get(&channel).map(|k| k.entry.clone())
     }
 
     /// The open tickets, of one guild or of all.
     pub fn open_tickets(&self, guild: Option<GuildId>) -> Vec<(ChannelId, TicketEntry)> {
-        self.open
+        self.live_where(guild, TicketEntry::is_open)
+    }
+
+    /// The tickets whose close began but is not over (closing or archived), of one guild or
+    /// of all.
+    pub fn unfinished(&self, guild: Option<GuildId>) -> Vec<(ChannelId, TicketEntry)> {
+        self.live_where(guild, |t| !t.is_open())
+    }
+
+    fn live_where(
+        &self,
+        guild: Option<GuildId>,
+        keep: impl Fn(&TicketEntry) -> bool,
+    ) -> Vec<(ChannelId, TicketEntry)> {
+        self.copy
+            .live
             .lock()
             .iter()
-            .filter(|(_, k)| guild.is_none_or(|g| k.entry.guild_id == g))
+            .filter(|(_, k)| guild.is_none_or(|g| k.entry.guild_id == g) && keep(&k.entry))
             .map(|(c, k)| (*c, k.entry.clone()))
             .collect()
     }
 
     /// The open ticket of `owner` in `guild`, if any.
     pub fn open_ticket_of(&self, guild: GuildId, owner: UserId) -> Option<ChannelId> {
-        self.open
+        self.copy
+            .live
             .lock()
             .iter()
-            .find(|(_, k)| k.entry.guild_id == guild && k.entry.owner_id == owner)
+            .find(|(_, k)| {
+                k.entry.is_open() && k.entry.guild_id == guild && k.entry.owner_id == owner
+            })
             .map(|(c, _)| *c)
     }
 
     /// What `/setup` recorded for `guild` (no I/O).
     pub fn guild(&self, guild: GuildId) -> Option<GuildEntry> {
-        self.guild_cache.lock().get(&guild).cloned()
+        self.copy.guilds.lock().get(&guild).cloned()
     }
 
     /// Records `guild`'s setup.
     pub async fn put_guild(&self, guild: GuildId, entry: GuildEntry) -> Result<(), RegistryError> {
         // In memory first: once the bucket shows the entry, the bot acts on it too.
         let value = to_json(&entry);
-        let previous = self.guild_cache.lock().insert(guild, entry);
+        let previous = self.copy.guilds.lock().insert(guild, entry);
         if let Err(err) = self.guilds.put(guild.to_string(), value.into()).await {
-            let mut cache = self.guild_cache.lock();
+            let mut guilds = self.copy.guilds.lock();
             match previous {
-                Some(previous) => cache.insert(guild, previous),
-                None => cache.remove(&guild),
+                Some(previous) => guilds.insert(guild, previous),
+                None => guilds.remove(&guild),
             };
             return Err(RegistryError::bucket(GUILDS_BUCKET, err));
         }
@@ -331,57 +514,96 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         // In memory first, as for guilds; undone when the bucket refuses.
         let value = to_json(&entry);
-        let previous = self.open.lock().get(&channel).cloned();
-        self.remember(channel, entry.clone(), None);
+        let previous = self.copy.live.lock().get(&channel).cloned();
+        self.copy.remember(channel, entry.clone(), None);
         match self.tickets.put(channel.to_string(), value.into()).await {
             Ok(revision) => {
-                self.remember(channel, entry, Some(revision));
+                self.copy.remember(channel, entry, Some(revision));
                 Ok(())
             }
             Err(err) => {
-                let mut open = self.open.lock();
+                let mut live = self.copy.live.lock();
                 match previous {
-                    Some(previous) => open.insert(channel, previous),
-                    None => open.remove(&channel),
+                    Some(previous) => live.insert(channel, previous),
+                    None => live.remove(&channel),
                 };
                 Err(RegistryError::bucket(TICKETS_BUCKET, err))
             }
         }
     }
 
-    /// The stored ticket in `channel`, open or closed (one read from the bucket).
+    /// The stored ticket in `channel`, whatever its status (one read from the bucket).
     pub async fn ticket(&self, channel: ChannelId) -> Result<Option<TicketEntry>, RegistryError> {
         Ok(self.read_ticket(channel).await?.map(|(entry, _)| entry))
     }
 
+    /// Every stored ticket that `keep` accepts, whatever its status: one pass over the whole
+    /// bucket, for the rare questions the copy in memory cannot answer (a member's past
+    /// tickets).
+    pub async fn find_tickets(
+        &self,
+        keep: impl Fn(&TicketEntry) -> bool,
+    ) -> Result<Vec<(ChannelId, TicketEntry)>, RegistryError> {
+        let found = Mutex::new(Vec::new());
+        scan(&self.js, &self.tickets, TICKETS_BUCKET, |id, value, _| {
+            if let Some(entry) = value.filter(|e: &TicketEntry| keep(e)) {
+                found.lock().push((ChannelId::new(id), entry));
+            }
+        })
+        .await?;
+        Ok(found.into_inner())
+    }
+
     /// Changes the ticket in `channel` with `change`, which returns `false` to leave it as it
-    /// is; compare-and-set, so a concurrent change is never overwritten. An open ticket starts
-    /// from the copy in memory (one write); a closed one, or a stale revision, is read first.
-    /// Returns the entry as stored after the call (`None`: no such ticket).
+    /// is; compare-and-set, so a concurrent change is never overwritten. A live ticket starts
+    /// from the copy in memory (one write); a done one, or a stale revision, is read first.
+    /// Returns the entry as stored after the call, and whether it changed (`None`: no such
+    /// ticket).
     pub async fn update_ticket(
         &self,
         channel: ChannelId,
-        mut change: impl FnMut(&mut TicketEntry) -> bool,
+        change: impl FnMut(&mut TicketEntry) -> bool,
     ) -> Result<Option<(TicketEntry, bool)>, RegistryError> {
-        let key = channel.to_string();
-        let mut known = self
-            .open
+        let known = self
+            .copy
+            .live
             .lock()
             .get(&channel)
             .and_then(|k| Some((k.entry.clone(), k.revision?)));
+        self.compare_and_set(channel, known, change).await
+    }
+
+    /// [`Registry::update_ticket`] from the entry as the bucket holds it now (one read first),
+    /// for a change that must be decided on the freshest facts: another process may have
+    /// written a moment ago.
+    pub async fn update_stored_ticket(
+        &self,
+        channel: ChannelId,
+        change: impl FnMut(&mut TicketEntry) -> bool,
+    ) -> Result<Option<(TicketEntry, bool)>, RegistryError> {
+        self.compare_and_set(channel, None, change).await
+    }
+
+    async fn compare_and_set(
+        &self,
+        channel: ChannelId,
+        mut known: Option<(TicketEntry, u64)>,
+        mut change: impl FnMut(&mut TicketEntry) -> bool,
+    ) -> Result<Option<(TicketEntry, bool)>, RegistryError> {
+        let key = channel.to_string();
         for _ in 0..MAX_CAS_ATTEMPTS {
             let (mut entry, revision) = match known.take() {
                 Some(known) => known,
                 None => match self.read_ticket(channel).await? {
                     Some(stored) => stored,
                     None => {
-                        self.open.lock().remove(&channel);
+                        self.copy.live.lock().remove(&channel);
                         return Ok(None);
                     }
                 },
             };
             if !change(&mut entry) {
-                self.remember(channel, entry.clone(), Some(revision));
+                self.copy.remember(channel, entry.clone(), Some(revision));
                 return Ok(Some((entry, false)));
             }
             match self
@@ -390,7 +612,7 @@ impl Registry {
                 .await
             {
                 Ok(revision) => {
-                    self.remember(channel, entry.clone(), Some(revision));
+                    self.copy.remember(channel, entry.clone(), Some(revision));
                     return Ok(Some((entry, true)));
                 }
                 // Someone else wrote since: read what they wrote and decide again.
@@ -407,8 +629,9 @@ impl Registry {
     /// Records that someone wrote in `channel` at `at` (clears an idle warning). Only open
     /// tickets change; a later activity already stored is kept.
     pub async fn touch(&self, channel: ChannelId, at: Timestamp) -> Result<(), RegistryError> {
-        if !self.is_open_ticket(channel) {
-            return Ok(());
+        match self.open_ticket(channel) {
+            Some(known) if known.last_activity < at => {}
+            _ => return Ok(()),
         }
         self.update_ticket(channel, |t| {
             if !t.is_open() || t.last_activity >= at {
@@ -484,7 +707,7 @@ impl Registry {
             })
             .await?;
         Ok(match outcome {
-            Some((entry, true)) => HumanRequest::Requested(entry),
+            Some((entry, true)) => HumanRequest::Requested(Box::new(entry)),
             Some((entry, false)) if entry.is_open() && already => HumanRequest::AlreadyAsked,
             _ => HumanRequest::NotOpen,
         })
@@ -599,19 +822,18 @@ impl Registry {
             })
     }
 
-    /// Every stored ticket of `guild` opened at `since` or later, open or closed: one pass over
-    /// the `tickets` bucket (a watch of each key's latest value), so it costs a read of every
+    /// Every stored ticket of `guild` opened at `since` or later, whatever its status: one
+    /// pass over the `tickets` bucket ([`Registry::find_tickets`]), so it costs a read of every
     /// entry of every guild; `/ticket-stats` is an occasional staff command.
     pub async fn guild_tickets(
         &self,
         guild: GuildId,
         since: Timestamp,
     ) -> Result<Vec<TicketEntry>, RegistryError> {
-        let loaded = load::<ChannelId, TicketEntry>(&self.tickets, TICKETS_BUCKET, |t| {
-            t.guild_id == guild && t.opened_at >= since
-        })
-        .await?;
-        Ok(loaded.into_values().map(|(entry, _)| entry).collect())
+        let found = self
+            .find_tickets(|t| t.guild_id == guild && t.opened_at >= since)
+            .await?;
+        Ok(found.into_iter().map(|(_, entry)| entry).collect())
     }
 
     async fn read_ticket(
@@ -635,15 +857,6 @@ impl Registry {
             })?;
         Ok(Some((ticket, entry.revision)))
     }
-
-    fn remember(&self, channel: ChannelId, entry: TicketEntry, revision: Option<u64>) {
-        let mut open = self.open.lock();
-        if entry.is_open() {
-            open.insert(channel, Known { entry, revision });
-        } else {
-            open.remove(&channel);
-        }
-    }
 }
 
 /// The bucket `name`, created when missing.
@@ -652,9 +865,6 @@ async fn bucket(
     name: &'static str,
     description: &str,
 ) -> Result<Store, RegistryError> {
-    if let Ok(store) = js.get_key_value(name).await {
-        return Ok(store);
-    }
     let config = kv::Config {
         bucket: name.to_owned(),
         description: description.to_owned(),
@@ -664,40 +874,96 @@ async fn bucket(
         storage: jetstream::stream::StorageType::File,
         ..Default::default()
     };
-    match js.create_key_value(config).await {
-        Ok(store) => {
-            tracing::info!(bucket = name, "created the JetStream key-value bucket");
-            Ok(store)
-        }
-        // Another process may have created it meanwhile.
-        Err(create) => js
-            .get_key_value(name)
-            .await
-            .map_err(|_| RegistryError::bucket(name, create)),
-    }
+    buckets::key_value(js, config)
+        .await
+        .map_err(|err| RegistryError::bucket(name, err.message))
 }
 
-/// Every entry of `store` that `keep` accepts, by ID, with its revision: one stream of the
-/// latest value of each key (a watch with history), read until it has caught up.
-async fn load<K, V>(
+/// What a watch saw of one key: its ID, its value (`None`: deleted, or unreadable) and the
+/// revision.
+trait Seen<V>: FnMut(u64, Option<V>, u64) {}
+impl<V, F: FnMut(u64, Option<V>, u64)> Seen<V> for F {}
+
+/// Reads every entry of `store` into `apply` (the latest value of each key: a watch with
+/// history, read until it has caught up), then keeps the watch going in a task that applies
+/// each later change, made again from the last revision seen when it ends.
+async fn follow<V>(
     store: &Store,
     bucket: &'static str,
-    keep: impl Fn(&V) -> bool,
-) -> Result<HashMap<K, (V, u64)>, RegistryError>
+    mut apply: impl Seen<V> + Send + 'static,
+) -> Result<JoinHandle<()>, RegistryError>
 where
-    K: From<u64> + Eq + std::hash::Hash,
     V: serde::de::DeserializeOwned,
 {
-    let mut loaded = HashMap::new();
-    // A watch of an empty bucket delivers nothing, not even "caught up": ask first (the
-    // server, not `Store::status`, which only repeats what it knew when the bucket was opened).
-    let info = store
-        .stream
-        .get_info()
+    let mut watch = store
+        .watch_with_history(">")
         .await
         .map_err(|e| RegistryError::bucket(bucket, e))?;
-    if info.state.messages == 0 {
-        return Ok(loaded);
+    let mut last = 0;
+    // A watch of an empty bucket delivers nothing, not even "caught up": ask first (the
+    // store's status is as of its opening, just before).
+    let status = store
+        .status()
+        .await
+        .map_err(|e| RegistryError::bucket(bucket, e))?;
+    if status.values() > 0 {
+        while let Some(entry) = watch.next().await {
+            let entry = entry.map_err(|e| RegistryError::bucket(bucket, e))?;
+            let caught_up = entry.delta == 0;
+            last = entry.revision;
+            apply_entry(bucket, &entry, &mut apply);
+            if caught_up {
+                break;
+            }
+        }
+    }
+    let store = store.clone();
+    Ok(tokio::spawn(async move {
+        loop {
+            while let Some(entry) = watch.next().await {
+                match entry {
+                    Ok(entry) => {
+                        last = entry.revision;
+                        apply_entry(bucket, &entry, &mut apply);
+                    }
+                    // The watch's consumer is being made again (a reconnect): it goes on.
+                    Err(err) => tracing::debug!(bucket, error = %err, "registry watch hiccup"),
+                }
+            }
+            tracing::warn!(bucket, "the registry's watch ended; watching again");
+            loop {
+                tokio::time::sleep(REWATCH_AFTER).await;
+                match store.watch_all_from_revision(last + 1).await {
+                    Ok(again) => {
+                        watch = again;
+                        break;
+                    }
+                    Err(err) => {
+                        tracing::warn!(bucket, error = %err, "cannot watch the registry again yet")
+                    }
+                }
+            }
+        }
+    }))
+}
+
+/// One pass over every entry of `store` (the latest value of each key) into `apply`.
+async fn scan<V>(
+    js: &jetstream::Context,
+    store: &Store,
+    bucket: &'static str,
+    mut apply: impl Seen<V>,
+) -> Result<(), RegistryError>
+where
+    V: serde::de::DeserializeOwned,
+{
+    // The store's own status is the one read when it was opened: ask the stream now.
+    let stream = js
+        .get_stream(format!("KV_{bucket}"))
+        .await
+        .map_err(|e| RegistryError::bucket(bucket, e))?;
+    if stream.cached_info().state.messages == 0 {
+        return Ok(());
     }
     let mut watch = store
         .watch_with_history(">")
@@ -705,33 +971,41 @@ where
         .map_err(|e| RegistryError::bucket(bucket, e))?;
     while let Some(entry) = watch.next().await {
         let entry = entry.map_err(|e| RegistryError::bucket(bucket, e))?;
-        let caught_up = entry.delta == 0;
-        match entry.key.parse::<u64>() {
-            Err(_) => tracing::warn!(bucket, key = entry.key, "ignoring a key that is not an ID"),
-            Ok(id) if entry.operation != kv::Operation::Put => {
-                loaded.remove(&K::from(id));
-            }
-            Ok(id) => match serde_json::from_slice::<V>(&entry.value) {
-                Ok(value) if keep(&value) => {
-                    loaded.insert(K::from(id), (value, entry.revision));
-                }
-                Ok(_) => {}
-                Err(source) => {
-                    // One bad entry must not stop the bot; it is reported and skipped.
-                    let err = RegistryError::BadEntry {
-                        bucket,
-                        key: entry.key,
-                        source,
-                    };
-                    tracing::warn!(error = %err, "ignoring an unreadable registry entry");
-                }
-            },
-        }
-        if caught_up {
+        apply_entry(bucket, &entry, &mut apply);
+        if entry.delta == 0 {
             break;
         }
     }
-    Ok(loaded)
+    Ok(())
+}
+
+fn apply_entry<V>(bucket: &'static str, entry: &kv::Entry, apply: &mut impl Seen<V>)
+where
+    V: serde::de::DeserializeOwned,
+{
+    let Ok(id) = entry.key.parse::<u64>() else {
+        tracing::warn!(bucket, key = entry.key, "ignoring a key that is not an ID");
+        return;
+    };
+    if id == 0 {
+        return;
+    }
+    if entry.operation != kv::Operation::Put {
+        apply(id, None, entry.revision);
+        return;
+    }
+    match serde_json::from_slice::<V>(&entry.value) {
+        Ok(value) => apply(id, Some(value), entry.revision),
+        Err(source) => {
+            // One bad entry must not stop the bot; it is reported and skipped.
+            let err = RegistryError::BadEntry {
+                bucket,
+                key: entry.key.clone(),
+                source,
+            };
+            tracing::warn!(error = %err, "ignoring an unreadable registry entry");
+        }
+    }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
@@ -773,20 +1047,58 @@ mod tests {
     }
 
     #[test]
-    fn older_entries_without_optional_fields_still_parse() {
+    fn older_entries_without_optional_fields_still_parse_and_closed_reads_as_done() {
         let json = r#"{"guild_id":"1","owner_id":"2","opened_at":"2026-01-01T00:00:00Z",
             "status":"closed","last_activity":"2026-01-01T00:00:00Z"}"#;
         let entry: TicketEntry = serde_json::from_str(json).unwrap();
         assert!(!entry.is_open());
+        assert!(entry.is_done());
+        assert_eq!(entry.status, TicketStatus::Deleted);
         assert_eq!(entry.reason, None);
+        assert_eq!(entry.close, None);
+        assert!(!entry.is_archived());
         let opened = Timestamp::from_unix_timestamp(1_767_225_600).unwrap();
         assert_eq!(
             entry,
             TicketEntry {
-                status: TicketStatus::Closed,
+                status: TicketStatus::Deleted,
                 ..TicketEntry::opened(GuildId::new(1), UserId::new(2), opened)
             },
             "what this version records reads as nothing recorded"
         );
+    }
+
+    #[test]
+    fn the_statuses_of_a_close_are_written_by_name() {
+        for (status, name) in [
+            (TicketStatus::Open, "open"),
+            (TicketStatus::Closing, "closing"),
+            (TicketStatus::Archived, "archived"),
+            (TicketStatus::Deleted, "deleted"),
+        ] {
+            assert_eq!(serde_json::to_value(status).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn the_copy_takes_a_watched_change_only_when_it_is_newer() {
+        let copy = Mirror::default();
+        let channel = ChannelId::new(9);
+        let at = Timestamp::from_unix_timestamp(1_790_000_000).unwrap();
+        let ticket = TicketEntry::opened(GuildId::new(1), UserId::new(2), at);
+        copy.watched_ticket(channel, Some(ticket.clone()), 5);
+        let mut older = ticket.clone();
+        older.reason = Some("older".into());
+        copy.watched_ticket(channel, Some(older), 4);
+        assert_eq!(copy.live.lock()[&channel].entry.reason, None);
+        // A write of ours under way: the watch waits for its outcome.
+        copy.remember(channel, ticket.clone(), None);
+        copy.watched_ticket(channel, None, 6);
+        assert!(copy.live.lock().contains_key(&channel));
+        copy.remember(channel, ticket.clone(), Some(6));
+        let mut done = ticket;
+        done.status = TicketStatus::Deleted;
+        copy.watched_ticket(channel, Some(done), 7);
+        assert!(!copy.live.lock().contains_key(&channel), "done: forgotten");
     }
 }

@@ -15,7 +15,7 @@ use crate::registry::TicketEntry;
 pub struct TicketStats {
     /// Tickets opened in the window.
     pub opened: usize,
-    /// Of those, closed since.
+    /// Of those, closed since (closing, archived or deleted: no longer open).
     pub closed: usize,
     /// Of the closed, those in which no staff member ever wrote.
     pub closed_without_staff: usize,
@@ -41,12 +41,16 @@ impl TicketStats {
         let mut closes = Vec::new();
         for ticket in tickets {
             stats.opened += 1;
-            if let Some(closed_at) = ticket.closed_at.filter(|_| !ticket.is_open()) {
+            // Closed for its member from the moment its close began (closing, archived or
+            // deleted): the relay no longer answers there, whatever is left of the close.
+            if !ticket.is_open() {
                 stats.closed += 1;
                 if ticket.staff_replied_at.is_none() {
                     stats.closed_without_staff += 1;
                 }
-                closes.push(between(&ticket.opened_at, &closed_at));
+                if let Some(closed_at) = &ticket.closed_at {
+                    closes.push(between(&ticket.opened_at, closed_at));
+                }
             }
             if ticket.human_requested_at.is_some() {
                 stats.human_requested += 1;
@@ -171,7 +175,7 @@ mod tests {
     }
 
     fn closed(mut ticket: TicketEntry, after: i64) -> TicketEntry {
-        ticket.status = TicketStatus::Closed;
+        ticket.status = TicketStatus::Deleted;
         ticket.closed_at = Some(at(after));
         ticket
     }
@@ -225,6 +229,23 @@ mod tests {
         ] {
             assert!(report.lines().any(|l| l == line), "{line:?} in\n{report}");
         }
+    }
+
+    #[test]
+    fn a_ticket_is_closed_from_the_moment_its_close_began() {
+        let statuses = [
+            TicketStatus::Closing,
+            TicketStatus::Archived,
+            TicketStatus::Deleted,
+        ];
+        let tickets = statuses.map(|status| TicketEntry {
+            status,
+            ..closed(ticket(), 60)
+        });
+        let stats = TicketStats::of(&tickets);
+        assert_eq!((stats.opened, stats.closed), (3, 3));
+        assert_eq!(stats.closed_without_staff, 3);
+        assert_eq!(stats.median_close, Some(Duration::from_secs(60)));
     }
 
     #[test]

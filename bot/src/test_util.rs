@@ -2,7 +2,10 @@
 //! the sandbox's use it. [`spawn_bot`] starts the real bot ([`crate::run`]) against a sandbox
 //! (the fake Discord) through `DISCORD_PROXY_URL`, on a nats-server of its own, and returns once
 //! the bot is ready; the [`TestBot`] handle reads its logs, adds a relay worker, and stops it
-//! (handing back the nats-server, so a restart finds the same registry).
+//! (handing back the nats-server, so a restart finds the same registry). [`record_setup`] and
+//! [`register_tickets`] arrange the registry before a start, as an earlier `/setup` and
+//! `/create-ticket` of this bot would have left it; [`spawn_second_bot`] starts another bot
+//! process on the same sandbox and NATS (a rolling deploy).
 
 use std::time::Duration;
 
@@ -20,7 +23,11 @@ use secrecy::ExposeSecret;
 use serde_json::Value;
 use tokio::{sync::oneshot, task::JoinHandle};
 
-use crate::{BotError, BotSettings};
+use crate::{
+    registry::{GuildEntry, Registry, TicketEntry},
+    BotError, BotSettings,
+};
+use serenity::all::{ChannelId, GuildId, RoleId, Timestamp, UserId};
 
 pub use relay_worker::test_util::SUBJECT;
 
@@ -38,7 +45,7 @@ type Running = (oneshot::Sender<()>, JoinHandle<Result<(), BotError>>);
 
 /// A running bot with its NATS server.
 pub struct TestBot {
-    /// The bot's nats-server.
+    /// The bot's nats-server (an idle stand-in for a second bot, whose server the first owns).
     pub nats: NatsServer,
     /// A clone of the bot's own NATS connection.
     pub bot_nats: async_nats::Client,
@@ -96,12 +103,33 @@ pub async fn spawn_bot_with_settings(
     tweak: impl FnOnce(&mut BotSettings),
 ) -> TestBot {
     let (logs, log_guard) = capture_logs(Service::Bot, "info,bot=debug");
+    let (running, token, bot_nats) = start(&sandbox, &nats.url(), vars, tweak).await;
+    sandbox.wait_until_ready().await;
+    wait_connected(&bot_nats).await;
+    wait_adopted(&sandbox, &bot_nats).await;
+    TestBot {
+        nats,
+        bot_nats,
+        bot: Some(running),
+        token,
+        worker: None,
+        logs,
+        _log_guard: log_guard,
+    }
+}
+
+/// Starts the real bot against `sandbox` on the nats-server at `nats_url`.
+async fn start(
+    sandbox: &Sandbox,
+    nats_url: &str,
+    vars: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BotSettings),
+) -> (Running, String, async_nats::Client) {
     let proxy = sandbox.url();
-    let nats_url = nats.url();
     let mut all = vec![
         ("DISCORD_TOKEN", TOKEN),
         ("DISCORD_PROXY_URL", proxy.as_str()),
-        ("NATS_URL", nats_url.as_str()),
+        ("NATS_URL", nats_url),
         // Tests flood channels on purpose; the per-user limit has its own tests, which set it.
         ("USER_RATE_LIMIT_PER_MINUTE", "0"),
     ];
@@ -117,45 +145,144 @@ pub async fn spawn_bot_with_settings(
     let handle = tokio::spawn(crate::run(bot_settings, bot_nats.clone(), async {
         stopped.await.ok();
     }));
-    sandbox.wait_until_ready().await;
+    ((stop, handle), token, bot_nats)
+}
+
+/// A second process of the bot, on the sandbox and NATS of a first one (its logs go with the
+/// first one's).
+pub struct SecondBot {
+    running: Option<Running>,
+    /// A clone of its own NATS connection.
+    pub bot_nats: async_nats::Client,
+}
+
+/// Starts a second bot process against `first`'s sandbox and nats-server, as during a rolling
+/// deploy, and waits until it is ready too (its gateway session open beside the first's).
+pub async fn spawn_second_bot(
+    sandbox: &Sandbox,
+    first: &TestBot,
+    vars: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BotSettings),
+) -> SecondBot {
+    let registered = |sandbox: &Sandbox| {
+        sandbox
+            .requests()
+            .iter()
+            .filter(|c| c.method == axum::http::Method::PUT && c.path.ends_with("/commands"))
+            .count()
+    };
+    let before = registered(sandbox);
+    let (running, _, bot_nats) = start(sandbox, &first.nats.url(), vars, tweak).await;
+    eventually("the second bot to register its commands", PATIENCE, || {
+        let done = registered(sandbox) > before;
+        async move { done.then_some(()) }
+    })
+    .await;
     wait_connected(&bot_nats).await;
-    wait_adopted(&sandbox, &bot_nats).await;
-    TestBot {
-        nats,
+    SecondBot {
+        running: Some(running),
         bot_nats,
-        bot: Some((stop, handle)),
-        token,
-        worker: None,
-        logs,
-        _log_guard: log_guard,
     }
 }
 
-/// Waits until the bot has registered every `ticket-<id>` channel of the sandbox's Tickets
-/// category (adoption, after the guild arrives), so that a test's first message is relayed
-/// live rather than by catch-up.
+impl SecondBot {
+    /// Asks it to shut down and returns how `run` ended.
+    pub async fn shutdown(mut self) -> Result<(), BotError> {
+        let (stop, handle) = self.running.take().expect("running");
+        let _ = stop.send(());
+        tokio::time::timeout(Duration::from_secs(20), handle)
+            .await
+            .expect("the second bot stops within 20 s of being asked")
+            .expect("the second bot's task did not panic")
+    }
+}
+
+/// Records in `nats`'s registry that this bot set the sandbox's guild up: its category named
+/// "Tickets", its role named "Support", and its `ticket-logs` channel if there is one (as an
+/// earlier `/setup` would have). Panics when the category or role is missing.
+pub async fn record_setup(nats: &NatsServer, sandbox: &Sandbox) {
+    let id = |list: Vec<Value>, name: &str, kind: Option<u64>| {
+        list.into_iter()
+            .find(|c| c["name"] == name && kind.is_none_or(|k| c["type"] == k))
+            .and_then(|c| c["id"].as_str()?.parse::<u64>().ok())
+    };
+    let category = id(sandbox.channels(), crate::guild::TICKETS_CATEGORY, Some(4))
+        .expect("a Tickets category in the sandbox");
+    let role = id(sandbox.roles(), crate::guild::SUPPORT_ROLE, None)
+        .expect("a Support role in the sandbox");
+    let log = id(sandbox.channels(), crate::guild::LOG_CHANNEL, Some(0));
+    let entry = GuildEntry {
+        category_id: ChannelId::new(category),
+        support_role_id: RoleId::new(role),
+        support_role_created: true,
+        log_channel_id: log.map(ChannelId::new),
+        panel_messages: Vec::new(),
+    };
+    registry(nats)
+        .await
+        .put_guild(GuildId::new(GUILD_ID), entry)
+        .await
+        .expect("the guild recorded");
+}
+
+/// Records in `nats`'s registry an open ticket for each `(channel, owner)` (as `/create-ticket`
+/// would have), active now.
+pub async fn register_tickets(nats: &NatsServer, tickets: impl IntoIterator<Item = (u64, u64)>) {
+    let registry = registry(nats).await;
+    for (channel, owner) in tickets {
+        let entry =
+            TicketEntry::opened(GuildId::new(GUILD_ID), UserId::new(owner), Timestamp::now());
+        registry
+            .put_ticket(ChannelId::new(channel), entry)
+            .await
+            .expect("the ticket recorded");
+    }
+}
+
+/// The registry on `nats`, as the bot opens it.
+async fn registry(nats: &NatsServer) -> Registry {
+    let client = common::nats::connect(&nats.settings(), "arrange")
+        .await
+        .expect("nats");
+    wait_connected(&client).await;
+    Registry::open(client).await.expect("the registry")
+}
+
+/// Waits until the bot has registered every `ticket-<member id>` channel of the Tickets
+/// category its registry records (adoption, after the guild arrives), so that a test's first
+/// message is relayed live rather than by catch-up.
 pub async fn wait_adopted(sandbox: &Sandbox, nats: &async_nats::Client) {
-    let channels = sandbox.channels();
-    let categories: Vec<&Value> = channels
-        .iter()
-        .filter(|c| c["type"] == 4 && c["name"] == crate::guild::TICKETS_CATEGORY)
-        .map(|c| &c["id"])
-        .collect();
-    let tickets: Vec<String> = channels
+    let js = async_nats::jetstream::new(nats.clone());
+    let Ok(guilds) = js.get_key_value(crate::registry::GUILDS_BUCKET).await else {
+        return;
+    };
+    let Some(entry) = guilds
+        .get(GUILD_ID.to_string())
+        .await
+        .ok()
+        .flatten()
+        .and_then(|bytes| serde_json::from_slice::<GuildEntry>(&bytes).ok())
+    else {
+        return;
+    };
+    let category = entry.category_id.to_string();
+    let members: Vec<u64> = sandbox::PERSONAS.iter().map(|p| p.id).collect();
+    let tickets: Vec<String> = sandbox
+        .channels()
         .iter()
         .filter(|c| {
             c["type"] == 0
+                && c["parent_id"].as_str() == Some(category.as_str())
                 && c["name"]
                     .as_str()
-                    .is_some_and(|n| crate::guild::ticket_owner(n).is_some())
-                && categories.contains(&&c["parent_id"])
+                    .and_then(crate::guild::ticket_owner)
+                    .is_some_and(|owner| members.contains(&owner.get()))
         })
         .filter_map(|c| c["id"].as_str().map(str::to_owned))
         .collect();
     if tickets.is_empty() {
         return;
     }
-    let js = async_nats::jetstream::new(nats.clone());
     eventually("the bot to adopt the ticket channels", PATIENCE, || {
         let (js, tickets) = (js.clone(), tickets.clone());
         async move {

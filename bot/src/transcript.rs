@@ -1,12 +1,29 @@
 //! A closed ticket's transcript: every message of the channel in order, with author, time, and
-//! attachments' names and links, as a plain-text file and a self-contained HTML file, under a
-//! summary that also says what the assistant and staff did (answers and their ratings, whether
-//! staff replied, whether a human was asked for).
+//! attachments, as a plain-text file and a self-contained HTML file, under a summary that also
+//! says what the assistant and staff did (answers and their ratings, whether staff replied,
+//! whether a human was asked for). An attachment kept in the archive is named by its path
+//! there (the HTML links it relatively, so the page works from a copy of the ticket's archive
+//! folder); one left out is listed with Discord's link, which expires, and why it was left out.
 
-use std::fmt::Write;
+use std::{collections::HashMap, fmt::Write};
 
 use maud::{html, PreEscaped, DOCTYPE};
-use serenity::all::{Message, Timestamp, UserId};
+use serenity::all::{Attachment, AttachmentId, Message, Timestamp, UserId};
+
+/// What became of one attachment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Kept {
+    /// In the archive, at this path relative to the ticket's folder.
+    Archived(String),
+    /// Not archived, for this reason ("over the size budget", "the download failed").
+    Left(&'static str),
+}
+
+/// What became of each attachment, by ID (an attachment not listed was not archived).
+pub type Files = HashMap<AttachmentId, Kept>;
+
+/// Why an attachment not in [`Files`] is not archived.
+const NOT_ARCHIVED: &str = "not archived";
 
 /// What the transcript's header says about the ticket.
 #[derive(Debug, Clone)]
@@ -27,6 +44,10 @@ pub struct Summary {
     pub message_count: usize,
     /// What the assistant and staff did in it.
     pub record: Record,
+    /// Attachments archived with the transcript.
+    pub attachments_archived: usize,
+    /// Attachments left out of the archive.
+    pub attachments_skipped: usize,
 }
 
 /// What the ticket's entry recorded of the assistant and staff.
@@ -62,7 +83,7 @@ impl Summary {
     /// names there and ping nobody: the bot sends with no allowed mentions).
     pub fn markdown(&self) -> String {
         let discord_time = |at: &Timestamp| format!("<t:{}:f>", at.unix_timestamp());
-        format!(
+        let mut text = format!(
             "**Ticket closed:** `#{}`\n**Owner:** <@{}>\n**Opened:** <t:{}:f>\n**Closed:** <t:{}:f> by <@{}>\n**Reason:** {}\n**Messages:** {}\n**Assistant answers:** {}\n**Staff replied:** {}\n**Human requested:** {}",
             self.channel_name,
             self.owner_id,
@@ -74,12 +95,27 @@ impl Summary {
             self.record.answers(),
             Record::when(self.record.staff_replied_at.as_ref(), discord_time),
             Record::when(self.record.human_requested_at.as_ref(), discord_time),
-        )
+        );
+        if let Some(files) = self.files_line() {
+            let _ = write!(text, "\n**Attachments:** {files}");
+        }
+        text
     }
 
-    fn lines(&self) -> [(&'static str, String); 9] {
+    /// "3 archived, 1 only linked", when the ticket had attachments.
+    fn files_line(&self) -> Option<String> {
+        match (self.attachments_archived, self.attachments_skipped) {
+            (0, 0) => None,
+            (kept, 0) => Some(format!("{kept} archived")),
+            (kept, left) => Some(format!(
+                "{kept} archived, {left} only linked (over the size budget or not downloadable)"
+            )),
+        }
+    }
+
+    fn lines(&self) -> Vec<(&'static str, String)> {
         let plain_time = |at: &Timestamp| at.to_string();
-        [
+        let mut lines = vec![
             ("Ticket", format!("#{}", self.channel_name)),
             ("Owner", self.owner_id.to_string()),
             ("Opened", self.opened_at.to_string()),
@@ -101,7 +137,11 @@ impl Summary {
                 "Human requested",
                 Record::when(self.record.human_requested_at.as_ref(), plain_time),
             ),
-        ]
+        ];
+        if let Some(files) = self.files_line() {
+            lines.push(("Attachments", files));
+        }
+        lines
     }
 }
 
@@ -114,11 +154,19 @@ pub struct Transcript {
     pub html: String,
 }
 
-/// Renders `messages` (oldest first) under `summary`.
-pub fn render(summary: &Summary, messages: &[Message]) -> Transcript {
+/// Renders `messages` (oldest first) under `summary`, with what became of their attachments.
+pub fn render(summary: &Summary, messages: &[Message], files: &Files) -> Transcript {
     Transcript {
-        text: text(summary, messages),
-        html: html(summary, messages),
+        text: text(summary, messages, files),
+        html: html(summary, messages, files),
+    }
+}
+
+fn kept<'a>(files: &'a Files, file: &Attachment) -> Result<&'a str, &'static str> {
+    match files.get(&file.id) {
+        Some(Kept::Archived(path)) => Ok(path),
+        Some(Kept::Left(why)) => Err(why),
+        None => Err(NOT_ARCHIVED),
     }
 }
 
@@ -127,7 +175,7 @@ fn author(message: &Message) -> String {
     format!("{} ({}){bot}", message.author.name, message.author.id)
 }
 
-fn text(summary: &Summary, messages: &[Message]) -> String {
+fn text(summary: &Summary, messages: &[Message], files: &Files) -> String {
     // About 120 bytes per message besides its content.
     let size = messages
         .iter()
@@ -145,11 +193,18 @@ fn text(summary: &Summary, messages: &[Message]) -> String {
             let _ = writeln!(out, "    {line}");
         }
         for file in &message.attachments {
-            let _ = writeln!(
-                out,
-                "    [attachment] {} ({} bytes) {}",
-                file.filename, file.size, file.url
-            );
+            let _ = match kept(files, file) {
+                Ok(path) => writeln!(
+                    out,
+                    "    [attachment] {} ({} bytes) archived as {path}",
+                    file.filename, file.size
+                ),
+                Err(why) => writeln!(
+                    out,
+                    "    [attachment] {} ({} bytes) {} ({why})",
+                    file.filename, file.size, file.url
+                ),
+            };
         }
         out.push('\n');
     }
@@ -163,7 +218,7 @@ dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-we
 
 /// The HTML page: every value goes through maud, which escapes it; only the style sheet, a
 /// constant, is written as it is.
-fn html(summary: &Summary, messages: &[Message]) -> String {
+fn html(summary: &Summary, messages: &[Message], files: &Files) -> String {
     let title = format!("Transcript of #{}", summary.channel_name);
     let page = html! {
         (DOCTYPE)
@@ -192,8 +247,16 @@ fn html(summary: &Summary, messages: &[Message]) -> String {
                         @for file in &message.attachments {
                             p {
                                 "Attachment: "
-                                a href=(file.url) { (file.filename) }
-                                " (" (file.size) " bytes)"
+                                @match kept(files, file) {
+                                    Ok(path) => {
+                                        a href=(path) { (file.filename) }
+                                        " (" (file.size) " bytes)"
+                                    }
+                                    Err(why) => {
+                                        a href=(file.url) { (file.filename) }
+                                        " (" (file.size) " bytes; " (why) ": Discord's link expires)"
+                                    }
+                                }
                             }
                         }
                     }
@@ -245,6 +308,8 @@ mod tests {
                 feedback_up: 2,
                 feedback_down: 1,
             },
+            attachments_archived: 0,
+            attachments_skipped: 0,
         }
     }
 
@@ -260,14 +325,14 @@ mod tests {
             ),
             message(2, "helper", true, "Try <b>water</b> & wait", &[]),
         ];
-        let t = render(&summary(), &messages);
+        let t = render(&summary(), &messages, &Files::new());
         let first = t.text.find("ann (101)").unwrap();
         let second = t.text.find("helper (102) [bot]").unwrap();
         assert!(first < second);
         assert!(t.text.contains("    my printer\n    is on fire\n"));
         assert!(t
             .text
-            .contains("[attachment] log.txt (3 bytes) https://cdn/x/log.txt"));
+            .contains("[attachment] log.txt (3 bytes) https://cdn/x/log.txt (not archived)"));
         assert!(t.text.contains("Reason: solved <3"));
         assert!(t.text.contains("[2026-11-29T10:00:00Z]"));
 
@@ -291,7 +356,7 @@ mod tests {
             "\"quoted\" & <i>",
             &[("a\"b<c>.txt", "https://cdn/x?a=1&b=\"2\"")],
         )];
-        let html = render(&summary, &messages).html;
+        let html = render(&summary, &messages, &Files::new()).html;
         assert!(!html.contains("<script>") && !html.contains("<img") && !html.contains("<i>"));
         assert!(
             html.contains("<title>Transcript of #&lt;script&gt;alert(1)&lt;/script&gt;</title>")
@@ -301,6 +366,56 @@ mod tests {
         assert!(html.contains("href=\"https://cdn/x?a=1&amp;b=&quot;2&quot;\""));
         assert!(html.contains("a&quot;b&lt;c&gt;.txt"));
         assert!(html.starts_with("<!DOCTYPE html>"));
+    }
+
+    #[test]
+    fn archived_attachments_are_linked_by_their_path_in_the_archive() {
+        let messages = [message(
+            1,
+            "ann",
+            false,
+            "two files",
+            &[
+                ("kept.png", "https://cdn/x/kept.png"),
+                ("big.zip", "https://cdn/x/big.zip"),
+            ],
+        )];
+        let files = Files::from([
+            (
+                AttachmentId::new(10),
+                Kept::Archived("attachments/10-kept.png".into()),
+            ),
+            (AttachmentId::new(11), Kept::Left("over the size budget")),
+        ]);
+        let mut summary = summary();
+        summary.attachments_archived = 1;
+        summary.attachments_skipped = 1;
+        let t = render(&summary, &messages, &files);
+        assert!(t
+            .text
+            .contains("[attachment] kept.png (3 bytes) archived as attachments/10-kept.png"));
+        assert!(t.text.contains(
+            "[attachment] big.zip (3 bytes) https://cdn/x/big.zip (over the size budget)"
+        ));
+        assert!(t
+            .html
+            .contains("<a href=\"attachments/10-kept.png\">kept.png</a>"));
+        assert!(
+            !t.html.contains("https://cdn/x/kept.png"),
+            "no CDN link for it"
+        );
+        assert!(t.html.contains("over the size budget: Discord"));
+        assert!(t.text.contains("Attachments: 1 archived, 1 only linked"));
+        let markdown = summary.markdown();
+        assert!(markdown.contains("**Attachments:** 1 archived, 1 only linked"));
+        assert!(
+            markdown.contains("**Assistant answers:** 3 (rated 👍 2 / 👎 1)\n"),
+            "the record's lines stay above the attachments': {markdown}"
+        );
+        assert!(t
+            .html
+            .contains("<dt>Attachments</dt><dd>1 archived, 1 only linked"));
+        assert!(t.html.contains("<dt>Human requested</dt><dd>no</dd>"));
     }
 
     #[test]
@@ -319,7 +434,7 @@ mod tests {
         let mut summary = summary();
         summary.record.human_requested_at =
             Some(Timestamp::from_unix_timestamp(1_790_000_300).unwrap());
-        let t = render(&summary, &[]);
+        let t = render(&summary, &[], &Files::new());
         assert!(t
             .text
             .contains("Assistant answers: 3 (rated 👍 2 / 👎 1)\n"));

@@ -70,7 +70,9 @@ async fn main() {
     let sandbox = Sandbox::start(SandboxOptions::new(TOKEN)).await;
     let category = sandbox.add_category("Tickets");
     sandbox.add_role("Support");
-    // Made before the bot connects, so that its cache knows them (no lookups per message).
+    // Made before the bot connects, so that its cache knows them (no lookups per message), and
+    // registered as the bot's own tickets, as `/setup` and `/create-ticket` would have left
+    // them.
     let channels: Vec<u64> = (0..tickets)
         .map(|n| {
             sandbox.add_text_channel(
@@ -79,6 +81,9 @@ async fn main() {
             )
         })
         .collect();
+    bot::test_util::record_setup(&nats, &sandbox).await;
+    let owners = (0..tickets).map(|n| MEMBER_A_ID + n as u64);
+    bot::test_util::register_tickets(&nats, channels.iter().copied().zip(owners)).await;
 
     let proxy = sandbox.url();
     let guild = GUILD_ID.to_string();

@@ -14,17 +14,20 @@ use crate::{
     http::run,
     model::{
         channel::{ChannelKind, Overwrite, OverwriteKind},
+        error::ApiError,
         event::Dispatch,
         ids::{BOT_ID, GUILD_ID},
         interaction::{interaction_token, CommandOption},
-        message::MessageSpec,
+        message::{AttachmentSpec, MessageSpec},
         permissions::VIEW_CHANNEL,
         user::Persona,
     },
     server::{SandboxOptions, Server},
     world::{
         error::SandboxError,
+        faults::HeldCall,
         record::{Dispatched, Recorded},
+        state::Upload,
         World,
     },
 };
@@ -405,13 +408,60 @@ impl Sandbox {
         self.world().stall_next(method, suffix);
     }
 
+    /// Holds the next REST call with this method whose path ends with `suffix` until the
+    /// returned handle releases it (a test then acts while the bot waits on that call).
+    pub fn hold_next(&self, method: Method, suffix: &str) -> HeldCall {
+        self.world().hold_next(method, suffix)
+    }
+
+    /// Refuses the next REST call with this method whose path ends with `suffix` with `error`
+    /// (a 500, Missing Access, an upload too large...), as Discord would.
+    pub fn fail_next(&self, method: Method, suffix: &str, error: ApiError) {
+        self.world().fail_next(method, suffix, error);
+    }
+
+    /// Takes the bot's access to channel `id` away: from now on every call on it is refused
+    /// with Missing Access (403, code 50001).
+    pub fn revoke_channel_access(&self, id: u64) {
+        self.world().revoke_channel_access(id);
+    }
+
+    /// A file a person attaches: kept and served by the sandbox as Discord's CDN serves
+    /// attachments (the bot can download it at its URL); put the returned spec on a message
+    /// with [`MessageSpec::with_attachment`].
+    pub fn host_file(&self, filename: &str, content_type: &str, bytes: Vec<u8>) -> AttachmentSpec {
+        let host = self.server.addr().to_string();
+        let upload = Upload {
+            filename: filename.to_owned(),
+            content_type: content_type.to_owned(),
+            bytes: bytes.into(),
+        };
+        let stored = self.world().store_files(&host, vec![upload]).remove(0);
+        let size = usize::try_from(stored.size).unwrap_or(usize::MAX);
+        AttachmentSpec {
+            id: stored.id,
+            ..AttachmentSpec::new(filename, &stored.url, size, content_type)
+        }
+    }
+
+    /// How many gateway sessions the bot has open (two while a second process runs).
+    pub fn sessions(&self) -> usize {
+        self.world().sessions()
+    }
+
     /// Stores a message from a human in `channel_id` without telling the bot, as Discord does
     /// with messages sent while the bot is offline; returns its ID. Dispatches nothing.
     pub fn post_offline(&self, channel_id: u64, author_id: u64, content: &str) -> u64 {
+        self.store_offline(MessageSpec::human(channel_id, author_id, content))
+    }
+
+    /// Stores the message `spec` describes (files included) without telling the bot, as
+    /// [`Sandbox::post_offline`] does; returns its ID.
+    pub fn store_offline(&self, spec: MessageSpec) -> u64 {
         let mut world = self.world();
-        let spec = MessageSpec::human(channel_id, author_id, content);
+        let channel = spec.channel_id;
         let id = world.store_human_message(spec).id;
-        world.page_changed(Some(channel_id));
+        world.page_changed(Some(channel));
         id
     }
 

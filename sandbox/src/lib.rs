@@ -25,7 +25,8 @@
 //!    the page (`static/`) and its JSON API with live updates over SSE.
 //!
 //! With the `test-util` feature, [`Sandbox`] is the tests' handle: arrange the guild, act as a
-//! person or inject events ([`Sandbox::dispatch`]), read what the bot did and wait for it;
+//! person or inject events ([`Sandbox::dispatch`]), make Discord fail (a call stalled, held or
+//! refused, a channel hidden from the bot), read what the bot did and wait for it;
 //! [`fixtures`] builds events by hand. The product (the `discord-sandbox` binary) needs
 //! neither.
 
@@ -44,6 +45,7 @@ pub mod world;
 pub use handle::{describe, Sandbox, WAIT};
 pub use http::{app, page::INTERACTION_DEADLINE, run};
 pub use model::{
+    error::ApiError,
     ids::{ADMIN_ID, APP_ID, BOT_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
     limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT},
     user::{Persona, PERSONAS},
@@ -53,5 +55,6 @@ pub use server::{SandboxOptions, Server};
 pub use settings::SandboxSettings;
 pub use world::{
     error::SandboxError,
+    faults::HeldCall,
     record::{Dispatched, Recorded},
 };

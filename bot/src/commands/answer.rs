@@ -7,7 +7,10 @@ use serenity::all::{
     CreateInteractionResponseMessage, EditInteractionResponse, GuildId, Http, Member, UserId,
 };
 
-use crate::guild::staff::Standing;
+use crate::guild::{
+    refusal::{code, ALREADY_ANSWERED},
+    staff::Standing,
+};
 
 /// An interaction the bot answers: a slash command or a pressed button.
 #[derive(Clone, Copy)]
@@ -91,8 +94,20 @@ pub async fn respond_now<'a>(http: &Http, asked: impl Into<Asked<'a>>, text: &st
         .respond(http, CreateInteractionResponse::Message(message))
         .await
     {
-        tracing::error!(error = %err, "cannot answer the interaction");
+        if !answered_elsewhere(&err) {
+            tracing::error!(error = %err, "cannot answer the interaction");
+        }
     }
+}
+
+/// Whether a refused first answer was refused because another process of the bot (on the same
+/// shard, during a rolling deploy) answered first: no error, that one does the work.
+fn answered_elsewhere(err: &serenity::Error) -> bool {
+    let elsewhere = code(err) == Some(ALREADY_ANSWERED);
+    if elsewhere {
+        tracing::debug!("another bot process answered this interaction");
+    }
+    elsewhere
 }
 
 /// Acknowledges within Discord's 3-second deadline; the answer follows with [`follow_up`].
@@ -102,7 +117,9 @@ pub async fn defer<'a>(http: &Http, asked: impl Into<Asked<'a>>) -> bool {
     match asked.into().respond(http, ack).await {
         Ok(()) => true,
         Err(err) => {
-            tracing::error!(error = %err, "cannot acknowledge the interaction");
+            if !answered_elsewhere(&err) {
+                tracing::error!(error = %err, "cannot acknowledge the interaction");
+            }
             false
         }
     }

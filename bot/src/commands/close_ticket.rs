@@ -2,13 +2,13 @@
 //! ticket's owner, the Support role and administrators, in an open ticket only.
 
 use serenity::all::{
-    ButtonStyle, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
+    ButtonStyle, ChannelId, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
     CreateActionRow, CreateButton, CreateCommand, CreateCommandOption, CreateInteractionResponse,
     CreateInteractionResponseMessage,
 };
 
 use super::answer::{defer, follow_up, respond_now, Asked};
-use crate::tickets::{CloseError, Tickets, CLOSE_CONFIRM_BUTTON};
+use crate::tickets::{CloseError, Closed, Tickets, CLOSE_CONFIRM_BUTTON};
 
 /// The command's name.
 pub const NAME: &str = "close-ticket";
@@ -97,7 +97,7 @@ async fn close(
     ctx: &Context,
     tickets: &Tickets,
     asked: Asked<'_>,
-    channel: serenity::all::ChannelId,
+    channel: ChannelId,
     reason: Option<String>,
 ) {
     let Some(ticket) = tickets.registry().open_ticket(channel) else {
@@ -114,25 +114,60 @@ async fn close(
         return;
     }
     let text = match tickets.close(channel, user, reason).await {
-        Ok(closed) => {
-            let logged = match closed.log_channel {
-                Some(log) => format!("the transcript ({} messages) is in <#{log}>", closed.messages),
-                None => "no ticket-logs channel is set up, so the transcript was not logged (an administrator can run /setup)".to_owned(),
-            };
-            let dm = if closed.sent_to_owner {
-                "and was sent to the ticket's owner"
-            } else {
-                "but could not be sent to the ticket's owner (their DMs are closed)"
-            };
-            format!("Ticket closed: {logged} {dm}.")
-        }
+        Ok(closed) => describe(&closed, channel),
         Err(CloseError::NotOpen) => NOT_A_TICKET.to_owned(),
         Err(err) => {
             tracing::error!(error = %err, "cannot close the ticket");
-            "I couldn't close this ticket: Discord or the ticket registry returned an error. \
-             The ticket stays open; please try again in a moment."
+            "I couldn't close this ticket: the ticket registry (NATS JetStream) returned an \
+             error. The ticket stays open; please try again in a moment."
                 .to_owned()
         }
     };
     follow_up(&ctx.http, asked, &text).await;
+}
+
+/// What the closer reads: where the transcript went and what failed, as it is.
+fn describe(closed: &Closed, channel: ChannelId) -> String {
+    let record = closed.record();
+    if let Some(why) = &record.without_transcript {
+        return format!("Ticket closed, without a transcript: {why}.");
+    }
+    if let Some(err) = &closed.archive_error {
+        return format!(
+            "Ticket closed, but its transcript could not be archived yet ({err}). The channel \
+             stays until it is; I keep trying."
+        );
+    }
+    if !closed.ticket.is_archived() {
+        return "Ticket closed; its transcript is being archived.".to_owned();
+    }
+    let attachments = match (record.attachments_archived, record.attachments_skipped) {
+        (0, 0) => String::new(),
+        (kept, 0) => format!(", {kept} attachment(s)"),
+        (kept, left) => format!(", {kept} attachment(s); {left} more only linked"),
+    };
+    let mut text = format!(
+        "Ticket closed: the transcript ({} messages{attachments}) is archived \
+         (`/{} {channel}` fetches it again)",
+        record.messages,
+        super::transcript::NAME,
+    );
+    match (record.log_channel_id, &record.log_failure) {
+        (Some(log), _) => text.push_str(&format!(", the transcript is in <#{log}>")),
+        (None, Some(failure)) => text.push_str(&format!(
+            ", but it could not be posted in ticket-logs: {failure}"
+        )),
+        (None, None) => {}
+    }
+    match record.sent_to_owner {
+        Some(true) => text.push_str(" and was sent to the ticket's owner."),
+        Some(false) => text.push_str(
+            "; it could not be sent to the ticket's owner (their DMs are closed, or Discord refused).",
+        ),
+        None => text.push('.'),
+    }
+    if record.delete_after.is_some() {
+        text.push_str(" This channel is deleted shortly.");
+    }
+    text
 }

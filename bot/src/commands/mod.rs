@@ -10,6 +10,7 @@ pub mod members;
 pub mod panel;
 pub mod setup;
 pub mod stats;
+pub mod transcript;
 
 use serenity::all::{
     Command, CommandInteraction, ComponentInteraction, Context, CreateCommand, GuildId, Http,
@@ -31,6 +32,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         members::add_definition(),
         members::remove_definition(),
         stats::definition(),
+        transcript::definition(),
     ]
 }
 
@@ -60,6 +62,7 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         panel::NAME => panel::run(ctx, tickets, command).await,
         members::ADD_NAME | members::REMOVE_NAME => members::run(ctx, tickets, command).await,
         stats::NAME => stats::run(ctx, tickets, command).await,
+        transcript::NAME => transcript::run(ctx, tickets, command).await,
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }

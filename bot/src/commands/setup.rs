@@ -62,24 +62,40 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
 /// What the administrator reads about a set-up.
 fn describe(outcome: Outcome) -> String {
     let mut done = Vec::new();
-    let mut note = |found: Found, what: &str| match found {
-        Found::Created => done.push(format!("created {what}")),
-        Found::Recreated => done.push(format!("made {what} again (it had been deleted)")),
-        Found::Kept | Found::ByName => {}
+    let mut reused = Vec::new();
+    // What it is, and what it is like when the bot made it.
+    let mut note = |found: Found, what: &str, made: &str| match found {
+        Found::Created => done.push(format!("created {what}{made}")),
+        Found::Recreated => done.push(format!("made {what}{made} again (it had been deleted)")),
+        Found::ByName => reused.push(what.to_owned()),
+        Found::Kept => {}
     };
     note(
         outcome.category,
-        "the Tickets category (hidden from @everyone)",
+        "the Tickets category",
+        " (hidden from @everyone)",
     );
-    note(outcome.role, "the Support role");
-    note(outcome.log_channel, "the staff-only #ticket-logs channel");
-    let mut text = if done.is_empty() {
-        "Tickets are already set up: the Tickets category, the Support role and #ticket-logs \
-         exist. Nothing changed."
-            .to_owned()
-    } else {
-        format!("Done: {}.", done.join(", "))
+    note(outcome.role, "the Support role", "");
+    note(outcome.log_channel, "#ticket-logs", " (staff only)");
+    let mut text = match (done.is_empty(), reused.is_empty()) {
+        (true, true) => "Tickets are already set up: the Tickets category, the Support role and \
+             #ticket-logs exist. Nothing changed."
+            .to_owned(),
+        (false, _) => format!("Done: {}.", done.join(", ")),
+        (true, false) => "Done.".to_owned(),
     };
+    if !reused.is_empty() {
+        text.push_str(&format!(
+            " I found {} already here (made earlier, perhaps by another bot) and use it from now on.",
+            reused.join(", ")
+        ));
+    }
+    if outcome.adopted_tickets > 0 {
+        text.push_str(&format!(
+            " I registered {} ticket channel(s) found in the Tickets category (named ticket-<member ID>) as open tickets.",
+            outcome.adopted_tickets
+        ));
+    }
     if outcome.repaired_tickets > 0 {
         text.push_str(&format!(
             " Repaired {} open ticket(s) to match.",

@@ -20,6 +20,9 @@ pub const INVALID_FORM_BODY: isize = 50_035;
 pub const CATEGORY_FULL: &str = "CHANNEL_PARENT_MAX_CHANNELS";
 /// "Cannot send messages to this user": they accept no DMs from the bot.
 pub const CANNOT_DM: isize = 50_007;
+/// "Interaction has already been acknowledged": another process of the bot (on the same
+/// shard during a rolling deploy) answered it first.
+pub const ALREADY_ANSWERED: isize = 40_060;
 
 /// What went wrong, from the point of view of whoever has to fix it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,4 +120,22 @@ pub fn code(err: &Error) -> Option<isize> {
 /// Whether Discord said the resource does not exist (a deleted channel, role or message).
 pub fn is_unknown(err: &Error) -> bool {
     matches!(err, Error::Http(HttpError::UnsuccessfulRequest(response)) if response.status_code == StatusCode::NOT_FOUND)
+}
+
+/// Whether Discord refused for lack of access or permission (403: the bot cannot see the
+/// channel any more, or may not do this there).
+pub fn is_forbidden(err: &Error) -> bool {
+    matches!(err, Error::Http(HttpError::UnsuccessfulRequest(response)) if response.status_code == StatusCode::FORBIDDEN)
+}
+
+/// Whether trying again may help: Discord failed (5xx), or the call did not get an answer; a
+/// refusal of the call itself (4xx) will be refused again.
+pub fn is_transient(err: &Error) -> bool {
+    match err {
+        Error::Http(HttpError::UnsuccessfulRequest(response)) => {
+            !response.status_code.is_client_error()
+        }
+        Error::Http(HttpError::Request(_)) | Error::Io(_) => true,
+        _ => false,
+    }
 }

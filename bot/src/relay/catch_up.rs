@@ -7,11 +7,18 @@
 //! every human message that no bot message replies to yet, oldest first. They go through the
 //! same queues as live messages, whose de-duplication takes a message that also arrives live
 //! only once; one the bot already replied to (an answer, or a notice that it failed) is skipped.
+//! Their authors' standing is looked up as for any message read over REST: a Support member's
+//! message hands the ticket over, it is not answered.
+//!
+//! The newest human message read in each ticket is stored as its last activity before the
+//! catch-up says it is done: the auto-close sweeps of the guild wait for that, so a ticket
+//! written in while the bot was away is not taken for idle.
 
 use std::collections::HashSet;
 
 use futures::StreamExt;
 use serenity::all::{ChannelId, GetMessages, GuildId, MessageId};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::Relay;
 
@@ -23,17 +30,27 @@ pub const CATCH_UP_LOOK_BACK: u8 = 50;
 const CHANNELS_AT_ONCE: usize = 4;
 
 impl Relay {
-    /// Starts the catch-up of `guild` in the background (tracked, ended by shutdown).
-    pub fn catch_up(&self, guild: GuildId) {
+    /// Starts the catch-up of `guild` in the background (tracked, ended by shutdown); the
+    /// returned future completes once it has read every ticket and stored their activity (at
+    /// once when there is no catch-up; also when it is cut short).
+    pub fn catch_up(&self, guild: GuildId) -> WaitForCancellationFutureOwned {
+        let done = CancellationToken::new();
+        let caught_up = done.clone().cancelled_owned();
         if self.inner.settings.catch_up_max_age.is_zero() || self.inner.tasks.is_closed() {
-            return;
+            done.cancel();
+            return caught_up;
         }
         let relay = self.clone();
         let span = tracing::info_span!("catch_up", guild_id = %guild);
         self.inner.tasks.spawn(tracing::Instrument::instrument(
-            relay.catch_up_guild(guild),
+            async move {
+                // Dropped when the catch-up ends, however it ends.
+                let _done = done.drop_guard();
+                relay.catch_up_guild(guild).await;
+            },
             span,
         ));
+        caught_up
     }
 
     async fn catch_up_guild(self, guild: GuildId) {
@@ -74,6 +91,12 @@ impl Relay {
         // The same read serves the history of the channel's next message.
         self.inner.backfill.seed(channel, messages.clone());
         let bot = self.inner.bot_id;
+        // Newest first: the first human message is the latest activity.
+        if let Some(latest) = messages.iter().find(|m| !m.author.bot && !m.author.system) {
+            if let Err(err) = self.inner.registry.touch(channel, latest.timestamp).await {
+                tracing::warn!(channel_id = %channel, error = %err, "catch-up cannot record the ticket's activity");
+            }
+        }
         let answered: HashSet<MessageId> = messages
             .iter()
             .filter(|m| m.author.id == bot || m.author.bot)

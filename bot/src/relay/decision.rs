@@ -34,6 +34,19 @@ pub(super) enum Decision {
     Relay(RelayRequest),
 }
 
+impl Decision {
+    /// Whether acting on it sends something (an answer, a notice): what only one bot
+    /// process may do for a message.
+    pub(super) fn acts(&self) -> bool {
+        match self {
+            Self::StaffWrote { announce } => *announce,
+            Self::SlowDown { notify } => *notify,
+            Self::Relay(_) => true,
+            Self::TicketClosed | Self::Quiet | Self::AwaitingStaff | Self::NothingToRelay => false,
+        }
+    }
+}
+
 /// What the relay looks up about a message before deciding.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Facts {
@@ -184,6 +197,24 @@ mod tests {
             gate(0).decide(&message(STAFF, "hi"), closed),
             Decision::TicketClosed
         );
+    }
+
+    #[test]
+    fn only_decisions_that_send_something_act() {
+        let gate = gate(1);
+        assert!(gate.decide(&message(USER, "hi"), OPEN).acts());
+        assert!(
+            gate.decide(&message(STAFF, "here"), FROM_STAFF).acts(),
+            "announces"
+        );
+        assert!(!gate.decide(&message(STAFF, "again"), FROM_STAFF).acts());
+        assert!(!gate.decide(&message(USER, "quiet"), OPEN).acts());
+        assert!(!Decision::TicketClosed.acts());
+        let waiting = gate.decide(&message_in(32, USER, "anyone?", true), AWAITING);
+        assert_eq!(waiting, Decision::AwaitingStaff);
+        assert!(!waiting.acts());
+        assert!(Decision::SlowDown { notify: true }.acts());
+        assert!(!Decision::SlowDown { notify: false }.acts());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The ticket's conversation sent with each relay request (`history`): the channel's earlier
 //! messages, oldest first, each with its role (the bot's own answers `assistant`, staff
-//! `staff`, everyone else `user`).
+//! `staff` (by their roles, also for messages read over REST), everyone else `user`).
 //!
 //! The messages come from serenity's message cache, which keeps the latest
 //! [`CACHED_MESSAGES_PER_CHANNEL`] of every channel the bot sees. The cache only knows what
@@ -110,11 +110,10 @@ impl Inner {
                 earlier.entry(fetched.id).or_insert(fetched);
             }
         }
-        let entries = earlier
-            .into_values()
-            .filter(|m| m.id < message.id)
-            .filter_map(|m| self.entry(&m))
-            .collect();
+        let mut entries = Vec::with_capacity(earlier.len());
+        for earlier in earlier.into_values().filter(|m| m.id < message.id) {
+            entries.extend(self.entry(&earlier).await);
+        }
         bounded(entries, limit)
     }
 
@@ -152,8 +151,9 @@ impl Inner {
     }
 
     /// The history entry of an earlier message, or `None` when it is not part of the
-    /// conversation.
-    fn entry(&self, message: &Message) -> Option<HistoryEntry> {
+    /// conversation. Its author's standing comes from the member cache when the message
+    /// carries no member (read over REST).
+    async fn entry(&self, message: &Message) -> Option<HistoryEntry> {
         if !matches!(
             message.kind,
             MessageType::Regular | MessageType::InlineReply
@@ -170,7 +170,7 @@ impl Inner {
             HistoryRole::Assistant
         } else if message.author.bot {
             return None;
-        } else if self.is_staff(message) {
+        } else if self.is_staff(message).await {
             HistoryRole::Staff
         } else {
             HistoryRole::User

@@ -6,11 +6,19 @@
 //! Messages enter the queues through [`Relay::offer`], a synchronous call made from serenity's
 //! shard loop (a collector sees events in gateway order; the spawned event handlers do not run in
 //! order), with the `message` handler as a fallback before the collector is registered; a
-//! message seen twice is taken once. When its turn comes, the relay decides what the message
-//! calls for ([`decision`]: relay it, or not because staff wrote it or handle the ticket, or
-//! because a human was asked for, or because its author is over their limit), and the
-//! [`pipeline`] acts on that: notices, request with retries, typing, the answer posted with
-//! its buttons ([`crate::answers`]) and counted in the ticket's entry.
+//! message seen twice is taken once. Every human message in an open ticket counts as the
+//! ticket's activity (for auto-close) as soon as it is offered, whether it is relayed or not
+//! (a file alone, a queue full). When its turn comes, the relay decides what the message calls
+//! for ([`decision`]: relay it, or not because staff wrote it or handle the ticket, or because
+//! a human was asked for, or because its author is over their limit), and the [`pipeline`]
+//! acts on that: notices, request with retries, typing, the answer posted with its buttons
+//! ([`crate::answers`]) and counted in the ticket's entry. Before it acts, it claims the
+//! message ([`Claims`]), so that with two bot processes on one guild (a rolling deploy) only
+//! one of them answers.
+//!
+//! Staff are known by their roles wherever a message came from: a gateway message carries its
+//! author's roles; one read over REST (catch-up, history) does not, and its author's roles are
+//! asked of the member cache ([`Members`]).
 //!
 //! Robustness: a full queue (a user flooding one channel) drops the message with a notice and a
 //! WARN line instead of waiting; a channel task that has been idle for a while ends; every
@@ -45,7 +53,8 @@ use decision::Gate;
 use queue::{SeenIds, SEEN_IDS_REMEMBERED};
 
 use crate::{
-    answers::RecentAnswers, guild::staff::Standing, registry::Registry, settings::RelaySettings,
+    answers::RecentAnswers, claims::Claims, guild::staff::Standing, members::Members,
+    registry::Registry, settings::RelaySettings,
 };
 
 pub use notices::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
@@ -59,6 +68,24 @@ pub fn cache_settings() -> serenity::cache::Settings {
     let mut settings = serenity::cache::Settings::default();
     settings.max_messages = history::CACHED_MESSAGES_PER_CHANNEL;
     settings
+}
+
+/// What the relay works with besides its NATS client, built before the gateway connects.
+pub struct Parts {
+    /// The REST client.
+    pub http: Arc<Http>,
+    /// The gateway's cache.
+    pub cache: Arc<Cache>,
+    /// The record of guilds and tickets.
+    pub registry: Arc<Registry>,
+    /// The members' roles, by REST.
+    pub members: Arc<Members>,
+    /// The claims on messages (several bot processes).
+    pub claims: Arc<Claims>,
+    /// Where the answers it posts are remembered, for their buttons.
+    pub answers: Arc<RecentAnswers>,
+    /// The bot's own user.
+    pub bot_id: UserId,
 }
 
 /// The relay: cheap to clone, shared by the event handler and the shard collector.
@@ -78,6 +105,8 @@ struct Inner {
     http: Arc<Http>,
     cache: Arc<Cache>,
     registry: Arc<Registry>,
+    members: Arc<Members>,
+    claims: Arc<Claims>,
     /// The answers posted lately, for their buttons.
     answers: Arc<RecentAnswers>,
     settings: RelaySettings,
@@ -95,25 +124,18 @@ struct Inner {
 }
 
 impl Relay {
-    /// A relay of the bot `bot_id`, sending requests with `client` and talking to Discord with
-    /// `http`; `cache` is the gateway's; the answers it posts go in `answers`.
-    pub fn new(
-        client: RelayClient,
-        http: Arc<Http>,
-        cache: Arc<Cache>,
-        registry: Arc<Registry>,
-        answers: Arc<RecentAnswers>,
-        settings: RelaySettings,
-        bot_id: UserId,
-    ) -> Self {
+    /// A relay of the bot `bot_id` (in `parts`), sending requests with `client`.
+    pub fn new(client: RelayClient, parts: Parts, settings: RelaySettings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 client,
-                http,
-                cache,
-                registry,
-                answers,
-                bot_id,
+                http: parts.http,
+                cache: parts.cache,
+                registry: parts.registry,
+                members: parts.members,
+                claims: parts.claims,
+                answers: parts.answers,
+                bot_id: parts.bot_id,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),
                 tasks: TaskTracker::new(),
@@ -126,12 +148,29 @@ impl Relay {
         }
     }
 
-    /// Takes a new message: queues it for its channel when it is a relayable human message.
-    /// Never blocks, never fails; call it in the order messages arrive.
+    /// Takes a new message: a human's message in an open ticket counts as its activity, and
+    /// is queued for its channel when it has text to relay. Never blocks, never fails; call it
+    /// in the order messages arrive.
     pub fn offer(&self, message: &Message) {
-        if self.is_relayable(message) {
-            self.enqueue(message);
+        if !self.is_human_in_open_ticket(message) || !self.inner.seen.lock().insert(message.id) {
+            return;
         }
+        self.record_activity(message);
+        if has_text(message) {
+            self.queue(message);
+        }
+    }
+
+    /// Stores the message's time as the ticket's last activity (auto-close reads it), off the
+    /// message's path: the write is a NATS round trip nobody need wait for.
+    fn record_activity(&self, message: &Message) {
+        let registry = Arc::clone(&self.inner.registry);
+        let (channel, at) = (message.channel_id, message.timestamp);
+        self.inner.tasks.spawn(async move {
+            if let Err(err) = registry.touch(channel, at).await {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot record the ticket's activity");
+            }
+        });
     }
 
     /// Stops taking messages, lets queued ones finish for up to `grace`, then abandons the rest.
@@ -161,42 +200,50 @@ impl Relay {
     /// Cheap checks that need no I/O: a human's regular message with text, in a channel the
     /// registry holds as an open ticket (by ID: a channel's name proves nothing).
     fn is_relayable(&self, message: &Message) -> bool {
-        if message.guild_id.is_none()
-            || message.author.bot
-            || message.author.system
-            || message.webhook_id.is_some()
-            || !matches!(
-                message.kind,
-                MessageType::Regular | MessageType::InlineReply
-            )
-            || message.content.trim().is_empty()
-        {
-            return false;
-        }
-        if message.author.id == self.inner.bot_id {
-            return false;
-        }
-        self.inner.registry.is_open_ticket(message.channel_id)
+        self.is_human_in_open_ticket(message) && has_text(message)
     }
+
+    /// A person's message (no bot, system or webhook) in a guild channel the registry holds as
+    /// an open ticket.
+    fn is_human_in_open_ticket(&self, message: &Message) -> bool {
+        message.guild_id.is_some()
+            && !message.author.bot
+            && !message.author.system
+            && message.webhook_id.is_none()
+            && message.author.id != self.inner.bot_id
+            && self.inner.registry.is_open_ticket(message.channel_id)
+    }
+}
+
+/// A regular message (or a reply) with text in it.
+fn has_text(message: &Message) -> bool {
+    matches!(
+        message.kind,
+        MessageType::Regular | MessageType::InlineReply
+    ) && !message.content.trim().is_empty()
 }
 
 impl Inner {
     /// Whether the author of `message` is staff ([`Standing::is_staff`]), with the roles the
-    /// message carries (gateway messages do) or else the cached member's (messages fetched
-    /// over REST carry none), and the permissions those roles have in the cached guild.
-    fn is_staff(&self, message: &Message) -> bool {
-        let Some(guild_id) = message.guild_id else {
+    /// message carries (gateway messages do) or else those the member cache knows (messages
+    /// read over REST carry none), and the permissions those roles have in the cached guild.
+    async fn is_staff(&self, message: &Message) -> bool {
+        // Messages read over REST carry no guild: the ticket's is the one.
+        let guild_id = message.guild_id.or_else(|| {
+            self.registry
+                .live_ticket(message.channel_id)
+                .map(|t| t.guild_id)
+        });
+        let Some(guild_id) = guild_id else {
             return false;
+        };
+        let roles = match &message.member {
+            Some(member) => member.roles.clone(),
+            None => self.members.roles(guild_id, message.author.id).await,
         };
         let support = self.registry.guild(guild_id).map(|g| g.support_role_id);
         let Some(guild) = self.cache.guild(guild_id) else {
             return false;
-        };
-        let roles = match (&message.member, guild.members.get(&message.author.id)) {
-            (Some(member), _) => member.roles.clone(),
-            (None, Some(member)) => member.roles.clone(),
-            // The owner needs no roles; anyone else unknown to the cache is not staff.
-            (None, None) => Vec::new(),
         };
         Standing::in_guild(&guild, message.author.id, roles).is_staff(support)
     }

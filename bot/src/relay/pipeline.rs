@@ -4,9 +4,10 @@
 //! conversation ([`super::history`]), goes to a relay worker (retrying transient failures with
 //! backoff) while the channel shows "typing", and its answer is posted as a reply, split into
 //! Discord-sized pieces, the last one carrying the answer's buttons, or [`UNAVAILABLE_MESSAGE`]
-//! when no answer could be had. Each message's time goes to the ticket's entry, off the
-//! answer's path, and so does each answer; a staff message that ends a wait for a human is
-//! written before the channel's next message is decided.
+//! when no answer could be had. Each answer is counted in the ticket's entry off the answer's
+//! path, and so is a staff message (the first staff reply); one that ends a wait for a human
+//! is written before the channel's next message is decided. Only the bot process that claims a
+//! message acts on it.
 
 use std::sync::Arc;
 
@@ -41,23 +42,31 @@ struct Failure {
 impl Inner {
     #[tracing::instrument(name = "relay", skip_all, fields(message_id = %message.id, user_id = %message.author.id))]
     pub(super) async fn relay(&self, message: Message) {
+        // Staff first: the lookup may wait for REST, and the ticket is read after it.
+        let from_staff = self.is_staff(&message).await;
         let ticket = self.registry.open_ticket(message.channel_id);
         let facts = Facts {
             open_ticket: ticket.is_some(),
-            from_staff: self.is_staff(&message),
+            from_staff,
             awaiting_staff: ticket.is_some_and(|t| t.awaiting_staff),
         };
         let decision = self.gate.decide(&message, facts);
-        if decision != Decision::TicketClosed {
-            let from_staff = matches!(decision, Decision::StaffWrote { .. });
-            let record = self.record_activity(&message, from_staff);
-            if from_staff && facts.awaiting_staff {
+        if matches!(decision, Decision::StaffWrote { .. }) {
+            // Every process records it (the write is idempotent), claimed or not.
+            let record = self.record_staff_reply(&message);
+            if facts.awaiting_staff {
                 // Before the channel's next message: it must find the wait for a human over.
                 record.await;
             } else {
-                // Off the answer's path: a NATS round trip the user need not wait for.
+                // Off the message's path: a NATS round trip nobody need wait for.
                 self.tasks.spawn(record);
             }
+        }
+        // Every process decides (so each one's memory of handoffs and limits stays the same);
+        // only the one that claims the message acts on it.
+        if decision.acts() && !self.claims.claim(message.id).await {
+            tracing::debug!("another bot process took this message");
+            return;
         }
         match decision {
             Decision::TicketClosed => {}
@@ -118,23 +127,17 @@ impl Inner {
         }
     }
 
-    /// The write of the message's time as the ticket's last activity (auto-close reads it),
-    /// and for a staff message of the first staff reply and the end of a wait for a human.
-    fn record_activity(
+    /// The write of a staff message: the ticket's first staff reply, and the end of a wait
+    /// for a human (its time as the last activity was stored when it was offered).
+    fn record_staff_reply(
         &self,
         message: &Message,
-        from_staff: bool,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let registry = Arc::clone(&self.registry);
         let (channel, at) = (message.channel_id, message.timestamp);
         async move {
-            let recorded = if from_staff {
-                registry.staff_wrote(channel, at).await
-            } else {
-                registry.touch(channel, at).await
-            };
-            if let Err(err) = recorded {
-                tracing::warn!(error = %err, channel_id = %channel, "cannot record the ticket's activity");
+            if let Err(err) = registry.staff_wrote(channel, at).await {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot record the staff reply in the ticket's entry");
             }
         }
     }

@@ -22,9 +22,13 @@ pub(super) const SEEN_IDS_REMEMBERED: usize = 4096;
 impl Relay {
     /// Queues `message` (already checked to be relayable) for its channel, once.
     pub(super) fn enqueue(&self, message: &Message) {
-        if !self.inner.seen.lock().insert(message.id) {
-            return;
+        if self.inner.seen.lock().insert(message.id) {
+            self.queue(message);
         }
+    }
+
+    /// Queues `message`, already taken as new, for its channel.
+    pub(super) fn queue(&self, message: &Message) {
         if self.inner.cancel.is_cancelled() || self.inner.tasks.is_closed() {
             return;
         }
@@ -93,11 +97,17 @@ async fn channel_task(inner: Arc<Inner>, channel_id: ChannelId, mut rx: mpsc::Re
             }
         };
         let Some(message) = message else { return };
+        let id = message.id;
         tokio::select! {
             () = inner.relay(message) => {
+                inner.claims.settle(id);
                 inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             }
-            () = inner.cancel.cancelled() => return,
+            () = inner.cancel.cancelled() => {
+                // Abandoned midway: the next start (its catch-up) must be able to take it.
+                inner.claims.release(id).await;
+                return;
+            }
         }
     }
 }
@@ -119,7 +129,7 @@ impl SeenIds {
     }
 
     /// `true` when `id` is new.
-    fn insert(&mut self, id: MessageId) -> bool {
+    pub(super) fn insert(&mut self, id: MessageId) -> bool {
         if !self.set.insert(id) {
             return false;
         }

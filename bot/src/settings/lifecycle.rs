@@ -1,5 +1,7 @@
-//! How tickets end: the delay before a closed ticket's channel goes, and the auto-close of idle
-//! tickets (`TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`).
+//! How tickets end: the delay before a closed ticket's channel goes, the auto-close of idle
+//! tickets (`TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`),
+//! how much of the files people attached is archived with a transcript
+//! (`TRANSCRIPT_MAX_ATTACHMENT_MB`), and how often an unfinished close is tried again.
 
 use std::time::Duration;
 
@@ -10,6 +12,12 @@ pub struct LifecycleSettings {
     pub close_delay: Duration,
     /// Idle tickets are warned, then closed (`None`: never).
     pub auto_close: Option<AutoClose>,
+    /// The most bytes of attachments archived per ticket (in message order; the rest are
+    /// listed by link).
+    pub attachment_budget: u64,
+    /// How often closes that could not finish (the archive or Discord unavailable, a bot
+    /// process stopped midway) are tried again.
+    pub close_retry: Duration,
 }
 
 /// When idle tickets are warned and closed.
@@ -26,6 +34,8 @@ impl Default for LifecycleSettings {
         Self {
             close_delay: Duration::from_secs(5),
             auto_close: None,
+            attachment_budget: 25 * 1024 * 1024,
+            close_retry: Duration::from_secs(60),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! | `TICKET_CLOSE_DELAY_SECS` | 5 (0–3,600) | a closed ticket's channel is deleted this long after the close |
 //! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
 //! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
+//! | `TRANSCRIPT_MAX_ATTACHMENT_MB` | 25 (0–1,024) | the files attached in a ticket are archived with its transcript up to this many MiB in all (0: none); the rest are listed by link |
 
 mod lifecycle;
 mod relay;
@@ -35,8 +36,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
 
-/// Everything [`crate::run`] needs besides the NATS connection.
-#[derive(Debug, Clone)]
+/// Everything [`crate::run`] needs besides the NATS connection. Its `Debug` shows neither the
+/// token nor the proxy URL's `user:password@`.
+#[derive(Clone)]
 pub struct BotSettings {
     /// `DISCORD_TOKEN`.
     pub discord_token: SecretString,
@@ -66,8 +68,34 @@ pub struct BotSettings {
     pub answer_buttons: bool,
 
     // The ticket lifecycle.
-    /// `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`.
+    /// `TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`,
+    /// `TRANSCRIPT_MAX_ATTACHMENT_MB`.
     pub lifecycle: LifecycleSettings,
+}
+
+impl std::fmt::Debug for BotSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotSettings")
+            .field("discord_token", &self.discord_token)
+            .field("guild_id", &self.guild_id)
+            .field(
+                "proxy_url",
+                &self.proxy_url.as_deref().map(common::config::redact_url),
+            )
+            .field("relay_timeout", &self.relay_timeout)
+            .field("relay_subject", &self.relay_subject)
+            .field("discord_http_timeout", &self.discord_http_timeout)
+            .field("catch_up_max_age", &self.catch_up_max_age)
+            .field("history_max_messages", &self.history_max_messages)
+            .field("handoff_quiet", &self.handoff_quiet)
+            .field(
+                "user_rate_limit_per_minute",
+                &self.user_rate_limit_per_minute,
+            )
+            .field("answer_buttons", &self.answer_buttons)
+            .field("lifecycle", &self.lifecycle)
+            .finish()
+    }
 }
 
 /// A year: longer than that is "never", which is leaving the variable unset.
@@ -80,6 +108,9 @@ const DEFAULT_GRACE_HOURS: f64 = 24.0;
 const MAX_HANDOFF_QUIET_MINUTES: u64 = 24 * 60;
 /// The most `USER_RATE_LIMIT_PER_MINUTE` may be: ten a second is no limit for a person typing.
 const MAX_USER_RATE_LIMIT_PER_MINUTE: u32 = 600;
+/// The most `TRANSCRIPT_MAX_ATTACHMENT_MB` may be: a GiB per ticket is already an archive
+/// problem, not a transcript.
+const MAX_TRANSCRIPT_ATTACHMENT_MB: u64 = 1024;
 
 /// The variables as read, before they are checked; a missing one takes its default.
 #[derive(Deserialize)]
@@ -100,6 +131,7 @@ struct RawSettings {
     // Text, so that an empty value reads as unset and a fraction of an hour is allowed.
     ticket_auto_close_hours: Option<String>,
     ticket_auto_close_grace_hours: Option<String>,
+    transcript_max_attachment_mb: u64,
 }
 
 impl Default for RawSettings {
@@ -118,6 +150,8 @@ impl Default for RawSettings {
             ticket_close_delay_secs: LifecycleSettings::default().close_delay.as_secs(),
             ticket_auto_close_hours: None,
             ticket_auto_close_grace_hours: None,
+            transcript_max_attachment_mb: LifecycleSettings::default().attachment_budget
+                / (1024 * 1024),
         }
     }
 }
@@ -272,9 +306,16 @@ fn lifecycle(raw: &RawSettings) -> Result<LifecycleSettings, ConfigError> {
             },
         }),
     };
+    let attachment_mb = in_range(
+        "TRANSCRIPT_MAX_ATTACHMENT_MB",
+        raw.transcript_max_attachment_mb,
+        0..=MAX_TRANSCRIPT_ATTACHMENT_MB,
+    )?;
     Ok(LifecycleSettings {
         close_delay: Duration::from_secs(close_delay),
         auto_close,
+        attachment_budget: attachment_mb * 1024 * 1024,
+        ..LifecycleSettings::default()
     })
 }
 
@@ -310,6 +351,19 @@ mod tests {
         assert!(settings.answer_buttons);
         assert_eq!(settings.lifecycle, LifecycleSettings::default());
         assert!(!format!("{settings:?}").contains("very-secret-token"));
+        assert_eq!(settings.lifecycle.attachment_budget, 25 * 1024 * 1024);
+        let settings = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("DISCORD_PROXY_URL", "http://user:pa55@127.0.0.1:3000"),
+            ("TRANSCRIPT_MAX_ATTACHMENT_MB", "0"),
+        ])
+        .unwrap();
+        let printed = format!("{settings:?}");
+        assert!(
+            !printed.contains("pa55") && printed.contains("***@127.0.0.1:3000"),
+            "{printed}"
+        );
+        assert_eq!(settings.lifecycle.attachment_budget, 0);
     }
 
     #[test]
@@ -357,6 +411,8 @@ mod tests {
             ("TICKET_AUTO_CLOSE_HOURS", "soon"),
             ("TICKET_AUTO_CLOSE_HOURS", "NaN"),
             ("TICKET_AUTO_CLOSE_HOURS", "9000"),
+            ("TRANSCRIPT_MAX_ATTACHMENT_MB", "1025"),
+            ("TRANSCRIPT_MAX_ATTACHMENT_MB", "-1"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();

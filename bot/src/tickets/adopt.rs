@@ -1,85 +1,102 @@
-//! Adoption, when a guild becomes available: a guild set up before the registry existed gets
-//! its entry (found by name, this once), ticket channels from before (`ticket-<id>` in the
-//! Tickets category) are registered as open, a closed ticket whose channel survived (the bot
-//! stopped during the close delay) loses its channel, and open tickets whose channel is gone
-//! are marked closed.
+//! Adoption, when a guild becomes available (and after `/setup`): only in a guild this bot set
+//! up (its registry entry says so; a guild that merely has a "Tickets" category and a "Support"
+//! role, as another ticket bot leaves them, is not taken over), a `ticket-<user ID>` text
+//! channel in the recorded Tickets category whose user is a member of the guild is registered
+//! as an open ticket (channels from before the registry, or opened while the registry was
+//! lost). Open tickets whose channel is gone are over; closes left midway are carried forward;
+//! a ticket closed by an older version whose channel survived is closed again, archive first.
 
 use std::collections::HashSet;
 
-use serenity::all::{ChannelId, ChannelType, Guild, Timestamp};
+use serenity::all::{ChannelId, ChannelType, Guild, GuildChannel, GuildId, Timestamp, UserId};
 
-use super::Tickets;
+use super::{finish::CHANNEL_DELETED, Tickets};
 use crate::{
-    guild::{ticket_owner, LOG_CHANNEL, SUPPORT_ROLE, TICKETS_CATEGORY},
-    registry::{GuildEntry, TicketEntry},
+    guild::ticket_owner,
+    members::Membership,
+    registry::{GuildEntry, TicketEntry, TicketStatus},
 };
+
+/// The smallest snowflake with a time in it (Discord's epoch plus a millisecond): a user ID
+/// below it is no user (`ticket-0001` is another bot's ticket number).
+const SMALLEST_SNOWFLAKE: u64 = 1 << 22;
 
 /// What adoption did in one guild.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Adopted {
     /// Channels registered as open tickets.
     pub tickets: usize,
-    /// Channels of closed tickets deleted.
-    pub deleted: usize,
+    /// Tickets closed by an older version, whose channel survived: closed again (archived
+    /// first).
+    pub reclosed: usize,
     /// Open tickets whose channel was gone, marked closed.
     pub forgotten: usize,
+    /// Unfinished closes carried forward.
+    pub carried: usize,
 }
 
 impl Tickets {
     /// Brings the registry in line with `guild` as Discord sent it.
     pub async fn adopt(&self, guild: &Guild) -> Adopted {
         let mut done = Adopted::default();
-        let entry = match self.registry().guild(guild.id) {
-            Some(entry) => entry,
-            None => match self.entry_by_name(guild).await {
-                Some(entry) => entry,
-                None => {
-                    tracing::info!(guild_id = %guild.id, "guild tickets ready: not set up yet");
-                    return done;
-                }
-            },
+        let Some(entry) = self.registry().guild(guild.id) else {
+            tracing::info!(guild_id = %guild.id, "guild tickets ready: not set up by this bot (an administrator can run /setup); nothing adopted");
+            return done;
         };
         let existing: HashSet<ChannelId> = guild.channels.keys().copied().collect();
         for (channel, _) in self.registry().open_tickets(Some(guild.id)) {
             if !existing.contains(&channel) {
-                self.forget_channel(channel).await;
+                self.mark_gone(channel, CHANNEL_DELETED).await;
                 done.forgotten += 1;
             }
         }
-        for channel in guild.channels.values() {
+        done.carried = self.carry_forward(guild.id);
+        let adopted = self
+            .adopt_channels(guild.id, &entry, guild.channels.values())
+            .await;
+        done.tickets = adopted.tickets;
+        done.reclosed = adopted.reclosed;
+        tracing::info!(
+            guild_id = %guild.id,
+            adopted = done.tickets,
+            reclosed = done.reclosed,
+            forgotten = done.forgotten,
+            carried_forward = done.carried,
+            open = self.registry().open_tickets(Some(guild.id)).len(),
+            "guild tickets ready"
+        );
+        done
+    }
+
+    /// Registers the ticket channels among `channels` that the registry does not know yet.
+    pub(super) async fn adopt_channels<'a>(
+        &self,
+        guild: GuildId,
+        entry: &GuildEntry,
+        channels: impl Iterator<Item = &'a GuildChannel>,
+    ) -> Adopted {
+        let mut done = Adopted::default();
+        for channel in channels {
             if channel.kind != ChannelType::Text || channel.parent_id != Some(entry.category_id) {
                 continue;
             }
             let Some(owner) = ticket_owner(&channel.name) else {
                 continue;
             };
-            if self.registry().is_open_ticket(channel.id) {
+            if self.registry().live_ticket(channel.id).is_some() {
                 continue;
             }
             match self.registry().ticket(channel.id).await {
                 Ok(None) => {
-                    // The channel's ID says when it was made; activity starts now, so that
-                    // adoption does not make every old ticket idle at once.
-                    let mut ticket = TicketEntry::opened(guild.id, owner, channel.id.created_at());
-                    ticket.last_activity = Timestamp::now();
-                    match self.registry().put_ticket(channel.id, ticket).await {
-                        Ok(()) => {
-                            tracing::info!(channel_id = %channel.id, owner_id = %owner, "adopted a ticket channel from before the registry");
-                            done.tickets += 1;
-                        }
-                        Err(err) => {
-                            tracing::error!(error = %err, channel_id = %channel.id, "cannot adopt a ticket channel");
-                        }
+                    if self.adopt_channel(guild, channel.id, owner).await {
+                        done.tickets += 1;
                     }
                 }
-                // Closed, but the bot stopped before the delayed deletion (a close of this
-                // process still has the channel in hand).
-                Ok(Some(ticket)) if !ticket.is_open() && !self.is_closing(channel.id) => {
-                    match channel.id.delete(self.http()).await {
-                        Ok(_) => done.deleted += 1,
-                        Err(err) => {
-                            tracing::warn!(error = %err, channel_id = %channel.id, "cannot delete a closed ticket's channel")
-                        }
+                // Closed by an older version (which marked it closed before posting anything),
+                // and the channel is still here: close it again, archive first.
+                Ok(Some(ticket)) if ticket.is_done() && ticket.close.is_none() => {
+                    if self.reclose(channel.id).await {
+                        done.reclosed += 1;
                     }
                 }
                 Ok(Some(_)) => {}
@@ -88,43 +105,62 @@ impl Tickets {
                 }
             }
         }
-        tracing::info!(
-            guild_id = %guild.id,
-            adopted = done.tickets,
-            deleted = done.deleted,
-            forgotten = done.forgotten,
-            open = self.registry().open_tickets(Some(guild.id)).len(),
-            "guild tickets ready"
-        );
         done
     }
 
-    /// The entry of a guild set up before the registry: its category and role by name.
-    async fn entry_by_name(&self, guild: &Guild) -> Option<GuildEntry> {
-        let category = guild.channels.values().find(|c| {
-            c.kind == ChannelType::Category && c.name.eq_ignore_ascii_case(TICKETS_CATEGORY)
-        })?;
-        let role = guild.roles.values().find(|r| r.name == SUPPORT_ROLE)?;
-        let log = guild
-            .channels
-            .values()
-            .find(|c| c.kind == ChannelType::Text && c.name == LOG_CHANNEL)
-            .map(|c| c.id);
-        let entry = GuildEntry {
-            category_id: category.id,
-            support_role_id: role.id,
-            support_role_created: false,
-            log_channel_id: log,
-            panel_messages: Vec::new(),
-        };
-        match self.registry().put_guild(guild.id, entry.clone()).await {
-            Ok(()) => {
-                tracing::info!(guild_id = %guild.id, "registered the setup found by name");
-                Some(entry)
+    async fn adopt_channel(&self, guild: GuildId, channel: ChannelId, owner: UserId) -> bool {
+        if owner.get() < SMALLEST_SNOWFLAKE {
+            tracing::debug!(channel_id = %channel, "a ticket-like channel named after no user: not adopted");
+            return false;
+        }
+        match self.inner.members.lookup(guild, owner).await {
+            Ok(Membership::Member(_)) => {}
+            Ok(Membership::NotMember) => {
+                tracing::info!(channel_id = %channel, owner_id = %owner, "a ticket-like channel whose user is not a member: not adopted");
+                return false;
             }
             Err(err) => {
-                tracing::error!(error = %err, "cannot register the guild's setup");
-                None
+                tracing::warn!(error = %err, channel_id = %channel, "cannot check the ticket channel's owner; not adopted now");
+                return false;
+            }
+        }
+        // The channel's ID says when it was made; activity starts now, so that adoption does
+        // not make every old ticket idle at once.
+        let mut ticket = TicketEntry::opened(guild, owner, channel.created_at());
+        ticket.last_activity = Timestamp::now();
+        match self.registry().put_ticket(channel, ticket).await {
+            Ok(()) => {
+                tracing::info!(channel_id = %channel, owner_id = %owner, "adopted a ticket channel the registry did not know");
+                true
+            }
+            Err(err) => {
+                tracing::error!(error = %err, channel_id = %channel, "cannot adopt a ticket channel");
+                false
+            }
+        }
+    }
+
+    async fn reclose(&self, channel: ChannelId) -> bool {
+        let result = self
+            .registry()
+            .update_ticket(channel, |t| {
+                if !t.is_done() || t.close.is_some() {
+                    return false;
+                }
+                t.status = TicketStatus::Closing;
+                t.close = Some(Default::default());
+                true
+            })
+            .await;
+        match result {
+            Ok(Some((_, true))) => {
+                self.carry_forward_one(channel);
+                true
+            }
+            Ok(_) => false,
+            Err(err) => {
+                tracing::error!(error = %err, channel_id = %channel, "cannot close again a ticket whose channel survived");
+                false
             }
         }
     }

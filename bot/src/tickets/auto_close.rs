@@ -1,7 +1,11 @@
 //! Auto-close: a ticket nobody wrote in for `TICKET_AUTO_CLOSE_HOURS` gets a warning, and closes
 //! (with its transcript) `TICKET_AUTO_CLOSE_GRACE_HOURS` later unless someone writes first.
 //! Both decisions read the stored last activity and warning time, so a restart loses nothing:
-//! the sweep is only a clock; the registry is the record.
+//! the sweep is only a clock; the registry is the record. The sweep's list is only a hint:
+//! each warning and close is decided again on the entry as stored at that moment, so a member
+//! who writes while a sweep runs is not closed. A guild's tickets are swept only once the guild
+//! is available and caught up (what was written while the bot was away counts as activity),
+//! and no longer once the bot has left it.
 
 use std::time::Duration;
 
@@ -61,14 +65,29 @@ impl Tickets {
         let mut tick = tokio::time::interval(period(rule));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = self.inner.sweep_now.notified() => {}
+            }
             self.sweep(rule).await;
         }
     }
 
-    /// One look at every open ticket.
+    /// One look at every open ticket of the guilds that may be swept, oldest ticket first.
     async fn sweep(&self, rule: AutoClose) {
-        for (channel, ticket) in self.registry().open_tickets(None) {
+        let mut tickets: Vec<(ChannelId, TicketEntry)> = self
+            .registry()
+            .open_tickets(None)
+            .into_iter()
+            .filter(|(_, t)| self.is_ready(t.guild_id))
+            .collect();
+        tickets.sort_unstable_by_key(|(channel, _)| *channel);
+        tracing::debug!(tickets = tickets.len(), "auto-close sweep");
+        for (channel, ticket) in tickets {
+            // Another close may have taken a while: the guild may have gone meanwhile.
+            if !self.is_ready(ticket.guild_id) {
+                continue;
+            }
             match due(&ticket, rule) {
                 Due::Nothing => {}
                 Due::Warn => self.warn_idle(channel, rule).await,
@@ -77,8 +96,15 @@ impl Tickets {
                         "closed automatically: no activity for {}",
                         describe(rule.idle + rule.grace)
                     );
-                    match self.close(channel, self.bot_id(), Some(reason)).await {
-                        Ok(_) | Err(CloseError::NotOpen) => {}
+                    let still_due = |t: &TicketEntry| due(t, rule) == Due::Close;
+                    match self
+                        .close_if(channel, self.bot_id(), Some(reason), still_due)
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(CloseError::NotOpen) => {
+                            tracing::debug!(channel_id = %channel, "no longer due for auto-close")
+                        }
                         Err(err) => {
                             tracing::error!(error = %err, channel_id = %channel, "auto-close failed; trying again at the next sweep");
                         }
@@ -94,7 +120,7 @@ impl Tickets {
         let now = Timestamp::now();
         let stored = self
             .registry()
-            .update_ticket(channel, |t| {
+            .update_stored_ticket(channel, |t| {
                 if !t.is_open() || t.warned_at.is_some() || due(t, rule) != Due::Warn {
                     return false;
                 }

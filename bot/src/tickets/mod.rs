@@ -1,31 +1,60 @@
 //! The tickets and the guilds they live in: setting a guild up (and repairing it), opening a
-//! ticket (by command or panel button), closing it with a transcript, adopting channels from
-//! before the registry, closing idle tickets, and what the buttons under an answer do (asking
-//! for a human, rating). The [`Tickets`] service holds what these share: the REST client, the
-//! [`Registry`], the recent answers, the settings, the per-guild and per-user locks.
+//! ticket (by command or panel button), closing it (`close`) and carrying the close to its end
+//! (`finish`: the transcript made and archived first (`record`), then posted (`deliver`),
+//! then the channel deleted), adopting the ticket channels of a guild this bot set up, closing
+//! idle tickets, reading an archived transcript again (`archived`), and what the buttons under
+//! an answer do (asking for a human, rating). The [`Tickets`] service holds what these share:
+//! the REST client, the [`Registry`], the archive, the member cache, the recent answers, the
+//! settings, the per-guild and per-user locks, and which guilds may be swept.
 
 mod adopt;
 mod answer_buttons;
+mod archived;
 mod auto_close;
 mod close;
+mod deliver;
+mod finish;
 mod open;
+mod record;
 mod setup;
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
 
 use parking_lot::Mutex;
 use serenity::all::{Cache, ChannelId, GuildId, Http, Member, Timestamp, UserId};
+use tokio::sync::Notify;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    answers::RecentAnswers, guild::staff::Standing, locks::KeyedLocks, registry::Registry,
-    settings::LifecycleSettings,
+    answers::RecentAnswers, archive::Archive, guild::staff::Standing, locks::KeyedLocks,
+    members::Members, registry::Registry, settings::LifecycleSettings,
 };
 
 pub use answer_buttons::Escalation;
-pub use close::{CloseError, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
+pub use archived::{ArchivedTranscript, Wanted};
+pub use close::{CloseError, Closed, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
 pub use open::{Opened, OPEN_BUTTON};
 pub use setup::{Found, Outcome, SetupError};
+
+/// What the tickets work with, built before the gateway connects.
+pub struct Parts {
+    /// The REST client.
+    pub http: Arc<Http>,
+    /// The gateway's cache.
+    pub cache: Arc<Cache>,
+    /// The record of guilds and tickets.
+    pub registry: Arc<Registry>,
+    /// The archive of transcripts.
+    pub archive: Arc<Archive>,
+    /// The members' roles, by REST.
+    pub members: Arc<Members>,
+    /// What the relay remembers of its answers, for their buttons.
+    pub answers: Arc<RecentAnswers>,
+    /// The bot's own user.
+    pub bot_id: UserId,
+    /// The most one download of an attachment may take.
+    pub http_timeout: Duration,
+}
 
 /// The lifecycle service; cheap to clone.
 #[derive(Clone)]
@@ -37,13 +66,24 @@ struct Inner {
     http: Arc<Http>,
     cache: Arc<Cache>,
     registry: Arc<Registry>,
+    archive: Arc<Archive>,
+    members: Arc<Members>,
+    /// Downloads of attachments for the archive (Discord's CDN, not the API).
+    downloads: reqwest::Client,
     /// The answers the relay posted lately, for their buttons.
     answers: Arc<RecentAnswers>,
     settings: LifecycleSettings,
     bot_id: UserId,
-    /// Tickets being closed, from the close until their channel is deleted: adoption must not
-    /// delete those channels under a close that is still reading them.
+    /// Tickets whose close this process is carrying, until their channel is deleted: nothing
+    /// else here (adoption, the retries) starts the same close twice.
     closing: Mutex<HashSet<ChannelId>>,
+    /// Guilds whose tickets the sweeps look at: available, adopted and caught up (a ticket
+    /// written in while the bot was away is not idle).
+    ready: Mutex<HashSet<GuildId>>,
+    /// Guilds the bot was removed from (until it is added again).
+    left: Mutex<HashSet<GuildId>>,
+    /// Wakes the auto-close sweep early: a guild became ready, its first look is due now.
+    sweep_now: Notify,
     /// One set-up at a time per guild (`/setup` and the panel's record of itself).
     setup_locks: KeyedLocks<GuildId>,
     /// One ticket opening at a time per (guild, user): command and button alike.
@@ -60,24 +100,31 @@ impl std::fmt::Debug for Tickets {
 }
 
 impl Tickets {
-    /// The service for the bot `bot_id`; `answers` is what the relay remembers of its answers.
-    pub fn new(
-        http: Arc<Http>,
-        cache: Arc<Cache>,
-        registry: Arc<Registry>,
-        answers: Arc<RecentAnswers>,
-        settings: LifecycleSettings,
-        bot_id: UserId,
-    ) -> Self {
+    /// The service over `parts`, ending tickets as `settings` say.
+    pub fn new(parts: Parts, settings: LifecycleSettings) -> Self {
+        let downloads = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(parts.http_timeout)
+            .build()
+            .unwrap_or_else(|err| {
+                tracing::error!(error = %err, "cannot build the attachments' HTTP client with a timeout");
+                reqwest::Client::new()
+            });
         let tickets = Self {
             inner: Arc::new(Inner {
-                http,
-                cache,
-                registry,
-                answers,
+                http: parts.http,
+                cache: parts.cache,
+                registry: parts.registry,
+                archive: parts.archive,
+                members: parts.members,
+                answers: parts.answers,
+                downloads,
                 settings,
-                bot_id,
+                bot_id: parts.bot_id,
                 closing: Mutex::new(HashSet::new()),
+                ready: Mutex::new(HashSet::new()),
+                left: Mutex::new(HashSet::new()),
+                sweep_now: Notify::new(),
                 setup_locks: KeyedLocks::default(),
                 ticket_locks: KeyedLocks::default(),
                 tasks: TaskTracker::new(),
@@ -87,6 +134,7 @@ impl Tickets {
         if let Some(auto_close) = tickets.inner.settings.auto_close {
             tickets.spawn(tickets.clone().auto_close_loop(auto_close));
         }
+        tickets.spawn(tickets.clone().retry_loop());
         tickets
     }
 
@@ -105,18 +153,68 @@ impl Tickets {
         &self.inner.cache
     }
 
-    /// Whether `channel` is being closed by this process (its deletion still to come).
+    /// The archive of transcripts.
+    pub fn archive(&self) -> &Archive {
+        &self.inner.archive
+    }
+
+    /// Whether this process is carrying the close of `channel` (its deletion still to come).
     pub fn is_closing(&self, channel: ChannelId) -> bool {
         self.inner.closing.lock().contains(&channel)
     }
 
-    /// Marks `channel` as being closed until the returned guard is dropped.
-    fn closing(&self, channel: ChannelId) -> ClosingGuard {
-        self.inner.closing.lock().insert(channel);
-        ClosingGuard {
-            tickets: self.clone(),
-            channel,
-        }
+    /// Marks `channel` as being closed by this process until the returned guard is dropped;
+    /// `None` when it already is.
+    fn try_closing(&self, channel: ChannelId) -> Option<ClosingGuard> {
+        self.inner
+            .closing
+            .lock()
+            .insert(channel)
+            .then(|| ClosingGuard {
+                tickets: self.clone(),
+                channel,
+            })
+    }
+
+    /// Whether the sweeps may look at `guild`'s tickets.
+    fn is_ready(&self, guild: GuildId) -> bool {
+        self.inner.ready.lock().contains(&guild)
+    }
+
+    /// `guild` (re)connected: its tickets wait for `caught_up` (the relay's catch-up of what
+    /// was written meanwhile, which records that activity) before the sweeps look at them
+    /// again.
+    pub fn sweep_after(
+        &self,
+        guild: GuildId,
+        caught_up: impl Future<Output = ()> + Send + 'static,
+    ) {
+        self.inner.ready.lock().remove(&guild);
+        self.inner.left.lock().remove(&guild);
+        let tickets = self.clone();
+        self.spawn(async move {
+            caught_up.await;
+            if !tickets.inner.left.lock().contains(&guild) {
+                tickets.inner.ready.lock().insert(guild);
+                tickets.inner.sweep_now.notify_one();
+                tracing::debug!(guild_id = %guild, "the guild's tickets are swept from now on");
+            }
+        });
+    }
+
+    /// The bot is no longer in `guild` (removed, or the guild deleted): its tickets are no
+    /// longer swept nor carried forward (they stay as they are in the registry).
+    pub fn left_guild(&self, guild: GuildId) {
+        self.inner.left.lock().insert(guild);
+        self.inner.ready.lock().remove(&guild);
+        tracing::info!(guild_id = %guild, "the bot was removed from the guild: its tickets are no longer swept");
+    }
+
+    /// The guild is unavailable (a Discord outage): its tickets are left alone until it is
+    /// back (its GUILD_CREATE).
+    pub fn guild_unavailable(&self, guild: GuildId) {
+        self.inner.ready.lock().remove(&guild);
+        tracing::warn!(guild_id = %guild, "the guild is unavailable (a Discord outage): its tickets wait until it is back");
     }
 
     /// The bot's own user ID.
@@ -124,8 +222,8 @@ impl Tickets {
         self.inner.bot_id
     }
 
-    /// Stops the sweep and waits up to `grace` for pending deletions (a deletion left undone
-    /// is finished by the next start's adoption, which deletes closed tickets' channels).
+    /// Stops the sweep and waits up to `grace` for pending closes (a close left undone is
+    /// carried forward from its stored step by the next start, or by another bot process).
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.cancel.cancel();
         self.inner.tasks.close();
@@ -153,36 +251,26 @@ impl Tickets {
         member.is_some_and(|m| Standing::of_member(m).is_staff(support))
     }
 
-    /// Marks `channel` closed without a transcript (its channel was deleted by someone else).
+    /// The channel of `channel`'s ticket was deleted by someone else: an open ticket, or one
+    /// whose transcript was not archived yet, is over without a transcript; an archived one
+    /// is carried to its end (its transcript posted, if it was not yet).
     pub async fn forget_channel(&self, channel: ChannelId) {
-        if !self.inner.registry.is_open_ticket(channel) {
+        let Some(ticket) = self.inner.registry.live_ticket(channel) else {
+            return;
+        };
+        if self.is_closing(channel) {
+            // This process's close meets the missing channel at its next step.
             return;
         }
-        let result = self
-            .inner
-            .registry
-            .update_ticket(channel, |t| {
-                if !t.is_open() {
-                    return false;
-                }
-                t.status = crate::registry::TicketStatus::Closed;
-                t.closed_at = Some(Timestamp::now());
-                t.reason = Some("the channel was deleted".to_owned());
-                true
-            })
-            .await;
-        match result {
-            Ok(_) => {
-                tracing::info!(channel_id = %channel, "ticket channel deleted outside the bot; ticket marked closed")
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, channel_id = %channel, "cannot mark the deleted ticket closed")
-            }
+        if ticket.is_archived() {
+            self.carry_forward_one(channel);
+        } else {
+            self.mark_gone(channel, finish::CHANNEL_DELETED).await;
         }
     }
 }
 
-/// Holds a channel in [`Inner::closing`]; dropped when the close failed or the channel is gone.
+/// Holds a channel in [`Inner::closing`]; dropped when the close stopped or the channel is gone.
 struct ClosingGuard {
     tickets: Tickets,
     channel: ChannelId,

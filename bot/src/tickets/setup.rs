@@ -1,8 +1,10 @@
 //! A guild's set-up, for `/setup`: makes sure the guild has the Tickets category (hidden from
 //! @everyone), the Support role and the staff-only `ticket-logs` channel, and records them by
-//! ID in the registry. Names are used only the first time, to find what an earlier setup made;
-//! afterwards a deleted role or category is made again and the open tickets are re-granted to
-//! the new role and moved into the new category (the repair).
+//! ID in the registry. Names are used only the first time, to find what an earlier setup (or
+//! another bot) made, which is then re-used openly (the answer says so), and the ticket
+//! channels found in that category are adopted; afterwards a deleted role or category is made
+//! again and the open tickets are re-granted to the new role and moved into the new category
+//! (the repair).
 
 use std::collections::HashMap;
 
@@ -62,6 +64,8 @@ pub struct Outcome {
     pub role_is_ours: bool,
     /// Open tickets given to the new role or moved into the new category.
     pub repaired_tickets: usize,
+    /// `ticket-<member ID>` channels found in the category and registered as open tickets.
+    pub adopted_tickets: usize,
 }
 
 /// Why a set-up failed.
@@ -81,7 +85,13 @@ impl Tickets {
     /// removed, so a retry starts clean.
     pub async fn set_up(&self, guild_id: GuildId) -> Result<Outcome, SetupError> {
         let _guard = self.inner.setup_locks.lock(guild_id).await;
-        ensure(self.http(), self.registry(), guild_id, self.bot_id()).await
+        let (mut outcome, channels, entry) =
+            ensure(self.http(), self.registry(), guild_id, self.bot_id()).await?;
+        outcome.adopted_tickets = self
+            .adopt_channels(guild_id, &entry, channels.values())
+            .await
+            .tickets;
+        Ok(outcome)
     }
 
     /// Records a ticket panel posted in `guild_id` (under the set-up lock: both rewrite the
@@ -102,12 +112,15 @@ impl Tickets {
     }
 }
 
+/// What a set-up did, the guild's channels as it found them, and the entry it recorded.
+type Ensured = (Outcome, HashMap<ChannelId, GuildChannel>, GuildEntry);
+
 async fn ensure(
     http: &Http,
     registry: &Registry,
     guild_id: GuildId,
     bot_id: UserId,
-) -> Result<Outcome, SetupError> {
+) -> Result<Ensured, SetupError> {
     let recorded = registry.guild(guild_id);
     let channels = guild_id.channels(http).await?;
     let roles = guild_id.roles(http).await?;
@@ -173,14 +186,16 @@ async fn ensure(
         log_channel_id: Some(log_channel_id),
         panel_messages: recorded.map(|r| r.panel_messages).unwrap_or_default(),
     };
-    registry.put_guild(guild_id, entry).await?;
-    Ok(Outcome {
+    registry.put_guild(guild_id, entry.clone()).await?;
+    let outcome = Outcome {
         category,
         role,
         log_channel,
         role_is_ours,
         repaired_tickets,
-    })
+        adopted_tickets: 0,
+    };
+    Ok((outcome, channels, entry))
 }
 
 fn find_role(

@@ -20,8 +20,8 @@ use serde_json::Value;
 use crate::{
     content,
     fake_discord::{FakeDiscord, ADMIN_ID, BOT_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
-    helpers::{echo, nats, spawn_bot_with_vars, Replying, TestBot, TOKEN},
-    reference_id, set_up,
+    helpers::{echo, spawn_bot_with_vars, Replying, TestBot, TOKEN},
+    reference_id, set_up, SetUp,
 };
 
 /// The question of member A that the tests ask first.
@@ -41,10 +41,14 @@ fn vars(guild: &str) -> [(&'static str, &str); 2] {
 /// the sandbox, the bot, the ticket and the Support role.
 async fn start(responder: impl Responder) -> (FakeDiscord, TestBot, u64, u64) {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, support) = set_up(&fake);
+    let SetUp {
+        category,
+        support,
+        nats,
+    } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
     let guild = GUILD_ID.to_string();
-    let mut bot = spawn_bot_with_vars(fake.clone(), nats(), &vars(&guild)).await;
+    let mut bot = spawn_bot_with_vars(fake.clone(), nats, &vars(&guild)).await;
     bot.start_worker(responder).await;
     (fake, bot, ticket, support)
 }

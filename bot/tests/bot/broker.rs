@@ -1,12 +1,20 @@
-//! The bot's registry under `nats/least-privilege.conf`: the real [`Registry`] code, logged in
-//! as the `bot` user, creates and uses its three buckets (guilds, tickets, votes on answers)
-//! with no permissions violation, and the worker and HTTP users cannot read what it stored.
+//! The bot's JetStream stores under `nats/least-privilege.conf`: the real [`Registry`],
+//! [`Archive`] and [`Claims`] code, logged in as the `bot` user, creates and uses its buckets
+//! (guilds, tickets, votes on answers, claims) and its transcript archive with no permissions
+//! violation (two registries watching each other included), and the worker and HTTP users
+//! cannot read what it stored.
 
-use bot::registry::{
-    Feedback, HumanRequest, Registry, TicketEntry, Vote, Voted, FEEDBACK_BUCKET, GUILDS_BUCKET,
-    TICKETS_BUCKET,
+use std::time::Duration;
+
+use bot::{
+    archive::{self, Archive},
+    claims::Claims,
+    registry::{
+        Feedback, HumanRequest, Registry, TicketEntry, Vote, Voted, FEEDBACK_BUCKET, GUILDS_BUCKET,
+        TICKETS_BUCKET,
+    },
 };
-use common::test_util::LeastPrivilegeServer;
+use common::test_util::{eventually, LeastPrivilegeServer};
 use futures::future::join_all;
 use serenity::all::{ChannelId, GuildId, MessageId, Timestamp, UserId};
 
@@ -63,10 +71,52 @@ async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
     assert!(!stored.awaiting_staff, "staff wrote after the request");
     let scanned = again.guild_tickets(guild, opened).await.unwrap();
     assert_eq!(scanned, vec![stored]);
+    // Each sees what the other writes, by its watch.
+    let other = ChannelId::new(43);
+    again
+        .put_ticket(other, TicketEntry::opened(guild, UserId::new(8), opened))
+        .await
+        .unwrap();
+    eventually(
+        "the first registry to see the second's ticket",
+        Duration::from_secs(10),
+        || {
+            let seen = registry.is_open_ticket(other);
+            async move { seen.then_some(()) }
+        },
+    )
+    .await;
+    let of_seven = again.find_tickets(|t| t.owner_id == owner).await.unwrap();
+    assert_eq!(of_seven.len(), 1);
+
+    // The archive: created, written, read back.
+    let archive = Archive::new(bot.clone());
+    archive
+        .put(&archive::transcript_txt(channel), b"the transcript")
+        .await
+        .expect("archived as bot");
+    assert_eq!(
+        archive
+            .get(&archive::transcript_txt(channel))
+            .await
+            .unwrap(),
+        Some(b"the transcript".to_vec())
+    );
+    assert_eq!(archive.get("42/absent").await.unwrap(), None);
+    assert!(archive.attachments(channel).await.unwrap().is_empty());
+
+    // The claims: one process takes a message; a release lets another start take it.
+    let (first, second) = (Claims::new(bot.clone()), Claims::new(bot.clone()));
+    let message = MessageId::new(40);
+    assert!(first.claim(message).await);
+    assert!(!second.claim(message).await);
+    first.release(message).await;
+    assert!(second.claim(message).await);
     broker.assert_no_violations();
 
-    // A refused JetStream request is never answered: only its timeout ends it, so the
-    // attempts run at once, with a short timeout where the test picks the context.
+    // A refused JetStream request is never answered: only its timeout ends it, so the users
+    // and the stores are tried side by side, with a short timeout where the test picks the
+    // context.
     let refusals = ["worker", "http"].map(|user| {
         let broker = &broker;
         async move {
@@ -78,11 +128,17 @@ async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
                 let js = js.clone();
                 async move { (bucket, js.get_key_value(bucket).await.is_err()) }
             });
-            let (opens, registry) = tokio::join!(join_all(opens), Registry::open(client));
+            let archive = Archive::new(client.clone());
+            let (opens, registry, archived) = tokio::join!(
+                join_all(opens),
+                Registry::open(client.clone()),
+                archive.get("42/transcript.txt"),
+            );
             for (bucket, refused) in opens {
                 assert!(refused, "{user} may not open {bucket}");
             }
             assert!(registry.is_err(), "{user} cannot run the registry");
+            assert!(archived.is_err(), "{user} cannot read the archive");
         }
     });
     join_all(refusals).await;
@@ -90,4 +146,4 @@ async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
 }
 
 /// How long a refused request waits for the answer that never comes.
-const REFUSED_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+const REFUSED_WAIT: Duration = Duration::from_secs(2);

@@ -19,7 +19,7 @@ use crate::{
     content,
     fake_discord::{fixtures, FakeDiscord, GUILD_ID},
     helpers::{echo, spawn_bot_with_vars, Scripted, OTHER_USER_ID, TOKEN, USER_ID},
-    reference_id, set_up, wait_for_posts,
+    reference_id, set_up, wait_for_posts, SetUp,
 };
 
 async fn start(
@@ -45,10 +45,9 @@ async fn wait_for_catch_up(bot: &crate::helpers::TestBot) {
 #[tokio::test]
 async fn messages_sent_while_the_bot_was_away_are_answered_once_each_and_in_order() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let other = fake.add_text_channel(&format!("ticket-{OTHER_USER_ID}"), Some(category));
-    let nats = crate::helpers::nats();
     let responder = echo();
     let seen = Arc::clone(&responder.seen);
     let _worker = spawn_worker(&nats.settings(), responder).await;
@@ -80,12 +79,7 @@ async fn messages_sent_while_the_bot_was_away_are_answered_once_each_and_in_orde
     let other_posts = fake.posted_messages(other);
     assert_eq!(other_posts.len(), 1);
     assert_eq!(reference_id(&other_posts[0]), Some(fourth));
-    let mut asked: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|s| s.request.content.as_str().to_owned())
-        .collect();
+    let mut asked = crate::helpers::asked(&seen);
     asked.sort();
     assert_eq!(
         asked,
@@ -99,9 +93,8 @@ async fn messages_sent_while_the_bot_was_away_are_answered_once_each_and_in_orde
 #[tokio::test]
 async fn a_message_that_also_arrives_live_during_catch_up_is_answered_once() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let nats = crate::helpers::nats();
     let _worker = spawn_worker(&nats.settings(), echo()).await;
     let missed = fake.post_offline(ticket, USER_ID, "missed");
 
@@ -128,9 +121,8 @@ async fn a_message_that_also_arrives_live_during_catch_up_is_answered_once() {
 #[tokio::test]
 async fn a_stalled_discord_call_holds_the_channel_only_until_the_http_timeout() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let nats = crate::helpers::nats();
     let _worker = spawn_worker(&nats.settings(), echo()).await;
     let bot = start(&fake, nats, &[("DISCORD_HTTP_TIMEOUT_SECS", "1")]).await;
 
@@ -157,9 +149,8 @@ async fn a_stalled_discord_call_holds_the_channel_only_until_the_http_timeout() 
 #[tokio::test]
 async fn messages_still_queued_at_shutdown_are_counted_then_answered_by_the_next_start() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let nats = crate::helpers::nats();
     // Slow until the restart: the first answer outlasts the shutdown's grace period.
     let slow = Arc::new(AtomicBool::new(true));
     let responder = Scripted {

@@ -18,8 +18,10 @@ use common::{
 use crate::{
     content,
     fake_discord::{self, fixtures::MessageSpec, FakeDiscord, BOT_ID, SUPPORT_ID},
-    helpers::{spawn_bot, spawn_bot_with_settings, Seen, TestBot, OTHER_USER_ID, TOKEN, USER_ID},
-    reference_id, set_up, wait_for_posts,
+    helpers::{
+        spawn_bot_with_nats, spawn_bot_with_settings, Seen, TestBot, OTHER_USER_ID, TOKEN, USER_ID,
+    },
+    reference_id, set_up, wait_for_posts, SetUp,
 };
 
 type Requests = Arc<Mutex<Vec<Seen>>>;
@@ -66,9 +68,9 @@ fn history_fetches(fake: &FakeDiscord, channel: u64) -> usize {
 #[tokio::test]
 async fn the_third_message_carries_the_first_two_and_the_answers_as_history() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     let seen = start_echo_worker(&mut bot).await;
 
     for (n, text) in ["my order is late", "it is order 42", "any news?"]
@@ -103,9 +105,9 @@ async fn after_staff_write_the_assistant_is_quiet_for_the_quiet_period_and_says_
     // Long enough for the bot to handle one message inside it, short enough to wait out.
     const QUIET: Duration = Duration::from_secs(4);
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot_with_settings(fake.clone(), crate::helpers::nats(), &[], |s| {
+    let mut bot = spawn_bot_with_settings(fake.clone(), nats, &[], |s| {
         s.handoff_quiet = QUIET;
     })
     .await;
@@ -164,11 +166,11 @@ async fn after_staff_write_the_assistant_is_quiet_for_the_quiet_period_and_says_
 #[tokio::test]
 async fn beyond_the_user_rate_limit_messages_are_dropped_with_one_notice() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let mut bot = spawn_bot_with_settings(
         fake.clone(),
-        crate::helpers::nats(),
+        nats,
         &[("USER_RATE_LIMIT_PER_MINUTE", "2")],
         |_| {},
     )
@@ -205,7 +207,7 @@ async fn beyond_the_user_rate_limit_messages_are_dropped_with_one_notice() {
 #[tokio::test]
 async fn with_a_cold_cache_the_history_is_fetched_over_rest_once() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     // Written while the bot was away: stored by Discord, never seen on the gateway.
     for spec in [
@@ -223,7 +225,7 @@ async fn with_a_cold_cache_the_history_is_fetched_over_rest_once() {
     let guild = crate::fake_discord::GUILD_ID.to_string();
     let mut bot = crate::helpers::spawn_bot_with_vars(
         fake.clone(),
-        crate::helpers::nats(),
+        nats,
         &[
             ("DISCORD_GUILD_ID", guild.as_str()),
             ("CATCHUP_MAX_AGE_MINUTES", "0"),

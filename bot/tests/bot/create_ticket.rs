@@ -8,15 +8,21 @@ use bot::create_ticket;
 use crate::{
     channel_creates, content,
     fake_discord::{self, FakeDiscord, BOT_ID, GUILD_ID},
-    helpers::{mentions_nothing, overwrites, spawn_bot, OTHER_USER_ID, TOKEN, USER_ID},
-    set_up, wait_for_posts, MANAGE_CHANNELS, MEMBER, ROLE, USER, VIEW,
+    helpers::{
+        mentions_nothing, overwrites, spawn_bot, spawn_bot_with_nats, OTHER_USER_ID, TOKEN, USER_ID,
+    },
+    set_up, wait_for_posts, SetUp, MANAGE_CHANNELS, MEMBER, ROLE, USER, VIEW,
 };
 
 #[tokio::test]
 async fn create_ticket_makes_a_private_channel_with_exactly_the_specified_overwrites() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, support) = set_up(&fake);
-    let bot = spawn_bot(fake.clone()).await;
+    let SetUp {
+        category,
+        support,
+        nats,
+    } = set_up(&fake).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let interaction = fake.run_command(create_ticket::NAME, USER_ID, false);
     let answer = fake.wait_for_answer(interaction).await;
@@ -73,8 +79,8 @@ async fn create_ticket_makes_a_private_channel_with_exactly_the_specified_overwr
 #[tokio::test]
 async fn create_ticket_again_links_the_existing_channel_instead_of_making_another() {
     let fake = FakeDiscord::start(TOKEN).await;
-    set_up(&fake);
-    let bot = spawn_bot(fake.clone()).await;
+    let SetUp { nats, .. } = set_up(&fake).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let first = fake.run_command(create_ticket::NAME, USER_ID, false);
     let created = fake.wait_for_answer(first).await;
@@ -91,8 +97,8 @@ async fn create_ticket_again_links_the_existing_channel_instead_of_making_anothe
 #[tokio::test]
 async fn two_simultaneous_create_ticket_of_one_user_leave_exactly_one_channel() {
     let fake = FakeDiscord::start(TOKEN).await;
-    set_up(&fake);
-    let bot = spawn_bot(fake.clone()).await;
+    let SetUp { nats, .. } = set_up(&fake).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     // Back to back on the gateway: serenity handles each in its own task, concurrently.
     let first = fake.run_command(create_ticket::NAME, USER_ID, false);
@@ -153,10 +159,10 @@ async fn create_ticket_before_setup_says_to_run_setup() {
 #[tokio::test]
 async fn create_ticket_without_manage_channels_explains_what_to_fix_and_leaves_nothing() {
     let fake = FakeDiscord::start(TOKEN).await;
-    set_up(&fake);
+    let SetUp { nats, .. } = set_up(&fake).await;
     fake.revoke_manage_channels();
     let before = fake.channels().len();
-    let bot = spawn_bot(fake.clone()).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let interaction = fake.run_command(create_ticket::NAME, USER_ID, false);
     let answer = fake.wait_for_answer(interaction).await;
@@ -171,12 +177,12 @@ async fn create_ticket_without_manage_channels_explains_what_to_fix_and_leaves_n
 #[tokio::test]
 async fn create_ticket_in_a_full_category_explains_the_50_channel_limit() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     for n in 0..fake_discord::CATEGORY_LIMIT {
         fake.add_text_channel(&format!("old-{n}"), Some(category));
     }
     let before = fake.channels().len();
-    let bot = spawn_bot(fake.clone()).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let interaction = fake.run_command(create_ticket::NAME, USER_ID, false);
     let answer = fake.wait_for_answer(interaction).await;
@@ -191,12 +197,12 @@ async fn create_ticket_in_a_full_category_explains_the_50_channel_limit() {
 #[tokio::test]
 async fn create_ticket_in_a_full_guild_explains_the_500_channel_limit() {
     let fake = FakeDiscord::start(TOKEN).await;
-    set_up(&fake);
+    let SetUp { nats, .. } = set_up(&fake).await;
     while fake.channels().len() < fake_discord::GUILD_CHANNEL_LIMIT {
         let n = fake.channels().len();
         fake.add_text_channel(&format!("chat-{n}"), None);
     }
-    let bot = spawn_bot(fake.clone()).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let interaction = fake.run_command(create_ticket::NAME, USER_ID, false);
     let answer = fake.wait_for_answer(interaction).await;

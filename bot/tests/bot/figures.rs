@@ -9,8 +9,8 @@ use common::payload::RelayRequest;
 
 use crate::{
     fake_discord::{FakeDiscord, RateLimits, SandboxOptions, GUILD_ID},
-    helpers::{self, spawn_bot, Scripted, Seen, TOKEN, USER_ID},
-    reference_id, set_up, wait_for_posts,
+    helpers::{self, Scripted, Seen, TOKEN, USER_ID},
+    reference_id, set_up, wait_for_posts, SetUp,
 };
 
 /// Median time the bot adds, measured from outside: MESSAGE_CREATE written to the gateway
@@ -26,9 +26,9 @@ async fn relay_latency_figure() {
     // 300 answers in one channel would wait on Discord's 5-per-5-s bucket: measure the bot, not it.
     let fake =
         FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited())).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = helpers::spawn_bot_with_nats(fake.clone(), nats).await;
     let responder = crate::helpers::echo();
     let seen = Arc::clone(&responder.seen);
     bot.start_worker(responder).await;
@@ -105,17 +105,16 @@ async fn catch_up_figure() {
         ("no rate limits", RateLimits::unlimited()),
     ] {
         let fake = FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(limits)).await;
-        let category = fake.add_category("Tickets");
-        fake.add_role("Support");
+        let SetUp { category, nats, .. } = set_up(&fake).await;
         let channels: Vec<u64> = (0..10)
             .map(|i| fake.add_text_channel(&format!("ticket-{}", 500 + i), Some(category)))
             .collect();
+        helpers::register_tickets(&nats, channels.iter().copied().zip(500..)).await;
         for (i, channel) in channels.iter().enumerate() {
             for n in 0..10 {
                 fake.post_offline(*channel, 500 + i as u64, &format!("missed message {n}"));
             }
         }
-        let nats = crate::helpers::nats();
         let _worker =
             relay_worker::test_util::spawn_worker(&nats.settings(), relay_worker::Placeholder)
                 .await;
@@ -153,11 +152,11 @@ async fn history_cost_figure() {
         let fake =
             FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited()))
                 .await;
-        let (category, _) = set_up(&fake);
+        let SetUp { category, nats, .. } = set_up(&fake).await;
         let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
         let mut bot = helpers::spawn_bot_with_vars(
             fake.clone(),
-            crate::helpers::nats(),
+            nats,
             &[
                 ("DISCORD_GUILD_ID", &GUILD_ID.to_string()),
                 ("HISTORY_MAX_MESSAGES", history),
@@ -228,19 +227,28 @@ fn written_at(fake: &FakeDiscord, id: u64) -> std::time::Instant {
 }
 
 /// The time to close a 5,000-message ticket: read every message (50 pages of 100), render the
-/// two transcript files, post them to `#ticket-logs` and by DM. Baseline: the floor Discord's
-/// global limit (50 calls a second, which the bot's limiter keeps) puts on the calls made,
-/// counted in the same run; the sandbox itself limits nothing. Also printed: the same 50 pages
-/// read by a bare serenity client with no limiter, and the bot's own split of the time.
+/// two transcript files, archive them (the JetStream object store), post them to `#ticket-logs`
+/// and by DM; once without attachments, once with 50 attachments of 100 KiB (5 MiB: downloaded
+/// and archived too). Baseline: the floor Discord's global limit (50 calls a second, which the
+/// bot's limiter keeps) puts on the calls made, counted in the same run; the sandbox itself
+/// limits nothing. Also printed: the same 50 pages read by a bare serenity client with no
+/// limiter, and the bot's own split of the time.
 ///
 /// `cargo test --release -p bot --test bot -- --ignored --nocapture transcript_figure`
 // One thread, so that the bot's log line (with its own split of the time) is captured.
 #[tokio::test]
 #[ignore = "a measurement, not a test: run it explicitly"]
 async fn transcript_figure() {
+    for attachments in [0, 50] {
+        close_figure(attachments).await;
+    }
+}
+
+async fn close_figure(attachments: usize) {
     use bot::close_ticket;
     use sandbox::{fixtures::CommandOption, PERSONAS};
     const MESSAGES: usize = 5_000;
+    const ATTACHMENT_BYTES: usize = 100 * 1024;
     let fake =
         FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited())).await;
     let guild = GUILD_ID.to_string();
@@ -260,7 +268,22 @@ async fn transcript_figure() {
     let ticket: u64 = answer[answer.find("<#").unwrap() + 2..answer.len() - 1]
         .parse()
         .unwrap();
-    fake.seed_messages(ticket, USER_ID, MESSAGES - 1);
+    // Every 98th message carries a file, the rest is text (the welcome is the first).
+    let mut left = MESSAGES - 1;
+    for n in 0..attachments {
+        fake.seed_messages(ticket, USER_ID, 97);
+        let file = fake.host_file(
+            &format!("file-{n}.bin"),
+            "application/octet-stream",
+            vec![b'x'; ATTACHMENT_BYTES],
+        );
+        fake.store_offline(
+            sandbox::fixtures::MessageSpec::human(ticket, USER_ID, "see the file")
+                .with_attachment(file),
+        );
+        left -= 98;
+    }
+    fake.seed_messages(ticket, USER_ID, left);
 
     // Baseline: the pages alone, read by serenity's own client through the sandbox.
     let http = serenity::http::HttpBuilder::new(TOKEN)
@@ -301,17 +324,18 @@ async fn transcript_figure() {
     let answer = fake.wait_for_answer(close).await;
     let closed = started.elapsed();
     assert!(
-        answer.starts_with("Ticket closed: the transcript (5000 messages)"),
+        answer.starts_with("Ticket closed: the transcript (5000 messages"),
         "{answer}"
     );
-    let line = bot
+    let split: Vec<String> = bot
         .logs()
         .lines()
-        .find(|l| l.contains("ticket closed"))
+        .filter(|l| l.contains("ticket transcript archived") || l.contains("ticket closed"))
         .map(str::to_owned)
-        .unwrap_or_default();
+        .collect();
     // The bot keeps to Discord's global limit (50 calls a second, no burst): its REST calls
-    // during the close cannot take less than this, whatever the bot does.
+    // during the close cannot take less than this, whatever the bot does. Downloads of the
+    // files go to the CDN, not the API, and are not counted.
     let calls = fake
         .requests()
         .iter()
@@ -319,20 +343,67 @@ async fn transcript_figure() {
         .count();
     let floor = calls as f64 / f64::from(bot::GLOBAL_REST_PER_SECOND);
     println!(
-        "close of a {MESSAGES}-message ticket: {:.2} s command -> answer (read, render, log post, DM); \
-         {calls} REST calls, whose floor at {} calls/s is {floor:.2} s: ratio {:.2}x; \
-         the 50 pages alone by a bare serenity client with no limiter: {:.2} s\n  bot's own split: {line}",
+        "close of a {MESSAGES}-message ticket with {attachments} attachments: {:.2} s command -> answer \
+         (read, render, download, archive, log post, DM); {calls} REST calls, whose floor at {} \
+         calls/s is {floor:.2} s: ratio {:.2}x; the 50 pages alone by a bare serenity client with \
+         no limiter: {:.2} s\n  bot's own split:\n  {}",
         closed.as_secs_f64(),
         bot::GLOBAL_REST_PER_SECOND,
         closed.as_secs_f64() / floor,
         baseline.as_secs_f64(),
+        split.join("\n  "),
     );
     bot.shutdown().await.unwrap();
 }
 
+/// How long one bot process takes to see a ticket another one opened: two registries on one
+/// NATS server, a ticket put through one, the time until the other's in-memory copy (kept by
+/// its watch of the bucket) has it. 200 tickets, one after the other; against the baseline of
+/// the put's own round trip.
+///
+/// `cargo test --release -p bot --test bot -- --ignored --nocapture registry_watch_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn registry_watch_figure() {
+    use bot::registry::{Registry, TicketEntry};
+    use serenity::all::{ChannelId, GuildId, Timestamp, UserId};
+    const TICKETS: u64 = 200;
+    let nats = helpers::nats();
+    let mut registries = Vec::new();
+    for name in ["first", "second"] {
+        let client = common::nats::connect(&nats.settings(), name).await.unwrap();
+        helpers::wait_connected(&client).await;
+        registries.push(Registry::open(client).await.unwrap());
+    }
+    let (first, second) = (&registries[0], &registries[1]);
+    let mut seen = Vec::new();
+    let mut puts = Vec::new();
+    for n in 1..=TICKETS {
+        let entry = TicketEntry::opened(GuildId::new(1), UserId::new(n), Timestamp::now());
+        let started = std::time::Instant::now();
+        first.put_ticket(ChannelId::new(n), entry).await.unwrap();
+        puts.push(started.elapsed());
+        while !second.is_open_ticket(ChannelId::new(n)) {
+            tokio::task::yield_now().await;
+        }
+        seen.push(started.elapsed());
+    }
+    seen.sort_unstable();
+    puts.sort_unstable();
+    let at = |v: &[Duration], q: usize| v[v.len() * q / 100];
+    println!(
+        "a ticket opened by one process is seen by another after: median {:?} (p90 {:?}, max {:?}); \
+         the put alone: median {:?}",
+        at(&seen, 50),
+        at(&seen, 90),
+        seen[seen.len() - 1],
+        at(&puts, 50),
+    );
+}
+
 /// What the registry look-up adds to each relayed message: the relay asks
 /// `Registry::is_open_ticket`, an in-memory map look-up (no NATS round trip; the buckets are
-/// read once at start and written through). Measured with 10,000 open tickets, against the
+/// read at start and watched after). Measured with 10,000 open tickets, against the
 /// baseline of one NATS round trip (a KV get of the same entry), which a per-message read of
 /// the bucket would cost.
 ///
@@ -406,12 +477,12 @@ async fn answer_buttons_cost_figure() {
             let fake =
                 FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited()))
                     .await;
-            let (category, _) = set_up(&fake);
+            let SetUp { category, nats, .. } = set_up(&fake).await;
             let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
             let guild = GUILD_ID.to_string();
             let mut bot = helpers::spawn_bot_with_vars(
                 fake.clone(),
-                helpers::nats(),
+                nats,
                 &[
                     ("DISCORD_GUILD_ID", guild.as_str()),
                     ("ANSWER_BUTTONS", buttons),
@@ -493,7 +564,7 @@ async fn ticket_stats_scan_figure() {
                 let guild = GuildId::new(1 + n % 2);
                 let mut entry = TicketEntry::opened(guild, UserId::new(n), at(-3_600));
                 // Every field set, as a closed, answered, rated ticket's entry is.
-                entry.status = TicketStatus::Closed;
+                entry.status = TicketStatus::Deleted;
                 entry.closed_at = Some(at(-60));
                 entry.closed_by = Some(UserId::new(n));
                 entry.reason = Some("solved, thanks".to_owned());

@@ -12,8 +12,9 @@ use relay_worker::{Responder, ResponderError};
 use serde_json::Value;
 
 pub use bot::test_util::{
-    nats, nats_with, spawn_bot, spawn_bot_with_nats, spawn_bot_with_settings, spawn_bot_with_vars,
-    wait_connected, TestBot, PROBE, SUBJECT, TOKEN,
+    nats, nats_with, record_setup, register_tickets, spawn_bot, spawn_bot_with_nats,
+    spawn_bot_with_settings, spawn_bot_with_vars, spawn_second_bot, wait_connected, TestBot, PROBE,
+    SUBJECT, TOKEN,
 };
 
 /// A member without special permissions.
@@ -95,6 +96,15 @@ where
         }
         Ok((self.0)(content))
     }
+}
+
+/// The contents of the requests a [`Scripted`] responder answered, in arrival order.
+pub fn asked(seen: &Mutex<Vec<Seen>>) -> Vec<String> {
+    seen.lock()
+        .expect("seen")
+        .iter()
+        .map(|s| s.request.content.as_str().to_owned())
+        .collect()
 }
 
 /// Reads a permission field (Discord sends strings; accept numbers too).

@@ -37,12 +37,13 @@ async fn without_a_guild_id_the_commands_are_registered_globally() {
             "ticket-panel",
             "ticket-add",
             "ticket-remove",
-            "ticket-stats"
+            "ticket-stats",
+            "ticket-transcript"
         ]
     );
     // Administrators only: /setup and /ticket-panel. The rest are for everyone (Support is a
     // role, not a permission Discord could filter on): the bot checks who may do what.
-    for (index, admin_only) in [true, false, false, true, false, false, false]
+    for (index, admin_only) in [true, false, false, true, false, false, false, false]
         .iter()
         .enumerate()
     {

@@ -12,7 +12,9 @@ mod create_ticket;
 mod figures;
 mod helpers;
 mod lifecycle;
+mod processes;
 mod rate_limit;
+mod records;
 mod relay;
 mod setup;
 mod ticket_stats;
@@ -24,6 +26,7 @@ mod fake_discord {
 }
 
 use axum::http::Method;
+use common::test_util::NatsServer;
 use fake_discord::{FakeDiscord, Recorded, GUILD_ID};
 
 const VIEW: u64 = 1 << 10;
@@ -36,9 +39,29 @@ const MEMBER: u64 = VIEW | SEND | HISTORY | ATTACH | EMBED;
 const ROLE: u64 = 0;
 const USER: u64 = 1;
 
-/// A guild where /setup has run: (category, support role).
-fn set_up(fake: &FakeDiscord) -> (u64, u64) {
-    (fake.add_category("Tickets"), fake.add_role("Support"))
+/// A guild where this bot ran /setup before: the category and the role in the sandbox, and
+/// their record in the registry of `nats` (the bot starts on it).
+struct SetUp {
+    category: u64,
+    support: u64,
+    nats: NatsServer,
+}
+
+/// [`set_up_on`] a fresh nats-server.
+async fn set_up(fake: &FakeDiscord) -> SetUp {
+    set_up_on(fake, helpers::nats()).await
+}
+
+/// A guild where this bot ran /setup, recorded on `nats`.
+async fn set_up_on(fake: &FakeDiscord, nats: NatsServer) -> SetUp {
+    let category = fake.add_category("Tickets");
+    let support = fake.add_role("Support");
+    helpers::record_setup(&nats, fake).await;
+    SetUp {
+        category,
+        support,
+        nats,
+    }
 }
 
 fn channel_creates(fake: &FakeDiscord) -> Vec<Recorded> {

@@ -8,8 +8,8 @@ use relay_worker::Placeholder;
 use crate::{
     content,
     fake_discord::{FakeDiscord, Limit, RateLimits, SandboxOptions},
-    helpers::{spawn_bot, TOKEN, USER_ID},
-    set_up, wait_for_posts,
+    helpers::{self, spawn_bot_with_nats, TOKEN, USER_ID},
+    set_up, wait_for_posts, SetUp,
 };
 
 #[tokio::test]
@@ -24,11 +24,13 @@ async fn a_burst_over_the_global_limit_gets_429s_and_every_message_is_still_answ
         route: None,
     };
     let fake = FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(limits)).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let tickets: Vec<u64> = (0..CHANNELS)
         .map(|n| fake.add_text_channel(&format!("ticket-{}", USER_ID + n as u64), Some(category)))
         .collect();
-    let mut bot = spawn_bot(fake.clone()).await;
+    let owners = (0..CHANNELS).map(|n| USER_ID + n as u64);
+    helpers::register_tickets(&nats, tickets.iter().copied().zip(owners)).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     bot.start_worker(Placeholder).await;
 
     for ticket in &tickets {
@@ -52,4 +54,47 @@ async fn a_burst_over_the_global_limit_gets_429s_and_every_message_is_still_answ
     assert!(logs.contains("Discord rate limited a call"), "{logs}");
     assert!(!logs.contains("[BOT] ERROR"), "{logs}");
     bot.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn credentials_in_the_proxy_url_reach_no_log_line_nor_error() {
+    const SECRET: &str = "s3cret-pa55";
+    let fake = FakeDiscord::start(TOKEN).await;
+    let with_credentials =
+        fake.url()
+            .replacen("http://", &format!("http://proxy-user:{SECRET}@"), 1);
+    let bot = crate::helpers::spawn_bot_with_vars(
+        fake.clone(),
+        helpers::nats(),
+        &[("DISCORD_PROXY_URL", with_credentials.as_str())],
+    )
+    .await;
+    let logs = bot.logs();
+    assert!(logs.contains("upstream=http://***@127.0.0.1"), "{logs}");
+    assert!(!logs.contains(SECRET), "{logs}");
+    bot.shutdown().await.unwrap();
+
+    // A proxy that cannot be reached: the bot stops, and still says nothing of the password.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let unreachable = format!("http://proxy-user:{SECRET}@127.0.0.1:{port}");
+    let nats = helpers::nats();
+    let (logs, _guard) = common::test_util::capture_logs(common::telemetry::Service::Bot, "debug");
+    let source = common::config::ConfigSource::from_vars([
+        ("DISCORD_TOKEN", TOKEN),
+        ("DISCORD_PROXY_URL", unreachable.as_str()),
+        ("NATS_URL", nats.url().as_str()),
+    ]);
+    let settings = source.nats().unwrap();
+    let bot_settings = bot::BotSettings::load(&source, &settings).unwrap();
+    assert!(!format!("{bot_settings:?}").contains(SECRET));
+    let client = common::nats::connect(&settings, "bot").await.unwrap();
+    let err = bot::run(bot_settings, client, std::future::pending())
+        .await
+        .expect_err("no proxy to talk to");
+    assert!(!err.to_string().contains(SECRET), "{err}");
+    let logs = logs.contents();
+    assert!(logs.contains("cannot reach DISCORD_PROXY_URL"), "{logs}");
+    assert!(!logs.contains(SECRET), "{logs}");
 }

@@ -24,18 +24,17 @@ use crate::{
     content,
     fake_discord::{self, fixtures::MessageSpec, FakeDiscord, BOT_ID, GUILD_ID},
     helpers::{
-        self, mentions_nothing, spawn_bot, spawn_bot_with_nats, Scripted, OTHER_USER_ID, TOKEN,
-        USER_ID,
+        self, mentions_nothing, spawn_bot_with_nats, Scripted, OTHER_USER_ID, TOKEN, USER_ID,
     },
-    reference_id, set_up, wait_for_posts,
+    reference_id, set_up, set_up_on, wait_for_posts, SetUp,
 };
 
 #[tokio::test]
 async fn a_ticket_message_gets_the_worker_reply_as_a_reply_with_no_mentions() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     bot.start_worker(Placeholder).await;
 
     let message = fake.send_message(ticket, USER_ID, "my printer is on fire @everyone");
@@ -65,10 +64,10 @@ async fn a_ticket_message_gets_the_worker_reply_as_a_reply_with_no_mentions() {
 #[tokio::test]
 async fn other_channels_bots_webhooks_system_messages_and_the_bot_itself_get_nothing() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let general = fake.add_text_channel("general", None);
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     bot.start_worker(Placeholder).await;
 
     fake.send_message(general, USER_ID, "hello in general");
@@ -105,11 +104,10 @@ async fn other_channels_bots_webhooks_system_messages_and_the_bot_itself_get_not
 #[tokio::test]
 async fn with_no_worker_the_bot_tries_exactly_three_times_then_posts_the_friendly_message() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
-    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     // `-V` makes nats-server log every protocol line it receives: each relay attempt is one
     // `HPUB tickets.relay` line, counted where it reached NATS, and nothing answers it.
-    let nats = helpers::nats_with(&["-V"]);
+    let SetUp { category, nats, .. } = set_up_on(&fake, helpers::nats_with(&["-V"])).await;
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let bot = spawn_bot_with_nats(fake.clone(), nats).await;
 
     let message = fake.send_message(ticket, USER_ID, "is anyone there?");
@@ -153,9 +151,9 @@ async fn with_no_worker_the_bot_tries_exactly_three_times_then_posts_the_friendl
 #[tokio::test]
 async fn a_5000_character_answer_arrives_as_messages_of_at_most_2000_characters_in_order() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     let answer: String = (0..1000)
         .map(|i| {
             if i % 40 == 39 {
@@ -202,9 +200,9 @@ async fn a_5000_character_answer_arrives_as_messages_of_at_most_2000_characters_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_quick_messages_are_answered_in_order_even_when_the_first_is_slowest() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     bot.start_worker(Scripted {
         answer: |content: &str| format!("answer to {content}"),
@@ -247,9 +245,9 @@ async fn three_quick_messages_are_answered_in_order_even_when_the_first_is_slowe
 #[tokio::test]
 async fn after_nats_server_restarts_the_next_message_is_answered() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     bot.start_worker(Placeholder).await;
     fake.send_message(ticket, USER_ID, "before the restart");
     wait_for_posts(&fake, ticket, 1).await;
@@ -269,9 +267,9 @@ async fn after_nats_server_restarts_the_next_message_is_answered() {
 #[tokio::test]
 async fn a_request_the_worker_rejects_as_bad_is_not_retried() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let bot = spawn_bot(fake.clone()).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
     // A stand-in worker that calls every request bad (400), the way the relay worker answers
     // an invalid payload, and counts what it gets.
     let rejecter = common::nats::connect(&bot.nats.settings(), "rejecter")
@@ -314,9 +312,9 @@ async fn a_request_the_worker_rejects_as_bad_is_not_retried() {
 #[tokio::test]
 async fn a_flood_in_one_channel_is_bounded_and_the_overflow_is_told_to_resend() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     // The first message is held until the test lets it go, so the queue fills up.
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let held = Arc::clone(&gate);
@@ -353,10 +351,10 @@ async fn a_flood_in_one_channel_is_bounded_and_the_overflow_is_told_to_resend() 
 #[tokio::test]
 async fn a_slow_ticket_does_not_hold_up_another_ticket_channel() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = set_up(&fake);
+    let SetUp { category, nats, .. } = set_up(&fake).await;
     let slow = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
     let quick = fake.add_text_channel(&format!("ticket-{OTHER_USER_ID}"), Some(category));
-    let mut bot = spawn_bot(fake.clone()).await;
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     let gate = Arc::new(tokio::sync::Semaphore::new(0));
     bot.start_worker(Gated {
         gate: Arc::clone(&gate),

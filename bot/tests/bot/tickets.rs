@@ -18,12 +18,12 @@ use crate::{
     wait_for_posts, MEMBER,
 };
 
-fn persona(id: u64) -> &'static Persona {
+pub(crate) fn persona(id: u64) -> &'static Persona {
     PERSONAS.iter().find(|p| p.id == id).unwrap()
 }
 
 /// A bot whose closed channels go after one second.
-async fn bot_with(fake: &FakeDiscord, vars: &[(&str, &str)]) -> TestBot {
+pub(crate) async fn bot_with(fake: &FakeDiscord, vars: &[(&str, &str)]) -> TestBot {
     let guild = crate::fake_discord::GUILD_ID.to_string();
     let mut all = vec![
         ("DISCORD_GUILD_ID", guild.as_str()),
@@ -47,7 +47,7 @@ pub(crate) fn channel_named(fake: &FakeDiscord, name: &str) -> Option<u64> {
 }
 
 /// The channel in an answer's `<#id>`.
-fn mentioned_channel(answer: &str) -> u64 {
+pub(crate) fn mentioned_channel(answer: &str) -> u64 {
     let start = answer.find("<#").expect("a channel mention") + 2;
     let end = start + answer[start..].find('>').unwrap();
     answer[start..end].parse().unwrap()
@@ -61,7 +61,7 @@ pub(crate) async fn open_ticket(fake: &FakeDiscord, user: u64) -> u64 {
     mentioned_channel(&answer)
 }
 
-async fn run(
+pub(crate) async fn run(
     fake: &FakeDiscord,
     user: u64,
     name: &str,
@@ -75,14 +75,25 @@ async fn run(
 }
 
 /// The registry's record of a ticket, read with a plain NATS client.
-async fn stored(bot: &TestBot, channel: u64) -> Option<Value> {
+pub(crate) async fn stored(bot: &TestBot, channel: u64) -> Option<Value> {
     let js = async_nats::jetstream::new(bot.bot_nats.clone());
     let store = js.get_key_value("tickets").await.unwrap();
     let value = store.get(channel.to_string()).await.unwrap()?;
     Some(serde_json::from_slice(&value).unwrap())
 }
 
-async fn wait_deleted(fake: &FakeDiscord, channel: u64) {
+/// An object of the transcript archive, read with a plain NATS client.
+pub(crate) async fn archived(bot: &TestBot, name: &str) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let js = async_nats::jetstream::new(bot.bot_nats.clone());
+    let store = js.get_object_store("ticket_transcripts").await.ok()?;
+    let mut object = store.get(name).await.ok()?;
+    let mut bytes = Vec::new();
+    object.read_to_end(&mut bytes).await.ok()?;
+    Some(bytes)
+}
+
+pub(crate) async fn wait_deleted(fake: &FakeDiscord, channel: u64) {
     eventually(
         "the ticket channel deleted",
         Duration::from_secs(15),
@@ -136,14 +147,11 @@ async fn the_owner_closes_with_a_transcript_in_the_logs_and_by_dm_then_opens_a_n
     let log = channel_named(&fake, "ticket-logs").unwrap();
     let ticket = open_ticket(&fake, MEMBER_A_ID).await;
 
+    let screen = fake.host_file("screen.png", "image/png", b"not really a PNG".to_vec());
+    let (screen_id, screen_url) = (screen.id, screen.url.clone());
     fake.send(
         sandbox::fixtures::MessageSpec::human(ticket, MEMBER_A_ID, "first <question>")
-            .with_attachment(sandbox::fixtures::AttachmentSpec::new(
-                "screen.png",
-                "https://cdn.example/screen.png",
-                1234,
-                "image/png",
-            )),
+            .with_attachment(screen),
     );
     wait_for_posts(&fake, ticket, 2).await;
     fake.send_message(ticket, MEMBER_A_ID, "second question");
@@ -195,10 +203,13 @@ async fn the_owner_closes_with_a_transcript_in_the_logs_and_by_dm_then_opens_a_n
         ]
     );
     let text = String::from_utf8(fake.attachment_bytes(&files[0].1).unwrap()).unwrap();
+    let attachment_line = format!(
+        "[attachment] screen.png (16 bytes) archived as attachments/{screen_id}-screen.png"
+    );
     let order = [
         "Welcome <@",
         "first <question>",
-        "[attachment] screen.png (1234 bytes) https://cdn.example/screen.png",
+        attachment_line.as_str(),
         "answer to first <question>",
         "second question",
         "answer to second question",
@@ -206,7 +217,7 @@ async fn the_owner_closes_with_a_transcript_in_the_logs_and_by_dm_then_opens_a_n
     let positions: Vec<usize> = order
         .iter()
         .map(|needle| {
-            text.find(needle)
+            text.find(*needle)
                 .unwrap_or_else(|| panic!("{needle:?} in\n{text}"))
         })
         .collect();
@@ -216,7 +227,26 @@ async fn the_owner_closes_with_a_transcript_in_the_logs_and_by_dm_then_opens_a_n
     );
     let html = String::from_utf8(fake.attachment_bytes(&files[1].1).unwrap()).unwrap();
     assert!(html.contains("first &lt;question&gt;"), "{html}");
-    assert!(html.contains("<a href=\"https://cdn.example/screen.png\">screen.png</a>"));
+    assert!(html.contains(&format!(
+        "<a href=\"attachments/{screen_id}-screen.png\">screen.png</a>"
+    )));
+    assert!(!html.contains(&screen_url), "no link to Discord's CDN");
+    // The archive holds the transcript as posted, and the file's bytes.
+    assert_eq!(
+        archived(&bot, &format!("{ticket}/transcript.txt"))
+            .await
+            .unwrap(),
+        text.as_bytes()
+    );
+    assert_eq!(
+        archived(
+            &bot,
+            &format!("{ticket}/attachments/{screen_id}-screen.png")
+        )
+        .await
+        .unwrap(),
+        b"not really a PNG"
+    );
 
     // The DM: the same files.
     let dms = fake.dm_messages(MEMBER_A_ID);
@@ -227,7 +257,7 @@ async fn the_owner_closes_with_a_transcript_in_the_logs_and_by_dm_then_opens_a_n
     // The channel goes, and the registry keeps the record.
     wait_deleted(&fake, ticket).await;
     let record = stored(&bot, ticket).await.unwrap();
-    assert_eq!(record["status"], "closed");
+    assert_eq!(record["status"], "deleted");
     assert_eq!(record["closed_by"], MEMBER_A_ID.to_string());
     assert_eq!(record["owner_id"], MEMBER_A_ID.to_string());
     assert_eq!(record["reason"], "solved, thanks");
@@ -335,7 +365,7 @@ async fn the_close_button_asks_first_then_closes() {
     let answer = fake.wait_for_answer(confirm).await;
     assert!(answer.starts_with("Ticket closed"), "{answer}");
     wait_deleted(&fake, ticket).await;
-    assert_eq!(stored(&bot, ticket).await.unwrap()["status"], "closed");
+    assert_eq!(stored(&bot, ticket).await.unwrap()["status"], "deleted");
     bot.shutdown().await.unwrap();
 }
 
@@ -482,12 +512,11 @@ async fn ticket_add_and_remove_change_exactly_one_member_overwrite() {
 #[tokio::test]
 async fn only_registered_tickets_are_answered_and_old_ones_are_adopted_and_survive_a_restart() {
     let fake = FakeDiscord::start(TOKEN).await;
-    let (category, _) = crate::set_up(&fake);
+    let crate::SetUp { category, nats, .. } = crate::set_up(&fake).await;
     // From before the registry: adopted. Named like tickets but public or elsewhere: ignored.
     let old = fake.add_text_channel(&format!("ticket-{MEMBER_A_ID}"), Some(category));
     let info = fake.add_text_channel("ticket-info", None);
     let stray = fake.add_text_channel(&format!("ticket-{MEMBER_B_ID}"), None);
-    let nats = helpers::nats();
     let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
     bot.start_worker(echo()).await;
 
@@ -580,7 +609,7 @@ async fn idle_tickets_are_warned_then_closed_unless_someone_writes_also_across_a
     let bot = spawn_bot_with_vars(fake.clone(), nats, &all).await;
     wait_deleted(&fake, quiet).await;
     let record = stored(&bot, quiet).await.unwrap();
-    assert_eq!(record["status"], "closed");
+    assert_eq!(record["status"], "deleted");
     assert!(record["reason"]
         .as_str()
         .unwrap()

@@ -69,3 +69,27 @@ pub async fn open_bucket(
         Err(err) => panic!("get_key_value({bucket}) failed otherwise than missing: {err}"),
     }
 }
+
+/// The bot's object store of transcripts.
+pub const ARCHIVE: &str = "ticket_transcripts";
+
+/// The bot's key-value bucket of claims on messages (create and delete only).
+pub const CLAIMS: &str = "relay_claims";
+
+/// Opens the archive as the bot does: `get_object_store`, and `create_object_store` (file
+/// storage) when it is missing.
+pub async fn open_archive(
+    jetstream: &jetstream::Context,
+) -> Result<jetstream::object_store::ObjectStore, String> {
+    if let Ok(store) = jetstream.get_object_store(ARCHIVE).await {
+        return Ok(store);
+    }
+    jetstream
+        .create_object_store(jetstream::object_store::Config {
+            bucket: ARCHIVE.to_owned(),
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| e.to_string())
+}

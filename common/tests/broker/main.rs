@@ -1,7 +1,8 @@
 //! Integration tests of the ticket state's broker side: against the repo's least-privilege
 //! nats-server config with JetStream, the `bot` user may create and use the key-value buckets
-//! `ticket_guilds`, `tickets` and `ticket_feedback` with exactly the calls the bot makes, and
-//! nobody else may touch them.
+//! `ticket_guilds`, `tickets` and `ticket_feedback`, its claims bucket `relay_claims` and its
+//! transcript archive (the object store `ticket_transcripts`) with exactly the calls the bot
+//! makes, and nobody else may touch them.
 
 mod helpers;
 
@@ -336,4 +337,155 @@ async fn the_worker_and_http_users_can_neither_create_nor_read_nor_write_the_buc
         );
     }
     broker.assert_no_violations_by("bot");
+}
+
+#[tokio::test]
+async fn the_bot_user_archives_and_reads_transcripts_without_a_permissions_violation() {
+    let broker = LeastPrivilegeServer::start_jetstream();
+    let (jetstream, mut events) = connect_bot(&broker, WITHIN).await;
+    // Missing: created. Then found: opened.
+    open_archive(&jetstream).await.expect("created");
+    let store = open_archive(&jetstream).await.expect("opened");
+
+    // A file of many chunks (128 KiB each; enough for the read's flow control to ask), put
+    // twice (the second replaces the first and purges its chunks), then read back.
+    let big: Vec<u8> = (0..8_000_000_u32).map(|n| n as u8).collect();
+    for _ in 0..2 {
+        store
+            .put("42/transcript.html", &mut big.as_slice())
+            .await
+            .expect("put");
+    }
+    store
+        .put("42/attachments/7-a b.png", &mut &b"png"[..])
+        .await
+        .expect("put a name with a space");
+    let mut read = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(
+        &mut store.get("42/transcript.html").await.expect("get"),
+        &mut read,
+    )
+    .await
+    .expect("read");
+    assert_eq!(read, big);
+    assert!(store.get("42/absent").await.is_err(), "no such object");
+
+    assert_eq!(events.reported_violations(), Vec::<String>::new());
+    broker.assert_no_violations();
+}
+
+#[tokio::test]
+async fn the_bot_user_claims_messages_without_a_permissions_violation() {
+    let broker = LeastPrivilegeServer::start_jetstream();
+    let (jetstream, mut events) = connect_bot(&broker, WITHIN).await;
+    if let Err(err) = open_bucket(&jetstream, CLAIMS).await {
+        panic!(
+            "{err}: {:?}\n{}",
+            broker.violations(),
+            broker
+                .logs()
+                .lines()
+                .filter(|l| l.contains("Violation") || l.contains("rror"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+    let claims = open_bucket(&jetstream, CLAIMS).await.expect("opened");
+    claims
+        .create("40", Bytes::from_static(b"pid 1"))
+        .await
+        .expect("the first claim");
+    let taken = claims
+        .create("40", Bytes::from_static(b"pid 2"))
+        .await
+        .expect_err("a second claim");
+    assert_eq!(taken.kind(), CreateErrorKind::AlreadyExists);
+    // Released by a shutdown, claimed again by the next start.
+    claims.delete("40").await.expect("release");
+    claims
+        .create("40", Bytes::from_static(b"pid 3"))
+        .await
+        .expect("claimed again");
+
+    assert_eq!(events.reported_violations(), Vec::<String>::new());
+    broker.assert_no_violations();
+}
+
+#[tokio::test]
+async fn the_worker_and_http_users_can_neither_read_nor_write_the_archive_nor_the_claims() {
+    let broker = LeastPrivilegeServer::start_jetstream();
+    let (bot, _) = connect_bot(&broker, WITHIN).await;
+    let archive = open_archive(&bot).await.expect("the bot creates it");
+    archive
+        .put("42/transcript.txt", &mut &b"secret"[..])
+        .await
+        .expect("put");
+    open_bucket(&bot, CLAIMS).await.expect("the bot creates it");
+
+    let archive_attempts = ["worker", "http"].into_iter().flat_map(|user| {
+        ["open", "create", "read", "write", "listen"]
+            .into_iter()
+            .map(move |attempt| (user, attempt))
+    });
+    join_all(archive_attempts.map(|(user, attempt)| archive_refused(&broker, user, attempt))).await;
+    // The claims, as any other bucket.
+    let claim_attempts = ["worker", "http"].into_iter().flat_map(|user| {
+        [
+            Attempt::OpenBucket,
+            Attempt::Get,
+            Attempt::Put,
+            Attempt::Listen,
+        ]
+        .into_iter()
+        .map(move |attempt| (user, attempt))
+    });
+    join_all(claim_attempts.map(|(user, attempt)| assert_refused(&broker, user, CLAIMS, attempt)))
+        .await;
+    broker.assert_no_violations_by("bot");
+}
+
+/// As `user`, tries to `attempt` the archive (open, create, read a meta, write a chunk,
+/// listen to everything); returns once the server reported the violation and it failed.
+async fn archive_refused(broker: &LeastPrivilegeServer, user: &str, attempt: &str) {
+    let refused = match attempt {
+        "open" => format!("Publish to \"$JS.API.STREAM.INFO.OBJ_{ARCHIVE}\""),
+        "create" => format!("Publish to \"$JS.API.STREAM.CREATE.OBJ_{ARCHIVE}\""),
+        "read" => format!("Publish to \"$JS.API.DIRECT.GET.OBJ_{ARCHIVE}."),
+        "write" => format!("Publish to \"$O.{ARCHIVE}.C.forged\""),
+        _ => format!("Subscription to \"$O.{ARCHIVE}.>\""),
+    };
+    let (client, mut events) = broker.connect_as(user).await;
+    let jetstream = jetstream(client.clone(), REFUSED_WAIT);
+    let try_it = async {
+        match attempt {
+            "open" => jetstream.get_object_store(ARCHIVE).await.is_ok(),
+            "create" => jetstream
+                .create_stream(async_nats::jetstream::stream::Config {
+                    name: format!("OBJ_{ARCHIVE}"),
+                    subjects: vec![format!("$O.{ARCHIVE}.>")],
+                    ..Default::default()
+                })
+                .await
+                .is_ok(),
+            "read" => {
+                let subject = format!("$JS.API.DIRECT.GET.OBJ_{ARCHIVE}.$O.{ARCHIVE}.M.x");
+                let asked = client.request(subject, Bytes::new());
+                matches!(tokio::time::timeout(REFUSED_WAIT, asked).await, Ok(Ok(_)))
+            }
+            "write" => match jetstream
+                .publish(format!("$O.{ARCHIVE}.C.forged"), Bytes::from_static(b"x"))
+                .await
+            {
+                Ok(ack) => ack.await.is_ok(),
+                Err(_) => false,
+            },
+            _ => {
+                let _subscription = client.subscribe(format!("$O.{ARCHIVE}.>")).await;
+                // The refusal comes as an error event only; the subscription stays empty.
+                false
+            }
+        }
+    };
+    let (done, _) = tokio::join!(try_it, events.permissions_violation(&refused));
+    assert!(!done, "{user} could {attempt} the archive");
 }

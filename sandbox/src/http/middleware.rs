@@ -2,7 +2,9 @@
 //! the bot's token gets 401 and spends no rate-limit quota), then Discord's rate limits
 //! ([`crate::rate_limit`]: 429 with Discord's body and headers), then the route answers; every
 //! call is recorded (method, path, JSON body, status) for tests, 429s apart from the others.
-//! A call a test asked to stall is left unanswered until the sandbox closes.
+//! A call a test asked to stall is left unanswered until the sandbox closes, one it holds waits
+//! for its release, and one it refuses gets the error instead of the route's answer
+//! ([`crate::world::faults`]).
 
 use std::time::{Duration, Instant};
 
@@ -17,8 +19,11 @@ use axum::{
 use serde::Serialize;
 
 use crate::{
-    http::extract::RestBody, model::error::ApiError, rate_limit::Verdict, server::Server,
-    world::record::Recorded,
+    http::extract::RestBody,
+    model::error::ApiError,
+    rate_limit::Verdict,
+    server::Server,
+    world::{faults::Fault, record::Recorded},
 };
 
 /// Checks, limits, answers and records one REST call.
@@ -39,11 +44,22 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
         .path()
         .to_owned();
     let method = parts.method.clone();
-    if server.world().take_stall(&method, &path) {
-        // Like a Discord call that never completes: the caller's own timeout has to end it.
-        server.closing().cancelled().await;
-        return ApiError::Closing.into_response();
-    }
+    let fault = server.world().take_fault(&method, &path);
+    let refused = match fault {
+        None => None,
+        Some(Fault::Stall) => {
+            // Like a Discord call that never completes: the caller's own timeout has to end it.
+            server.closing().cancelled().await;
+            return ApiError::Closing.into_response();
+        }
+        Some(Fault::Hold(held)) => {
+            tokio::select! {
+                () = held.wait_for_release() => None,
+                () = server.closing().cancelled() => return ApiError::Closing.into_response(),
+            }
+        }
+        Some(Fault::Refuse(error)) => Some(error),
+    };
     let authorized = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -62,13 +78,14 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
             _,
         ) => (too_many_requests(headers, retry_after, global), true),
         (Some(Verdict::Allowed(headers)), read) => {
-            let mut response = match read {
-                Ok(read) => {
+            let mut response = match (refused, read) {
+                (Some(error), _) => error.into_response(),
+                (None, Ok(read)) => {
                     let mut request = Request::from_parts(parts, Body::empty());
                     request.extensions_mut().insert(read);
                     next.run(request).await
                 }
-                Err(refusal) => refusal.into_response(),
+                (None, Err(refusal)) => refusal.into_response(),
             };
             response.headers_mut().extend(headers);
             (response, false)

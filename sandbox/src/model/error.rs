@@ -98,6 +98,15 @@ pub enum ApiError {
     /// 503: the sandbox stops before it answers.
     #[error("the sandbox is closing")]
     Closing,
+    /// 500: Discord failed (only when a test asks for it).
+    #[error("500: Internal Server Error")]
+    ServerError,
+    /// 50001: the bot cannot see the resource (its access was taken away).
+    #[error("Missing Access")]
+    MissingAccess,
+    /// 40005: the upload is larger than Discord takes.
+    #[error("Request entity too large")]
+    EntityTooLarge,
 }
 
 impl ApiError {
@@ -129,7 +138,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthorized => 401,
-            Self::CannotMessageUser | Self::MissingPermissions => 403,
+            Self::CannotMessageUser | Self::MissingPermissions | Self::MissingAccess => 403,
             Self::NotFound
             | Self::UnknownChannel
             | Self::UnknownMember
@@ -144,6 +153,8 @@ impl ApiError {
             | Self::InvalidField { .. }
             | Self::InvalidFormBody
             | Self::UnreadableBody(_) => 400,
+            Self::EntityTooLarge => 413,
+            Self::ServerError => 500,
             Self::Closing => 503,
         }
     }
@@ -151,7 +162,7 @@ impl ApiError {
     /// Discord's JSON error code.
     pub fn code(&self) -> u32 {
         match self {
-            Self::Unauthorized | Self::NotFound | Self::Closing => 0,
+            Self::Unauthorized | Self::NotFound | Self::Closing | Self::ServerError => 0,
             Self::UnknownChannel => 10_003,
             Self::UnknownMember => 10_007,
             Self::UnknownMessage => 10_008,
@@ -160,7 +171,9 @@ impl ApiError {
             Self::UnknownWebhook => 10_015,
             Self::UnknownInteraction => 10_062,
             Self::TooManyChannels => 30_013,
+            Self::EntityTooLarge => 40_005,
             Self::AlreadyAcknowledged => 40_060,
+            Self::MissingAccess => 50_001,
             Self::EmptyMessage => 50_006,
             Self::CannotMessageUser => 50_007,
             Self::MissingPermissions => 50_013,

@@ -234,7 +234,7 @@ mod tests {
     fn connected() -> (World, mpsc::UnboundedReceiver<Dispatch>) {
         let mut world = World::new();
         let (tx, rx) = mpsc::unbounded_channel();
-        world.gateway = Some(tx);
+        world.gateways.push(tx);
         (world, rx)
     }
 

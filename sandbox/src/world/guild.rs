@@ -133,28 +133,22 @@ impl Guild {
             .count()
     }
 
-    /// The GUILD_CREATE of this guild: its channels, roles, the bot, the owner and the
-    /// personas as members.
+    /// The GUILD_CREATE of this guild: its channels, roles, and one member, the bot. Discord
+    /// sends no other member of a large guild to a bot without the privileged GUILD_MEMBERS
+    /// intent (this bot asks for none), so a bot must not count on the list: it reads a
+    /// member's roles from the message, or asks `GET /guilds/{id}/members/{user}`.
     pub fn guild_create(&self) -> GuildCreate {
-        // The bot and the owner come first, without roles; then the other personas as they are.
-        let mut members = vec![
-            Member::new(User::bot(), Vec::new()),
-            Member::new(User::new(self.owner_id, false), Vec::new()),
-        ];
-        members.extend(
-            PERSONAS
-                .iter()
-                .filter(|p| p.id != BOT_ID && p.id != self.owner_id)
-                .map(|p| self.member(p.id)),
-        );
-        GuildCreate::new(
+        let mut event = GuildCreate::new(
             self.id,
             &self.name,
             self.owner_id,
             self.channels.clone(),
             self.all_roles(),
-            members,
-        )
+            vec![self.member(BOT_ID)],
+        );
+        // The personas and the bot, though only the bot is listed.
+        event.member_count = self.members.len() + 1;
+        event
     }
 }
 
@@ -213,11 +207,10 @@ mod tests {
     }
 
     #[test]
-    fn guild_create_lists_the_bot_the_owner_and_the_other_personas() {
+    fn guild_create_lists_only_the_bot_as_a_member() {
         let guild = Guild::new(GUILD, "g", ADMIN_ID).guild_create();
         let ids: Vec<u64> = guild.members.iter().map(Member::id).collect();
-        assert_eq!(ids[..2], [BOT_ID, ADMIN_ID]);
-        assert_eq!(ids.len(), PERSONAS.len() + 1);
+        assert_eq!(ids, [BOT_ID]);
         assert_eq!(guild.roles[0].id, GUILD, "@everyone first");
     }
 }

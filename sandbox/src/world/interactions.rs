@@ -384,7 +384,7 @@ mod tests {
             .unwrap();
         world.register_commands(Some(GUILD_ID), commands()).unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
-        world.gateway = Some(tx);
+        world.gateways.push(tx);
         (world, channel, rx)
     }
 

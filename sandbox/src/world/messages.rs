@@ -196,7 +196,8 @@ impl World {
     }
 
     /// `GET /channels/{id}/messages`: the page `query` selects, newest first (no ephemeral
-    /// answer: Discord never lists those).
+    /// answer: Discord never lists those). As on Discord, a message read this way carries
+    /// neither its guild nor its author's member object (roles): only the gateway's do.
     pub fn list_messages(
         &self,
         channel: u64,
@@ -212,7 +213,15 @@ impl World {
             .filter(|m| m.only_for.is_none())
             .map(|m| (m.message.id, &m.message))
             .collect();
-        Ok(query.page(list).into_iter().cloned().collect())
+        Ok(query
+            .page(list)
+            .into_iter()
+            .map(|message| Message {
+                guild_id: None,
+                member: None,
+                ..message.clone()
+            })
+            .collect())
     }
 
     /// `PATCH /channels/{id}/messages/{id}`: the bot edits a message (MESSAGE_UPDATE).
@@ -300,7 +309,7 @@ mod tests {
         );
         assert_eq!(world.messages_in(channel).len(), 1, "stored all the same");
         let (tx, mut rx) = mpsc::unbounded_channel::<Dispatch>();
-        world.gateway = Some(tx);
+        world.gateways.push(tx);
         let id = world.send_message(spec).unwrap();
         let sent = rx.try_recv().unwrap();
         assert_eq!(
@@ -308,13 +317,21 @@ mod tests {
             ("MESSAGE_CREATE", id.to_string())
         );
         assert_eq!(sent.data["member"]["roles"][0], support.to_string());
+        let all = MessagesQuery::parse(MessagesParams::default()).unwrap();
+        let listed = world.list_messages(channel, all).unwrap();
+        assert!(
+            listed
+                .iter()
+                .all(|m| m.member.is_none() && m.guild_id.is_none()),
+            "over REST, no member: the roles come from the gateway only"
+        );
     }
 
     #[test]
     fn seeding_thousands_of_messages_tells_the_page_once_and_the_bot_nothing() {
         let (mut world, channel) = world_with_channel();
         let (tx, mut bot) = mpsc::unbounded_channel::<Dispatch>();
-        world.gateway = Some(tx);
+        world.gateways.push(tx);
         let mut page = world.page_events();
 
         let ids = world.seed_messages(channel, MEMBER_A_ID, 5_000);
@@ -359,6 +376,7 @@ mod tests {
         let all = MessagesQuery::parse(MessagesParams::default()).unwrap();
         let listed = world.list_messages(channel, all).unwrap();
         assert_eq!(listed.len(), 1, "no ephemeral answer");
+        assert_eq!(listed[0].guild_id, None, "no guild over REST");
         world.delete_message(posted.id).unwrap();
         assert_eq!(
             world.delete_message(posted.id),

@@ -7,10 +7,12 @@
 //! all act through it, so each action is written once and unit-tested here without a server.
 //!
 //! The actions live beside the state they touch: [`channels`], [`messages`],
-//! [`interactions`], [`session`] (the gateway session) and [`view`] (what a person sees).
+//! [`interactions`], [`session`] (the gateway sessions) and [`view`] (what a person sees);
+//! [`faults`] holds the failures a test asks for.
 
 pub mod channels;
 pub mod error;
+pub mod faults;
 pub mod guild;
 pub mod interactions;
 pub mod messages;
@@ -24,7 +26,6 @@ use std::{
     time::Instant,
 };
 
-use axum::http::Method;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::{
@@ -48,7 +49,7 @@ const PAGE_EVENTS_BUFFERED: usize = 256;
 /// The guild's name in GUILD_CREATE.
 const GUILD_NAME: &str = "Fake Guild";
 
-/// Where dispatch events go: the connected bot's gateway session.
+/// Where dispatch events go: one of the bot's gateway sessions.
 pub type GatewaySender = mpsc::UnboundedSender<Dispatch>;
 
 /// The sandbox's state.
@@ -73,12 +74,13 @@ pub struct World {
     typing_until: HashMap<u64, Instant>,
     /// Users who accept no DMs from the bot (privacy settings, or the bot blocked).
     closed_dms: HashSet<u64>,
-    /// REST calls (method, path suffix) to leave unanswered once each, like a stalled Discord.
-    stalls: Vec<(Method, String)>,
+    /// Failures a test asked for (stalled, held or refused calls).
+    faults: faults::Faults,
     /// The last ID handed out.
     last_id: u64,
-    /// The connected bot's session.
-    gateway: Option<GatewaySender>,
+    /// The bot's gateway sessions: usually one; two while a second process of the bot runs
+    /// on the same shard (a rolling deploy), each receiving every event, as Discord does.
+    gateways: Vec<GatewaySender>,
     /// Open pages.
     page: broadcast::Sender<PageEvent>,
     /// What happened.
@@ -105,9 +107,9 @@ impl World {
             files: HashMap::new(),
             typing_until: HashMap::new(),
             closed_dms: HashSet::new(),
-            stalls: Vec::new(),
+            faults: faults::Faults::default(),
             last_id: FIRST_ID,
-            gateway: None,
+            gateways: Vec::new(),
             page: broadcast::channel(PAGE_EVENTS_BUFFERED).0,
             record: Record::default(),
         }
@@ -219,7 +221,12 @@ impl World {
 
     /// Whether the bot has a gateway session.
     pub fn bot_connected(&self) -> bool {
-        self.gateway.is_some()
+        !self.gateways.is_empty()
+    }
+
+    /// How many gateway sessions the bot has.
+    pub fn sessions(&self) -> usize {
+        self.gateways.len()
     }
 
     /// Sends `event` to the bot when it is connected; `false` when it is not.
@@ -227,11 +234,13 @@ impl World {
         self.send_dispatch(Dispatch::from(event))
     }
 
-    /// Sends a dispatch to the bot when it is connected; `false` when it is not.
+    /// Sends a dispatch to every session of the bot; `false` when none took it.
     pub fn send_dispatch(&self, dispatch: Dispatch) -> bool {
-        self.gateway
-            .as_ref()
-            .is_some_and(|gateway| gateway.send(dispatch).is_ok())
+        let mut sent = false;
+        for gateway in &self.gateways {
+            sent |= gateway.send(dispatch.clone()).is_ok();
+        }
+        sent
     }
 
     /// [`World::send_dispatch`], failing when the bot is not connected.
@@ -252,20 +261,6 @@ impl World {
     /// A stream of what changes, for one open page.
     pub fn page_events(&self) -> broadcast::Receiver<PageEvent> {
         self.page.subscribe()
-    }
-
-    /// Leaves the next REST call with `method` whose path ends with `suffix` unanswered.
-    pub fn stall_next(&mut self, method: Method, suffix: &str) {
-        self.stalls.push((method, suffix.to_owned()));
-    }
-
-    /// Whether this call is one to leave unanswered (then it is no longer waited for).
-    pub fn take_stall(&mut self, method: &Method, path: &str) -> bool {
-        let found = self
-            .stalls
-            .iter()
-            .position(|(m, suffix)| m == method && path.ends_with(suffix.as_str()));
-        found.map(|index| self.stalls.remove(index)).is_some()
     }
 
     /// From now on `user` accepts no DMs from the bot.
@@ -309,17 +304,8 @@ mod tests {
             Err(SandboxError::BotNotConnected)
         );
         let (tx, mut rx) = mpsc::unbounded_channel();
-        world.gateway = Some(tx);
+        world.gateways.push(tx);
         assert!(world.send_event(role));
         assert_eq!(rx.try_recv().unwrap().name, "GUILD_ROLE_CREATE");
-    }
-
-    #[test]
-    fn a_stall_is_taken_once_by_a_matching_call() {
-        let mut world = World::new();
-        world.stall_next(Method::POST, "/messages");
-        assert!(!world.take_stall(&Method::GET, "/api/v10/channels/1/messages"));
-        assert!(world.take_stall(&Method::POST, "/api/v10/channels/1/messages"));
-        assert!(!world.take_stall(&Method::POST, "/api/v10/channels/1/messages"));
     }
 }

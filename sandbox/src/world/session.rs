@@ -1,6 +1,7 @@
-//! The bot's gateway session as the world sees it: it identifies (and gets READY and one
-//! GUILD_CREATE per guild), receives events until it leaves, and each event written to its
-//! socket is recorded.
+//! The bot's gateway sessions as the world sees them: each identifies (and gets READY and one
+//! GUILD_CREATE per guild), receives events until it leaves, and each event written to a
+//! socket is recorded. Several sessions may be open at once: two processes of the bot on the
+//! same shard during a rolling deploy each get every event, as on Discord.
 
 use std::time::Instant;
 
@@ -11,10 +12,12 @@ use crate::{
 
 impl World {
     /// The bot identified on a session that sends through `gateway` (reached at `host`): it
-    /// is now the connected one. Returns READY and the guilds' GUILD_CREATE, to send first.
+    /// now receives events too. Returns READY and the guilds' GUILD_CREATE, to send first.
     pub fn identify(&mut self, gateway: GatewaySender, host: &str) -> Vec<Event> {
         self.record.identifies += 1;
-        self.gateway = Some(gateway);
+        // A session that identifies again (after an invalid session) is not counted twice.
+        self.gateways.retain(|g| !g.same_channel(&gateway));
+        self.gateways.push(gateway);
         let ready = Ready::new(host, self.guilds.keys().copied());
         let mut events = vec![Event::Ready(Box::new(ready))];
         events.extend(
@@ -26,18 +29,16 @@ impl World {
         events
     }
 
-    /// The session that sends through `gateway` ended; `true` when it was the connected one
-    /// (the bot is now offline).
+    /// The session that sends through `gateway` ended; `true` when it had identified (it no
+    /// longer receives events).
     pub fn disconnect(&mut self, gateway: &GatewaySender) -> bool {
-        let current = self
-            .gateway
-            .as_ref()
-            .is_some_and(|g| g.same_channel(gateway));
-        if current {
-            self.gateway = None;
+        let before = self.gateways.len();
+        self.gateways.retain(|g| !g.same_channel(gateway));
+        let known = self.gateways.len() < before;
+        if known {
             self.page_changed(None);
         }
-        current
+        known
     }
 
     /// Records that event `name` (with data `id`) is written to the bot's socket now.
@@ -57,10 +58,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identifying_connects_the_bot_until_its_session_ends() {
+    fn two_sessions_each_get_every_event_until_each_ends() {
         let mut world = World::new();
-        let (old, _old_rx) = mpsc::unbounded_channel();
-        let (new, _new_rx) = mpsc::unbounded_channel();
+        let (old, mut old_rx) = mpsc::unbounded_channel();
+        let (new, mut new_rx) = mpsc::unbounded_channel();
         let names: Vec<&str> = world
             .identify(old.clone(), "127.0.0.1:1")
             .iter()
@@ -68,11 +69,22 @@ mod tests {
             .collect();
         assert_eq!(names, ["READY", "GUILD_CREATE"]);
         world.identify(new.clone(), "127.0.0.1:1");
-        assert_eq!(world.record.identifies, 2);
-        assert!(
-            !world.disconnect(&old),
-            "an older session ending changes nothing"
+        world.identify(new.clone(), "127.0.0.1:1");
+        assert_eq!(world.record.identifies, 3);
+        assert_eq!(
+            world.sessions(),
+            2,
+            "identifying again is still one session"
         );
+        let role = Event::GuildRoleCreate(Box::new(crate::model::event::RoleCreate {
+            guild_id: crate::model::ids::GUILD_ID,
+            role: crate::model::role::Role::new(6, "x"),
+        }));
+        assert!(world.send_event(role));
+        assert_eq!(old_rx.try_recv().unwrap().name, "GUILD_ROLE_CREATE");
+        assert_eq!(new_rx.try_recv().unwrap().name, "GUILD_ROLE_CREATE");
+        assert!(world.disconnect(&old));
+        assert!(!world.disconnect(&old), "once");
         assert!(world.bot_connected());
         assert!(world.disconnect(&new));
         assert!(!world.bot_connected());
