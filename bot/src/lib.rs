@@ -1,6 +1,7 @@
 //! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, the
 //! relay of ticket-channel messages to the relay workers over NATS, the buttons under each
-//! answer (Talk to a human, 👍/👎) and `/ticket-stats`.
+//! answer (Talk to a human, 👍/👎), `/ticket-stats`, and closes that archive each transcript
+//! before anything else (`/ticket-transcript` reads it back).
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which

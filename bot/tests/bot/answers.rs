@@ -165,7 +165,12 @@ fn handoffs(calls: &[Recorded], channel: u64) -> usize {
 
 /// The value of `key` in the bot's key-value bucket `bucket`.
 pub async fn stored(bot: &TestBot, bucket: &str, key: u64) -> Option<Value> {
-    let js = async_nats::jetstream::new(bot.bot_nats.clone());
+    stored_in(&bot.bot_nats, bucket, key).await
+}
+
+/// The value of `key` in the key-value bucket `bucket`, read over `nats`.
+pub async fn stored_in(nats: &async_nats::Client, bucket: &str, key: u64) -> Option<Value> {
+    let js = async_nats::jetstream::new(nats.clone());
     let store = js.get_key_value(bucket).await.expect("the bucket");
     let value = store.get(key.to_string()).await.expect("a read")?;
     Some(serde_json::from_slice(&value).expect("JSON"))

@@ -1,13 +1,16 @@
 //! Two bot processes on one guild, as during a rolling deploy (the new one connects before the
 //! old one stops, and Discord sends each of them every event): each ticket message is answered
-//! once, by whichever process claims it, and a ticket opened through one process is known to
-//! the other through the registry's watch, without a restart.
+//! once, by whichever process claims it (and counted once in the ticket's entry), and a ticket
+//! opened through one process is known to the other through the registry's watch, without a
+//! restart.
 
 use axum::http::Method;
+use common::test_util::eventually;
 use relay_worker::test_util::spawn_worker;
 use sandbox::WAIT;
 
 use crate::{
+    answers::stored_in,
     content,
     fake_discord::{FakeDiscord, GUILD_ID, MEMBER_A_ID},
     helpers::{echo, spawn_bot_with_nats, spawn_second_bot, TOKEN},
@@ -72,5 +75,11 @@ async fn two_bot_processes_answer_each_message_once_and_see_each_other_s_tickets
     let answer = posts.last().unwrap();
     assert_eq!(reference_id(answer), Some(last));
     assert_eq!(content(answer), "answer to five");
+    // Only the process that posted an answer counts it in the ticket's entry: once each.
+    eventually("the five answers counted", WAIT, || async {
+        let entry = stored_in(&second.bot_nats, "tickets", ticket).await?;
+        (entry["answers"] == 5).then_some(())
+    })
+    .await;
     second.shutdown().await.unwrap();
 }
