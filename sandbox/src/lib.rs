@@ -46,15 +46,21 @@ pub use handle::{describe, Sandbox, WAIT};
 pub use http::{app, page::INTERACTION_DEADLINE, run};
 pub use model::{
     error::ApiError,
-    ids::{ADMIN_ID, APP_ID, BOT_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
-    limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT},
+    gateway::{IdentifyLimit, Shard},
+    ids::{
+        guild_id, shard_of, ADMIN_ID, APP_ID, BOT_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID,
+        SUPPORT_ID,
+    },
+    limits::{ACTIVE_THREAD_LIMIT, CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT},
+    modal::Modal,
     user::{Persona, PERSONAS},
 };
 pub use rate_limit::{Limit, RateLimits};
 pub use server::{SandboxOptions, Server};
 pub use settings::SandboxSettings;
 pub use world::{
+    components::ModalRef,
     error::SandboxError,
     faults::HeldCall,
-    record::{Dispatched, Recorded},
+    record::{Dispatched, Identified, Recorded},
 };
