@@ -48,7 +48,9 @@ pub fn routes() -> Router<Server> {
         .route("/channels/{channel}/thread-members", get(thread_members))
         .route(
             "/channels/{channel}/thread-members/{user}",
-            put(add_thread_member).delete(remove_thread_member),
+            get(thread_member)
+                .put(add_thread_member)
+                .delete(remove_thread_member),
         )
 }
 
@@ -75,6 +77,14 @@ async fn thread_members(
     Path(Id(thread)): Path<Id>,
 ) -> Result<Response, ApiError> {
     Ok(Json(server.world().thread_members(thread)?).into_response())
+}
+
+async fn thread_member(
+    State(server): State<Server>,
+    Path((Id(thread), user)): Path<(Id, String)>,
+) -> Result<Response, ApiError> {
+    let member = server.world().thread_member(thread, user_in_path(&user))?;
+    Ok(Json(member).into_response())
 }
 
 async fn add_thread_member(

@@ -204,6 +204,18 @@ impl World {
             .collect())
     }
 
+    /// `GET /channels/{thread}/thread-members/{user}`: one member; Unknown Member when they are
+    /// not in it.
+    pub fn thread_member(&self, thread: u64, user: u64) -> Result<ThreadMember, ApiError> {
+        let (guild, _) = self.thread(thread)?;
+        guild
+            .thread_members
+            .get(&thread)
+            .and_then(|members| members.get(&user))
+            .map(|joined| ThreadMember::new(thread, user, joined))
+            .ok_or(ApiError::UnknownMember)
+    }
+
     /// `GET /guilds/{id}/threads/active`: the guild's threads that are not archived, and the
     /// bot's membership of them.
     pub fn list_active_threads(&self, guild: u64) -> Result<ActiveThreads, ApiError> {
@@ -392,6 +404,14 @@ mod tests {
             .map(|m| m.user_id)
             .collect();
         assert_eq!(members, [BOT_ID, MEMBER_A_ID]);
+        assert_eq!(
+            world.thread_member(thread.id, MEMBER_A_ID).unwrap().user_id,
+            MEMBER_A_ID
+        );
+        assert_eq!(
+            world.thread_member(thread.id, MEMBER_B_ID),
+            Err(ApiError::UnknownMember)
+        );
         assert!(world.can_see(MEMBER_A_ID, thread.id));
         assert!(!world.can_see(MEMBER_B_ID, thread.id));
         assert!(
