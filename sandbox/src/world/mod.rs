@@ -56,7 +56,7 @@ const PAGE_EVENTS_BUFFERED: usize = 256;
 /// The guild's name in GUILD_CREATE, when there is one.
 const GUILD_NAME: &str = "Fake Guild";
 
-/// The name of guild number `k` (from 0) of `count`: [`GUILD_NAME`] alone, "Sandbox 1",
+/// The name of guild number `k` (from 0) of `count`: "Fake Guild" alone, "Sandbox 1",
 /// "Sandbox 2"... among several.
 pub fn guild_name(k: usize, count: usize) -> String {
     if count <= 1 {
