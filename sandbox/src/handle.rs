@@ -1,7 +1,10 @@
-//! [`Sandbox`], the tests' handle on a running sandbox (feature `test-util`): arrange the guild,
-//! act as a person or inject any gateway event, read what the bot did, and wait for it. Each
-//! method is one [`World`] action or read; the waiting helpers and a few others panic when the
-//! test cannot go on, which is why the product never builds them.
+//! [`Sandbox`], the tests' handle on a running sandbox (feature `test-util`): arrange the guild
+//! (or one of several: the `…_in(guild, …)` methods; the others act on the first, [`GUILD_ID`]),
+//! act as a person (write, run a command, press a button, choose in a select menu, fill in a
+//! form) or inject any gateway event, read what the bot did (its calls, its sessions and their
+//! shards, its IDENTIFYs), and wait for it. Each method is one [`World`] action or read; the
+//! waiting helpers and a few others panic when the test cannot go on, which is why the product
+//! never builds them.
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -16,17 +19,20 @@ use crate::{
         channel::{ChannelKind, Overwrite, OverwriteKind},
         error::ApiError,
         event::Dispatch,
+        gateway::Shard,
         ids::{BOT_ID, GUILD_ID},
         interaction::{interaction_token, CommandOption},
         message::{AttachmentSpec, MessageSpec},
+        modal::Modal,
         permissions::VIEW_CHANNEL,
         user::Persona,
     },
     server::{SandboxOptions, Server},
     world::{
+        components::ModalRef,
         error::SandboxError,
         faults::HeldCall,
-        record::{Dispatched, Recorded},
+        record::{Dispatched, Identified, Recorded},
         state::Upload,
         World,
     },
@@ -107,29 +113,52 @@ impl Sandbox {
 
     /// Adds a category channel to the guild.
     pub fn add_category(&self, name: &str) -> u64 {
-        self.add_channel(name, ChannelKind::Category, None, Vec::new())
+        self.add_category_in(GUILD_ID, name)
+    }
+
+    /// Adds a category channel to guild `guild`; panics when there is no such guild.
+    pub fn add_category_in(&self, guild: u64, name: &str) -> u64 {
+        self.add_channel(guild, name, ChannelKind::Category, None, Vec::new())
     }
 
     /// Adds a text channel to the guild, under `parent` when given.
     pub fn add_text_channel(&self, name: &str, parent: Option<u64>) -> u64 {
-        self.add_channel(name, ChannelKind::Text, parent, Vec::new())
+        self.add_text_channel_in(GUILD_ID, name, parent)
+    }
+
+    /// Adds a text channel to guild `guild`, under `parent` when given; panics when there is
+    /// no such guild.
+    pub fn add_text_channel_in(&self, guild: u64, name: &str, parent: Option<u64>) -> u64 {
+        self.add_channel(guild, name, ChannelKind::Text, parent, Vec::new())
     }
 
     fn add_channel(
         &self,
+        guild: u64,
         name: &str,
         kind: ChannelKind,
         parent: Option<u64>,
         overwrites: Vec<Overwrite>,
     ) -> u64 {
         self.world()
-            .add_channel(GUILD_ID, name, kind, parent, overwrites)
-            .expect("the sandbox's guild exists")
+            .add_channel(guild, name, kind, parent, overwrites)
+            .unwrap_or_else(|| panic!("the sandbox has no guild {guild}"))
     }
 
     /// Adds a text channel that only `user` (and administrators, and the bot) can see, as a
     /// ticket channel is.
     pub fn add_private_channel(&self, name: &str, parent: Option<u64>, user: u64) -> u64 {
+        self.add_private_channel_in(GUILD_ID, name, parent, user)
+    }
+
+    /// [`Sandbox::add_private_channel`] in guild `guild`; panics when there is no such guild.
+    pub fn add_private_channel_in(
+        &self,
+        guild: u64,
+        name: &str,
+        parent: Option<u64>,
+        user: u64,
+    ) -> u64 {
         let overwrite = |id, kind, allow, deny| Overwrite {
             id,
             kind,
@@ -137,18 +166,29 @@ impl Sandbox {
             deny,
         };
         let overwrites = vec![
-            overwrite(GUILD_ID, OverwriteKind::Role, 0, VIEW_CHANNEL),
+            overwrite(guild, OverwriteKind::Role, 0, VIEW_CHANNEL),
             overwrite(user, OverwriteKind::Member, VIEW_CHANNEL, 0),
             overwrite(BOT_ID, OverwriteKind::Member, VIEW_CHANNEL, 0),
         ];
-        self.add_channel(name, ChannelKind::Text, parent, overwrites)
+        self.add_channel(guild, name, ChannelKind::Text, parent, overwrites)
     }
 
     /// Adds a role to the guild (the Support persona gets one named "Support").
     pub fn add_role(&self, name: &str) -> u64 {
+        self.add_role_in(GUILD_ID, name)
+    }
+
+    /// Adds a role to guild `guild` (the Support persona gets one named "Support"); panics
+    /// when there is no such guild.
+    pub fn add_role_in(&self, guild: u64, name: &str) -> u64 {
         self.world()
-            .add_role(GUILD_ID, name)
-            .expect("the sandbox's guild exists")
+            .add_role(guild, name)
+            .unwrap_or_else(|| panic!("the sandbox has no guild {guild}"))
+    }
+
+    /// Every guild's ID, [`GUILD_ID`] first (then [`crate::guild_id`]`(1)`...).
+    pub fn guild_ids(&self) -> Vec<u64> {
+        self.world().guilds().map(|g| g.id).collect()
     }
 
     /// Calls refused with 429 so far (they are not in [`Sandbox::requests`]).
@@ -218,8 +258,13 @@ impl Sandbox {
     /// members, GUILD_ROLE_DELETE sent to the bot, the page updated; `false` when there was
     /// no such role.
     pub fn delete_role(&self, id: u64) -> bool {
+        self.delete_role_in(GUILD_ID, id)
+    }
+
+    /// [`Sandbox::delete_role`] in guild `guild`.
+    pub fn delete_role_in(&self, guild: u64, id: u64) -> bool {
         let mut world = self.world();
-        let removed = world.delete_role(GUILD_ID, id);
+        let removed = world.delete_role(guild, id);
         world.page_changed(None);
         removed
     }
@@ -239,14 +284,129 @@ impl Sandbox {
         self.world().revoke_manage_roles();
     }
 
-    /// The guild's channels now.
+    /// [`Sandbox::revoke_manage_channels`] in guild `guild`.
+    pub fn revoke_manage_channels_in(&self, guild: u64) {
+        if let Some(guild) = self.world().guild_mut(guild) {
+            guild.bot_can_manage_channels = false;
+        }
+    }
+
+    /// [`Sandbox::revoke_manage_roles`] in guild `guild`.
+    pub fn revoke_manage_roles_in(&self, guild: u64) {
+        if let Some(guild) = self.world().guild_mut(guild) {
+            guild.bot_can_manage_roles = false;
+        }
+    }
+
+    /// Takes Manage Threads away from the bot: locking a thread, or unlocking one, gets 403
+    /// Missing Permissions; writing in a locked thread too, and in a locked archived one 400
+    /// 50083 "Thread is archived".
+    pub fn revoke_manage_threads(&self) {
+        self.revoke_manage_threads_in(GUILD_ID);
+    }
+
+    /// [`Sandbox::revoke_manage_threads`] in guild `guild`.
+    pub fn revoke_manage_threads_in(&self, guild: u64) {
+        self.world().revoke_manage_threads(guild);
+    }
+
+    /// The guild's channels now (its threads apart: [`Sandbox::threads`]).
     pub fn channels(&self) -> Vec<Value> {
-        self.world().home().channels.iter().map(json).collect()
+        self.channels_in(GUILD_ID)
+    }
+
+    /// Guild `guild`'s channels now, threads apart (none for a guild there is not).
+    pub fn channels_in(&self, guild: u64) -> Vec<Value> {
+        let world = self.world();
+        world
+            .guild(guild)
+            .map(|g| g.plain_channels().map(json).collect())
+            .unwrap_or_default()
     }
 
     /// The guild's roles now.
     pub fn roles(&self) -> Vec<Value> {
-        self.world().home().roles.iter().map(json).collect()
+        self.roles_in(GUILD_ID)
+    }
+
+    /// Guild `guild`'s roles now (none for a guild there is not).
+    pub fn roles_in(&self, guild: u64) -> Vec<Value> {
+        let world = self.world();
+        world
+            .guild(guild)
+            .map(|g| g.roles.iter().map(json).collect())
+            .unwrap_or_default()
+    }
+
+    /// The guild's threads now, archived ones too, as channel objects (`thread_metadata`,
+    /// `member_count`, `message_count`...).
+    pub fn threads(&self) -> Vec<Value> {
+        self.threads_in(GUILD_ID)
+    }
+
+    /// Guild `guild`'s threads now, archived ones too.
+    pub fn threads_in(&self, guild: u64) -> Vec<Value> {
+        let world = self.world();
+        world
+            .guild(guild)
+            .map(|g| {
+                g.channels
+                    .iter()
+                    .filter(|c| c.is_thread())
+                    .map(json)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Adds a private thread to text channel `parent` (of any guild) as a moderator would,
+    /// with `members` (add [`BOT_ID`] for the bot to be in it), telling nobody but the page;
+    /// returns its ID. Panics when `parent` is no guild channel.
+    pub fn add_thread(&self, parent: u64, name: &str, members: &[u64]) -> u64 {
+        self.world()
+            .add_thread(parent, name, ChannelKind::PrivateThread, members)
+            .unwrap_or_else(|| panic!("channel {parent} is no guild channel"))
+    }
+
+    /// Adds a public thread (seen by everyone who sees `parent`) without members, telling
+    /// nobody but the page; returns its ID.
+    pub fn add_public_thread(&self, parent: u64, name: &str) -> u64 {
+        self.world()
+            .add_thread(parent, name, ChannelKind::PublicThread, &[])
+            .unwrap_or_else(|| panic!("channel {parent} is no guild channel"))
+    }
+
+    /// The members of thread `thread_id`, by ID (none for an unknown thread).
+    pub fn thread_members(&self, thread_id: u64) -> Vec<u64> {
+        self.world()
+            .thread_members(thread_id)
+            .map(|members| members.iter().map(|m| m.user_id).collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds `user_id` to thread `thread_id` as a moderator would (THREAD_MEMBERS_UPDATE to a
+    /// bot with the GUILD_MEMBERS intent, or when `user_id` is the bot).
+    pub fn add_thread_member(&self, thread_id: u64, user_id: u64) -> Result<(), ApiError> {
+        self.world().add_thread_member(thread_id, user_id)
+    }
+
+    /// Removes `user_id` from thread `thread_id` as a moderator would.
+    pub fn remove_thread_member(&self, thread_id: u64, user_id: u64) -> Result<(), ApiError> {
+        self.world().remove_thread_member(thread_id, user_id)
+    }
+
+    /// A moderator archives thread `thread_id` (and locks it, with `lock`): THREAD_UPDATE
+    /// sent to the bot; `false` when there is no such thread.
+    pub fn archive_thread(&self, thread_id: u64, lock: bool) -> bool {
+        self.world()
+            .moderate_thread(thread_id, Some(true), lock.then_some(true))
+    }
+
+    /// A moderator unarchives and unlocks thread `thread_id`: THREAD_UPDATE sent to the bot;
+    /// `false` when there is no such thread.
+    pub fn unarchive_thread(&self, thread_id: u64) -> bool {
+        self.world()
+            .moderate_thread(thread_id, Some(false), Some(false))
     }
 
     /// Every REST call so far (the last [`crate::world::record::RECORD_LIMIT`]).
@@ -275,9 +435,40 @@ impl Sandbox {
         self.world().record.dispatched.to_vec()
     }
 
-    /// How many times the bot identified.
+    /// How many times the bot identified (sessions started with READY; an IDENTIFY refused
+    /// over the identify limit is not one: [`Sandbox::invalid_sessions`]).
     pub fn identifies(&self) -> usize {
         self.world().record.identifies
+    }
+
+    /// Every IDENTIFY so far, accepted or not, with when it came and its shard: a test checks
+    /// the bot stays within the identify limit with it (or with
+    /// [`Sandbox::invalid_sessions`] when the limit is enforced).
+    pub fn identify_log(&self) -> Vec<Identified> {
+        self.world().record.identify_log.to_vec()
+    }
+
+    /// How many IDENTIFYs were answered INVALID_SESSION because they passed the identify
+    /// limit ([`SandboxOptions::identify_limit`]).
+    pub fn invalid_sessions(&self) -> usize {
+        self.world().record.invalid_sessions
+    }
+
+    /// The shard of each open gateway session, in the order they identified (`[0, 1]` for an
+    /// unsharded bot).
+    pub fn session_shards(&self) -> Vec<Shard> {
+        self.world().session_shards()
+    }
+
+    /// Whether the bot has a session on the shard of guild `guild`.
+    pub fn guild_connected(&self, guild: u64) -> bool {
+        self.world().guild_connected(guild)
+    }
+
+    /// How many calls the global rate limit refused with 429 (counted across every process of
+    /// the bot: one token, one limit, as on Discord).
+    pub fn global_rate_limited(&self) -> usize {
+        self.world().record.global_rate_limited
     }
 
     /// Waits (without sleeping) until `check` finds what it wants in the recorded calls.
@@ -330,21 +521,22 @@ impl Sandbox {
             .expect("the bot is connected to the gateway");
     }
 
-    /// Sends a dispatch event to the connected bot.
+    /// Sends a dispatch event to the connected bot: to the sessions on the shard of the
+    /// data's `guild_id` (or its `id`, for a `GUILD_*` event), shard 0 without one.
     pub fn try_dispatch(&self, name: &str, data: Value) -> Result<(), SandboxError> {
-        let id = data["id"].as_str().unwrap_or_default().to_owned();
-        let dispatch = Dispatch {
-            name: name.to_owned(),
-            id,
-            data,
-        };
-        self.world().dispatch(dispatch)
+        self.world().dispatch(Dispatch::raw(name, data))
     }
 
     /// Sends an interaction for a slash command and returns its ID.
     pub fn run_command(&self, name: &str, user_id: u64, administrator: bool) -> u64 {
+        self.run_command_in(GUILD_ID, name, user_id, administrator)
+    }
+
+    /// [`Sandbox::run_command`] in guild `guild` (its first text channel), to the session of
+    /// its shard.
+    pub fn run_command_in(&self, guild: u64, name: &str, user_id: u64, administrator: bool) -> u64 {
         self.world()
-            .run_command_unchecked(name, user_id, administrator)
+            .run_command_unchecked_in(guild, name, user_id, administrator)
             .expect("the bot is connected to the gateway")
     }
 
@@ -389,6 +581,66 @@ impl Sandbox {
     /// Whether the bot answered interaction `id` (its callback arrived).
     pub fn acknowledged(&self, interaction_id: u64) -> bool {
         self.world().acknowledged(interaction_id)
+    }
+
+    /// Chooses `values` as persona `user` in the string select menu `custom_id` of message
+    /// `message_id`: the bot gets a component interaction with `data.component_type` 3 and
+    /// `data.values`. Refused as the Discord client refuses: values not among the options, too
+    /// few or too many, a disabled menu, a message the person does not see.
+    pub fn choose(
+        &self,
+        user: &Persona,
+        message_id: u64,
+        custom_id: &str,
+        values: &[&str],
+    ) -> Result<u64, SandboxError> {
+        self.world().choose(user, message_id, custom_id, values)
+    }
+
+    /// The form the bot opened in answer to interaction `interaction_id` (callback type 9),
+    /// while nobody submitted or closed it.
+    pub fn open_modal(&self, interaction_id: u64) -> Option<Modal> {
+        self.world().open_modal(interaction_id).cloned()
+    }
+
+    /// Waits (without sleeping) until the bot answers interaction `interaction_id` with a
+    /// form, and returns it; panics after [`WAIT`].
+    pub async fn wait_for_modal(&self, interaction_id: u64) -> Modal {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let recorded = self.server.recorded();
+            tokio::pin!(recorded);
+            recorded.as_mut().enable();
+            if let Some(modal) = self.open_modal(interaction_id) {
+                return modal;
+            }
+            if tokio::time::timeout_at(deadline, recorded).await.is_err() {
+                panic!(
+                    "timed out waiting for a form answering interaction {interaction_id}; calls so far:\n{}",
+                    describe(&self.requests())
+                );
+            }
+        }
+    }
+
+    /// Submits persona `user`'s open form `modal` (the interaction ID it answers, or its custom
+    /// ID) with `values` (`(custom_id, value)`; a field not named is sent empty): the bot gets
+    /// INTERACTION_CREATE of type 5 with `data.custom_id` and `data.components`. Refused as the
+    /// Discord client refuses: a required field empty, an answer outside its lengths, a field
+    /// the form does not have, a form that is not theirs or no longer open.
+    pub fn submit_modal(
+        &self,
+        user: &Persona,
+        modal: impl Into<ModalRef>,
+        values: &[(&str, &str)],
+    ) -> Result<u64, SandboxError> {
+        self.world().submit_modal(user, modal, values)
+    }
+
+    /// Closes persona `user`'s open form `modal` without submitting it (the bot is told
+    /// nothing, as on Discord); `false` when they had no such form.
+    pub fn dismiss_modal(&self, user: &Persona, modal: impl Into<ModalRef>) -> bool {
+        self.world().dismiss_modal(user, modal)
     }
 
     /// Sends a message from a human and returns its ID.

@@ -14,9 +14,12 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    model::{channel::ChannelKind, ids::GUILD_ID},
+    model::{
+        channel::ChannelKind,
+        gateway::{IdentifyLimit, GUILDS_PER_SHARD},
+    },
     rate_limit::{Limiter, RateLimits},
-    world::World,
+    world::{GatewaySettings, World},
 };
 
 /// How to start a sandbox.
@@ -26,9 +29,17 @@ pub struct SandboxOptions {
     pub token: String,
     /// The rate limits it enforces ([`RateLimits::discord`] unless told otherwise).
     pub rate_limits: RateLimits,
-    /// Start with a #general channel, as a new guild has (the page needs somewhere to run
-    /// commands); tests start with an empty guild.
+    /// Start with a #general channel in each guild, as a new guild has (the page needs
+    /// somewhere to run commands); tests start with empty guilds.
     pub general_channel: bool,
+    /// How many guilds, with the same people (1 unless told otherwise): [`crate::GUILD_ID`],
+    /// then [`crate::guild_id`]`(1)`...
+    pub guilds: usize,
+    /// Guilds per shard `GET /gateway/bot` recommends (Discord's 1000).
+    pub guilds_per_shard: usize,
+    /// The identify limit, when enforced: none unless told (tests restart bots at once); the
+    /// `discord-sandbox` binary enforces Discord's.
+    pub identify_limit: Option<IdentifyLimit>,
 }
 
 impl SandboxOptions {
@@ -38,7 +49,32 @@ impl SandboxOptions {
             token: token.into(),
             rate_limits: RateLimits::discord(),
             general_channel: false,
+            guilds: 1,
+            guilds_per_shard: GUILDS_PER_SHARD,
+            identify_limit: None,
         }
+    }
+
+    /// `count` guilds (at least one) instead of one.
+    #[must_use]
+    pub fn guilds(mut self, count: usize) -> Self {
+        self.guilds = count.max(1);
+        self
+    }
+
+    /// `GET /gateway/bot` recommends one shard per `count` guilds (at least one).
+    #[must_use]
+    pub fn guilds_per_shard(mut self, count: usize) -> Self {
+        self.guilds_per_shard = count.max(1);
+        self
+    }
+
+    /// Enforces Discord's identify limit with `max_concurrency` buckets: one IDENTIFY per 5
+    /// seconds in each (`shard_id % max_concurrency`), any other answered INVALID_SESSION.
+    #[must_use]
+    pub fn identify_limit(mut self, max_concurrency: u32) -> Self {
+        self.identify_limit = Some(IdentifyLimit::discord(max_concurrency));
+        self
     }
 
     /// These rate limits instead.
@@ -84,9 +120,16 @@ impl Server {
     /// A sandbox whose address will be `addr` (where the caller bound its listener).
     pub fn new(options: impl Into<SandboxOptions>, addr: SocketAddr) -> Self {
         let options = options.into();
-        let mut world = World::new();
+        let mut world = World::with_guilds(options.guilds);
+        world.set_gateway(GatewaySettings {
+            guilds_per_shard: options.guilds_per_shard,
+            identify_limit: options.identify_limit,
+        });
         if options.general_channel {
-            world.add_channel(GUILD_ID, "general", ChannelKind::Text, None, Vec::new());
+            let guilds: Vec<u64> = world.guilds().map(|g| g.id).collect();
+            for guild in guilds {
+                world.add_channel(guild, "general", ChannelKind::Text, None, Vec::new());
+            }
         }
         Self {
             inner: Arc::new(Inner {
@@ -156,5 +199,23 @@ mod tests {
         assert_eq!(server.url(), "http://127.0.0.1:9");
         assert_eq!(server.world().home().channels[0].name, "general");
         assert!(Server::new("t", addr).world().home().channels.is_empty());
+    }
+
+    #[test]
+    fn several_guilds_each_get_general_and_the_gateway_settings_are_the_worlds() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+        let options = SandboxOptions::new("t")
+            .with_general_channel()
+            .guilds(3)
+            .guilds_per_shard(2)
+            .identify_limit(4);
+        let server = Server::new(options, addr);
+        let world = server.world();
+        assert_eq!(world.guild_count(), 3);
+        assert!(world.guilds().all(|g| g.channels[0].name == "general"));
+        let gateway = world.gateway_settings();
+        assert_eq!(gateway.guilds_per_shard, 2);
+        assert_eq!(gateway.identify_limit.map(|l| l.max_concurrency), Some(4));
+        assert_eq!(world.gateway_bot("h").shards, 2);
     }
 }

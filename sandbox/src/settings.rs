@@ -8,20 +8,27 @@
 //! | `SANDBOX_GLOBAL_RATE_LIMIT` | 50 | requests per second across all routes, as Discord; 0 turns it off |
 //! | `SANDBOX_ROUTE_RATE_LIMIT` | 5 | requests per window on one route and channel/guild; 0 turns it off |
 //! | `SANDBOX_ROUTE_WINDOW_MS` | 5000 | that window, in milliseconds |
+//! | `SANDBOX_GUILDS` | 1 | how many guilds, with the same people (IDs `GUILD_ID + k << 22`, names "Sandbox 1"...) |
+//! | `SANDBOX_GUILDS_PER_SHARD` | 1000 | `GET /gateway/bot` recommends one shard per this many guilds |
+//! | `SANDBOX_MAX_CONCURRENCY` | 1 | the identify limit's buckets: one IDENTIFY per 5 s each; 0 turns the limit off |
 
 use std::{
     net::{IpAddr, SocketAddr},
     time::Duration,
 };
 
-use common::config::{ConfigError, ConfigSource};
+use common::config::{in_range, ConfigError, ConfigSource};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use crate::{
+    model::gateway::{IdentifyLimit, GUILDS_PER_SHARD},
     rate_limit::{Limit, RateLimits, DISCORD_GLOBAL, DISCORD_ROUTE},
     server::SandboxOptions,
 };
+
+/// The most guilds `SANDBOX_GUILDS` may ask for.
+pub const MAX_GUILDS: usize = 100_000;
 
 /// The token the sandbox accepts unless told otherwise (it guards nothing real).
 pub const DEFAULT_TOKEN: &str = "sandbox-token";
@@ -35,6 +42,12 @@ pub struct SandboxSettings {
     pub token: SecretString,
     /// The limits from `SANDBOX_*_RATE_LIMIT` and `SANDBOX_ROUTE_WINDOW_MS`.
     pub rate_limits: RateLimits,
+    /// `SANDBOX_GUILDS`.
+    pub guilds: usize,
+    /// `SANDBOX_GUILDS_PER_SHARD`.
+    pub guilds_per_shard: usize,
+    /// The identify limit of `SANDBOX_MAX_CONCURRENCY` (none for 0).
+    pub identify_limit: Option<IdentifyLimit>,
 }
 
 /// The variables as read, before they are checked; a missing one takes its default below.
@@ -47,6 +60,9 @@ struct RawSettings {
     sandbox_global_rate_limit: u32,
     sandbox_route_rate_limit: u32,
     sandbox_route_window_ms: u64,
+    sandbox_guilds: usize,
+    sandbox_guilds_per_shard: usize,
+    sandbox_max_concurrency: u32,
 }
 
 impl Default for RawSettings {
@@ -58,6 +74,9 @@ impl Default for RawSettings {
             sandbox_global_rate_limit: DISCORD_GLOBAL.requests,
             sandbox_route_rate_limit: DISCORD_ROUTE.requests,
             sandbox_route_window_ms: DISCORD_ROUTE.per.as_millis().try_into().unwrap_or(u64::MAX),
+            sandbox_guilds: 1,
+            sandbox_guilds_per_shard: GUILDS_PER_SHARD,
+            sandbox_max_concurrency: 1,
         }
     }
 }
@@ -95,18 +114,33 @@ impl SandboxSettings {
                 per: Duration::from_millis(raw.sandbox_route_window_ms),
             }),
         };
+        let guilds = in_range("SANDBOX_GUILDS", raw.sandbox_guilds, 1..=MAX_GUILDS)?;
+        let guilds_per_shard = in_range(
+            "SANDBOX_GUILDS_PER_SHARD",
+            raw.sandbox_guilds_per_shard,
+            1..=MAX_GUILDS,
+        )?;
         Ok(Self {
             addr: SocketAddr::new(ip, raw.sandbox_port),
             token,
             rate_limits,
+            guilds,
+            guilds_per_shard,
+            identify_limit: (raw.sandbox_max_concurrency > 0)
+                .then(|| IdentifyLimit::discord(raw.sandbox_max_concurrency)),
         })
     }
 
-    /// The options of the sandbox these settings describe (with a #general channel).
+    /// The options of the sandbox these settings describe (with a #general channel in each
+    /// guild, Discord's identify limit unless turned off).
     pub fn options(&self) -> SandboxOptions {
-        SandboxOptions::new(self.token.expose_secret())
+        let mut options = SandboxOptions::new(self.token.expose_secret())
             .rate_limits(self.rate_limits)
             .with_general_channel()
+            .guilds(self.guilds)
+            .guilds_per_shard(self.guilds_per_shard);
+        options.identify_limit = self.identify_limit;
+        options
     }
 }
 
@@ -126,6 +160,34 @@ mod tests {
         assert_eq!(settings.token.expose_secret(), DEFAULT_TOKEN);
         let settings = load(&[("SANDBOX_BOT_TOKEN", "hush")]).unwrap();
         assert!(!format!("{settings:?}").contains("hush"));
+        let options = load(&[]).unwrap().options();
+        assert_eq!((options.guilds, options.guilds_per_shard), (1, 1000));
+        assert_eq!(
+            options.identify_limit,
+            Some(IdentifyLimit::discord(1)),
+            "as Discord"
+        );
+    }
+
+    #[test]
+    fn guilds_shards_and_the_identify_limit_can_be_set_and_bad_values_are_named() {
+        let settings = load(&[
+            ("SANDBOX_GUILDS", "5"),
+            ("SANDBOX_GUILDS_PER_SHARD", "2"),
+            ("SANDBOX_MAX_CONCURRENCY", "0"),
+        ])
+        .unwrap();
+        assert_eq!((settings.guilds, settings.guilds_per_shard), (5, 2));
+        assert_eq!(settings.identify_limit, None, "0 turns it off");
+        for (key, value) in [
+            ("SANDBOX_GUILDS", "0"),
+            ("SANDBOX_GUILDS", "100001"),
+            ("SANDBOX_GUILDS_PER_SHARD", "0"),
+            ("SANDBOX_MAX_CONCURRENCY", "x"),
+        ] {
+            let err = load(&[(key, value)]).unwrap_err();
+            assert!(err.to_string().contains(key), "{key}={value}: {err}");
+        }
     }
 
     #[test]

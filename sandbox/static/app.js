@@ -1,7 +1,8 @@
-// The sandbox page: fetches what the chosen user sees from /sandbox/state and
-// /sandbox/channels/{id}/messages, fetches again on every server-sent event from
-// /sandbox/events, and acts through POST /sandbox/... . Every failure is shown in the red
-// banner, never swallowed.
+// The sandbox page: fetches what the chosen user sees in the chosen guild from /sandbox/state
+// and /sandbox/channels/{id}/messages, fetches again on every server-sent event from
+// /sandbox/events, and acts through POST /sandbox/... (messages, commands, buttons, select
+// menus, forms). Every failure is shown in the red banner (or in the form it concerns), never
+// swallowed.
 "use strict";
 
 const INTERACTION_DEADLINE_MS = 3000;
@@ -10,14 +11,32 @@ const LOADING = 1 << 7;
 const BUTTON_STYLES = { 1: "primary", 2: "secondary", 3: "success", 4: "danger" };
 // Discord's option type of a slash command option naming a user.
 const USER_OPTION = 6;
+// Discord's component types: a button, a string select menu; and a text input's long style.
+const BUTTON = 2;
+const STRING_SELECT = 3;
+const PARAGRAPH = 2;
+// Discord's channel types of threads.
+const THREADS = [11, 12];
 
+const query = new URLSearchParams(location.search);
 const state = {
-  user: new URLSearchParams(location.search).get("user") || "admin",
+  user: query.get("user") || "admin",
+  // The guild shown (the first unless the address names another).
+  guild: query.get("guild"),
   channel: null,
   channels: [],
   users: [],
   connected: true,
+  // The interaction whose form is open on the page, if one is.
+  modal: null,
 };
+
+// The page's own address: who acts, and in which guild.
+function remember() {
+  const params = new URLSearchParams({ user: state.user });
+  if (state.guild) params.set("guild", state.guild);
+  history.replaceState(null, "", `?${params}`);
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -92,20 +111,32 @@ function renderUsers() {
   }, user.name, el("small", {}, user.role))));
 }
 
+function renderGuilds(guilds, current) {
+  const box = $("guild-switch");
+  box.hidden = guilds.length < 2;
+  box.replaceChildren(...guilds.map((g) => el("option", { value: g.id, ...(g.id === current ? { selected: "" } : {}) }, g.name)));
+}
+
 function renderChannels(channels) {
   const nav = $("channels");
   const categories = channels.filter((c) => c.type === 4);
   const dms = channels.filter((c) => c.type === 1);
-  const button = (c, label = c.name) => el("button", {
-    type: "button", class: c.type === 1 ? "channel dm" : "channel", "data-name": c.name,
-    "data-id": c.id, "aria-current": String(c.id === state.channel),
-    onclick: () => openChannel(c.id),
-  }, label);
-  const loose = channels.filter((c) => c.type !== 4 && c.type !== 1 && !categories.some((k) => k.id === c.parent_id));
-  const children = [el("h3", {}, "Channels"), ...loose.map((c) => button(c))];
+  const threads = channels.filter((c) => THREADS.includes(c.type));
+  const button = (c, label = c.name) => {
+    const kind = c.type === 1 ? "channel dm" : THREADS.includes(c.type) ? "channel thread" : "channel";
+    return el("button", {
+      type: "button", class: kind, "data-name": c.name,
+      "data-id": c.id, "aria-current": String(c.id === state.channel),
+      onclick: () => openChannel(c.id),
+    }, label, c.locked ? el("small", {}, " locked") : null, c.archived ? el("small", {}, " archived") : null);
+  };
+  // A channel, then the threads of it this person sees.
+  const withThreads = (c) => [button(c), ...threads.filter((t) => t.parent_id === c.id).map((t) => button(t))];
+  const loose = channels.filter((c) => c.type !== 4 && c.type !== 1 && !THREADS.includes(c.type) && !categories.some((k) => k.id === c.parent_id));
+  const children = [el("h3", {}, "Channels"), ...loose.flatMap(withThreads)];
   for (const category of categories) {
-    const inside = channels.filter((c) => c.parent_id === category.id);
-    children.push(el("h3", { "data-category": category.name }, category.name), ...inside.map((c) => button(c)));
+    const inside = channels.filter((c) => c.parent_id === category.id && !THREADS.includes(c.type));
+    children.push(el("h3", { "data-category": category.name }, category.name), ...inside.flatMap(withThreads));
   }
   if (dms.length) {
     // What the bot sent this person privately (a ticket's transcript, say).
@@ -164,20 +195,49 @@ function renderMessage(message, all) {
     item.append(el("a", { class: "attachment", href: attachment.url, target: "_blank" }, `📎 ${attachment.filename}`));
   }
   for (const row of message.components || []) {
-    const buttons = (row.components || []).filter((c) => c.type === 2);
-    if (buttons.length === 0) continue;
-    item.append(el("div", { class: "components" }, ...buttons.map((b) => b.url
-      ? el("a", { href: b.url, target: "_blank" }, b.label || "link")
-      : el("button", {
-        type: "button", class: BUTTON_STYLES[b.style] || "secondary", "data-custom-id": b.custom_id,
-        onclick: () => pressButton(message.id, b.custom_id),
-        ...(b.disabled ? { disabled: "" } : {}),
-      }, b.label || b.custom_id))));
+    const buttons = (row.components || []).filter((c) => c.type === BUTTON);
+    if (buttons.length > 0) {
+      item.append(el("div", { class: "components" }, ...buttons.map((b) => b.url
+        ? el("a", { href: b.url, target: "_blank" }, b.label || "link")
+        : el("button", {
+          type: "button", class: BUTTON_STYLES[b.style] || "secondary", "data-custom-id": b.custom_id,
+          onclick: () => pressButton(message.id, b.custom_id),
+          ...(b.disabled ? { disabled: "" } : {}),
+        }, b.label || b.custom_id))));
+    }
+    for (const menu of (row.components || []).filter((c) => c.type === STRING_SELECT)) {
+      item.append(renderSelect(message.id, menu));
+    }
   }
   if (message.ephemeral || flags & EPHEMERAL) {
     item.append(el("div", { class: "note" }, "Only you can see this"));
   }
   return item;
+}
+
+// A string select menu as a dropdown: one choice is sent as soon as it is picked; a menu taking
+// several is a list to pick from, sent with its button.
+function renderSelect(messageId, menu) {
+  const most = menu.max_values ?? 1;
+  const disabled = menu.disabled ? { disabled: "" } : {};
+  const options = (menu.options || []).map((o) => el("option", { value: o.value, title: o.description || "" },
+    o.emoji && o.emoji.name && !o.emoji.id ? `${o.emoji.name} ${o.label}` : o.label));
+  if (most <= 1) {
+    const select = el("select", {
+      class: "select-menu", "data-custom-id": menu.custom_id, "aria-label": menu.placeholder || menu.custom_id, ...disabled,
+      onchange: () => choose(messageId, menu.custom_id, [select.value]),
+    }, el("option", { value: "", disabled: "", selected: "" }, menu.placeholder || "Make a selection"), ...options);
+    return el("div", { class: "components" }, select);
+  }
+  const select = el("select", {
+    class: "select-menu", multiple: "", size: String(Math.min(options.length, 6)),
+    "data-custom-id": menu.custom_id, "aria-label": menu.placeholder || menu.custom_id, ...disabled,
+  }, ...options);
+  const send = el("button", {
+    type: "button", class: "primary", ...disabled,
+    onclick: () => choose(messageId, menu.custom_id, [...select.selectedOptions].map((o) => o.value)),
+  }, `Choose ${menu.min_values ?? 1} to ${most}`);
+  return el("div", { class: "components" }, select, send);
 }
 
 let refreshQueued = false;
@@ -187,11 +247,13 @@ async function refresh() {
   if (refreshing) { refreshQueued = true; return; }
   refreshing = true;
   try {
-    const data = await api("GET", `/sandbox/state?user=${encodeURIComponent(state.user)}`);
+    const guild = state.guild ? `&guild=${encodeURIComponent(state.guild)}` : "";
+    const data = await api("GET", `/sandbox/state?user=${encodeURIComponent(state.user)}${guild}`);
     state.users = data.users;
     state.channels = data.channels;
     state.connected = data.bot.connected;
     $("guild-name").textContent = data.guild.name;
+    renderGuilds(data.guilds, data.guild.id);
     const status = $("bot-status");
     status.textContent = data.bot.connected ? "● TicketBot is connected" : "● TicketBot is not connected";
     status.className = data.bot.connected ? "status ok" : "status bad";
@@ -203,6 +265,7 @@ async function refresh() {
     }
     renderChannels(data.channels);
     renderCommands(data.commands);
+    showModal(data.modals);
     await refreshMessages();
   } catch (err) {
     showError(err.message);
@@ -236,10 +299,21 @@ async function refreshMessages() {
 function switchUser(key) {
   state.user = key;
   state.channel = null;
-  history.replaceState(null, "", `?user=${encodeURIComponent(key)}`);
+  closeModalDialog();
+  remember();
   $("banner").hidden = true;
   refresh();
 }
+
+function switchGuild(id) {
+  state.guild = id;
+  state.channel = null;
+  remember();
+  $("banner").hidden = true;
+  refresh();
+}
+
+$("guild-switch").addEventListener("change", (event) => switchGuild(event.target.value));
 
 function openChannel(id) {
   state.channel = id;
@@ -306,6 +380,79 @@ async function runCommand(command) {
       user: state.user, name: command.name, channel_id: state.channel || "0", options,
     });
     watchInteraction(data.interaction_id, `/${command.name}`);
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+async function choose(messageId, customId, values) {
+  try {
+    const data = await api("POST", "/sandbox/selects", { user: state.user, message_id: messageId, custom_id: customId, values });
+    watchInteraction(data.interaction_id, "the selection");
+  } catch (err) {
+    showError(err.message);
+  }
+}
+
+function closeModalDialog() {
+  const open = $("modal-form");
+  if (open) open.remove();
+  state.modal = null;
+}
+
+// The bot's form for this person (the newest open one) as a dialog they fill in and submit;
+// the browser checks required fields and lengths as the Discord client does, the sandbox
+// checks again, and a refusal is shown in the form.
+function showModal(modals) {
+  const modal = modals.length ? modals[modals.length - 1] : null;
+  if (!modal) { closeModalDialog(); return; }
+  if (state.modal === modal.interaction_id) return;
+  closeModalDialog();
+  state.modal = modal.interaction_id;
+  const inputs = modal.components.flatMap((row) => row.components || []);
+  const fields = inputs.map((input) => {
+    const attrs = {
+      name: input.custom_id, id: `field-${input.custom_id}`,
+      ...(input.required === false ? {} : { required: "" }),
+      ...(input.min_length != null ? { minlength: String(input.min_length) } : {}),
+      ...(input.max_length != null ? { maxlength: String(input.max_length) } : {}),
+      ...(input.placeholder ? { placeholder: input.placeholder } : {}),
+    };
+    const field = input.style === PARAGRAPH ? el("textarea", { rows: "4", ...attrs }) : el("input", attrs);
+    field.value = input.value || "";
+    return field;
+  });
+  const error = el("p", { class: "form-error", role: "alert", hidden: "" });
+  const dialog = el("dialog", { id: "modal-form", "data-custom-id": modal.custom_id });
+  const form = el("form", {},
+    el("h3", {}, modal.title),
+    ...inputs.map((input, i) => el("label", { for: `field-${input.custom_id}` }, input.label || input.custom_id, fields[i])),
+    error,
+    el("div", { class: "actions" },
+      el("button", { type: "button", onclick: () => dismissModal(modal.interaction_id) }, "Cancel"),
+      el("button", { type: "submit", class: "primary" }, "Submit")));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const data = await api("POST", `/sandbox/modals/${modal.interaction_id}`, {
+        user: state.user, values: inputs.map((input, i) => [input.custom_id, fields[i].value]),
+      });
+      closeModalDialog();
+      watchInteraction(data.interaction_id, `the form "${modal.title}"`);
+    } catch (err) {
+      error.textContent = err.message;
+      error.hidden = false;
+    }
+  });
+  dialog.append(form);
+  document.body.append(dialog);
+  dialog.showModal();
+}
+
+async function dismissModal(interactionId) {
+  closeModalDialog();
+  try {
+    await api("DELETE", `/sandbox/modals/${interactionId}?user=${encodeURIComponent(state.user)}`);
   } catch (err) {
     showError(err.message);
   }

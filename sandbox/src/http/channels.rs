@@ -1,5 +1,6 @@
-//! `/channels/...`: a channel (read, change, delete), its permission overwrites, its messages
-//! (post, page through, edit, delete) and the typing indicator.
+//! `/channels/...`: a channel or thread (read, change, delete), its permission overwrites, its
+//! messages (post, page through, edit, delete), the typing indicator, and threads: made in a
+//! text channel, their members added, removed and listed.
 
 use std::time::Instant;
 
@@ -14,8 +15,9 @@ use axum::{
 use crate::{
     http::extract::{Id, Payload, WithFiles},
     model::{
-        channel::{ChannelPatch, OverwriteBody},
+        channel::{ChannelPatch, NewThread, OverwriteBody},
         error::ApiError,
+        ids::BOT_ID,
         message::MessageBody,
         query::{MessagesParams, MessagesQuery},
     },
@@ -42,6 +44,67 @@ pub fn routes() -> Router<Server> {
             axum::routing::patch(edit_message).delete(delete_message),
         )
         .route("/channels/{channel}/typing", post(typing))
+        .route("/channels/{channel}/threads", post(create_thread))
+        .route("/channels/{channel}/thread-members", get(thread_members))
+        .route(
+            "/channels/{channel}/thread-members/{user}",
+            get(thread_member)
+                .put(add_thread_member)
+                .delete(remove_thread_member),
+        )
+}
+
+/// A user in a path: an ID, or `@me` for the bot.
+fn user_in_path(segment: &str) -> u64 {
+    if segment == "@me" {
+        BOT_ID
+    } else {
+        segment.parse().unwrap_or_default()
+    }
+}
+
+async fn create_thread(
+    State(server): State<Server>,
+    Path(Id(parent)): Path<Id>,
+    Payload(body): Payload<NewThread>,
+) -> Result<Response, ApiError> {
+    let created = server.world().create_thread(parent, body)?;
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+async fn thread_members(
+    State(server): State<Server>,
+    Path(Id(thread)): Path<Id>,
+) -> Result<Response, ApiError> {
+    Ok(Json(server.world().thread_members(thread)?).into_response())
+}
+
+async fn thread_member(
+    State(server): State<Server>,
+    Path((Id(thread), user)): Path<(Id, String)>,
+) -> Result<Response, ApiError> {
+    let member = server.world().thread_member(thread, user_in_path(&user))?;
+    Ok(Json(member).into_response())
+}
+
+async fn add_thread_member(
+    State(server): State<Server>,
+    Path((Id(thread), user)): Path<(Id, String)>,
+) -> Result<StatusCode, ApiError> {
+    server
+        .world()
+        .add_thread_member(thread, user_in_path(&user))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_thread_member(
+    State(server): State<Server>,
+    Path((Id(thread), user)): Path<(Id, String)>,
+) -> Result<StatusCode, ApiError> {
+    server
+        .world()
+        .remove_thread_member(thread, user_in_path(&user))?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn channel(State(server): State<Server>, Path(Id(id)): Path<Id>) -> Response {

@@ -21,11 +21,18 @@ impl IntoResponse for SandboxError {
     fn into_response(self) -> Response {
         let status = match self {
             Self::BotNotConnected => StatusCode::CONFLICT,
-            Self::UnknownChannel(_) | Self::UnknownMessage(_) => StatusCode::NOT_FOUND,
+            Self::UnknownChannel(_)
+            | Self::UnknownMessage(_)
+            | Self::UnknownGuild(_)
+            | Self::UnknownModal(_)
+            | Self::UnknownComponent { .. } => StatusCode::NOT_FOUND,
             Self::UnknownUser(_)
             | Self::UnknownCommand(_)
             | Self::EmptyMessage
-            | Self::MessageTooLong => StatusCode::BAD_REQUEST,
+            | Self::MessageTooLong
+            | Self::InvalidForm(_)
+            | Self::InvalidChoice(_) => StatusCode::BAD_REQUEST,
+            Self::ThreadArchived(_) | Self::ThreadLocked(_) => StatusCode::FORBIDDEN,
         };
         (status, Json(json!({ "error": self.to_string() }))).into_response()
     }

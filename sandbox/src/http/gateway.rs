@@ -1,8 +1,11 @@
-//! The gateway: `GET /api/v10/gateway` says where it is, and the websocket at `/gateway` speaks
-//! just enough of Discord's protocol: HELLO, IDENTIFY (token checked) -> READY + GUILD_CREATE,
-//! heartbeat ACK, RESUME answered with "invalid session" (a fresh IDENTIFY follows), and the
-//! dispatch events the world sends (what people do on the page, what tests inject, what the
-//! bot's own REST calls changed).
+//! The gateway: `GET /api/v10/gateway` says where it is and `GET /api/v10/gateway/bot` how many
+//! shards to run and how many sessions may start; the websocket at `/gateway` speaks just
+//! enough of Discord's protocol: HELLO, IDENTIFY (token checked; `shard: [id, count]` honoured)
+//! -> READY + GUILD_CREATE of the shard's guilds, or INVALID_SESSION over the identify limit (a
+//! close 4010 for a bad shard, 4011 when sharding is required), heartbeat ACK, RESUME answered
+//! with "invalid session" (a fresh IDENTIFY follows), and the dispatch events the world sends
+//! to the session's shard (what people do on the page, what tests inject, what the bot's own
+//! REST calls changed).
 
 use std::time::Instant;
 
@@ -11,7 +14,7 @@ use axum::{
         ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade},
         State,
     },
-    response::Response,
+    response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
@@ -19,7 +22,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use crate::{http::extract::Host, model::event::Dispatch, server::Server, world::GatewaySender};
+use crate::{
+    http::extract::Host,
+    model::{event::Dispatch, gateway::Shard},
+    server::Server,
+    world::{GatewaySender, Identify as IdentifyRequest, IdentifyRefusal},
+};
 
 /// What real Discord sends in HELLO; serenity heartbeats at this pace.
 const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
@@ -27,6 +35,10 @@ const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 const AUTHENTICATION_FAILED: u16 = 4004;
 /// Discord's close code for "unknown error: reconnect".
 const SERVER_CLOSING: u16 = 4000;
+/// Discord's close code for a shard it does not accept.
+const INVALID_SHARD: u16 = 4010;
+/// Discord's close code for a shard that would hold too many guilds.
+const SHARDING_REQUIRED: u16 = 4011;
 /// Opcodes.
 const DISPATCH: u8 = 0;
 const HEARTBEAT: u8 = 1;
@@ -36,9 +48,15 @@ const INVALID_SESSION: u8 = 9;
 const HELLO: u8 = 10;
 const HEARTBEAT_ACK: u8 = 11;
 
-/// The REST route, under `/api/v10`.
+/// The REST routes, under `/api/v10`.
 pub fn routes() -> Router<Server> {
-    Router::new().route("/gateway", get(gateway_url))
+    Router::new()
+        .route("/gateway", get(gateway_url))
+        .route("/gateway/bot", get(gateway_bot))
+}
+
+async fn gateway_bot(State(server): State<Server>, Host(host): Host) -> Response {
+    Json(server.world().gateway_bot(&host)).into_response()
 }
 
 /// The body of `GET /gateway`.
@@ -91,10 +109,12 @@ struct Incoming {
 }
 
 /// IDENTIFY's data (the rest of it is not read).
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
+#[serde(default)]
 struct Identify {
-    #[serde(default)]
     token: String,
+    shard: Option<Shard>,
+    intents: Option<u64>,
 }
 
 /// The websocket, at `/gateway`.
@@ -140,22 +160,41 @@ async fn session(server: Server, mut socket: WebSocket, host: String) {
                 let replies = match payload.op {
                     HEARTBEAT => vec![Outgoing::op(HEARTBEAT_ACK, None)],
                     IDENTIFY => {
-                        let identify = serde_json::from_value::<Identify>(payload.d).unwrap_or(Identify { token: String::new() });
+                        let identify = serde_json::from_value::<Identify>(payload.d).unwrap_or_default();
                         if !server.accepts(&identify.token) {
                             tracing::warn!("the bot identified with a token the sandbox does not accept");
                             let close = CloseFrame { code: AUTHENTICATION_FAILED, reason: "Authentication failed.".into() };
                             let _ = socket.send(WsMessage::Close(Some(close))).await;
                             break;
                         }
-                        let events = server.world().identify(tx.clone(), &host);
-                        tracing::info!("the bot connected to the gateway");
-                        events
-                            .into_iter()
-                            .map(|event| {
-                                seq += 1;
-                                Outgoing { op: DISPATCH, s: Some(seq), t: Some(event.name()), d: Some(event.data()) }
-                            })
-                            .collect()
+                        let request = IdentifyRequest { shard: identify.shard, intents: identify.intents };
+                        let identified = server.world().identify_as(tx.clone(), &host, request, Instant::now());
+                        match identified {
+                            Ok(events) => {
+                                tracing::info!(shard = ?identify.shard, "the bot connected to the gateway");
+                                events
+                                    .into_iter()
+                                    .map(|event| {
+                                        seq += 1;
+                                        Outgoing { op: DISPATCH, s: Some(seq), t: Some(event.name()), d: Some(event.data()) }
+                                    })
+                                    .collect()
+                            }
+                            Err(IdentifyRefusal::InvalidSession) => {
+                                tracing::warn!(shard = ?identify.shard, "IDENTIFY over the identify limit: invalid session");
+                                vec![Outgoing::op(INVALID_SESSION, Some(Value::Bool(false)))]
+                            }
+                            Err(refusal) => {
+                                let code = match refusal {
+                                    IdentifyRefusal::ShardingRequired => SHARDING_REQUIRED,
+                                    _ => INVALID_SHARD,
+                                };
+                                tracing::warn!(shard = ?identify.shard, %refusal, "IDENTIFY refused");
+                                let close = CloseFrame { code, reason: refusal.to_string().into() };
+                                let _ = socket.send(WsMessage::Close(Some(close))).await;
+                                break;
+                            }
+                        }
                     }
                     // No session state is kept: ask for a fresh IDENTIFY.
                     RESUME => vec![Outgoing::op(INVALID_SESSION, Some(Value::Bool(false)))],

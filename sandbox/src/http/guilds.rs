@@ -1,5 +1,6 @@
-//! `/guilds/...`: a guild's channels and roles (list, create, delete a role), its members and
-//! their roles. A guild the sandbox does not have is a plain 404.
+//! `/guilds/...`: a guild's channels (threads apart) and roles (list, create, delete a role),
+//! its active threads, its members and their roles. A guild the sandbox does not have is a
+//! plain 404.
 
 use axum::{
     extract::{Path, State},
@@ -22,6 +23,7 @@ pub fn routes() -> Router<Server> {
             "/guilds/{guild}/channels",
             get(channels).post(create_channel),
         )
+        .route("/guilds/{guild}/threads/active", get(active_threads))
         .route("/guilds/{guild}/roles", get(roles).post(create_role))
         .route("/guilds/{guild}/roles/{role}", delete(delete_role))
         .route("/guilds/{guild}/members/{user}", get(member))
@@ -37,7 +39,15 @@ async fn channels(
 ) -> Result<Response, ApiError> {
     let world = server.world();
     let guild = world.guild(guild).ok_or(ApiError::NotFound)?;
-    Ok(Json(&guild.channels).into_response())
+    let channels: Vec<_> = guild.plain_channels().collect();
+    Ok(Json(channels).into_response())
+}
+
+async fn active_threads(
+    State(server): State<Server>,
+    Path(Id(guild)): Path<Id>,
+) -> Result<Response, ApiError> {
+    Ok(Json(server.world().list_active_threads(guild)?).into_response())
 }
 
 async fn create_channel(

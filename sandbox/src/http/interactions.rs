@@ -1,7 +1,8 @@
 //! Slash commands and interactions: the bot registers its commands (`/applications/...`),
-//! answers an interaction (`/interactions/{id}/{token}/callback`), and edits, reads, deletes or
-//! follows up its answer through the interaction's webhook (`/webhooks/{app}/{token}/...`).
-//! Another application's routes are a plain 404.
+//! answers an interaction (`/interactions/{id}/{token}/callback`: a message, "thinking", an
+//! update, or a form to open), and edits, reads, deletes or follows up its answer through the
+//! interaction's webhook (`/webhooks/{app}/{token}/...`). Another application's routes are a
+//! plain 404.
 
 use axum::{
     extract::{Path, State},
@@ -19,6 +20,9 @@ use crate::{
     },
     server::Server,
 };
+
+/// The callback type of a form.
+const MODAL: u8 = 9;
 
 /// The routes, under `/api/v10`.
 pub fn routes() -> Router<Server> {
@@ -72,6 +76,10 @@ async fn callback(
 ) -> Result<StatusCode, ApiError> {
     let mut world = server.world();
     let (body, files) = form.store(&mut world);
+    if body.kind == Some(MODAL) {
+        world.open_form(id, &token, body.modal.unwrap_or_default())?;
+        return Ok(StatusCode::NO_CONTENT);
+    }
     let data = body.data.unwrap_or_default();
     world.answer_interaction(id, &token, body.kind, data, files)?;
     Ok(StatusCode::NO_CONTENT)

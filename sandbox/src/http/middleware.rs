@@ -1,7 +1,8 @@
 //! The one layer in front of every REST route. In order: the token is checked (a call without
 //! the bot's token gets 401 and spends no rate-limit quota), then Discord's rate limits
 //! ([`crate::rate_limit`]: 429 with Discord's body and headers), then the route answers; every
-//! call is recorded (method, path, JSON body, status) for tests, 429s apart from the others.
+//! call is recorded (method, path, JSON body, status) for tests, 429s apart from the others
+//! (those of the global limit counted: one limit per token, shared by every bot process).
 //! A call a test asked to stall is left unanswered until the sandbox closes, one it holds waits
 //! for its release, and one it refuses gets the error instead of the route's answer
 //! ([`crate::world::faults`]).
@@ -67,6 +68,7 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
         .is_some_and(|v| server.accepts(v));
     let verdict = authorized.then(|| server.limiter().check(method.as_str(), &path, at));
     let json = read.as_ref().map(|b| b.json.clone()).unwrap_or_default();
+    let mut global_limit = false;
     let (response, limited) = match (verdict, read) {
         (None, _) => (ApiError::Unauthorized.into_response(), false),
         (
@@ -76,7 +78,10 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
                 global,
             }),
             _,
-        ) => (too_many_requests(headers, retry_after, global), true),
+        ) => {
+            global_limit = global;
+            (too_many_requests(headers, retry_after, global), true)
+        }
         (Some(Verdict::Allowed(headers)), read) => {
             let mut response = match (refused, read) {
                 (Some(error), _) => error.into_response(),
@@ -102,6 +107,9 @@ pub async fn guard(State(server): State<Server>, request: Request, next: Next) -
         let mut world = server.world();
         if limited {
             world.record.rate_limited.push(record);
+            if global_limit {
+                world.record.global_rate_limited += 1;
+            }
         } else {
             world.record.requests.push(record);
         }

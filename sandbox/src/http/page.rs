@@ -1,12 +1,17 @@
 //! The web page (plain HTML, CSS and JS from `static/`, embedded, no build step) and the JSON
 //! API it uses, all under `/sandbox/` except the page itself:
 //!
-//! - `GET /sandbox/state?user=KEY`: the users, the bot's status, the commands this user may run
-//!   (as the bot registered them) and the channels this user can see;
+//! - `GET /sandbox/state?user=KEY&guild=ID`: the guilds, the users, the bot's status in the
+//!   chosen guild (the first unless `guild` names another), the commands this user may run
+//!   there (as the bot registered them), the channels and threads this user can see there
+//!   (and their DMs), and the forms the bot opened for them;
 //! - `GET /sandbox/channels/{id}/messages?user=KEY`: that channel's messages and who is typing;
-//! - `POST /sandbox/channels/{id}/messages`, `POST /sandbox/commands`, `POST /sandbox/buttons`:
-//!   act as a user (a MESSAGE_CREATE or INTERACTION_CREATE sent to the bot); a command's
-//!   options are `[name, value]` pairs, the value of a USER option a persona's key or ID;
+//! - `POST /sandbox/channels/{id}/messages`, `POST /sandbox/commands`, `POST /sandbox/buttons`,
+//!   `POST /sandbox/selects`: act as a user (a MESSAGE_CREATE or INTERACTION_CREATE sent to the
+//!   bot); a command's options are `[name, value]` pairs, the value of a USER option a
+//!   persona's key or ID; a select menu's choice is its `values`;
+//! - `POST /sandbox/modals/{interaction}`: submit a form the bot opened (`values` are
+//!   `[custom_id, value]` pairs); `DELETE /sandbox/modals/{interaction}?user=KEY` closes it;
 //! - `GET /attachments/{id}/{filename}`: a file the bot uploaded, as Discord's CDN serves it;
 //! - `GET /sandbox/interactions/{id}`: whether the bot acknowledged it (the page shows an error
 //!   when it did not within [`INTERACTION_DEADLINE`]);
@@ -35,9 +40,8 @@ use crate::{
     model::{
         channel::{ChannelKind, ChannelRef},
         command::OptionDefinition,
-        ids::GUILD_ID,
         limits::MESSAGE_CHARS,
-        message::{Message, MessageSpec},
+        message::{Component, Message, MessageSpec},
         user::{persona, Persona, PERSONAS},
         wire::{option_u64_string, u64_string},
     },
@@ -51,7 +55,7 @@ use crate::{
 const INDEX_HTML: &str = include_str!("../../static/index.html");
 const APP_JS: &str = include_str!("../../static/app.js");
 const STYLE_CSS: &str = include_str!("../../static/style.css");
-/// The guild's name on the page.
+/// The guild's name on the page, when there is one.
 const GUILD_NAME: &str = "Sandbox Guild";
 /// How a DM channel is named on the page.
 const DM_NAME: &str = "direct messages with TicketBot";
@@ -82,6 +86,11 @@ pub fn routes() -> Router<Server> {
         )
         .route("/sandbox/commands", post(run_command))
         .route("/sandbox/buttons", post(press_button))
+        .route("/sandbox/selects", post(choose))
+        .route(
+            "/sandbox/modals/{interaction}",
+            post(submit_modal).delete(dismiss_modal),
+        )
         .route("/sandbox/interactions/{id}", get(interaction))
         .route("/sandbox/events", get(events))
         .route("/attachments/{id}/{filename}", get(attachment))
@@ -103,6 +112,15 @@ struct Who {
     user: String,
 }
 
+/// The query of `GET /sandbox/state`.
+#[derive(Deserialize)]
+struct StateQuery {
+    user: String,
+    /// The guild shown; the first when none.
+    #[serde(default)]
+    guild: Option<String>,
+}
+
 fn who(key: &str) -> Result<&'static Persona, SandboxError> {
     persona(key).ok_or_else(|| SandboxError::UnknownUser(key.to_owned()))
 }
@@ -118,6 +136,10 @@ struct ChannelView {
     #[serde(with = "option_u64_string")]
     parent_id: Option<u64>,
     topic: Option<String>,
+    /// A thread that is archived.
+    archived: bool,
+    /// A thread that is locked.
+    locked: bool,
 }
 
 impl From<ChannelRef<'_>> for ChannelView {
@@ -129,6 +151,8 @@ impl From<ChannelRef<'_>> for ChannelView {
                 kind: c.kind,
                 parent_id: c.parent_id,
                 topic: c.topic.clone(),
+                archived: c.archived(),
+                locked: c.locked(),
             },
             ChannelRef::Dm(c) => Self {
                 id: c.id,
@@ -136,6 +160,8 @@ impl From<ChannelRef<'_>> for ChannelView {
                 kind: c.kind,
                 parent_id: None,
                 topic: None,
+                archived: false,
+                locked: false,
             },
         }
     }
@@ -167,27 +193,54 @@ struct Me<'a> {
 
 #[derive(Serialize)]
 struct GuildView {
-    name: &'static str,
+    #[serde(with = "u64_string")]
+    id: u64,
+    name: String,
+}
+
+/// A form the bot opened for this user.
+#[derive(Serialize)]
+struct ModalView<'a> {
+    #[serde(with = "u64_string")]
+    interaction_id: u64,
+    custom_id: &'a str,
+    title: &'a str,
+    components: &'a [Component],
 }
 
 #[derive(Serialize)]
 struct StateView<'a> {
     guild: GuildView,
+    guilds: Vec<GuildView>,
     bot: BotView,
     users: &'a [Persona],
     me: Me<'a>,
     commands: Vec<CommandView<'a>>,
     channels: Vec<ChannelView>,
+    modals: Vec<ModalView<'a>>,
 }
 
 async fn state(
     State(server): State<Server>,
-    Query(who_): Query<Who>,
+    Query(query): Query<StateQuery>,
 ) -> Result<Response, SandboxError> {
-    let user = who(&who_.user)?;
+    let user = who(&query.user)?;
     let world = server.world();
+    let guild = match query.guild.as_deref().filter(|g| !g.is_empty()) {
+        None => world.home(),
+        Some(id) => world.known_guild(id.parse().unwrap_or_default())?,
+    };
+    let one_guild = world.guild_count() == 1;
+    let view_of = |g: &crate::world::guild::Guild| GuildView {
+        id: g.id,
+        name: if one_guild {
+            GUILD_NAME.to_owned()
+        } else {
+            g.name.clone()
+        },
+    };
     let commands = world
-        .commands_for(GUILD_ID, user)
+        .commands_for(guild.id, user)
         .into_iter()
         .map(|c| CommandView {
             name: &c.name,
@@ -196,10 +249,11 @@ async fn state(
         })
         .collect();
     let view = StateView {
-        guild: GuildView { name: GUILD_NAME },
+        guild: view_of(guild),
+        guilds: world.guilds().map(view_of).collect(),
         bot: BotView {
-            connected: world.bot_connected(),
-            commands_registered: !world.commands_in(GUILD_ID).is_empty(),
+            connected: world.guild_connected(guild.id),
+            commands_registered: !world.commands_in(guild.id).is_empty(),
             rate_limited: world.record.rate_limited.len(),
         },
         users: &PERSONAS,
@@ -207,13 +261,23 @@ async fn state(
             key: user.key,
             id: user.id,
             name: user.name,
-            roles: world.role_names(user.id),
+            roles: world.role_names_in(guild.id, user.id),
         },
         commands,
         channels: world
-            .channels_seen_by(user.id)
+            .channels_seen_in(user.id, Some(guild.id))
             .into_iter()
             .map(ChannelView::from)
+            .collect(),
+        modals: world
+            .open_modals_for(user.id)
+            .into_iter()
+            .map(|open| ModalView {
+                interaction_id: open.interaction,
+                custom_id: &open.modal.custom_id,
+                title: &open.modal.title,
+                components: &open.modal.components,
+            })
             .collect(),
     };
     Ok(Json(view).into_response())
@@ -334,6 +398,65 @@ async fn press_button(
         .world()
         .press_button(user, message, &body.custom_id)?;
     Ok(Json(json!({ "interaction_id": id.to_string() })).into_response())
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    user: String,
+    message_id: String,
+    custom_id: String,
+    values: Vec<String>,
+}
+
+async fn choose(
+    State(server): State<Server>,
+    Json(body): Json<Choice>,
+) -> Result<Response, SandboxError> {
+    let user = who(&body.user)?;
+    let message = body
+        .message_id
+        .parse()
+        .map_err(|_| SandboxError::UnknownMessage(0))?;
+    let values: Vec<&str> = body.values.iter().map(String::as_str).collect();
+    let id = server
+        .world()
+        .choose(user, message, &body.custom_id, &values)?;
+    Ok(Json(json!({ "interaction_id": id.to_string() })).into_response())
+}
+
+#[derive(Deserialize)]
+struct Submission {
+    user: String,
+    #[serde(default)]
+    values: Vec<(String, String)>,
+}
+
+async fn submit_modal(
+    State(server): State<Server>,
+    Path(interaction): Path<u64>,
+    Json(body): Json<Submission>,
+) -> Result<Response, SandboxError> {
+    let user = who(&body.user)?;
+    let answers: Vec<(&str, &str)> = body
+        .values
+        .iter()
+        .map(|(id, value)| (id.as_str(), value.as_str()))
+        .collect();
+    let id = server.world().submit_modal(user, interaction, &answers)?;
+    Ok(Json(json!({ "interaction_id": id.to_string() })).into_response())
+}
+
+async fn dismiss_modal(
+    State(server): State<Server>,
+    Path(interaction): Path<u64>,
+    Query(who_): Query<Who>,
+) -> Result<Response, SandboxError> {
+    let user = who(&who_.user)?;
+    if server.world().dismiss_modal(user, interaction) {
+        Ok(Json(json!({ "closed": true })).into_response())
+    } else {
+        Err(SandboxError::UnknownModal(interaction.to_string()))
+    }
 }
 
 async fn interaction(State(server): State<Server>, Path(id): Path<u64>) -> Response {

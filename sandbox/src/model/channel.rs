@@ -1,5 +1,6 @@
-//! Channels: a guild's text channels and categories with their permission overwrites, the DM
-//! channel between the bot and a user, and the bodies the bot sends to create or change them.
+//! Channels: a guild's text channels and categories with their permission overwrites, threads
+//! (a channel of a text channel, with their metadata and members), the DM channel between the
+//! bot and a user, and the bodies the bot sends to create or change them.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,10 @@ pub enum ChannelKind {
     Dm,
     /// 4: a category holding channels.
     Category,
+    /// 11: a thread everyone who sees its parent sees.
+    PublicThread,
+    /// 12: a thread only its members (and thread managers) see.
+    PrivateThread,
     /// Any other type, by its number.
     Other(u8),
 }
@@ -29,8 +34,17 @@ impl From<u8> for ChannelKind {
             0 => Self::Text,
             1 => Self::Dm,
             4 => Self::Category,
+            11 => Self::PublicThread,
+            12 => Self::PrivateThread,
             other => Self::Other(other),
         }
+    }
+}
+
+impl ChannelKind {
+    /// A public or private thread.
+    pub fn is_thread(self) -> bool {
+        matches!(self, Self::PublicThread | Self::PrivateThread)
     }
 }
 
@@ -40,6 +54,8 @@ impl From<ChannelKind> for u8 {
             ChannelKind::Text => 0,
             ChannelKind::Dm => 1,
             ChannelKind::Category => 4,
+            ChannelKind::PublicThread => 11,
+            ChannelKind::PrivateThread => 12,
             ChannelKind::Other(other) => other,
         }
     }
@@ -120,6 +136,45 @@ pub struct Channel {
     /// Its topic, when one was set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// A thread's creator.
+    #[serde(with = "option_u64_string", skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<u64>,
+    /// A thread's state (archived, locked...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread_metadata: Option<ThreadMetadata>,
+    /// A thread's members, counted as Discord does (up to 50).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u8>,
+    /// A thread's messages (its deleted ones not counted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<u32>,
+    /// A thread's messages ever sent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total_message_sent: Option<u32>,
+}
+
+/// Discord's largest member count of a thread (it stops counting there).
+pub const THREAD_MEMBER_COUNT_CAP: usize = 50;
+
+/// The auto-archive durations Discord accepts, in minutes.
+pub const AUTO_ARCHIVE_DURATIONS: [u16; 4] = [60, 1440, 4320, 10080];
+
+/// A thread's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThreadMetadata {
+    /// Hidden from the channel list; a message (by someone who may) unarchives it.
+    pub archived: bool,
+    /// Minutes of quiet before Discord archives it (the sandbox never does by itself).
+    pub auto_archive_duration: u16,
+    /// When `archived` last changed.
+    pub archive_timestamp: String,
+    /// Only members with Manage Threads may unarchive it or write in it.
+    pub locked: bool,
+    /// A private thread whose members may invite others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitable: Option<bool>,
+    /// When it was made.
+    pub create_timestamp: String,
 }
 
 impl Channel {
@@ -143,6 +198,61 @@ impl Channel {
             nsfw: false,
             flags: 0,
             topic: None,
+            owner_id: None,
+            thread_metadata: None,
+            member_count: None,
+            message_count: None,
+            total_message_sent: None,
+        }
+    }
+
+    /// A thread of channel `parent` made now by `owner` from `body`: private unless the body
+    /// asks for a public one, not archived, with no members or messages yet.
+    pub fn thread(id: u64, guild_id: u64, parent: u64, owner: u64, body: &NewThread) -> Self {
+        let kind = match body.kind {
+            Some(ChannelKind::PublicThread) => ChannelKind::PublicThread,
+            _ => ChannelKind::PrivateThread,
+        };
+        let now = crate::model::message::now();
+        let mut thread = Self::new(id, guild_id, kind, &body.name, Some(parent), Vec::new());
+        thread.owner_id = Some(owner);
+        thread.thread_metadata = Some(ThreadMetadata {
+            archived: false,
+            auto_archive_duration: body.auto_archive_duration.unwrap_or(1440),
+            archive_timestamp: now.clone(),
+            locked: false,
+            invitable: (kind == ChannelKind::PrivateThread)
+                .then_some(body.invitable.unwrap_or(true)),
+            create_timestamp: now,
+        });
+        thread.member_count = Some(0);
+        thread.message_count = Some(0);
+        thread.total_message_sent = Some(0);
+        thread
+    }
+
+    /// Whether it is a thread.
+    pub fn is_thread(&self) -> bool {
+        self.kind.is_thread()
+    }
+
+    /// Whether it is an archived thread.
+    pub fn archived(&self) -> bool {
+        self.thread_metadata.as_ref().is_some_and(|m| m.archived)
+    }
+
+    /// Whether it is a locked thread.
+    pub fn locked(&self) -> bool {
+        self.thread_metadata.as_ref().is_some_and(|m| m.locked)
+    }
+
+    /// Archives or unarchives a thread now (nothing for another channel).
+    pub fn set_archived(&mut self, archived: bool) {
+        if let Some(metadata) = &mut self.thread_metadata {
+            if metadata.archived != archived {
+                metadata.archived = archived;
+                metadata.archive_timestamp = crate::model::message::now();
+            }
         }
     }
 
@@ -162,6 +272,20 @@ impl Channel {
         }
         if let Some(position) = patch.position {
             self.position = position;
+        }
+        if let Some(archived) = patch.archived {
+            self.set_archived(archived);
+        }
+        if let Some(metadata) = &mut self.thread_metadata {
+            if let Some(locked) = patch.locked {
+                metadata.locked = locked;
+            }
+            if let Some(minutes) = patch.auto_archive_duration {
+                metadata.auto_archive_duration = minutes;
+            }
+            if let (Some(invitable), Some(_)) = (patch.invitable, metadata.invitable) {
+                metadata.invitable = Some(invitable);
+            }
         }
     }
 
@@ -283,6 +407,66 @@ pub struct ChannelPatch {
     pub permission_overwrites: Option<Vec<Overwrite>>,
     /// A new place in the list.
     pub position: Option<i64>,
+    /// A thread archived or unarchived.
+    pub archived: Option<bool>,
+    /// A thread locked or unlocked.
+    pub locked: Option<bool>,
+    /// A thread's new auto-archive duration, in minutes.
+    pub auto_archive_duration: Option<u16>,
+    /// Whether a private thread's members may invite others.
+    pub invitable: Option<bool>,
+}
+
+/// The body of `POST /channels/{id}/threads` (a thread without a starting message).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NewThread {
+    /// Its name.
+    pub name: String,
+    /// 12 a private thread (Discord's default for a thread without a message), 11 a public one.
+    #[serde(rename = "type")]
+    pub kind: Option<ChannelKind>,
+    /// Minutes of quiet before it is archived: 60, 1440, 4320 or 10080 (1440 when none).
+    pub auto_archive_duration: Option<u16>,
+    /// Whether a private thread's members may invite others (true when none).
+    pub invitable: Option<bool>,
+}
+
+/// A member of a thread, as `GET /channels/{id}/thread-members` and THREAD_MEMBERS_UPDATE
+/// write it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThreadMember {
+    /// The thread.
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// The member.
+    #[serde(with = "u64_string")]
+    pub user_id: u64,
+    /// When they joined it.
+    pub join_timestamp: String,
+    /// Notification settings: none.
+    pub flags: u64,
+}
+
+impl ThreadMember {
+    /// `user` in thread `id`, joined at `join_timestamp`.
+    pub fn new(id: u64, user_id: u64, join_timestamp: &str) -> Self {
+        Self {
+            id,
+            user_id,
+            join_timestamp: join_timestamp.to_owned(),
+            flags: 0,
+        }
+    }
+}
+
+/// The answer of `GET /guilds/{id}/threads/active`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ActiveThreads {
+    /// The guild's threads that are not archived.
+    pub threads: Vec<Channel>,
+    /// The bot's own membership of those threads.
+    pub members: Vec<ThreadMember>,
 }
 
 fn present_id<'de, D: serde::Deserializer<'de>>(
@@ -361,6 +545,70 @@ mod tests {
             serde_json::from_value(serde_json::to_value(&dm).unwrap()).unwrap();
         assert_eq!(read.recipient.id.get(), 7);
         assert_eq!(dm.recipient(), Some(7));
+    }
+
+    fn private_thread() -> Channel {
+        let body: NewThread = serde_json::from_value(
+            json!({ "name": "ticket-7", "type": 12, "invitable": false, "auto_archive_duration": 10080 }),
+        )
+        .unwrap();
+        Channel::thread(9, 1, 5, 2, &body)
+    }
+
+    #[test]
+    fn a_thread_is_serenitys_guild_channel_with_its_metadata() {
+        let mut thread = private_thread();
+        thread.member_count = Some(2);
+        let read: GuildChannel =
+            serde_json::from_value(serde_json::to_value(&thread).unwrap()).unwrap();
+        assert_eq!(
+            read.kind,
+            serenity::model::channel::ChannelType::PrivateThread
+        );
+        assert_eq!(read.parent_id.map(|p| p.get()), Some(5));
+        assert_eq!(read.owner_id.map(|o| o.get()), Some(2));
+        assert_eq!((read.member_count, read.message_count), (Some(2), Some(0)));
+        let metadata = read.thread_metadata.expect("thread metadata");
+        assert!(!metadata.archived && !metadata.locked && !metadata.invitable);
+        assert_eq!(u16::from(metadata.auto_archive_duration), 10080);
+        assert!(metadata.create_timestamp.is_some() && metadata.archive_timestamp.is_some());
+        let plain =
+            serde_json::to_value(Channel::new(5, 1, ChannelKind::Text, "t", None, vec![])).unwrap();
+        assert!(plain.get("thread_metadata").is_none(), "a channel has none");
+    }
+
+    #[test]
+    fn a_thread_is_archived_locked_and_renamed_by_a_patch_and_a_plain_channel_ignores_it() {
+        let mut thread = private_thread();
+        let patch: ChannelPatch =
+            serde_json::from_value(json!({ "archived": true, "locked": true, "name": "closed-7" }))
+                .unwrap();
+        thread.apply(patch.clone());
+        assert!(thread.archived() && thread.locked());
+        assert_eq!(thread.name, "closed-7");
+        let mut channel = Channel::new(5, 1, ChannelKind::Text, "t", None, vec![]);
+        channel.apply(patch);
+        assert!(!channel.archived() && channel.thread_metadata.is_none());
+        let public: NewThread = serde_json::from_value(json!({ "name": "p", "type": 11 })).unwrap();
+        let public = Channel::thread(10, 1, 5, 2, &public);
+        assert_eq!(public.kind, ChannelKind::PublicThread);
+        assert_eq!(public.thread_metadata.unwrap().invitable, None);
+    }
+
+    #[test]
+    fn thread_members_and_active_threads_are_serenitys() {
+        use serenity::model::{channel::ThreadsData, guild::ThreadMember as SerenityMember};
+        let member = ThreadMember::new(9, 7, &crate::model::message::now());
+        let read: SerenityMember =
+            serde_json::from_value(serde_json::to_value(&member).unwrap()).unwrap();
+        assert_eq!((read.id.get(), read.user_id.get()), (9, 7));
+        let active = ActiveThreads {
+            threads: vec![private_thread()],
+            members: vec![member],
+        };
+        let read: ThreadsData =
+            serde_json::from_value(serde_json::to_value(&active).unwrap()).unwrap();
+        assert_eq!((read.threads.len(), read.members.len()), (1, 1));
     }
 
     #[test]

@@ -107,6 +107,15 @@ pub enum ApiError {
     /// 40005: the upload is larger than Discord takes.
     #[error("Request entity too large")]
     EntityTooLarge,
+    /// 160006: the guild holds [`crate::model::limits::ACTIVE_THREAD_LIMIT`] active threads.
+    #[error("Maximum number of active threads reached")]
+    TooManyThreads,
+    /// 50083: the thread is archived (and the caller may not unarchive it by writing).
+    #[error("Thread is archived")]
+    ThreadArchived,
+    /// 50024: not a channel of the type the action needs (a thread of a category...).
+    #[error("Cannot execute action on this channel type")]
+    WrongChannelType,
 }
 
 impl ApiError {
@@ -117,6 +126,17 @@ impl ApiError {
             error: FieldError {
                 code: "BASE_TYPE_MAX_LENGTH",
                 message: format!("Must be {MESSAGE_CHARS} or fewer in length."),
+            },
+        }
+    }
+
+    /// 50035 for `field`, with Discord's `code` and `message`.
+    pub fn invalid(field: &'static str, code: &'static str, message: impl Into<String>) -> Self {
+        Self::InvalidField {
+            field,
+            error: FieldError {
+                code,
+                message: message.into(),
             },
         }
     }
@@ -152,7 +172,10 @@ impl ApiError {
             | Self::EmptyMessage
             | Self::InvalidField { .. }
             | Self::InvalidFormBody
-            | Self::UnreadableBody(_) => 400,
+            | Self::UnreadableBody(_)
+            | Self::TooManyThreads
+            | Self::ThreadArchived
+            | Self::WrongChannelType => 400,
             Self::EntityTooLarge => 413,
             Self::ServerError => 500,
             Self::Closing => 503,
@@ -177,6 +200,9 @@ impl ApiError {
             Self::EmptyMessage => 50_006,
             Self::CannotMessageUser => 50_007,
             Self::MissingPermissions => 50_013,
+            Self::WrongChannelType => 50_024,
+            Self::ThreadArchived => 50_083,
+            Self::TooManyThreads => 160_006,
             Self::InvalidField { .. } | Self::InvalidFormBody | Self::UnreadableBody(_) => 50_035,
         }
     }
@@ -224,6 +250,12 @@ mod tests {
             ApiError::TooManyChannels.to_string(),
             "Maximum number of guild channels reached (500)"
         );
+        assert_eq!(
+            serde_json::to_value(ApiError::TooManyThreads.body()).unwrap(),
+            json!({ "message": "Maximum number of active threads reached", "code": 160_006 })
+        );
+        assert_eq!(ApiError::TooManyThreads.status(), 400);
+        assert_eq!(crate::model::limits::ACTIVE_THREAD_LIMIT, 1000);
         assert_eq!(
             ApiError::category_full().body().errors.unwrap()["parent_id"].errors[0].message,
             "Maximum number of channels in category reached (50)"

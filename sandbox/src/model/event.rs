@@ -1,18 +1,64 @@
 //! The gateway's dispatch events, typed. The unit tests below deserialize each one into
 //! serenity's `GatewayEvent`, since an event serenity cannot read silently becomes
-//! `Event::Unknown` and never reaches the bot's handler.
+//! `Event::Unknown` and never reaches the bot's handler. Each event knows its guild, which
+//! decides the shard that receives it (a DM's events go to shard 0, as on Discord).
 
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::{
-    channel::Channel,
+    channel::{Channel, ChannelKind, ThreadMember},
     guild::{GuildCreate, Ready},
+    ids::BOT_ID,
     interaction::Interaction,
     message::Message,
     role::Role,
-    wire::{option_u64_string, u64_string},
+    wire::{option_u64_string, u64_string, vec_u64_string},
 };
+
+/// The THREAD_DELETE event's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ThreadDelete {
+    /// The thread that is gone.
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// Its guild.
+    #[serde(with = "u64_string")]
+    pub guild_id: u64,
+    /// Its parent channel.
+    #[serde(with = "u64_string")]
+    pub parent_id: u64,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub kind: ChannelKind,
+}
+
+/// The THREAD_MEMBERS_UPDATE event's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ThreadMembersUpdate {
+    /// The thread.
+    #[serde(with = "u64_string")]
+    pub id: u64,
+    /// Its guild.
+    #[serde(with = "u64_string")]
+    pub guild_id: u64,
+    /// Its members now, up to 50.
+    pub member_count: u8,
+    /// Who joined.
+    pub added_members: Vec<ThreadMember>,
+    /// Who left.
+    #[serde(with = "vec_u64_string")]
+    pub removed_member_ids: Vec<u64>,
+}
+
+impl ThreadMembersUpdate {
+    /// Whether the bot itself joined or left: Discord sends the event to a bot without the
+    /// GUILD_MEMBERS intent only then.
+    pub fn about_the_bot(&self) -> bool {
+        self.added_members.iter().any(|m| m.user_id == BOT_ID)
+            || self.removed_member_ids.contains(&BOT_ID)
+    }
+}
 
 /// The GUILD_ROLE_CREATE event's data.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,8 +118,16 @@ pub enum Event {
     MessageUpdate(Box<Message>),
     /// A message is gone.
     MessageDelete(MessageDelete),
-    /// Someone ran a command or pressed a button.
+    /// Someone ran a command, used a component or submitted a form.
     InteractionCreate(Box<Interaction>),
+    /// A thread was made.
+    ThreadCreate(Box<Channel>),
+    /// A thread changed (archived, locked, renamed...).
+    ThreadUpdate(Box<Channel>),
+    /// A thread is gone.
+    ThreadDelete(ThreadDelete),
+    /// Members joined or left a thread.
+    ThreadMembersUpdate(Box<ThreadMembersUpdate>),
 }
 
 impl Event {
@@ -91,6 +145,30 @@ impl Event {
             Self::MessageUpdate(_) => "MESSAGE_UPDATE",
             Self::MessageDelete(_) => "MESSAGE_DELETE",
             Self::InteractionCreate(_) => "INTERACTION_CREATE",
+            Self::ThreadCreate(_) => "THREAD_CREATE",
+            Self::ThreadUpdate(_) => "THREAD_UPDATE",
+            Self::ThreadDelete(_) => "THREAD_DELETE",
+            Self::ThreadMembersUpdate(_) => "THREAD_MEMBERS_UPDATE",
+        }
+    }
+
+    /// The guild it is about; `None` for a DM's (shard 0 gets those) and for READY.
+    pub fn guild_id(&self) -> Option<u64> {
+        match self {
+            Self::Ready(_) => None,
+            Self::GuildCreate(guild) => Some(guild.id),
+            Self::ChannelCreate(channel)
+            | Self::ChannelUpdate(channel)
+            | Self::ChannelDelete(channel)
+            | Self::ThreadCreate(channel)
+            | Self::ThreadUpdate(channel) => Some(channel.guild_id),
+            Self::GuildRoleCreate(created) => Some(created.guild_id),
+            Self::GuildRoleDelete(deleted) => Some(deleted.guild_id),
+            Self::MessageCreate(message) | Self::MessageUpdate(message) => message.guild_id,
+            Self::MessageDelete(deleted) => deleted.guild_id,
+            Self::InteractionCreate(interaction) => interaction.guild_id,
+            Self::ThreadDelete(deleted) => Some(deleted.guild_id),
+            Self::ThreadMembersUpdate(update) => Some(update.guild_id),
         }
     }
 
@@ -101,7 +179,11 @@ impl Event {
             Self::GuildCreate(guild) => guild.id.to_string(),
             Self::ChannelCreate(channel)
             | Self::ChannelUpdate(channel)
-            | Self::ChannelDelete(channel) => channel.id.to_string(),
+            | Self::ChannelDelete(channel)
+            | Self::ThreadCreate(channel)
+            | Self::ThreadUpdate(channel) => channel.id.to_string(),
+            Self::ThreadDelete(deleted) => deleted.id.to_string(),
+            Self::ThreadMembersUpdate(update) => update.id.to_string(),
             Self::MessageCreate(message) | Self::MessageUpdate(message) => message.id.to_string(),
             Self::MessageDelete(deleted) => deleted.id.to_string(),
             Self::InteractionCreate(interaction) => interaction.id.to_string(),
@@ -115,7 +197,11 @@ impl Event {
             Self::GuildCreate(guild) => serde_json::to_value(guild),
             Self::ChannelCreate(channel)
             | Self::ChannelUpdate(channel)
-            | Self::ChannelDelete(channel) => serde_json::to_value(channel),
+            | Self::ChannelDelete(channel)
+            | Self::ThreadCreate(channel)
+            | Self::ThreadUpdate(channel) => serde_json::to_value(channel),
+            Self::ThreadDelete(deleted) => serde_json::to_value(deleted),
+            Self::ThreadMembersUpdate(update) => serde_json::to_value(update),
             Self::GuildRoleCreate(created) => serde_json::to_value(created),
             Self::GuildRoleDelete(deleted) => serde_json::to_value(deleted),
             Self::MessageCreate(message) | Self::MessageUpdate(message) => {
@@ -128,8 +214,9 @@ impl Event {
     }
 }
 
-/// A dispatch ready for the socket: its name, the `id` of its data, and the data. Typed events
-/// become one; tests may also inject one of their own.
+/// A dispatch ready for the socket: its name, the `id` of its data, the data, and who gets it
+/// (the shard of its guild; a session with the GUILD_MEMBERS intent for some). Typed events
+/// become one; tests may also inject one of their own ([`Dispatch::raw`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dispatch {
     /// `MESSAGE_CREATE`...
@@ -138,14 +225,47 @@ pub struct Dispatch {
     pub id: String,
     /// The data.
     pub data: Value,
+    /// The guild it is about, whose shard receives it; `None` for shard 0 (a DM's).
+    pub guild_id: Option<u64>,
+    /// Only for sessions with the GUILD_MEMBERS intent (another member joined or left a
+    /// thread).
+    pub needs_members_intent: bool,
+}
+
+impl Dispatch {
+    /// A dispatch a test writes itself: its guild is the data's `guild_id`, or its `id` for a
+    /// `GUILD_*` event about the guild itself; every session with that shard gets it.
+    pub fn raw(name: &str, data: Value) -> Self {
+        let id_of = |value: &Value| match value {
+            Value::String(text) => text.parse().ok(),
+            Value::Number(number) => number.as_u64(),
+            _ => None,
+        };
+        let guild_id = data.get("guild_id").and_then(id_of).or_else(|| {
+            name.starts_with("GUILD_")
+                .then(|| data.get("id").and_then(id_of))
+                .flatten()
+        });
+        Self {
+            name: name.to_owned(),
+            id: data["id"].as_str().unwrap_or_default().to_owned(),
+            data,
+            guild_id,
+            needs_members_intent: false,
+        }
+    }
 }
 
 impl From<Event> for Dispatch {
     fn from(event: Event) -> Self {
+        let needs_members_intent =
+            matches!(&event, Event::ThreadMembersUpdate(update) if !update.about_the_bot());
         Self {
             name: event.name().to_owned(),
             id: event.id(),
             data: event.data(),
+            guild_id: event.guild_id(),
+            needs_members_intent,
         }
     }
 }
@@ -190,6 +310,14 @@ mod tests {
         )
     }
 
+    fn thread() -> Channel {
+        let body = crate::model::channel::NewThread {
+            name: "ticket-7".to_owned(),
+            ..Default::default()
+        };
+        Channel::thread(9, 1, 5, crate::model::ids::BOT_ID, &body)
+    }
+
     /// One of each event, so that a new variant cannot be left out of the check below.
     fn every_event() -> Vec<Event> {
         let every = |event: &Event| match event {
@@ -203,7 +331,11 @@ mod tests {
             | Event::MessageCreate(_)
             | Event::MessageUpdate(_)
             | Event::MessageDelete(_)
-            | Event::InteractionCreate(_) => (),
+            | Event::InteractionCreate(_)
+            | Event::ThreadCreate(_)
+            | Event::ThreadUpdate(_)
+            | Event::ThreadDelete(_)
+            | Event::ThreadMembersUpdate(_) => (),
         };
         let member = Member::new(User::new(7, false), vec![6]);
         let guild = GuildCreate::new(
@@ -251,6 +383,21 @@ mod tests {
                 true,
                 CommandData::new("setup", &[], vec![]),
             ))),
+            Event::ThreadCreate(Box::new(thread())),
+            Event::ThreadUpdate(Box::new(thread())),
+            Event::ThreadDelete(ThreadDelete {
+                id: 9,
+                guild_id: 1,
+                parent_id: 5,
+                kind: ChannelKind::PrivateThread,
+            }),
+            Event::ThreadMembersUpdate(Box::new(ThreadMembersUpdate {
+                id: 9,
+                guild_id: 1,
+                member_count: 2,
+                added_members: vec![ThreadMember::new(9, 7, &crate::model::message::now())],
+                removed_member_ids: vec![3],
+            })),
         ];
         events.iter().for_each(every);
         events
@@ -275,7 +422,15 @@ mod tests {
                 | ("GUILD_ROLE_DELETE", SerenityEvent::GuildRoleDelete(_))
                 | ("MESSAGE_UPDATE", SerenityEvent::MessageUpdate(_))
                 | ("MESSAGE_DELETE", SerenityEvent::MessageDelete(_))
-                | ("INTERACTION_CREATE", SerenityEvent::InteractionCreate(_)) => true,
+                | ("INTERACTION_CREATE", SerenityEvent::InteractionCreate(_))
+                | ("THREAD_CREATE", SerenityEvent::ThreadCreate(_))
+                | ("THREAD_UPDATE", SerenityEvent::ThreadUpdate(_)) => true,
+                ("THREAD_DELETE", SerenityEvent::ThreadDelete(deleted)) => {
+                    deleted.thread.parent_id.get() == 5
+                }
+                ("THREAD_MEMBERS_UPDATE", SerenityEvent::ThreadMembersUpdate(update)) => {
+                    update.added_members.len() == 1 && update.removed_member_ids.len() == 1
+                }
                 ("MESSAGE_CREATE", SerenityEvent::MessageCreate(created)) => {
                     created.message.content == "hello" && !created.message.author.bot
                 }
@@ -298,5 +453,36 @@ mod tests {
             role_id: 6,
         }));
         assert_eq!(deleted.id, "");
+        assert_eq!(deleted.guild_id, Some(1));
+        let dm = Dispatch::from(Event::MessageDelete(MessageDelete {
+            id: 8,
+            channel_id: 5,
+            guild_id: None,
+        }));
+        assert_eq!(dm.guild_id, None, "a DM's event goes to shard 0");
+    }
+
+    #[test]
+    fn a_raw_dispatch_finds_its_guild_and_only_other_members_need_the_intent() {
+        let raw = Dispatch::raw("MESSAGE_CREATE", json!({ "id": "8", "guild_id": "12" }));
+        assert_eq!((raw.id.as_str(), raw.guild_id), ("8", Some(12)));
+        assert_eq!(
+            Dispatch::raw("GUILD_DELETE", json!({ "id": 13 })).guild_id,
+            Some(13)
+        );
+        assert_eq!(
+            Dispatch::raw("MESSAGE_CREATE", json!({ "id": "8" })).guild_id,
+            None
+        );
+        let update = |user| ThreadMembersUpdate {
+            id: 9,
+            guild_id: 1,
+            member_count: 1,
+            added_members: vec![ThreadMember::new(9, user, "2026-11-27T08:00:00Z")],
+            removed_member_ids: vec![],
+        };
+        let other = Dispatch::from(Event::ThreadMembersUpdate(Box::new(update(7))));
+        let bot = Dispatch::from(Event::ThreadMembersUpdate(Box::new(update(BOT_ID))));
+        assert!(other.needs_members_intent && !bot.needs_members_intent);
     }
 }

@@ -63,8 +63,8 @@ pub struct GuildCreate {
     pub members: Vec<Member>,
     /// Its channels.
     pub channels: Vec<Channel>,
-    /// None: the sandbox has no threads.
-    pub threads: Vec<Never>,
+    /// Its active (not archived) threads.
+    pub threads: Vec<Channel>,
     /// None.
     pub presences: Vec<Never>,
     /// None.
@@ -149,6 +149,9 @@ pub struct Ready {
     pub session_id: &'static str,
     /// Where to resume: this gateway.
     pub resume_gateway_url: String,
+    /// The session's shard, `[id, count]`, when it identified with one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shard: Option<[u32; 2]>,
     /// The bot's application.
     pub application: Application,
 }
@@ -168,6 +171,7 @@ impl Ready {
                 .collect(),
             session_id: "fake-session",
             resume_gateway_url: format!("ws://{host}/gateway"),
+            shard: None,
             application: Application {
                 id: APP_ID,
                 flags: 0,

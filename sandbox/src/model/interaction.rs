@@ -1,19 +1,21 @@
-//! Interactions: what Discord sends the bot when someone runs a slash command or presses a
-//! button (INTERACTION_CREATE), and the answer the bot gives (the callback's body).
-//! A form's submission (type 5) would be one more [`InteractionData`] variant and one more
-//! constructor beside [`Interaction::component`].
+//! Interactions: what Discord sends the bot when someone runs a slash command, presses a
+//! button, chooses in a select menu or submits a form (INTERACTION_CREATE), and the answer the
+//! bot gives (the callback's body: a message, "thinking", an update, or a form to open).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::model::{
     channel::ChannelKind,
     command::{STRING_OPTION, USER_OPTION},
+    component::STRING_SELECT,
     ids::APP_ID,
     limits::ATTACHMENT_SIZE_LIMIT,
     member::Member,
-    message::{Message, MessageBody},
+    message::{Component, Message, MessageBody},
+    modal::ModalBody,
     permissions::{ADMINISTRATOR_PERMISSIONS, EVERYONE_PERMISSIONS},
     user::User,
     wire::{option_u64_string, u64_string, Never},
@@ -21,8 +23,10 @@ use crate::model::{
 
 /// Interaction type of a slash command.
 pub const COMMAND: u8 = 2;
-/// Interaction type of a component (a button pressed).
+/// Interaction type of a component (a button pressed, a select menu chosen in).
 pub const COMPONENT: u8 = 3;
+/// Interaction type of a form submitted.
+pub const MODAL_SUBMIT: u8 = 5;
 /// Component type of a button.
 pub const BUTTON: u8 = 2;
 
@@ -130,13 +134,25 @@ impl CommandData {
     }
 }
 
-/// What a button interaction is about.
+/// What a button or select menu interaction is about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ComponentData {
-    /// The button's custom ID.
+    /// The button's or select menu's custom ID.
     pub custom_id: String,
-    /// A button (2).
+    /// A button (2) or a string select menu (3).
     pub component_type: u8,
+    /// A select menu's chosen values.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
+/// What a form's submission is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModalSubmitData {
+    /// The form's custom ID.
+    pub custom_id: String,
+    /// Its rows of text inputs, each with its custom ID and value.
+    pub components: Vec<Component>,
 }
 
 /// An interaction's `data`.
@@ -145,8 +161,10 @@ pub struct ComponentData {
 pub enum InteractionData {
     /// A slash command run.
     Command(CommandData),
-    /// A button pressed.
+    /// A button pressed, or a select menu chosen in.
     Component(ComponentData),
+    /// A form submitted.
+    ModalSubmit(ModalSubmitData),
 }
 
 /// The channel an interaction came from, as Discord sends it inside the interaction.
@@ -169,7 +187,7 @@ pub struct Interaction {
     /// The bot's application.
     #[serde(with = "u64_string")]
     pub application_id: u64,
-    /// [`COMMAND`] or [`COMPONENT`].
+    /// [`COMMAND`], [`COMPONENT`] or [`MODAL_SUBMIT`].
     #[serde(rename = "type")]
     pub kind: u8,
     /// The token the bot answers with.
@@ -203,7 +221,7 @@ pub struct Interaction {
     pub attachment_size_limit: u64,
     /// What it is about.
     pub data: InteractionData,
-    /// The message whose button was pressed.
+    /// The message whose component was used (or whose component opened the form).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<Message>,
 }
@@ -283,7 +301,63 @@ impl Interaction {
         let data = InteractionData::Component(ComponentData {
             custom_id: custom_id.to_owned(),
             component_type: BUTTON,
+            values: None,
         });
+        Self::on_message(id, guild_id, member, administrator, message, data)
+    }
+
+    /// `values` chosen by `member` in the string select menu `custom_id` of `message`.
+    pub fn select(
+        id: u64,
+        guild_id: u64,
+        member: Member,
+        administrator: bool,
+        message: Message,
+        custom_id: &str,
+        values: &[&str],
+    ) -> Self {
+        let data = InteractionData::Component(ComponentData {
+            custom_id: custom_id.to_owned(),
+            component_type: STRING_SELECT,
+            values: Some(values.iter().map(|v| (*v).to_owned()).collect()),
+        });
+        Self::on_message(id, guild_id, member, administrator, message, data)
+    }
+
+    /// Form `data` submitted by `member` in `channel_id`; `message` is the message whose
+    /// component opened the form, if one did.
+    pub fn modal_submit(
+        id: u64,
+        guild_id: u64,
+        channel_id: u64,
+        member: Member,
+        administrator: bool,
+        data: ModalSubmitData,
+        message: Option<Message>,
+    ) -> Self {
+        let data = InteractionData::ModalSubmit(data);
+        let mut interaction = Self::base(
+            id,
+            guild_id,
+            channel_id,
+            member,
+            administrator,
+            MODAL_SUBMIT,
+            data,
+        );
+        interaction.message = message;
+        interaction
+    }
+
+    /// A component interaction (`data`) on `message`.
+    fn on_message(
+        id: u64,
+        guild_id: u64,
+        member: Member,
+        administrator: bool,
+        message: Message,
+        data: InteractionData,
+    ) -> Self {
         let channel = message.channel_id;
         let mut interaction = Self::base(
             id,
@@ -302,6 +376,13 @@ impl Interaction {
     pub fn user(&self) -> Option<&User> {
         self.member.user.as_ref()
     }
+
+    /// This interaction coming from a channel of type `kind` (a thread...).
+    #[must_use]
+    pub fn in_channel_of_kind(mut self, kind: ChannelKind) -> Self {
+        self.channel.kind = kind;
+        self
+    }
 }
 
 /// How the bot answers an interaction (`POST /interactions/{id}/{token}/callback`).
@@ -317,6 +398,8 @@ pub enum CallbackKind {
     DeferredUpdate,
     /// 7: change the message whose button was pressed.
     UpdateMessage,
+    /// 9: open a form for the person who acted.
+    Modal,
 }
 
 impl CallbackKind {
@@ -328,20 +411,51 @@ impl CallbackKind {
             5 => Some(Self::DeferredMessage),
             6 => Some(Self::DeferredUpdate),
             7 => Some(Self::UpdateMessage),
+            9 => Some(Self::Modal),
             _ => None,
         }
     }
 }
 
-/// The body of an interaction callback.
+/// The body of an interaction callback: `data` is a message for most kinds, a form for 9.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(try_from = "RawCallback")]
 pub struct Callback {
     /// The [`CallbackKind`]'s number.
-    #[serde(rename = "type")]
     pub kind: Option<u8>,
     /// The message, for kinds 4 and 7 (flags for 5).
     pub data: Option<MessageBody>,
+    /// The form, for kind 9.
+    pub modal: Option<ModalBody>,
+}
+
+/// A callback as written, before its `data` is read as its kind says.
+#[derive(Deserialize)]
+struct RawCallback {
+    #[serde(rename = "type", default)]
+    kind: Option<u8>,
+    #[serde(default)]
+    data: Option<Value>,
+}
+
+impl TryFrom<RawCallback> for Callback {
+    type Error = serde_json::Error;
+
+    fn try_from(raw: RawCallback) -> Result<Self, Self::Error> {
+        let modal = raw.kind == Some(9);
+        let data = raw.data.filter(|d| !d.is_null());
+        Ok(Self {
+            kind: raw.kind,
+            data: match &data {
+                Some(d) if !modal => Some(serde_json::from_value(d.clone())?),
+                _ => None,
+            },
+            modal: match data {
+                Some(d) if modal => Some(serde_json::from_value(d)?),
+                _ => None,
+            },
+        })
+    }
 }
 
 #[cfg(test)]
@@ -415,6 +529,88 @@ mod tests {
         assert_eq!(component.data.custom_id, "close");
         assert_eq!(component.message.components.len(), 1);
         assert_eq!(CallbackKind::of(5), Some(CallbackKind::DeferredMessage));
-        assert_eq!(CallbackKind::of(9), None);
+        assert_eq!(CallbackKind::of(9), Some(CallbackKind::Modal));
+        assert_eq!(CallbackKind::of(8), None);
+    }
+
+    fn message_with_menu() -> Message {
+        let mut message = Message::new(8, 5, Some(1), User::bot(), "pick");
+        message.components =
+            serde_json::from_value(serde_json::json!([{ "type": 1, "components": [
+            { "type": 3, "custom_id": "topic", "options": [{ "label": "Bug", "value": "bug" }] }
+        ] }]))
+            .unwrap();
+        message
+    }
+
+    #[test]
+    fn a_choice_in_a_select_menu_is_serenitys_string_select_with_its_values() {
+        use serenity::model::application::ComponentInteractionDataKind;
+        let member = Member::new(User::new(7, false), vec![]);
+        let read = read(&Interaction::select(
+            10,
+            1,
+            member,
+            false,
+            message_with_menu(),
+            "topic",
+            &["bug"],
+        ));
+        let component = read.message_component().expect("a component interaction");
+        assert_eq!(component.data.custom_id, "topic");
+        assert!(matches!(
+            &component.data.kind,
+            ComponentInteractionDataKind::StringSelect { values } if values == &["bug"]
+        ));
+    }
+
+    #[test]
+    fn a_submitted_form_is_serenitys_modal_interaction_with_its_values() {
+        use serenity::model::application::ActionRowComponent;
+        let member = Member::new(User::new(7, false), vec![6]);
+        let answer = Component {
+            custom_id: Some("subject".to_owned()),
+            value: Some("printer".to_owned()),
+            ..Component::of_kind(crate::model::component::TEXT_INPUT)
+        };
+        let data = ModalSubmitData {
+            custom_id: "ticket-form".to_owned(),
+            components: vec![Component::row(vec![answer])],
+        };
+        let interaction =
+            Interaction::modal_submit(11, 1, 5, member, false, data, Some(message_with_menu()))
+                .in_channel_of_kind(ChannelKind::PrivateThread);
+        let read = read(&interaction);
+        let modal = read.modal_submit().expect("a modal submit interaction");
+        assert_eq!(modal.data.custom_id, "ticket-form");
+        let ActionRowComponent::InputText(input) = &modal.data.components[0].components[0] else {
+            panic!("a text input")
+        };
+        assert_eq!(
+            (input.custom_id.as_str(), input.value.as_deref()),
+            ("subject", Some("printer"))
+        );
+        assert_eq!(modal.member.as_ref().unwrap().roles[0].get(), 6);
+        assert!(modal.message.is_some());
+        assert_eq!(
+            modal.channel.as_ref().map(|c| c.kind),
+            Some(serenity::model::channel::ChannelType::PrivateThread)
+        );
+    }
+
+    #[test]
+    fn a_callback_reads_a_message_or_a_form_as_its_type_says() {
+        let message: Callback =
+            serde_json::from_value(serde_json::json!({ "type": 4, "data": { "content": "hi" } }))
+                .unwrap();
+        assert_eq!(message.data.unwrap().content.as_deref(), Some("hi"));
+        assert!(message.modal.is_none());
+        let form: Callback = serde_json::from_value(serde_json::json!({ "type": 9,
+            "data": { "custom_id": "f", "title": "T", "components": [] } }))
+        .unwrap();
+        assert_eq!(form.modal.unwrap().title, "T");
+        assert!(form.data.is_none());
+        let bare: Callback = serde_json::from_value(serde_json::json!({ "type": 6 })).unwrap();
+        assert!(bare.data.is_none() && bare.modal.is_none());
     }
 }

@@ -4,6 +4,11 @@
 pub const VIEW_CHANNEL: u64 = 1 << 10;
 /// `ADMINISTRATOR`.
 pub const ADMINISTRATOR: u64 = 1 << 3;
+/// `MANAGE_THREADS`: see every private thread of a channel one sees, send in locked threads,
+/// unarchive them.
+pub const MANAGE_THREADS: u64 = 1 << 34;
+/// Every permission (what an administrator or the guild's owner has in every channel).
+pub const ALL: u64 = u64::MAX;
 /// What @everyone may do (view channels, send messages, read history...), as a new guild has it.
 pub const EVERYONE_PERMISSIONS: u64 = 1_071_698_660_929;
 /// What an administrator has: everyone's permissions and Administrator.
@@ -28,5 +33,6 @@ mod tests {
         assert!(!may_use(Some(ADMINISTRATOR), false));
         assert!(may_use(Some(ADMINISTRATOR), true));
         assert_eq!(ADMINISTRATOR_PERMISSIONS, 1_071_698_660_937);
+        assert_eq!(EVERYONE_PERMISSIONS & MANAGE_THREADS, 0, "not for everyone");
     }
 }

@@ -1,10 +1,12 @@
 //! Who sees a channel, computed the way Discord does: the @everyone role's permissions and the
 //! member's roles, then the channel's overwrites in order (@everyone, the member's roles
-//! together, the member); administrators and the guild owner see everything.
+//! together, the member); administrators and the guild owner see everything. A thread follows
+//! its parent: a public one is seen by whoever sees the parent, a private one by its members
+//! and by those who may manage threads in the parent.
 
 use crate::model::{
     channel::{Channel, Overwrite, OverwriteKind},
-    permissions::{ADMINISTRATOR, VIEW_CHANNEL},
+    permissions::{ADMINISTRATOR, ALL, MANAGE_THREADS, VIEW_CHANNEL},
     role::Role,
 };
 
@@ -18,13 +20,33 @@ pub fn can_view(
     user: u64,
     owner: bool,
 ) -> bool {
+    permissions(channel, roles, member_roles, user, owner) & VIEW_CHANNEL != 0
+}
+
+/// Whether someone with `parent_permissions` in a thread's parent channel (from
+/// [`permissions`]) sees the thread: a private thread only as one of its members
+/// (`thread_member`) or with Manage Threads.
+pub fn can_view_thread(private: bool, parent_permissions: u64, thread_member: bool) -> bool {
+    parent_permissions & VIEW_CHANNEL != 0
+        && (!private || thread_member || parent_permissions & MANAGE_THREADS != 0)
+}
+
+/// The permission bits of member `user` in `channel` (see [`can_view`]); every bit for the
+/// guild's owner and administrators.
+pub fn permissions(
+    channel: &Channel,
+    roles: &[Role],
+    member_roles: &[u64],
+    user: u64,
+    owner: bool,
+) -> u64 {
     let guild_id = channel.guild_id;
     let mut base = roles
         .iter()
         .filter(|role| role.id == guild_id || member_roles.contains(&role.id))
         .fold(0, |bits, role| bits | role.permissions);
     if owner || base & ADMINISTRATOR != 0 {
-        return true;
+        return ALL;
     }
     let overwrites = &channel.permission_overwrites;
     let apply = |permissions: u64, o: &Overwrite| (permissions & !o.deny) | o.allow;
@@ -45,7 +67,7 @@ pub fn can_view(
     {
         base = apply(base, member);
     }
-    base & VIEW_CHANNEL != 0
+    base
 }
 
 #[cfg(test)]
@@ -114,5 +136,28 @@ mod tests {
         admins.permissions = ADMINISTRATOR;
         all.push(admins);
         assert!(can_view(&ticket_of(ALICE), &all, &[9], BOB, false));
+    }
+
+    #[test]
+    fn a_private_thread_is_seen_by_its_members_and_thread_managers_who_see_the_parent() {
+        let mut parent = channel(vec![overwrite(
+            SUPPORT,
+            OverwriteKind::Role,
+            MANAGE_THREADS,
+            0,
+        )]);
+        let of = |user, roles: &[u64], parent: &Channel| {
+            permissions(parent, &super::tests::roles(), roles, user, false)
+        };
+        assert!(can_view_thread(true, of(ALICE, &[], &parent), true));
+        assert!(!can_view_thread(true, of(BOB, &[], &parent), false));
+        assert!(can_view_thread(true, of(BOB, &[SUPPORT], &parent), false));
+        assert!(can_view_thread(false, of(BOB, &[], &parent), false));
+        parent.permission_overwrites = vec![overwrite(GUILD, OverwriteKind::Role, 0, VIEW_CHANNEL)];
+        assert!(
+            !can_view_thread(true, of(ALICE, &[], &parent), true),
+            "a member who lost the parent loses the thread"
+        );
+        assert_eq!(permissions(&parent, &roles(), &[], BOB, true), ALL);
     }
 }

@@ -1,6 +1,8 @@
 //! Actions on channels and roles: made by an administrator (silently, as a test arranges a
 //! guild) or by the bot (checked against Discord's limits and the bot's permissions, then told
-//! to it over the gateway, as Discord does), changed, deleted; DMs opened; typing shown.
+//! to it over the gateway, as Discord does), changed, deleted; DMs opened; typing shown. A
+//! thread is a channel too: changing or deleting one is told as THREAD_UPDATE or THREAD_DELETE
+//! (the rest of threads is in [`crate::world::threads`]).
 
 use std::time::Instant;
 
@@ -8,7 +10,7 @@ use crate::{
     model::{
         channel::{Channel, ChannelKind, ChannelPatch, DmChannel, NewChannel, Overwrite},
         error::ApiError,
-        event::{Event, RoleCreate, RoleDelete},
+        event::{Event, RoleCreate, RoleDelete, ThreadDelete},
         ids::BOT_ID,
         limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT, TYPING_LASTS},
         role::{NewRole, Role},
@@ -42,7 +44,8 @@ impl World {
         if !found.bot_can_manage_channels {
             return Err(ApiError::MissingPermissions);
         }
-        if found.channels.len() >= GUILD_CHANNEL_LIMIT {
+        // Threads are not counted: Discord limits them apart.
+        if found.channels.iter().filter(|c| !c.is_thread()).count() >= GUILD_CHANNEL_LIMIT {
             return Err(ApiError::TooManyChannels);
         }
         if body
@@ -70,8 +73,24 @@ impl World {
         Ok(channel)
     }
 
-    /// `PATCH /channels/{id}`: the fields the body names are replaced.
+    /// `PATCH /channels/{id}`: the fields the body names are replaced. For a thread, its
+    /// archived, locked, auto-archive and invitable flags too (locking, or unarchiving a locked
+    /// thread, needs Manage Threads; unarchiving one within the active thread limit), told as
+    /// THREAD_UPDATE.
     pub fn update_channel(&mut self, id: u64, patch: ChannelPatch) -> Result<Channel, ApiError> {
+        let found = self
+            .guild_of(id)
+            .and_then(|g| g.channel(id).map(|c| (g, c)));
+        if let Some((guild, thread)) = found.filter(|(_, c)| c.is_thread()) {
+            let manages =
+                patch.locked.is_some() || (thread.locked() && patch.archived == Some(false));
+            if manages && !guild.bot_can_manage_threads {
+                return Err(ApiError::MissingPermissions);
+            }
+            if thread.archived() && patch.archived == Some(false) && guild.at_thread_limit() {
+                return Err(ApiError::TooManyThreads);
+            }
+        }
         self.change_channel(id, |channel| channel.apply(patch))
     }
 
@@ -87,8 +106,8 @@ impl World {
             .map(drop)
     }
 
-    /// Changes guild channel `id` and tells the bot (CHANNEL_UPDATE).
-    fn change_channel(
+    /// Changes guild channel `id` and tells the bot (CHANNEL_UPDATE, or THREAD_UPDATE).
+    pub(super) fn change_channel(
         &mut self,
         id: u64,
         change: impl FnOnce(&mut Channel),
@@ -99,7 +118,13 @@ impl World {
             .ok_or(ApiError::UnknownChannel)?;
         change(channel);
         let updated = channel.clone();
-        self.send_event(Event::ChannelUpdate(Box::new(updated.clone())));
+        let event = if updated.is_thread() {
+            Event::ThreadUpdate(Box::new(updated.clone()))
+        } else {
+            Event::ChannelUpdate(Box::new(updated.clone()))
+        };
+        self.send_event(event);
+        self.page_changed(None);
         Ok(updated)
     }
 
@@ -110,8 +135,30 @@ impl World {
         let guild = self.guild_of_mut(id)?;
         let index = guild.channels.iter().position(|c| c.id == id)?;
         let removed = guild.channels.remove(index);
+        guild.thread_members.remove(&id);
+        // A channel's threads go with it (Discord says nothing more than CHANNEL_DELETE).
+        let threads: Vec<u64> = guild
+            .channels
+            .iter()
+            .filter(|c| c.is_thread() && c.parent_id == Some(id))
+            .map(|c| c.id)
+            .collect();
+        guild.channels.retain(|c| !threads.contains(&c.id));
+        for thread in &threads {
+            guild.thread_members.remove(thread);
+        }
         self.typing_until.remove(&id);
-        self.send_event(Event::ChannelDelete(Box::new(removed.clone())));
+        let event = if removed.is_thread() {
+            Event::ThreadDelete(ThreadDelete {
+                id,
+                guild_id: removed.guild_id,
+                parent_id: removed.parent_id.unwrap_or_default(),
+                kind: removed.kind,
+            })
+        } else {
+            Event::ChannelDelete(Box::new(removed.clone()))
+        };
+        self.send_event(event);
         Some(removed)
     }
 
@@ -234,7 +281,7 @@ mod tests {
     fn connected() -> (World, mpsc::UnboundedReceiver<Dispatch>) {
         let mut world = World::new();
         let (tx, rx) = mpsc::unbounded_channel();
-        world.gateways.push(tx);
+        world.gateways.push(crate::world::Session::all(tx));
         (world, rx)
     }
 

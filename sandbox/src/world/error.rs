@@ -25,4 +25,34 @@ pub enum SandboxError {
     /// A message longer than Discord allows.
     #[error("a message holds at most 2000 characters")]
     MessageTooLong,
+    /// No such guild.
+    #[error("guild {0} does not exist")]
+    UnknownGuild(u64),
+    /// No open form of that ID for this user.
+    #[error(
+        "no open form {0} for this user: the bot did not open it, or it was submitted or closed"
+    )]
+    UnknownModal(String),
+    /// Answers the Discord client would not submit.
+    #[error("the form cannot be submitted: {0}")]
+    InvalidForm(String),
+    /// No such component on that message.
+    #[error("message {message} has no select menu {custom_id:?}")]
+    UnknownComponent {
+        /// The message.
+        message: u64,
+        /// The component asked for.
+        custom_id: String,
+    },
+    /// A choice the Discord client would not send.
+    #[error("that choice cannot be sent: {0}")]
+    InvalidChoice(String),
+    /// A locked, archived thread: only members who may manage threads may write in it.
+    #[error(
+        "thread {0} is archived and locked: only members who may manage threads can write in it"
+    )]
+    ThreadArchived(u64),
+    /// A locked thread: only members who may manage threads may write in it.
+    #[error("thread {0} is locked: only members who may manage threads can write in it")]
+    ThreadLocked(u64),
 }

@@ -1,14 +1,17 @@
-//! One guild as it is now: its channels, roles, members (the personas), the commands the bot
-//! registered in it, and what the bot may do there.
+//! One guild as it is now: its channels (threads among them, with their members), roles,
+//! members (the personas), the commands the bot registered in it, and what the bot may do
+//! there.
 
 use std::collections::BTreeMap;
 
 use crate::model::{
-    channel::Channel,
+    channel::{Channel, ChannelKind, THREAD_MEMBER_COUNT_CAP},
     command::Command,
     guild::GuildCreate,
     ids::{BOT_ID, SUPPORT_ID},
+    limits::ACTIVE_THREAD_LIMIT,
     member::Member,
+    permissions::MANAGE_THREADS,
     role::Role,
     user::{User, PERSONAS},
     visibility,
@@ -26,8 +29,10 @@ pub struct Guild {
     pub name: String,
     /// Its owner, who sees every channel.
     pub owner_id: u64,
-    /// Its channels, in the order they were made.
+    /// Its channels, in the order they were made (threads among them).
     pub channels: Vec<Channel>,
+    /// Each thread's members (user ID, and when they joined), by thread ID.
+    pub thread_members: BTreeMap<u64, BTreeMap<u64, String>>,
     /// Its roles besides @everyone, in the order they were made.
     pub roles: Vec<Role>,
     /// The personas' member objects, by user ID (the bot is no member with roles).
@@ -38,6 +43,8 @@ pub struct Guild {
     pub bot_can_manage_channels: bool,
     /// Whether the bot may create roles.
     pub bot_can_manage_roles: bool,
+    /// Whether the bot may manage threads (lock them, write in locked ones).
+    pub bot_can_manage_threads: bool,
 }
 
 impl Guild {
@@ -49,6 +56,7 @@ impl Guild {
             name: name.to_owned(),
             owner_id,
             channels: Vec::new(),
+            thread_members: BTreeMap::new(),
             roles: Vec::new(),
             members: PERSONAS
                 .iter()
@@ -57,6 +65,7 @@ impl Guild {
             commands: Vec::new(),
             bot_can_manage_channels: true,
             bot_can_manage_roles: true,
+            bot_can_manage_threads: true,
         }
     }
 
@@ -91,15 +100,80 @@ impl Guild {
         )
     }
 
-    /// Whether `user` may see `channel` (permission overwrites applied, as Discord does).
+    /// Whether `user` may see `channel` (permission overwrites applied, as Discord does; a
+    /// thread as its parent says, a private one by its members and thread managers only).
     pub fn can_view(&self, user: u64, channel: &Channel) -> bool {
-        visibility::can_view(
+        if !channel.is_thread() {
+            return visibility::can_view(
+                channel,
+                &self.all_roles(),
+                self.roles_of(user),
+                user,
+                user == self.owner_id,
+            );
+        }
+        let Some(parent) = channel.parent_id.and_then(|p| self.channel(p)) else {
+            return false;
+        };
+        visibility::can_view_thread(
+            channel.kind == ChannelKind::PrivateThread,
+            self.permissions(user, parent),
+            self.is_thread_member(channel.id, user),
+        )
+    }
+
+    /// The permission bits of `user` in `channel` (every bit for the owner and
+    /// administrators); a thread's are its parent's.
+    pub fn permissions(&self, user: u64, channel: &Channel) -> u64 {
+        let channel = match channel.parent_id.filter(|_| channel.is_thread()) {
+            Some(parent) => self.channel(parent).unwrap_or(channel),
+            None => channel,
+        };
+        visibility::permissions(
             channel,
             &self.all_roles(),
             self.roles_of(user),
             user,
             user == self.owner_id,
         )
+    }
+
+    /// Whether `user` may manage threads in `channel` (a thread or its parent).
+    pub fn manages_threads(&self, user: u64, channel: &Channel) -> bool {
+        if user == BOT_ID {
+            return self.bot_can_manage_threads;
+        }
+        self.permissions(user, channel) & MANAGE_THREADS != 0
+    }
+
+    /// Whether `user` is a member of thread `thread`.
+    pub fn is_thread_member(&self, thread: u64, user: u64) -> bool {
+        self.thread_members
+            .get(&thread)
+            .is_some_and(|members| members.contains_key(&user))
+    }
+
+    /// The member count Discord shows for thread `thread` (it stops at 50).
+    pub fn thread_member_count(&self, thread: u64) -> u8 {
+        let count = self.thread_members.get(&thread).map_or(0, BTreeMap::len);
+        u8::try_from(count.min(THREAD_MEMBER_COUNT_CAP)).unwrap_or(u8::MAX)
+    }
+
+    /// Its threads that are not archived.
+    pub fn active_threads(&self) -> impl Iterator<Item = &Channel> {
+        self.channels
+            .iter()
+            .filter(|c| c.is_thread() && !c.archived())
+    }
+
+    /// Whether it holds Discord's most active threads.
+    pub fn at_thread_limit(&self) -> bool {
+        self.active_threads().count() >= ACTIVE_THREAD_LIMIT
+    }
+
+    /// Its channels that are not threads (what `GET /guilds/{id}/channels` lists).
+    pub fn plain_channels(&self) -> impl Iterator<Item = &Channel> {
+        self.channels.iter().filter(|c| !c.is_thread())
     }
 
     /// Adds a role; the Support persona gets the role named "Support" (as an admin would give
@@ -133,19 +207,20 @@ impl Guild {
             .count()
     }
 
-    /// The GUILD_CREATE of this guild: its channels, roles, and one member, the bot. Discord
-    /// sends no other member of a large guild to a bot without the privileged GUILD_MEMBERS
-    /// intent (this bot asks for none), so a bot must not count on the list: it reads a
-    /// member's roles from the message, or asks `GET /guilds/{id}/members/{user}`.
+    /// The GUILD_CREATE of this guild: its channels, active threads, roles, and one member,
+    /// the bot. Discord sends no other member of a large guild to a bot without the privileged
+    /// GUILD_MEMBERS intent (this bot asks for none), so a bot must not count on the list: it
+    /// reads a member's roles from the message, or asks `GET /guilds/{id}/members/{user}`.
     pub fn guild_create(&self) -> GuildCreate {
         let mut event = GuildCreate::new(
             self.id,
             &self.name,
             self.owner_id,
-            self.channels.clone(),
+            self.plain_channels().cloned().collect(),
             self.all_roles(),
             vec![self.member(BOT_ID)],
         );
+        event.threads = self.active_threads().cloned().collect();
         // The personas and the bot, though only the bot is listed.
         event.member_count = self.members.len() + 1;
         event

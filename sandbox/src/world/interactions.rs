@@ -1,7 +1,8 @@
 //! Slash commands and interactions: the bot registers its commands; a person runs one or
 //! presses a button (INTERACTION_CREATE); the bot answers through the callback (a message now,
-//! "thinking" then a message, or a change to the button's message) and through the
-//! interaction's webhook (edit or delete the answer, follow up).
+//! "thinking" then a message, a change to the button's message, or a form to fill) and through
+//! the interaction's webhook (edit or delete the answer, follow up). Select menus and forms
+//! are in [`crate::world::components`].
 
 use crate::{
     model::{
@@ -9,16 +10,19 @@ use crate::{
         error::ApiError,
         event::Event,
         ids::APP_ID,
-        interaction::{interaction_token, CallbackKind, CommandData, CommandOption, Interaction},
+        interaction::{
+            interaction_token, CallbackKind, CommandData, CommandOption, Interaction, MODAL_SUBMIT,
+        },
         member::Member,
         message::{Attachment, Message, MessageBody, EPHEMERAL, LOADING},
+        modal::{Modal, ModalBody},
         permissions::may_use,
         user::{Persona, User, PERSONAS},
     },
     world::{
         error::SandboxError,
-        messages::refusal,
-        state::{InteractionMetadata, InteractionState},
+        messages::{components_refusal, refusal},
+        state::{InteractionMetadata, InteractionState, OpenModal},
         World,
     },
 };
@@ -91,14 +95,23 @@ impl World {
             .collect()
     }
 
-    /// Sends `interaction` to the bot, remembering it by token so that its answer is known.
-    fn send_interaction(
+    /// Sends `interaction` to the bot (on the shard of its guild), remembering it by token so
+    /// that its answer is known.
+    pub(super) fn send_interaction(
         &mut self,
         interaction: Interaction,
         name: &str,
         source_message: Option<u64>,
     ) -> Result<u64, SandboxError> {
         let id = interaction.id;
+        // Discord tells the bot the type of the channel (a thread...).
+        let interaction = match self.channel(interaction.channel_id) {
+            Some(channel) => {
+                let kind = channel.kind();
+                interaction.in_channel_of_kind(kind)
+            }
+            None => interaction,
+        };
         self.interactions.insert(
             interaction.token.clone(),
             InteractionState {
@@ -109,6 +122,7 @@ impl World {
                 original: None,
                 source_message,
                 acknowledged: false,
+                kind: interaction.kind,
             },
         );
         self.dispatch(Event::InteractionCreate(Box::new(interaction)))?;
@@ -123,7 +137,19 @@ impl World {
         user: u64,
         administrator: bool,
     ) -> Result<u64, SandboxError> {
-        let guild = self.home();
+        let home = self.home().id;
+        self.run_command_unchecked_in(home, name, user, administrator)
+    }
+
+    /// [`World::run_command_unchecked`] in guild `guild` (its first text channel).
+    pub fn run_command_unchecked_in(
+        &mut self,
+        guild: u64,
+        name: &str,
+        user: u64,
+        administrator: bool,
+    ) -> Result<u64, SandboxError> {
+        let guild = self.known_guild(guild)?;
         let channel = guild
             .channels
             .iter()
@@ -147,7 +173,7 @@ impl World {
         channel: u64,
         options: &[CommandOption],
     ) -> Result<u64, SandboxError> {
-        if !self.bot_connected() {
+        if !self.guild_connected(self.guild_for(channel).id) {
             return Err(SandboxError::BotNotConnected);
         }
         if !self.can_see(user.id, channel) {
@@ -252,13 +278,56 @@ impl World {
                 let source = interaction
                     .source_message
                     .ok_or(ApiError::InvalidFormBody)?;
+                if let Some(refusal) = components_refusal(&data) {
+                    return Err(refusal);
+                }
                 if let Some(stored) = self.message_mut(source) {
                     stored.message.apply(data, attachments);
                 }
             }
             Some(CallbackKind::Pong | CallbackKind::DeferredUpdate) => {}
-            None => return Err(ApiError::InvalidFormBody),
+            // A form's body is not a message: the callback route hands it to `open_form`.
+            Some(CallbackKind::Modal) | None => return Err(ApiError::InvalidFormBody),
         }
+        if let Some(state) = self.interactions.get_mut(token) {
+            state.acknowledged = true;
+        }
+        self.page_changed(Some(interaction.channel));
+        Ok(())
+    }
+
+    /// `POST /interactions/{id}/{token}/callback` of type 9: the bot's first answer is a form,
+    /// which the person who acted sees (on the page, or [`World::open_modal`] for a test)
+    /// until they submit or close it. Discord refuses a malformed form, and a form as the
+    /// answer to a submitted form.
+    pub fn open_form(&mut self, id: u64, token: &str, body: ModalBody) -> Result<(), ApiError> {
+        let interaction = self
+            .interactions
+            .get(token)
+            .filter(|i| i.id == id)
+            .cloned()
+            .ok_or(ApiError::UnknownInteraction)?;
+        if interaction.acknowledged {
+            return Err(ApiError::AlreadyAcknowledged);
+        }
+        if interaction.kind == MODAL_SUBMIT {
+            return Err(ApiError::invalid(
+                "type",
+                "INTERACTION_RESPONSE_TYPE_INVALID",
+                "A submitted form cannot be answered with another form.",
+            ));
+        }
+        let modal = Modal::parse(body)?;
+        self.modals.insert(
+            id,
+            OpenModal {
+                interaction: id,
+                user: interaction.user,
+                channel: interaction.channel,
+                source_message: interaction.source_message,
+                modal,
+            },
+        );
         if let Some(state) = self.interactions.get_mut(token) {
             state.acknowledged = true;
         }
@@ -303,6 +372,9 @@ impl World {
         attachments: Vec<Attachment>,
     ) -> Result<Message, ApiError> {
         let interaction = self.webhook(application, token)?.clone();
+        if let Some(refusal) = components_refusal(&body) {
+            return Err(refusal);
+        }
         let edited = match interaction.original.and_then(|id| self.message_mut(id)) {
             Some(stored) => {
                 stored.message.apply(body, attachments);
@@ -347,6 +419,9 @@ impl World {
         attachments: Vec<Attachment>,
     ) -> Result<Message, ApiError> {
         let interaction = self.webhook(application, token)?.clone();
+        if let Some(refusal) = components_refusal(&body) {
+            return Err(refusal);
+        }
         let only_for = body.ephemeral().then_some(interaction.user);
         let message = self.bot_message(interaction.channel, body, attachments);
         let stored = self.store_message(message, only_for).message.clone();
@@ -384,7 +459,7 @@ mod tests {
             .unwrap();
         world.register_commands(Some(GUILD_ID), commands()).unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
-        world.gateways.push(tx);
+        world.gateways.push(crate::world::Session::all(tx));
         (world, channel, rx)
     }
 

@@ -1,13 +1,16 @@
 //! Actions on messages: a person's message (told to the bot, or stored while it is offline),
-//! the bot's own (checked as Discord checks them: some content, at most 2000 characters, DMs
-//! the user still accepts), edits, deletions, pages of a channel's history, and the files the
-//! bot uploads with them.
+//! the bot's own (checked as Discord checks them: some content, at most 2000 characters, valid
+//! select menus, DMs the user still accepts, a thread one may write in), edits, deletions,
+//! pages of a channel's history, and the files the bot uploads with them. A thread counts its
+//! messages; writing in an archived thread unarchives it first, as on Discord, when the writer
+//! may (see [`crate::world::threads`]).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
     model::{
         channel::ChannelRef,
+        component::select_refusal,
         error::ApiError,
         event::{Event, MessageDelete},
         limits::MESSAGE_CHARS,
@@ -22,7 +25,7 @@ use crate::{
 };
 
 /// Discord's refusal of a message body, if any: it needs some content, at most 2000
-/// characters.
+/// characters, and valid select menus.
 pub fn refusal(body: &MessageBody, has_files: bool) -> Option<ApiError> {
     let content = body.content.as_deref().unwrap_or_default();
     if content.trim().is_empty() && !body.has_more_than_text(has_files) {
@@ -31,7 +34,13 @@ pub fn refusal(body: &MessageBody, has_files: bool) -> Option<ApiError> {
     if content.chars().count() > MESSAGE_CHARS {
         return Some(ApiError::content_too_long());
     }
-    None
+    components_refusal(body)
+}
+
+/// Discord's refusal of the components of a message body (new or edited), if any: its select
+/// menus must be valid.
+pub fn components_refusal(body: &MessageBody) -> Option<ApiError> {
+    body.components.as_deref().and_then(select_refusal)
 }
 
 fn now_ms() -> u128 {
@@ -44,6 +53,9 @@ impl World {
     /// Stores `message` (shown on the page), ephemeral for `only_for`; returns its stored form.
     pub fn store_message(&mut self, message: Message, only_for: Option<u64>) -> &mut StoredMessage {
         let channel = message.channel_id;
+        if only_for.is_none() {
+            self.count_thread_message(channel, 1);
+        }
         self.message_channels.insert(message.id, channel);
         let list = self.messages.entry(channel).or_default();
         list.push(StoredMessage {
@@ -83,7 +95,11 @@ impl World {
         let channel = self.message_channels.remove(&id)?;
         let list = self.messages.get_mut(&channel)?;
         let index = list.iter().position(|m| m.message.id == id)?;
-        Some(list.remove(index))
+        let removed = list.remove(index);
+        if removed.only_for.is_none() {
+            self.count_thread_message(channel, -1);
+        }
+        Some(removed)
     }
 
     /// Stores a person's message described by `spec` (its ID, and its attachments' IDs when 0,
@@ -111,9 +127,12 @@ impl World {
     }
 
     /// A person sends a message: stored, shown, and told to the bot (MESSAGE_CREATE); fails
-    /// (the message stays) when the bot is not connected.
+    /// (the message stays) when the bot is not connected. In a locked thread only someone who
+    /// may manage threads writes; an archived thread is unarchived first (THREAD_UPDATE) when
+    /// the writer may.
     pub fn send_message(&mut self, spec: MessageSpec) -> Result<u64, SandboxError> {
         let channel = spec.channel_id;
+        self.person_writes_in(spec.author_id, channel)?;
         let message = self.store_human_message(spec);
         let id = message.id;
         self.page_changed(Some(channel));
@@ -186,6 +205,7 @@ impl World {
         if let Some(refusal) = refusal(&body, !attachments.is_empty()) {
             return Err(refusal);
         }
+        self.bot_writes_in(channel)?;
         let message = self.bot_message(channel, body, attachments);
         // A message ends the author's typing indicator.
         self.typing_until.remove(&channel);
@@ -231,6 +251,9 @@ impl World {
         body: MessageBody,
         attachments: Vec<Attachment>,
     ) -> Result<Message, ApiError> {
+        if let Some(refusal) = components_refusal(&body) {
+            return Err(refusal);
+        }
         let stored = self.message_mut(id).ok_or(ApiError::UnknownMessage)?;
         stored.message.apply(body, attachments);
         let updated = stored.message.clone();
@@ -309,7 +332,7 @@ mod tests {
         );
         assert_eq!(world.messages_in(channel).len(), 1, "stored all the same");
         let (tx, mut rx) = mpsc::unbounded_channel::<Dispatch>();
-        world.gateways.push(tx);
+        world.gateways.push(crate::world::Session::all(tx));
         let id = world.send_message(spec).unwrap();
         let sent = rx.try_recv().unwrap();
         assert_eq!(
@@ -331,7 +354,7 @@ mod tests {
     fn seeding_thousands_of_messages_tells_the_page_once_and_the_bot_nothing() {
         let (mut world, channel) = world_with_channel();
         let (tx, mut bot) = mpsc::unbounded_channel::<Dispatch>();
-        world.gateways.push(tx);
+        world.gateways.push(crate::world::Session::all(tx));
         let mut page = world.page_events();
 
         let ids = world.seed_messages(channel, MEMBER_A_ID, 5_000);

@@ -1,16 +1,20 @@
 //! The middle floor: the sandbox's state and every action on it. [`World`] holds the guilds
-//! (keyed by ID), the bot's DM channels, the messages, the interactions, the uploaded files and
-//! the record of what happened; each action (send a message, run a command, press a button,
-//! create or delete a channel or role, set an overwrite, open a DM, type...) is a method that
-//! changes typed state, tells the bot over the gateway what Discord would tell it, and tells
-//! open pages what to fetch again. The REST routes, the gateway, the page and the tests' handle
-//! all act through it, so each action is written once and unit-tested here without a server.
+//! (keyed by ID: one, or `SANDBOX_GUILDS` of them), the bot's DM channels, the messages, the
+//! interactions and the forms they opened, the uploaded files and the record of what happened;
+//! each action (send a message, run a command, press a button, choose in a select menu, submit
+//! a form, create or delete a channel, thread or role, set an overwrite, open a DM, type...) is
+//! a method that changes typed state, tells the bot over the gateway what Discord would tell it
+//! (on the shard of the guild concerned), and tells open pages what to fetch again. The REST
+//! routes, the gateway, the page and the tests' handle all act through it, so each action is
+//! written once and unit-tested here without a server.
 //!
-//! The actions live beside the state they touch: [`channels`], [`messages`],
-//! [`interactions`], [`session`] (the gateway sessions) and [`view`] (what a person sees);
+//! The actions live beside the state they touch: [`channels`], [`threads`], [`messages`],
+//! [`interactions`], [`components`] (select menus and forms), [`session`] (the gateway
+//! sessions, their shards and the identify limit) and [`view`] (what a person sees);
 //! [`faults`] holds the failures a test asks for.
 
 pub mod channels;
+pub mod components;
 pub mod error;
 pub mod faults;
 pub mod guild;
@@ -19,12 +23,15 @@ pub mod messages;
 pub mod record;
 pub mod session;
 pub mod state;
+pub mod threads;
 pub mod view;
 
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     time::Instant,
 };
+
+pub use session::{GatewaySettings, Identify, IdentifyRefusal, Session};
 
 use tokio::sync::{broadcast, mpsc};
 
@@ -33,21 +40,31 @@ use crate::{
         channel::{ChannelRef, DmChannel},
         command::Command,
         event::{Dispatch, Event},
-        ids::{ADMIN_ID, FIRST_ID, GUILD_ID},
+        ids::{guild_id, ADMIN_ID, FIRST_ID, GUILD_ID},
         member::Member,
     },
     world::{
         error::SandboxError,
         guild::Guild,
         record::Record,
-        state::{InteractionState, PageEvent, StoredFile, StoredMessage},
+        state::{InteractionState, OpenModal, PageEvent, StoredFile, StoredMessage},
     },
 };
 
 /// How many page events may wait for a slow page before it misses some (it then reloads all).
 const PAGE_EVENTS_BUFFERED: usize = 256;
-/// The guild's name in GUILD_CREATE.
+/// The guild's name in GUILD_CREATE, when there is one.
 const GUILD_NAME: &str = "Fake Guild";
+
+/// The name of guild number `k` (from 0) of `count`: "Fake Guild" alone, "Sandbox 1",
+/// "Sandbox 2"... among several.
+pub fn guild_name(k: usize, count: usize) -> String {
+    if count <= 1 {
+        GUILD_NAME.to_owned()
+    } else {
+        format!("Sandbox {}", k + 1)
+    }
+}
 
 /// Where dispatch events go: one of the bot's gateway sessions.
 pub type GatewaySender = mpsc::UnboundedSender<Dispatch>;
@@ -55,7 +72,7 @@ pub type GatewaySender = mpsc::UnboundedSender<Dispatch>;
 /// The sandbox's state.
 #[derive(Debug)]
 pub struct World {
-    /// The guilds, by ID (one today: [`GUILD_ID`]).
+    /// The guilds, by ID: [`GUILD_ID`] first, then [`guild_id`]`(1)`...
     guilds: BTreeMap<u64, Guild>,
     /// The DM channels the bot opened.
     dm_channels: Vec<DmChannel>,
@@ -68,6 +85,8 @@ pub struct World {
     message_channels: HashMap<u64, u64>,
     /// The interactions sent to the bot, by token.
     interactions: HashMap<String, InteractionState>,
+    /// The forms the bot opened and nobody submitted or closed yet, by interaction ID.
+    modals: BTreeMap<u64, OpenModal>,
     /// Files the bot uploaded, by attachment ID.
     files: HashMap<u64, StoredFile>,
     /// Until when the bot shows "typing" in each channel.
@@ -78,9 +97,14 @@ pub struct World {
     faults: faults::Faults,
     /// The last ID handed out.
     last_id: u64,
-    /// The bot's gateway sessions: usually one; two while a second process of the bot runs
-    /// on the same shard (a rolling deploy), each receiving every event, as Discord does.
-    gateways: Vec<GatewaySender>,
+    /// The bot's gateway sessions: usually one per shard; two on a shard while a second
+    /// process of the bot runs (a rolling deploy), each receiving every event of its shard, as
+    /// Discord does.
+    gateways: Vec<Session>,
+    /// Sharding and the identify limit.
+    gateway: GatewaySettings,
+    /// When each identify bucket last accepted an IDENTIFY.
+    last_identify: HashMap<u32, Instant>,
     /// Open pages.
     page: broadcast::Sender<PageEvent>,
     /// What happened.
@@ -97,19 +121,35 @@ impl World {
     /// One empty guild ([`GUILD_ID`], owned by the administrator persona) where the bot may
     /// manage channels and roles; no bot connected.
     pub fn new() -> Self {
+        Self::with_guilds(1)
+    }
+
+    /// `count` empty guilds (at least one) with the same people, [`GUILD_ID`] first and
+    /// [`guild_id`]`(k)` next, named as [`guild_name`] says; no bot connected.
+    pub fn with_guilds(count: usize) -> Self {
+        let count = count.max(1);
+        let guilds = (0..count)
+            .map(|k| {
+                let id = guild_id(k);
+                (id, Guild::new(id, &guild_name(k, count), ADMIN_ID))
+            })
+            .collect();
         Self {
-            guilds: BTreeMap::from([(GUILD_ID, Guild::new(GUILD_ID, GUILD_NAME, ADMIN_ID))]),
+            guilds,
             dm_channels: Vec::new(),
             global_commands: Vec::new(),
             messages: HashMap::new(),
             message_channels: HashMap::new(),
             interactions: HashMap::new(),
+            modals: BTreeMap::new(),
             files: HashMap::new(),
             typing_until: HashMap::new(),
             closed_dms: HashSet::new(),
             faults: faults::Faults::default(),
             last_id: FIRST_ID,
             gateways: Vec::new(),
+            gateway: GatewaySettings::default(),
+            last_identify: HashMap::new(),
             page: broadcast::channel(PAGE_EVENTS_BUFFERED).0,
             record: Record::default(),
         }
@@ -134,6 +174,11 @@ impl World {
     /// Every guild, by ID.
     pub fn guilds(&self) -> impl Iterator<Item = &Guild> {
         self.guilds.values()
+    }
+
+    /// How many guilds there are.
+    pub fn guild_count(&self) -> usize {
+        self.guilds.len()
     }
 
     /// The sandbox's guild ([`GUILD_ID`]), which always exists.
@@ -224,21 +269,32 @@ impl World {
         !self.gateways.is_empty()
     }
 
+    /// Whether the bot has a session on the shard of guild `guild`.
+    pub fn guild_connected(&self, guild: u64) -> bool {
+        self.gateways.iter().any(|s| s.shard.holds(Some(guild)))
+    }
+
     /// How many gateway sessions the bot has.
     pub fn sessions(&self) -> usize {
         self.gateways.len()
     }
 
-    /// Sends `event` to the bot when it is connected; `false` when it is not.
+    /// The shard of each gateway session, in the order they identified.
+    pub fn session_shards(&self) -> Vec<crate::model::gateway::Shard> {
+        self.gateways.iter().map(|s| s.shard).collect()
+    }
+
+    /// Sends `event` to the bot's sessions on its guild's shard; `false` when none took it.
     pub fn send_event(&self, event: Event) -> bool {
         self.send_dispatch(Dispatch::from(event))
     }
 
-    /// Sends a dispatch to every session of the bot; `false` when none took it.
+    /// Sends a dispatch to every session of the bot that receives it (the shard of its guild;
+    /// shard 0 for a DM's); `false` when none took it.
     pub fn send_dispatch(&self, dispatch: Dispatch) -> bool {
         let mut sent = false;
-        for gateway in &self.gateways {
-            sent |= gateway.send(dispatch.clone()).is_ok();
+        for session in self.gateways.iter().filter(|s| s.receives(&dispatch)) {
+            sent |= session.sender.send(dispatch.clone()).is_ok();
         }
         sent
     }
@@ -277,6 +333,11 @@ impl World {
     pub fn revoke_manage_roles(&mut self) {
         self.home_mut().bot_can_manage_roles = false;
     }
+
+    /// Guild `guild`, or the page's error naming it.
+    pub fn known_guild(&self, guild: u64) -> Result<&Guild, SandboxError> {
+        self.guild(guild).ok_or(SandboxError::UnknownGuild(guild))
+    }
 }
 
 #[cfg(test)]
@@ -304,8 +365,25 @@ mod tests {
             Err(SandboxError::BotNotConnected)
         );
         let (tx, mut rx) = mpsc::unbounded_channel();
-        world.gateways.push(tx);
+        world.gateways.push(Session::all(tx));
         assert!(world.send_event(role));
         assert_eq!(rx.try_recv().unwrap().name, "GUILD_ROLE_CREATE");
+    }
+
+    #[test]
+    fn several_guilds_share_the_people_and_keep_the_first_as_home() {
+        let world = World::with_guilds(3);
+        let ids: Vec<u64> = world.guilds().map(|g| g.id).collect();
+        assert_eq!(ids, [guild_id(0), guild_id(1), guild_id(2)]);
+        assert_eq!(world.home().id, GUILD_ID);
+        assert_eq!(world.guild(guild_id(1)).unwrap().name, "Sandbox 2");
+        assert_eq!(World::new().home().name, GUILD_NAME);
+        assert!(world
+            .guilds()
+            .all(|g| g.members.len() == 4 && g.owner_id == ADMIN_ID));
+        assert_eq!(
+            world.known_guild(1).unwrap_err(),
+            SandboxError::UnknownGuild(1)
+        );
     }
 }

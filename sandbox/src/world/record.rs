@@ -1,5 +1,6 @@
 //! What happened, for tests and benchmarks to read: every REST call the bot made, the calls
-//! refused with 429 (kept apart), and every event sent over the gateway. Each log keeps the
+//! refused with 429 (kept apart; those of the global limit counted), every IDENTIFY (when, on
+//! which shard, accepted or not) and every event sent over the gateway. Each log keeps the
 //! last [`RECORD_LIMIT`] entries, so that a sandbox left running (the binary, a long benchmark)
 //! does not grow without end; tests stay far below it.
 
@@ -35,6 +36,18 @@ pub struct Dispatched {
     pub id: String,
     /// When it was written to the socket.
     pub at: Instant,
+}
+
+/// One IDENTIFY the bot sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identified {
+    /// When it arrived.
+    pub at: Instant,
+    /// Its `shard: [id, count]`, if it named one.
+    pub shard: Option<crate::model::gateway::Shard>,
+    /// Whether the session started (READY), rather than being refused (an INVALID_SESSION
+    /// over the identify limit, or a close for a bad shard).
+    pub accepted: bool,
 }
 
 /// The last [`RECORD_LIMIT`] entries of something, oldest first.
@@ -104,8 +117,14 @@ pub struct Record {
     pub rate_limited: Log<Recorded>,
     /// The gateway events sent.
     pub dispatched: Log<Dispatched>,
-    /// How many times the bot identified.
+    /// How many times the bot identified (sessions started: READY sent).
     pub identifies: usize,
+    /// Every IDENTIFY, accepted or not.
+    pub identify_log: Log<Identified>,
+    /// IDENTIFYs refused with INVALID_SESSION (over the identify limit).
+    pub invalid_sessions: usize,
+    /// 429s of the global limit (shared by every process of the bot: one token, one limit).
+    pub global_rate_limited: usize,
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! The pieces of the sandbox's state besides guilds: stored messages (with who may see them),
-//! the interactions sent to the bot, the files it uploaded, and what the page is told.
+//! the interactions sent to the bot and the forms they opened, the files it uploaded, and what
+//! the page is told.
 
 use axum::body::Bytes;
 use serde::Serialize;
 
-use crate::model::{message::Message, user::User, wire::option_u64_string};
+use crate::model::{message::Message, modal::Modal, user::User, wire::option_u64_string};
 
 /// A message as the sandbox keeps it: the Discord object plus who may see it.
 #[derive(Debug, Clone)]
@@ -45,6 +46,24 @@ pub struct InteractionState {
     pub source_message: Option<u64>,
     /// Whether the bot answered the callback yet.
     pub acknowledged: bool,
+    /// Its type: a command (2), a component (3), a form submitted (5).
+    pub kind: u8,
+}
+
+/// A form the bot opened for a person (its answer to one of their interactions), until they
+/// submit or close it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenModal {
+    /// The interaction the form answers.
+    pub interaction: u64,
+    /// Who it is for.
+    pub user: u64,
+    /// The channel the interaction came from (the submission comes from there too).
+    pub channel: u64,
+    /// The message whose component opened it, if one did.
+    pub source_message: Option<u64>,
+    /// The form.
+    pub modal: Modal,
 }
 
 /// A file the bot uploads with a message.

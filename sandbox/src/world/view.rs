@@ -1,5 +1,6 @@
-//! What a person sees: the channels (with the categories of the channels they see), the
-//! messages of one channel (ephemeral answers only their own), their roles.
+//! What a person sees: the channels (with the categories of the channels they see, and the
+//! threads they may see), in every guild or in one, the messages of one channel (ephemeral
+//! answers only their own), their roles.
 
 use crate::{
     model::channel::{ChannelKind, ChannelRef},
@@ -10,9 +11,16 @@ impl World {
     /// The channels `user` sees, the guilds' first, then their DMs with the bot. Discord lists
     /// a category whose channels you see even when the category itself is hidden.
     pub fn channels_seen_by(&self, user: u64) -> Vec<ChannelRef<'_>> {
+        self.channels_seen_in(user, None)
+    }
+
+    /// The channels `user` sees in guild `guild` (every guild for `None`), then their DMs with
+    /// the bot.
+    pub fn channels_seen_in(&self, user: u64, guild: Option<u64>) -> Vec<ChannelRef<'_>> {
         let all: Vec<ChannelRef<'_>> = self
             .guilds
             .values()
+            .filter(|g| guild.is_none_or(|id| g.id == id))
             .flat_map(|g| g.channels.iter().map(ChannelRef::Guild))
             .chain(self.dm_channels.iter().map(ChannelRef::Dm))
             .collect();
@@ -52,7 +60,14 @@ impl World {
 
     /// The names of `user`'s roles in the sandbox's guild.
     pub fn role_names(&self, user: u64) -> Vec<String> {
-        let guild = self.home();
+        self.role_names_in(self.home().id, user)
+    }
+
+    /// The names of `user`'s roles in guild `guild` (none in a guild there is not).
+    pub fn role_names_in(&self, guild: u64, user: u64) -> Vec<String> {
+        let Some(guild) = self.guild(guild) else {
+            return Vec::new();
+        };
         let ids = guild.roles_of(user);
         guild
             .roles
@@ -131,5 +146,30 @@ mod tests {
         );
         world.add_role(GUILD_ID, "Support");
         assert_eq!(world.role_names(SUPPORT_ID), ["Support"]);
+    }
+
+    #[test]
+    fn each_guild_shows_its_own_channels_and_roles() {
+        use crate::model::ids::guild_id;
+        let mut world = World::with_guilds(2);
+        let first = world
+            .add_channel(GUILD_ID, "general", ChannelKind::Text, None, vec![])
+            .unwrap();
+        let second = world
+            .add_channel(guild_id(1), "general", ChannelKind::Text, None, vec![])
+            .unwrap();
+        world.add_role(guild_id(1), "Support");
+        let ids = |guild| -> Vec<u64> {
+            world
+                .channels_seen_in(MEMBER_A_ID, guild)
+                .iter()
+                .map(ChannelRef::id)
+                .collect()
+        };
+        assert_eq!(ids(Some(GUILD_ID)), [first]);
+        assert_eq!(ids(Some(guild_id(1))), [second]);
+        assert_eq!(ids(None), [first, second]);
+        assert!(world.role_names(SUPPORT_ID).is_empty());
+        assert_eq!(world.role_names_in(guild_id(1), SUPPORT_ID), ["Support"]);
     }
 }

@@ -1,21 +1,24 @@
-//! The newcomer's flow in a real headless Chromium (Debian's `chromium` and `chromium-driver`,
-//! driven over WebDriver by fantoccini) against the real bot, a real nats-server and a relay
-//! worker: the administrator runs /setup; member A runs /create-ticket, writes "hello" in the
-//! ticket and sees the answer; member B does not see the ticket. Screenshots of each step go to
-//! `target/sandbox-screenshots/`.
+//! The page in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven over
+//! WebDriver by fantoccini). The newcomer's flow against the real bot, a real nats-server and a
+//! relay worker: the administrator runs /setup; member A runs /create-ticket, writes "hello" in
+//! the ticket and sees the answer; member B does not see the ticket. And select menus and forms
+//! against a small scripted bot (the test reads the gateway and answers over REST itself): in
+//! the second of two guilds, member A sees her thread under its channel, chooses in the bot's
+//! select menu, fills in the form the bot opens and sees its answer. Screenshots of each step
+//! go to `target/sandbox-screenshots/`.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
 use fantoccini::{elements::Element, wd::Capabilities, Client, ClientBuilder, Locator};
 use relay_worker::Placeholder;
-use sandbox::MEMBER_A_ID;
-use serde_json::json;
+use sandbox::{guild_id, RateLimits, Sandbox, SandboxOptions, BOT_ID, MEMBER_A_ID};
+use serde_json::{json, Value};
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
     process::{Child, Command},
 };
 
-use crate::helpers::spawn_stack;
+use crate::helpers::{spawn_stack, Client as Api, Gateway, TOKEN};
 
 /// How long the page may take to show what the test waits for (the bot answers in well under
 /// a second; this only bounds a failure).
@@ -118,6 +121,15 @@ async fn wait_for(client: &Client, css: &str) -> Element {
         .unwrap_or_else(|err| panic!("the page never showed {css}: {err}"))
 }
 
+/// Waits for `css`, then clicks it (`what` names it if it fails).
+async fn click(client: &Client, css: &str, what: &str) {
+    wait_for(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|err| panic!("cannot {what}: {err}"));
+}
+
 /// Waits for a bot message containing `text`.
 async fn wait_for_bot_message(client: &Client, text: &str) -> Element {
     let xpath = format!("//li[contains(@class, 'bot')][contains(., '{text}')]");
@@ -166,28 +178,27 @@ async fn a_newcomer_sets_up_opens_a_ticket_and_gets_an_answer_that_member_b_cann
         .await
         .expect("the page loads");
     wait_for(&client, "#bot-status.ok").await;
-    wait_for(&client, "button.command[data-command='setup']")
-        .await
-        .click()
-        .await
-        .expect("click /setup");
+    click(
+        &client,
+        "button.command[data-command='setup']",
+        "click /setup",
+    )
+    .await;
     wait_for_bot_message(&client, "created the Tickets category").await;
     assert!(banner_hidden(&client).await, "no error shown");
     screenshot(&client, "1-admin-runs-setup.png").await;
 
     // Member A opens a ticket and writes in it.
     act_as(&client, "member-a", "alice").await;
-    wait_for(&client, "button.command[data-command='create-ticket']")
-        .await
-        .click()
-        .await
-        .expect("click /create-ticket");
+    click(
+        &client,
+        "button.command[data-command='create-ticket']",
+        "click /create-ticket",
+    )
+    .await;
     wait_for_bot_message(&client, "Your ticket is ready").await;
-    wait_for(&client, &format!(".channel[data-name='{ticket_name}']"))
-        .await
-        .click()
-        .await
-        .expect("open the ticket");
+    let ticket = format!(".channel[data-name='{ticket_name}']");
+    click(&client, &ticket, "open the ticket").await;
     wait_for(&client, "#channel-name")
         .await
         .text()
@@ -197,11 +208,7 @@ async fn a_newcomer_sets_up_opens_a_ticket_and_gets_an_answer_that_member_b_cann
     wait_for_bot_message(&client, "Describe your problem here").await;
     let input = wait_for(&client, "#composer-input").await;
     input.send_keys("hello").await.expect("type");
-    wait_for(&client, "#composer-send")
-        .await
-        .click()
-        .await
-        .expect("send");
+    click(&client, "#composer-send", "send").await;
     wait_for(&client, "li.message:not(.bot)").await;
     wait_for_bot_message(&client, Placeholder::REPLY).await;
     assert!(banner_hidden(&client).await, "no error shown");
@@ -226,6 +233,142 @@ async fn a_newcomer_sets_up_opens_a_ticket_and_gets_an_answer_that_member_b_cann
 
     client.close().await.expect("the browser closes");
     stack.stop().await;
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// Picks `value` in the dropdown `css`, again if the page re-rendered it meanwhile (every
+/// change the page hears of redraws the messages).
+async fn choose_in(client: &Client, css: &str, value: &str) {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let picked = match wait_for(client, css).await.select_by_value(value).await {
+            Ok(()) => return,
+            Err(err) => err,
+        };
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "cannot choose {value} in {css}: {picked}"
+        );
+    }
+}
+
+/// Answers interaction `data` (from INTERACTION_CREATE) as the bot would, with `callback`.
+async fn answer(api: &Api, data: &Value, callback: Value) {
+    let path = format!(
+        "/interactions/{}/{}/callback",
+        data["id"].as_str().unwrap(),
+        data["token"].as_str().unwrap()
+    );
+    let answered = api.api("POST", &path, Some(callback)).await;
+    assert_eq!(answered.status, 204, "{:?}", answered.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_chooses_in_a_select_menu_and_fills_in_the_form_the_bot_opens() {
+    let options = SandboxOptions::new(TOKEN)
+        .with_general_channel()
+        .guilds(2)
+        .rate_limits(RateLimits::unlimited());
+    let sandbox = Sandbox::start(options).await;
+    let second = guild_id(1);
+    let general = sandbox.channels_in(second)[0]["id"]
+        .as_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
+    let api = Api::new(&sandbox);
+    let mut bot = Gateway::connect(&sandbox).await;
+    let menu = json!({ "content": "What is your ticket about?", "components": [{ "type": 1, "components": [
+        { "type": 3, "custom_id": "topic", "placeholder": "Choose a topic", "options": [
+            { "label": "Bug", "value": "bug", "description": "Something is broken" },
+            { "label": "Billing", "value": "billing" } ] } ] }] });
+    let posted = api
+        .api("POST", &format!("/channels/{general}/messages"), Some(menu))
+        .await;
+    assert_eq!(posted.status, 200);
+    sandbox.add_thread(general, "ticket-alice", &[BOT_ID, MEMBER_A_ID]);
+    let driver = start_driver().await;
+    let profile = tempdir();
+    let client = browser(&driver, &profile).await;
+
+    // Member A goes to the second guild: her thread is listed under #general.
+    client
+        .goto(&format!("{}/?user=member-a", sandbox.url()))
+        .await
+        .expect("the page loads");
+    wait_for(&client, "#bot-status.ok").await;
+    choose_in(&client, "#guild-switch", &second.to_string()).await;
+    wait_for(&client, "#guild-name").await;
+    wait_for(&client, ".channel.thread[data-name='ticket-alice']").await;
+    let address = client.current_url().await.expect("the address");
+    assert!(
+        address.as_str().contains(&format!("guild={second}")),
+        "the address keeps the guild: {address}"
+    );
+
+    // She chooses a topic; the bot opens its form.
+    choose_in(
+        &client,
+        "select.select-menu[data-custom-id='topic']",
+        "billing",
+    )
+    .await;
+    let choice = bot.next("INTERACTION_CREATE").await;
+    assert_eq!(choice["data"]["values"], json!(["billing"]));
+    assert_eq!(choice["guild_id"], second.to_string());
+    let form = json!({ "custom_id": "ticket-form", "title": "Open a ticket", "components": [
+        { "type": 1, "components": [{ "type": 4, "custom_id": "subject", "style": 1,
+          "label": "Subject", "min_length": 3, "max_length": 40, "placeholder": "In a few words" }] },
+        { "type": 1, "components": [{ "type": 4, "custom_id": "details", "style": 2,
+          "label": "Details", "required": false }] } ] });
+    answer(&api, &choice, json!({ "type": 9, "data": form })).await;
+    wait_for(&client, "dialog#modal-form[open] input[name='subject']")
+        .await
+        .send_keys("invoice sent twice")
+        .await
+        .expect("type the subject");
+    wait_for(&client, "dialog#modal-form textarea[name='details']")
+        .await
+        .send_keys("Once in May, once in June.")
+        .await
+        .expect("type the details");
+    screenshot(&client, "4-member-a-fills-in-the-bots-form.png").await;
+    click(
+        &client,
+        "dialog#modal-form button[type='submit']",
+        "submit the form",
+    )
+    .await;
+
+    // The bot gets the answers and replies.
+    let submitted = bot.next("INTERACTION_CREATE").await;
+    assert_eq!(submitted["type"], 5);
+    assert_eq!(submitted["data"]["custom_id"], "ticket-form");
+    let values: Vec<&Value> = submitted["data"]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| &row["components"][0]["value"])
+        .collect();
+    assert_eq!(
+        values,
+        [
+            &json!("invoice sent twice"),
+            &json!("Once in May, once in June.")
+        ]
+    );
+    let reply = json!({ "type": 4, "data": { "content": "Ticket opened: invoice sent twice" } });
+    answer(&api, &submitted, reply).await;
+    wait_for_bot_message(&client, "Ticket opened: invoice sent twice").await;
+    let dialogs = client
+        .find_all(Locator::Css("dialog#modal-form"))
+        .await
+        .expect("a query");
+    assert!(dialogs.is_empty(), "the form closed");
+    assert!(banner_hidden(&client).await, "no error shown");
+    screenshot(&client, "5-member-a-sees-the-bots-answer.png").await;
+
+    client.close().await.expect("the browser closes");
     let _ = std::fs::remove_dir_all(&profile);
 }
 

@@ -68,6 +68,34 @@ impl Client {
         self.send(request, body).await
     }
 
+    /// Opens the bot's DM channel with `user` as the bot does, and returns its ID.
+    pub async fn open_dm(&self, user: u64) -> String {
+        let dm = self
+            .api(
+                "POST",
+                "/users/@me/channels",
+                Some(serde_json::json!({ "recipient_id": user.to_string() })),
+            )
+            .await;
+        dm.body["id"].as_str().expect("a DM channel").to_owned()
+    }
+
+    /// Writes `content` in `channel` as the page's user `user` does.
+    pub async fn send_as(
+        &self,
+        user: &str,
+        channel: impl std::fmt::Display,
+        content: &str,
+    ) -> Answer {
+        let body = serde_json::json!({ "user": user, "content": content });
+        self.page(
+            "POST",
+            &format!("/sandbox/channels/{channel}/messages"),
+            Some(body),
+        )
+        .await
+    }
+
     /// A call of the page's API (or any path of the sandbox).
     pub async fn page(&self, method: &str, path: &str, body: Option<Value>) -> Answer {
         let request = self.http.request(
@@ -148,23 +176,52 @@ pub struct Gateway {
 impl Gateway {
     /// Connects and identifies, and reads READY and GUILD_CREATE.
     pub async fn connect(sandbox: &Sandbox) -> Self {
-        let url = format!("{}/gateway", sandbox.url().replacen("http", "ws", 1));
-        let (socket, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("the gateway accepts a websocket");
-        let mut gateway = Self { socket };
-        let identify = serde_json::json!({ "op": 2, "d": { "token": format!("Bot {TOKEN}") } });
-        gateway
-            .socket
-            .send(WsMessage::Text(identify.to_string().into()))
-            .await
-            .expect("IDENTIFY sent");
+        let mut gateway = Self::open(sandbox).await;
+        gateway.identify(None, None).await;
         gateway.next("GUILD_CREATE").await;
         gateway
     }
 
-    /// The data of the next dispatch event named `name` (earlier others are skipped).
-    pub async fn next(&mut self, name: &str) -> Value {
+    /// Connects without identifying (HELLO waits unread).
+    pub async fn open(sandbox: &Sandbox) -> Self {
+        let url = format!("{}/gateway", sandbox.url().replacen("http", "ws", 1));
+        let (socket, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("the gateway accepts a websocket");
+        Self { socket }
+    }
+
+    /// Sends IDENTIFY as the bot, with `shard: [id, count]` and `intents` when given.
+    pub async fn identify(&mut self, shard: Option<[u32; 2]>, intents: Option<u64>) {
+        let mut data = serde_json::json!({ "token": format!("Bot {TOKEN}") });
+        if let Some(shard) = shard {
+            data["shard"] = serde_json::json!(shard);
+        }
+        if let Some(intents) = intents {
+            data["intents"] = serde_json::json!(intents);
+        }
+        let identify = serde_json::json!({ "op": 2, "d": data });
+        self.socket
+            .send(WsMessage::Text(identify.to_string().into()))
+            .await
+            .expect("IDENTIFY sent");
+    }
+
+    /// Connects and identifies as shard `id` of `count`, reads READY and the GUILD_CREATE of
+    /// each guild it lists, and returns the session with READY's data.
+    pub async fn connect_shard(sandbox: &Sandbox, id: u32, count: u32) -> (Self, Value) {
+        let mut gateway = Self::open(sandbox).await;
+        gateway.identify(Some([id, count]), Some(0)).await;
+        let ready = gateway.next("READY").await;
+        for _ in ready["guilds"].as_array().expect("READY's guilds") {
+            gateway.next("GUILD_CREATE").await;
+        }
+        (gateway, ready)
+    }
+
+    /// The next frame other than HELLO and heartbeat ACKs: a dispatch, INVALID_SESSION, or
+    /// `{"close": code}` when the sandbox closes the socket.
+    pub async fn next_frame(&mut self) -> Value {
         tokio::time::timeout(EVENT_PATIENCE, async {
             loop {
                 let frame = self
@@ -173,10 +230,29 @@ impl Gateway {
                     .await
                     .expect("the gateway stays open")
                     .expect("a frame");
-                let WsMessage::Text(text) = frame else {
-                    continue;
+                let text = match frame {
+                    WsMessage::Text(text) => text,
+                    WsMessage::Close(close) => {
+                        let code = close.map(|c| u16::from(c.code));
+                        return serde_json::json!({ "close": code });
+                    }
+                    _ => continue,
                 };
                 let payload: Value = serde_json::from_str(&text).expect("JSON");
+                if payload["op"] != 10 && payload["op"] != 11 {
+                    return payload;
+                }
+            }
+        })
+        .await
+        .expect("a frame in time")
+    }
+
+    /// The data of the next dispatch event named `name` (earlier others are skipped).
+    pub async fn next(&mut self, name: &str) -> Value {
+        tokio::time::timeout(EVENT_PATIENCE, async {
+            loop {
+                let payload = self.next_frame().await;
                 if payload["op"] == 0 && payload["t"] == name {
                     return payload["d"].clone();
                 }

@@ -1,7 +1,8 @@
-//! The page's API: what each user sees follows the permission overwrites, the page's files are
-//! served, and a failed action is a JSON error saying what to fix.
+//! The page's API: what each user sees follows the permission overwrites, each guild shows its
+//! own channels, the page's files are served, and a failed action is a JSON error saying what
+//! to fix.
 
-use sandbox::{Sandbox, SandboxOptions, BOT_ID, GUILD_ID, MEMBER_A_ID};
+use sandbox::{guild_id, Sandbox, SandboxOptions, BOT_ID, GUILD_ID, MEMBER_A_ID};
 use serde_json::{json, Value};
 
 use crate::helpers::{Client, Gateway, TOKEN};
@@ -122,13 +123,7 @@ async fn actions_fail_with_a_json_error_that_says_what_to_fix() {
     let nobody = client
         .page("GET", "/sandbox/state?user=mallory", None)
         .await;
-    let empty = client
-        .page(
-            "POST",
-            &format!("/sandbox/channels/{channel}/messages"),
-            Some(json!({ "user": "member-a", "content": "  " })),
-        )
-        .await;
+    let empty = client.send_as("member-a", &channel, "  ").await;
 
     assert_eq!(no_bot.status, 409);
     assert!(no_bot.body["error"]
@@ -168,14 +163,7 @@ async fn shutdown_ends_the_pages_live_updates_instead_of_waiting_for_the_browser
 async fn a_persona_sees_the_bots_dms_with_their_buttons_and_no_one_else_does() {
     let sandbox = Sandbox::start(TOKEN).await;
     let client = Client::new(&sandbox);
-    let dm = client
-        .api(
-            "POST",
-            "/users/@me/channels",
-            Some(json!({ "recipient_id": MEMBER_A_ID.to_string() })),
-        )
-        .await;
-    let dm_id = dm.body["id"].as_str().unwrap().to_owned();
+    let dm_id = client.open_dm(MEMBER_A_ID).await;
     let posted = client
         .api(
             "POST",
@@ -243,4 +231,48 @@ async fn a_persona_sees_the_bots_dms_with_their_buttons_and_no_one_else_does() {
     assert_eq!(interaction["member"]["user"]["id"], MEMBER_A_ID.to_string());
     let script = script.body.as_str().unwrap();
     assert!(script.contains("Direct messages") && script.contains("USER_OPTION"));
+}
+
+#[tokio::test]
+async fn each_guild_shows_its_own_channels_roles_and_bot_status_and_an_unknown_one_is_named() {
+    let options = SandboxOptions::new(TOKEN).with_general_channel().guilds(3);
+    let sandbox = Sandbox::start(options).await;
+    let client = Client::new(&sandbox);
+    let third = guild_id(2);
+    sandbox.add_text_channel_in(third, "ticket-log", None);
+    sandbox.add_role_in(third, "Support");
+    let state = |query: String| {
+        let client = &client;
+        async move {
+            client
+                .page("GET", &format!("/sandbox/state?user=support{query}"), None)
+                .await
+        }
+    };
+
+    let first = state(String::new()).await;
+    let in_third = state(format!("&guild={third}")).await;
+    let nowhere = state("&guild=12".to_owned()).await;
+    let _gateway = Gateway::connect(&sandbox).await;
+    let connected = state(format!("&guild={third}")).await;
+
+    assert_eq!(first.body["guild"]["id"], GUILD_ID.to_string());
+    assert_eq!(first.body["guild"]["name"], "Sandbox 1");
+    let guilds: Vec<&str> = first.body["guilds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(guilds, ["Sandbox 1", "Sandbox 2", "Sandbox 3"]);
+    assert_eq!(names(&first.body), ["general"]);
+    assert!(first.body["me"]["roles"].as_array().unwrap().is_empty());
+    assert_eq!(names(&in_third.body), ["general", "ticket-log"]);
+    assert_eq!(in_third.body["me"]["roles"], json!(["Support"]));
+    assert_eq!(in_third.body["bot"]["connected"], false);
+    assert_eq!(nowhere.status, 404);
+    assert!(nowhere.body["error"].as_str().unwrap().contains("guild 12"));
+    assert_eq!(connected.body["bot"]["connected"], true);
+    assert_eq!(sandbox.channels_in(third).len(), 2);
+    assert_eq!(sandbox.channels().len(), 1, "the first guild's");
 }
