@@ -86,8 +86,8 @@ impl Refused {
                 "<@{owner}> already has an open ticket: <#{channel}>. Nothing was reopened."
             ),
             Self::Expired => format!(
-                "This ticket can no longer be reopened: it was closed more than {window} ago. \
-                 Open a new ticket with /create-ticket."
+                "The time to reopen this ticket has expired: it was closed more than {window} \
+                 ago. Open a new ticket with /create-ticket."
             ),
         }
     }

@@ -56,10 +56,13 @@ impl Tickets {
             let Some(entry) = self.registry().guild(guild) else {
                 return Err(serenity::Error::Other("the guild is not set up"));
             };
-            let next = entry
-                .categories()
-                .into_iter()
-                .find(|c| !tried.contains(c) && self.has_room(guild, *c));
+            let mut next = None;
+            for category in entry.categories() {
+                if !tried.contains(&category) && self.has_room(guild, category).await {
+                    next = Some(category);
+                    break;
+                }
+            }
             let category = match next {
                 Some(category) => category,
                 None => match self.add_overflow_category(guild).await {
@@ -103,11 +106,22 @@ impl Tickets {
     }
 
     /// Whether a ticket may go in `category`: it has room, or the cache cannot say (Discord
-    /// will); a category the cache knows the guild without was deleted (`/setup` repairs).
-    fn has_room(&self, guild: GuildId, category: ChannelId) -> bool {
-        match self.children(guild, category) {
-            Some(children) => children < CATEGORY_CHANNELS,
-            None => self.cache().guild(guild).is_none(),
+    /// will). A category the cache does not know is asked of Discord: the cache may not have
+    /// heard of it yet (made a moment ago), or it was deleted (`/setup` repairs).
+    async fn has_room(&self, guild: GuildId, category: ChannelId) -> bool {
+        if let Some(children) = self.children(guild, category) {
+            return children < CATEGORY_CHANNELS;
+        }
+        if self.cache().guild(guild).is_none() {
+            return true;
+        }
+        match category.to_channel(self.http()).await {
+            Ok(_) => true,
+            Err(err) if is_unknown(&err) => {
+                tracing::debug!(category_id = %category, "a recorded ticket category was deleted: skipped");
+                false
+            }
+            Err(_) => true,
         }
     }
 
