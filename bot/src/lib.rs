@@ -1,7 +1,9 @@
 //! The Discord bot of the ticket assistant: `/setup` and `/create-ticket` slash commands, the
 //! relay of ticket-channel messages to the relay workers over NATS, the buttons under each
-//! answer (Talk to a human, 👍/👎), `/ticket-stats`, and closes that archive each transcript
-//! before anything else (`/ticket-transcript` reads it back).
+//! answer (Talk to a human, 👍/👎), `/ticket-stats`, closes that archive each transcript
+//! before anything else (`/ticket-transcript` reads it back), reopening a closed ticket
+//! (`/ticket-reopen` and the Reopen button), and overflow categories past Discord's 50
+//! channels per category.
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
@@ -10,10 +12,11 @@
 //! The public API is deliberately small: [`run`], [`BotSettings`], [`BotError`], [`intents`],
 //! [`SHUTDOWN_GRACE`], and the user-facing surface (the command names and what the bot tells
 //! people, in [`setup`], [`create_ticket`], [`answer_buttons`], [`ticket_stats`],
-//! [`ticket_transcript`], [`UNAVAILABLE_MESSAGE`] and [`BUSY_MESSAGE`], and the relay's limits
-//! in [`RelaySettings`]) so that tests can assert on it; the JetStream stores ([`registry`],
-//! [`archive`], [`claims`]), which the broker tests run as the `bot` NATS user; with the feature
-//! `test-util`, the harness other crates' tests start the bot with (`test_util`).
+//! [`ticket_transcript`], [`ticket_reopen`], [`SERVER_FULL_NOTICE`], [`UNAVAILABLE_MESSAGE`]
+//! and [`BUSY_MESSAGE`], and the relay's limits in [`RelaySettings`]) so that tests can assert
+//! on it; the JetStream stores ([`registry`], [`archive`], [`claims`]), which the broker tests
+//! run as the `bot` NATS user; with the feature `test-util`, the harness other crates' tests
+//! start the bot with (`test_util`).
 //!
 //! Inside, in floors; each module uses only those below it:
 //!
@@ -21,20 +24,24 @@
 //!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
 //!   `commands/` has each slash command and button (parse, check who asked, call the
 //!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
-//!   under answers; `stats.rs` `/ticket-stats`; `transcript.rs` `/ticket-transcript`).
-//! - middle: `tickets/` (setting a guild up and repairing it, opening, closing as a stored
-//!   state machine that archives the transcript before anything else, adopting, auto-closing,
-//!   reading an archived transcript back, what the answer buttons do) and `relay/`
+//!   under answers; `stats.rs` `/ticket-stats`; `transcript.rs` `/ticket-transcript`;
+//!   `reopen.rs` `/ticket-reopen` and the Reopen button).
+//! - middle: `tickets/` (setting a guild up and repairing it, opening in a category with room
+//!   and the overflow categories, closing as a stored state machine that archives the
+//!   transcript before anything else, reopening, adopting, auto-closing, reading an archived
+//!   transcript back, what the answer buttons do) and `relay/`
 //!   (per-channel ordered queues, the one `decision` about each message, the `pipeline` acting
-//!   on it and posting answers with their buttons, `history`, `catch_up`, and the memories of
-//!   `handoff` and `user_limit`).
+//!   on it and posting answers with their buttons, `history` with the conversation a
+//!   reopened ticket `carried` over, `catch_up`, and the memories of `handoff` and
+//!   `user_limit`).
 //! - bottom: `guild/` (the names of what `/setup` makes, permission overwrites, the one
 //!   staff rule, Discord's refusals), `registry` (the JetStream record of guilds, tickets and
 //!   votes on answers, watched so that several bot processes see one world), `archive` (the
 //!   JetStream object store of transcripts and attachments), `claims` (which process answers a
 //!   message), `buckets` (opening those JetStream stores), `members` (members' roles by REST,
 //!   cached), `answers` (the buttons an answer gets, the memory of recent answers), `stats`
-//!   (`/ticket-stats`' figures from ticket entries),
+//!   (`/ticket-stats`' figures from ticket entries), `reopen` (whether a closed ticket may be
+//!   reopened, and its next channel's first message),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
@@ -53,6 +60,7 @@ mod members;
 mod rate_limit;
 pub mod registry;
 mod relay;
+mod reopen;
 mod settings;
 mod split;
 mod stats;
@@ -103,6 +111,15 @@ pub mod answer_buttons {
 pub mod ticket_stats {
     pub use crate::commands::stats::{DEFAULT_DAYS, MAX_DAYS, NAME, NOT_STAFF};
 }
+
+/// `/ticket-reopen` and the Reopen button under a closed ticket's summary.
+pub mod ticket_reopen {
+    pub use crate::commands::reopen::{NAME, NOT_STAFF, NO_TICKET, OPTION, REOPENED};
+    pub use crate::reopen::{button_id, BUTTON_PREFIX, HEADER, QUOTED_MESSAGES};
+}
+
+/// What staff are told, once, when the server is at Discord's 500-channel limit.
+pub use tickets::SERVER_FULL_NOTICE;
 
 /// `/ticket-transcript`: an archived transcript fetched again.
 pub mod ticket_transcript {
@@ -245,6 +262,7 @@ pub async fn run(
     let cache = Arc::new(Cache::new_with_settings(relay::cache_settings()));
     let answers = Arc::new(RecentAnswers::default());
     let members = Arc::new(Members::new(Arc::clone(&http)));
+    let archive = Arc::new(Archive::new(nats.clone()));
     let relay = Relay::new(
         RelayClient::new(
             nats.clone(),
@@ -258,6 +276,7 @@ pub async fn run(
             members: Arc::clone(&members),
             claims: Arc::new(Claims::new(nats.clone())),
             answers: Arc::clone(&answers),
+            archive: Arc::clone(&archive),
             bot_id,
         },
         settings.relay_settings(),
@@ -267,7 +286,7 @@ pub async fn run(
             http: Arc::clone(&http),
             cache: Arc::clone(&cache),
             registry,
-            archive: Arc::new(Archive::new(nats.clone())),
+            archive,
             members,
             answers,
             bot_id,

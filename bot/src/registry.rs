@@ -1,9 +1,10 @@
 //! The ticket registry: what the bot knows about each guild and ticket, kept by ID in two NATS
 //! JetStream key-value buckets so that it survives restarts and needs no other server.
 //!
-//! - `ticket_guilds`: guild ID → [`GuildEntry`] (category, Support role, log channel, panels);
+//! - `ticket_guilds`: guild ID → [`GuildEntry`] (categories, Support role, log channel, panels);
 //! - `tickets`: channel ID → [`TicketEntry`] (owner, opened at, status, last activity, the
-//!   answers, staff replies, human requests and votes it saw, the record of its close, ...);
+//!   answers, staff replies, human requests and votes it saw, the record of its close, its
+//!   reopenings, ...);
 //! - `ticket_feedback`: answer message ID → [`Feedback`] (one member's vote on one answer).
 //!
 //! Values are JSON with IDs as strings (as Discord writes them), so any NATS client (`nats kv
@@ -121,6 +122,29 @@ pub struct GuildEntry {
     /// The ticket panels posted with `/ticket-panel`.
     #[serde(default)]
     pub panel_messages: Vec<PanelMessage>,
+    /// The overflow categories ("Tickets 2", "Tickets 3", ...) made when the ones before were
+    /// full, in order; with `category_id` first they are the guild's ticket categories
+    /// ([`GuildEntry::categories`]).
+    #[serde(default)]
+    pub overflow_category_ids: Vec<ChannelId>,
+    /// When staff were told in `ticket-logs` that the server is at Discord's channel limit;
+    /// cleared once a ticket channel can be made again, so they are told once each time.
+    #[serde(default)]
+    pub server_full_told_at: Option<Timestamp>,
+}
+
+impl GuildEntry {
+    /// Every ticket category of the guild, the first (`category_id`) first.
+    pub fn categories(&self) -> Vec<ChannelId> {
+        std::iter::once(self.category_id)
+            .chain(self.overflow_category_ids.iter().copied())
+            .collect()
+    }
+
+    /// Whether `channel` is one of the guild's ticket categories.
+    pub fn is_ticket_category(&self, channel: ChannelId) -> bool {
+        channel == self.category_id || self.overflow_category_ids.contains(&channel)
+    }
 }
 
 /// Where a ticket is in its life. Each close step is stored before it is acted on.
@@ -182,6 +206,26 @@ pub struct CloseRecord {
     /// not: an administrator can delete it).
     #[serde(default)]
     pub delete_failure: Option<String>,
+    /// The transcript's message in `ticket-logs` (a reopened ticket links to it).
+    #[serde(default)]
+    pub log_message_id: Option<MessageId>,
+    /// The members who had been added to the ticket (by `/ticket-add`, or by hand) when it
+    /// was archived: a reopening grants them the new channel.
+    #[serde(default)]
+    pub members: Vec<UserId>,
+}
+
+/// A closed ticket's reopening, recorded on its entry before the new channel is made: a
+/// second request finds it and does nothing new.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reopened {
+    /// Who asked for it.
+    pub by: UserId,
+    /// When.
+    pub at: Timestamp,
+    /// The channel the ticket went on in (`None` while it is being made).
+    #[serde(default)]
+    pub into: Option<ChannelId>,
 }
 
 /// One ticket, by its channel's ID.
@@ -234,6 +278,19 @@ pub struct TicketEntry {
     /// Its answers rated not helpful (👎).
     #[serde(default)]
     pub feedback_down: u32,
+    /// The ticket's ID, the same across its reopenings: its first channel's ID (absent: this
+    /// channel is its first; [`TicketEntry::ticket_id`]).
+    #[serde(default)]
+    pub ticket_id: Option<ChannelId>,
+    /// The closed channel this one reopened (absent: a new ticket).
+    #[serde(default)]
+    pub reopened_from: Option<ChannelId>,
+    /// How many times the ticket had been reopened when this channel was made (0: its first).
+    #[serde(default)]
+    pub reopen_count: u32,
+    /// Its reopening, once asked for (on the closed channel's entry).
+    #[serde(default)]
+    pub reopened: Option<Reopened>,
 }
 
 impl TicketEntry {
@@ -257,7 +314,16 @@ impl TicketEntry {
             answers: 0,
             feedback_up: 0,
             feedback_down: 0,
+            ticket_id: None,
+            reopened_from: None,
+            reopen_count: 0,
+            reopened: None,
         }
+    }
+
+    /// The ticket's ID across reopenings, for the entry of `channel`.
+    pub fn ticket_id(&self, channel: ChannelId) -> ChannelId {
+        self.ticket_id.unwrap_or(channel)
     }
 
     /// Whether the relay answers in it.
@@ -504,6 +570,55 @@ impl Registry {
             return Err(RegistryError::bucket(GUILDS_BUCKET, err));
         }
         Ok(())
+    }
+
+    /// Changes `guild`'s entry with `change`, which returns `false` to leave it as it is;
+    /// a compare-and-set on the entry as the bucket holds it now, so that two bot processes
+    /// (or two tasks) never overwrite each other's change. Returns the entry after the call
+    /// and whether it changed (`None`: the guild is not set up).
+    pub async fn update_guild(
+        &self,
+        guild: GuildId,
+        mut change: impl FnMut(&mut GuildEntry) -> bool,
+    ) -> Result<Option<(GuildEntry, bool)>, RegistryError> {
+        let key = guild.to_string();
+        for _ in 0..MAX_CAS_ATTEMPTS {
+            let stored = self
+                .guilds
+                .entry(key.clone())
+                .await
+                .map_err(|e| RegistryError::bucket(GUILDS_BUCKET, e))?;
+            let Some(stored) = stored.filter(|e| e.operation == kv::Operation::Put) else {
+                return Ok(None);
+            };
+            let mut entry: GuildEntry =
+                serde_json::from_slice(&stored.value).map_err(|source| {
+                    RegistryError::BadEntry {
+                        bucket: GUILDS_BUCKET,
+                        key: key.clone(),
+                        source,
+                    }
+                })?;
+            if !change(&mut entry) {
+                return Ok(Some((entry, false)));
+            }
+            match self
+                .guilds
+                .update(&key, to_json(&entry).into(), stored.revision)
+                .await
+            {
+                Ok(_) => {
+                    self.copy.guilds.lock().insert(guild, entry.clone());
+                    return Ok(Some((entry, true)));
+                }
+                Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => continue,
+                Err(err) => return Err(RegistryError::bucket(GUILDS_BUCKET, err)),
+            }
+        }
+        Err(RegistryError::Contended {
+            bucket: GUILDS_BUCKET,
+            key,
+        })
     }
 
     /// Records a new ticket (or replaces what an earlier channel with this ID left).
@@ -1040,10 +1155,23 @@ mod tests {
                 channel_id: ChannelId::new(4),
                 message_id: MessageId::new(5),
             }],
+            overflow_category_ids: vec![ChannelId::new(6)],
+            server_full_told_at: None,
         };
         let json: serde_json::Value = serde_json::from_slice(&to_json(&guild)).unwrap();
         assert_eq!(json["category_id"], "2");
         assert_eq!(json["panel_messages"][0]["message_id"], "5");
+        assert_eq!(json["overflow_category_ids"][0], "6");
+        assert_eq!(guild.categories(), [ChannelId::new(2), ChannelId::new(6)]);
+        assert!(guild.is_ticket_category(ChannelId::new(6)));
+        assert!(!guild.is_ticket_category(ChannelId::new(4)));
+        let older: GuildEntry =
+            serde_json::from_str(r#"{"category_id":"2","support_role_id":"3"}"#).unwrap();
+        assert_eq!(
+            older.categories(),
+            [ChannelId::new(2)],
+            "one category before overflow"
+        );
     }
 
     #[test]

@@ -103,8 +103,10 @@ pub async fn spawn_bot_with_settings(
     tweak: impl FnOnce(&mut BotSettings),
 ) -> TestBot {
     let (logs, log_guard) = capture_logs(Service::Bot, "info,bot=debug");
+    // A restarted bot finds the first one's registration in the record: wait for its own.
+    let before = registrations(&sandbox);
     let (running, token, bot_nats) = start(&sandbox, &nats.url(), vars, tweak).await;
-    sandbox.wait_until_ready().await;
+    wait_registered(&sandbox, before).await;
     wait_connected(&bot_nats).await;
     wait_adopted(&sandbox, &bot_nats).await;
     TestBot {
@@ -116,6 +118,25 @@ pub async fn spawn_bot_with_settings(
         logs,
         _log_guard: log_guard,
     }
+}
+
+/// How many times a bot registered its commands in `sandbox` so far.
+fn registrations(sandbox: &Sandbox) -> usize {
+    sandbox
+        .requests()
+        .iter()
+        .filter(|c| c.method == axum::http::Method::PUT && c.path.ends_with("/commands"))
+        .count()
+}
+
+/// Waits until a bot registered its commands in `sandbox` once more than `before` times (its
+/// gateway session is open: `ready` ran).
+async fn wait_registered(sandbox: &Sandbox, before: usize) {
+    eventually("the bot to register its commands", PATIENCE, || {
+        let done = registrations(sandbox) > before;
+        async move { done.then_some(()) }
+    })
+    .await;
 }
 
 /// Starts the real bot against `sandbox` on the nats-server at `nats_url`.
@@ -164,20 +185,9 @@ pub async fn spawn_second_bot(
     vars: &[(&str, &str)],
     tweak: impl FnOnce(&mut BotSettings),
 ) -> SecondBot {
-    let registered = |sandbox: &Sandbox| {
-        sandbox
-            .requests()
-            .iter()
-            .filter(|c| c.method == axum::http::Method::PUT && c.path.ends_with("/commands"))
-            .count()
-    };
-    let before = registered(sandbox);
+    let before = registrations(sandbox);
     let (running, _, bot_nats) = start(sandbox, &first.nats.url(), vars, tweak).await;
-    eventually("the second bot to register its commands", PATIENCE, || {
-        let done = registered(sandbox) > before;
-        async move { done.then_some(()) }
-    })
-    .await;
+    wait_registered(sandbox, before).await;
     wait_connected(&bot_nats).await;
     SecondBot {
         running: Some(running),
@@ -217,6 +227,8 @@ pub async fn record_setup(nats: &NatsServer, sandbox: &Sandbox) {
         support_role_created: true,
         log_channel_id: log.map(ChannelId::new),
         panel_messages: Vec::new(),
+        overflow_category_ids: Vec::new(),
+        server_full_told_at: None,
     };
     registry(nats)
         .await
@@ -248,8 +260,8 @@ async fn registry(nats: &NatsServer) -> Registry {
     Registry::open(client).await.expect("the registry")
 }
 
-/// Waits until the bot has registered every `ticket-<member id>` channel of the Tickets
-/// category its registry records (adoption, after the guild arrives), so that a test's first
+/// Waits until the bot has registered every `ticket-<member id>` channel of the ticket
+/// categories its registry records (adoption, after the guild arrives), so that a test's first
 /// message is relayed live rather than by catch-up.
 pub async fn wait_adopted(sandbox: &Sandbox, nats: &async_nats::Client) {
     let js = async_nats::jetstream::new(nats.clone());
@@ -265,14 +277,16 @@ pub async fn wait_adopted(sandbox: &Sandbox, nats: &async_nats::Client) {
     else {
         return;
     };
-    let category = entry.category_id.to_string();
+    let categories: Vec<String> = entry.categories().iter().map(ToString::to_string).collect();
     let members: Vec<u64> = sandbox::PERSONAS.iter().map(|p| p.id).collect();
     let tickets: Vec<String> = sandbox
         .channels()
         .iter()
         .filter(|c| {
             c["type"] == 0
-                && c["parent_id"].as_str() == Some(category.as_str())
+                && c["parent_id"]
+                    .as_str()
+                    .is_some_and(|parent| categories.iter().any(|c| c == parent))
                 && c["name"]
                     .as_str()
                     .and_then(crate::guild::ticket_owner)

@@ -4,6 +4,7 @@
 //! whether a human was asked for). An attachment kept in the archive is named by its path
 //! there (the HTML links it relatively, so the page works from a copy of the ticket's archive
 //! folder); one left out is listed with Discord's link, which expires, and why it was left out.
+//! The text is read back too ([`read_text`]): a reopened ticket starts from its last messages.
 
 use std::{collections::HashMap, fmt::Write};
 
@@ -211,6 +212,63 @@ fn text(summary: &Summary, messages: &[Message], files: &Files) -> String {
     out
 }
 
+/// One message as a text transcript tells it (attachments left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// Its author.
+    pub author_id: UserId,
+    /// Its author's name when it was archived.
+    pub author: String,
+    /// Whether its author is a bot.
+    pub bot: bool,
+    /// What it said (empty for a file alone).
+    pub content: String,
+}
+
+/// The messages of a text transcript (as [`render`] writes it), oldest first: each header line
+/// `[time] name (id)` (with ` [bot]`), then its indented lines (the attachments' left out).
+pub fn read_text(text: &str) -> Vec<Written> {
+    let mut messages = Vec::new();
+    let mut current: Option<(Written, Vec<&str>)> = None;
+    let mut finish = |current: Option<(Written, Vec<&str>)>| {
+        if let Some((mut message, lines)) = current {
+            message.content = lines.join("\n").trim_end().to_owned();
+            messages.push(message);
+        }
+    };
+    // The summary's lines come first, up to the first empty line.
+    for line in text.lines().skip_while(|line| !line.is_empty()) {
+        if let Some(body) = line.strip_prefix("    ") {
+            if let Some((_, lines)) = current.as_mut() {
+                if !body.starts_with("[attachment] ") {
+                    lines.push(body);
+                }
+            }
+        } else if let Some(header) = header(line) {
+            finish(current.replace((header, Vec::new())));
+        }
+    }
+    finish(current);
+    messages
+}
+
+/// A message's header line: `[time] name (id)`, ` [bot]` after it for a bot.
+fn header(line: &str) -> Option<Written> {
+    let (_, rest) = line.strip_prefix('[')?.split_once("] ")?;
+    let (rest, bot) = match rest.strip_suffix(" [bot]") {
+        Some(rest) => (rest, true),
+        None => (rest, false),
+    };
+    let (author, id) = rest.strip_suffix(')')?.rsplit_once(" (")?;
+    let id = id.parse::<u64>().ok().filter(|id| *id != 0)?;
+    Some(Written {
+        author_id: UserId::new(id),
+        author: author.to_owned(),
+        bot,
+        content: String::new(),
+    })
+}
+
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2rem;max-width:60rem;color:#222}\
 dl{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dt{font-weight:600}\
 .m{border-top:1px solid #ddd;padding:.5rem 0}.a{font-weight:600}.t{color:#777;font-size:.85em;margin-left:.5rem}\
@@ -343,6 +401,34 @@ mod tests {
         assert!(t.html.contains("solved &lt;3"));
         assert!(t.html.find("id=\"m1\"").unwrap() < t.html.find("id=\"m2\"").unwrap());
         assert!(!t.html.contains("<b>"));
+    }
+
+    #[test]
+    fn the_text_reads_back_as_its_messages_without_their_files() {
+        let messages = [
+            message(1, "ann (the first)", false, "my printer\n\nis on fire", &[]),
+            message(2, "helper", true, "[not a header] try water", &[]),
+            message(
+                3,
+                "ann (the first)",
+                false,
+                "",
+                &[("log.txt", "https://cdn/x")],
+            ),
+        ];
+        let mut summary = summary();
+        summary.reason = Some("[2026] ann (101)".into());
+        let text = render(&summary, &messages, &Files::new()).text;
+        let read = read_text(&text);
+        assert_eq!(read.len(), 3, "{text}");
+        assert_eq!(read[0].author_id, UserId::new(101));
+        assert_eq!(read[0].author, "ann (the first)");
+        assert!(!read[0].bot);
+        assert_eq!(read[0].content, "my printer\n\nis on fire");
+        assert!(read[1].bot);
+        assert_eq!(read[1].content, "[not a header] try water");
+        assert_eq!(read[2].content, "", "a file alone");
+        assert!(read_text("Ticket: #x\n").is_empty());
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod close_ticket;
 pub mod create_ticket;
 pub mod members;
 pub mod panel;
+pub mod reopen;
 pub mod setup;
 pub mod stats;
 pub mod transcript;
@@ -33,6 +34,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         members::remove_definition(),
         stats::definition(),
         transcript::definition(),
+        reopen::definition(),
     ]
 }
 
@@ -63,6 +65,7 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         members::ADD_NAME | members::REMOVE_NAME => members::run(ctx, tickets, command).await,
         stats::NAME => stats::run(ctx, tickets, command).await,
         transcript::NAME => transcript::run(ctx, tickets, command).await,
+        reopen::NAME => reopen::run(ctx, tickets, command).await,
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }
@@ -81,6 +84,9 @@ pub async fn dispatch_component(
         HUMAN_BUTTON => answer_buttons::talk_to_a_human(ctx, tickets, component).await,
         UP_BUTTON => answer_buttons::vote(ctx, tickets, component, Vote::Up).await,
         DOWN_BUTTON => answer_buttons::vote(ctx, tickets, component, Vote::Down).await,
+        id if id.starts_with(crate::reopen::BUTTON_PREFIX) => {
+            reopen::run_button(ctx, tickets, component).await;
+        }
         other => tracing::warn!(custom_id = other, "unknown button, ignored"),
     }
 }

@@ -77,12 +77,15 @@ fn describe(outcome: Outcome) -> String {
     );
     note(outcome.role, "the Support role", "");
     note(outcome.log_channel, "#ticket-logs", " (staff only)");
+    let unchanged = outcome.repaired_tickets == 0 && outcome.overflow_repaired == 0;
     let mut text = match (done.is_empty(), reused.is_empty()) {
-        (true, true) => "Tickets are already set up: the Tickets category, the Support role and \
+        (true, true) if unchanged => {
+            "Tickets are already set up: the Tickets category, the Support role and \
              #ticket-logs exist. Nothing changed."
-            .to_owned(),
+                .to_owned()
+        }
         (false, _) => format!("Done: {}.", done.join(", ")),
-        (true, false) => "Done.".to_owned(),
+        (true, _) => "Done.".to_owned(),
     };
     if !reused.is_empty() {
         text.push_str(&format!(
@@ -100,6 +103,13 @@ fn describe(outcome: Outcome) -> String {
         text.push_str(&format!(
             " Repaired {} open ticket(s) to match.",
             outcome.repaired_tickets
+        ));
+    }
+    if outcome.overflow_repaired > 0 {
+        text.push_str(&format!(
+            " Repaired {} overflow ticket categor{} (Tickets 2, ...) to match the Tickets category.",
+            outcome.overflow_repaired,
+            if outcome.overflow_repaired == 1 { "y" } else { "ies" }
         ));
     }
     if outcome.role.made() {

@@ -50,16 +50,23 @@ fn wanted(text: &str) -> Option<Wanted> {
     id(text).map(Wanted::Either)
 }
 
-/// Handles one `/ticket-transcript` interaction.
-#[tracing::instrument(name = "ticket_transcript", skip_all, fields(user_id = %command.user.id))]
-pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
+/// For a staff command naming a ticket in its [`OPTION`] (`/ticket-transcript`,
+/// `/ticket-reopen`): the guild and the ticket, once the interaction is deferred; `None` when
+/// it was answered already (not in a server, not staff (told `not_staff`), no ticket named).
+pub(super) async fn staff_ticket(
+    ctx: &Context,
+    tickets: &Tickets,
+    command: &CommandInteraction,
+    not_staff: &str,
+) -> Option<(GuildId, Wanted)> {
     let Some(guild) = command.guild_id else {
-        respond_now(&ctx.http, command, "Run /ticket-transcript in a server.").await;
-        return;
+        let text = format!("Run /{} in a server.", command.data.name);
+        respond_now(&ctx.http, command, &text).await;
+        return None;
     };
     if !tickets.is_staff(guild, command.member.as_deref()) {
-        respond_now(&ctx.http, command, NOT_STAFF).await;
-        return;
+        respond_now(&ctx.http, command, not_staff).await;
+        return None;
     }
     let asked = command
         .data
@@ -75,11 +82,17 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
             "Name the ticket: its channel's ID, or `@member` for their latest ticket.",
         )
         .await;
+        return None;
+    };
+    defer(&ctx.http, command).await.then_some((guild, wanted))
+}
+
+/// Handles one `/ticket-transcript` interaction.
+#[tracing::instrument(name = "ticket_transcript", skip_all, fields(user_id = %command.user.id))]
+pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
+    let Some((guild, wanted)) = staff_ticket(ctx, tickets, command, NOT_STAFF).await else {
         return;
     };
-    if !defer(&ctx.http, command).await {
-        return;
-    }
     match tickets.archived_transcript(guild, wanted).await {
         Ok(Some(found)) if !found.files.is_empty() => send(ctx, command, guild, found).await,
         Ok(Some(found)) => {

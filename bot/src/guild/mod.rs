@@ -11,6 +11,19 @@ use serenity::all::UserId;
 
 /// Name of the category holding the ticket channels (looked up by name only the first time).
 pub const TICKETS_CATEGORY: &str = "Tickets";
+/// Discord's limit of channels in one category: past it, tickets go to an overflow category.
+pub const CATEGORY_CHANNELS: usize = 50;
+
+/// The name of the `n`th ticket category: [`TICKETS_CATEGORY`] for the first, then
+/// "Tickets 2", "Tickets 3", ...
+pub fn ticket_category_name(n: usize) -> String {
+    if n <= 1 {
+        TICKETS_CATEGORY.to_owned()
+    } else {
+        format!("{TICKETS_CATEGORY} {n}")
+    }
+}
+
 /// Name of the role that sees every ticket (looked up by name only the first time).
 pub const SUPPORT_ROLE: &str = "Support";
 /// Name of the staff-only channel transcripts go to (looked up by name only the first time).
@@ -46,5 +59,12 @@ mod tests {
         assert_eq!(ticket_owner("ticket-0"), None);
         assert_eq!(ticket_owner("ticket-abc"), None);
         assert_eq!(ticket_owner("general"), None);
+    }
+
+    #[test]
+    fn overflow_categories_are_numbered_after_the_first() {
+        assert_eq!(ticket_category_name(1), "Tickets");
+        assert_eq!(ticket_category_name(2), "Tickets 2");
+        assert_eq!(ticket_category_name(12), "Tickets 12");
     }
 }

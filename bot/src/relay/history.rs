@@ -8,7 +8,8 @@
 //! cannot fill it and the channel is older than the bot's start, the earlier messages are fetched once over REST
 //! (`GET /channels/{id}/messages?before=..&limit=..`) and kept in the [`Backfill`]; later
 //! requests merge the two. The message being answered, the bot's notices, other bots and empty
-//! messages are left out; then the oldest are dropped until the contract's bounds hold.
+//! messages are left out; a reopened ticket's history starts with the conversation it carried
+//! over ([`super::carried`]); then the oldest are dropped until the contract's bounds hold.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -113,6 +114,12 @@ impl Inner {
         let mut entries = Vec::with_capacity(earlier.len());
         for earlier in earlier.into_values().filter(|m| m.id < message.id) {
             entries.extend(self.entry(&earlier).await);
+        }
+        if entries.len() < limit {
+            // A reopened ticket's conversation began in the channel it reopened.
+            let mut carried = self.carried_history(message.channel_id).await;
+            carried.append(&mut entries);
+            entries = carried;
         }
         bounded(entries, limit)
     }

@@ -25,6 +25,7 @@
 //! failure is logged and never ends the task. Messages still queued at shutdown are counted in
 //! a WARN line and left to the next start's [`catch_up`].
 
+mod carried;
 mod catch_up;
 mod decision;
 mod handoff;
@@ -45,7 +46,7 @@ use std::{
 
 use common::relay_client::RelayClient;
 use parking_lot::Mutex;
-use serenity::all::{Cache, ChannelId, Http, Message, MessageType, UserId};
+use serenity::all::{Cache, ChannelId, GuildId, Http, Message, MessageType, RoleId, UserId};
 use tokio::sync::mpsc;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
@@ -53,8 +54,8 @@ use decision::Gate;
 use queue::{SeenIds, SEEN_IDS_REMEMBERED};
 
 use crate::{
-    answers::RecentAnswers, claims::Claims, guild::staff::Standing, members::Members,
-    registry::Registry, settings::RelaySettings,
+    answers::RecentAnswers, archive::Archive, claims::Claims, guild::staff::Standing,
+    members::Members, registry::Registry, settings::RelaySettings,
 };
 
 pub use notices::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
@@ -84,6 +85,8 @@ pub struct Parts {
     pub claims: Arc<Claims>,
     /// Where the answers it posts are remembered, for their buttons.
     pub answers: Arc<RecentAnswers>,
+    /// The archive of transcripts (a reopened ticket's earlier conversation).
+    pub archive: Arc<Archive>,
     /// The bot's own user.
     pub bot_id: UserId,
 }
@@ -119,6 +122,8 @@ struct Inner {
     /// Messages queued or being answered, for the shutdown's count of what is left.
     pending: AtomicUsize,
     backfill: history::Backfill,
+    /// The earlier conversations of reopened tickets, read from the archive once.
+    carried: carried::Carried,
     /// What the relay's decisions remember (handoffs, users' allowances).
     gate: Gate,
 }
@@ -142,6 +147,7 @@ impl Relay {
                 cancel: CancellationToken::new(),
                 pending: AtomicUsize::new(0),
                 backfill: history::Backfill::default(),
+                carried: carried::Carried::new(parts.archive),
                 gate: Gate::new(&settings),
                 settings,
             }),
@@ -237,14 +243,26 @@ impl Inner {
         let Some(guild_id) = guild_id else {
             return false;
         };
-        let roles = match &message.member {
-            Some(member) => member.roles.clone(),
-            None => self.members.roles(guild_id, message.author.id).await,
+        let roles = message.member.as_ref().map(|m| m.roles.clone());
+        self.is_staff_in(guild_id, message.author.id, roles).await
+    }
+
+    /// Whether `user` is staff in `guild`, with `roles` if they are known, else those the
+    /// member cache knows.
+    async fn is_staff_in(
+        &self,
+        guild_id: GuildId,
+        user: UserId,
+        roles: Option<Vec<RoleId>>,
+    ) -> bool {
+        let roles = match roles {
+            Some(roles) => roles,
+            None => self.members.roles(guild_id, user).await,
         };
         let support = self.registry.guild(guild_id).map(|g| g.support_role_id);
         let Some(guild) = self.cache.guild(guild_id) else {
             return false;
         };
-        Standing::in_guild(&guild, message.author.id, roles).is_staff(support)
+        Standing::in_guild(&guild, user, roles).is_staff(support)
     }
 }

@@ -27,4 +27,7 @@ pub fn is_notice(text: &str) -> bool {
     ]
     .contains(&text)
         || crate::answers::is_support_ping(text)
+        // A reopened ticket's first message quotes the earlier conversation, which the
+        // history takes from the archive instead.
+        || text.starts_with(crate::reopen::HEADER)
 }

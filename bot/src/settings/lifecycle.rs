@@ -1,9 +1,17 @@
 //! How tickets end: the delay before a closed ticket's channel goes, the auto-close of idle
 //! tickets (`TICKET_CLOSE_DELAY_SECS`, `TICKET_AUTO_CLOSE_HOURS`, `TICKET_AUTO_CLOSE_GRACE_HOURS`),
 //! how much of the files people attached is archived with a transcript
-//! (`TRANSCRIPT_MAX_ATTACHMENT_MB`), and how often an unfinished close is tried again.
+//! (`TRANSCRIPT_MAX_ATTACHMENT_MB`), how often an unfinished close is tried again, how long a
+//! closed ticket may be reopened (`TICKET_REOPEN_HOURS`), and how long an empty overflow
+//! category stays.
 
 use std::time::Duration;
+
+/// `TICKET_REOPEN_HOURS` when unset: three days, a long weekend.
+pub const REOPEN_WINDOW: Duration = Duration::from_secs(72 * 3600);
+/// An empty overflow category is deleted after this long: long enough that a category
+/// emptied and filled again within minutes is not made over and over.
+pub const OVERFLOW_QUIET: Duration = Duration::from_secs(10 * 60);
 
 /// How tickets end.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +26,10 @@ pub struct LifecycleSettings {
     /// How often closes that could not finish (the archive or Discord unavailable, a bot
     /// process stopped midway) are tried again.
     pub close_retry: Duration,
+    /// How long after its close a ticket may be reopened (`None`: never).
+    pub reopen_window: Option<Duration>,
+    /// How long an overflow category ("Tickets 2", ...) stays once it is empty.
+    pub overflow_quiet: Duration,
 }
 
 /// When idle tickets are warned and closed.
@@ -36,6 +48,8 @@ impl Default for LifecycleSettings {
             auto_close: None,
             attachment_budget: 25 * 1024 * 1024,
             close_retry: Duration::from_secs(60),
+            reopen_window: Some(REOPEN_WINDOW),
+            overflow_quiet: OVERFLOW_QUIET,
         }
     }
 }

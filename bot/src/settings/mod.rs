@@ -19,6 +19,7 @@
 //! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
 //! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
 //! | `TRANSCRIPT_MAX_ATTACHMENT_MB` | 25 (0–1,024) | the files attached in a ticket are archived with its transcript up to this many MiB in all (0: none); the rest are listed by link |
+//! | `TICKET_REOPEN_HOURS` | 72 (0–8,760, fractions allowed; 0 = off) | a closed ticket may be reopened this long after its close |
 
 mod lifecycle;
 mod relay;
@@ -132,6 +133,7 @@ struct RawSettings {
     ticket_auto_close_hours: Option<String>,
     ticket_auto_close_grace_hours: Option<String>,
     transcript_max_attachment_mb: u64,
+    ticket_reopen_hours: Option<String>,
 }
 
 impl Default for RawSettings {
@@ -152,6 +154,7 @@ impl Default for RawSettings {
             ticket_auto_close_grace_hours: None,
             transcript_max_attachment_mb: LifecycleSettings::default().attachment_budget
                 / (1024 * 1024),
+            ticket_reopen_hours: None,
         }
     }
 }
@@ -311,10 +314,16 @@ fn lifecycle(raw: &RawSettings) -> Result<LifecycleSettings, ConfigError> {
         raw.transcript_max_attachment_mb,
         0..=MAX_TRANSCRIPT_ATTACHMENT_MB,
     )?;
+    let reopen_window = match set(&raw.ticket_reopen_hours).map(str::trim) {
+        None => Some(lifecycle::REOPEN_WINDOW),
+        Some(off) if off.parse::<f64>().is_ok_and(|h| h == 0.0) => None,
+        Some(window) => Some(hours("TICKET_REOPEN_HOURS", window)?),
+    };
     Ok(LifecycleSettings {
         close_delay: Duration::from_secs(close_delay),
         auto_close,
         attachment_budget: attachment_mb * 1024 * 1024,
+        reopen_window,
         ..LifecycleSettings::default()
     })
 }
@@ -413,11 +422,33 @@ mod tests {
             ("TICKET_AUTO_CLOSE_HOURS", "9000"),
             ("TRANSCRIPT_MAX_ATTACHMENT_MB", "1025"),
             ("TRANSCRIPT_MAX_ATTACHMENT_MB", "-1"),
+            ("TICKET_REOPEN_HOURS", "-1"),
+            ("TICKET_REOPEN_HOURS", "soon"),
+            ("TICKET_REOPEN_HOURS", "9000"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();
             assert!(err.to_string().contains(key), "{key}={value}: {err}");
         }
+    }
+
+    #[test]
+    fn reopening_lasts_three_days_unless_set_and_zero_turns_it_off() {
+        let hours = |vars: &[(&str, &str)]| {
+            let mut all = vec![("DISCORD_TOKEN", "t")];
+            all.extend_from_slice(vars);
+            load(&all).unwrap().lifecycle.reopen_window
+        };
+        assert_eq!(hours(&[]), Some(Duration::from_secs(72 * 3600)));
+        assert_eq!(
+            hours(&[("TICKET_REOPEN_HOURS", "")]),
+            Some(Duration::from_secs(72 * 3600))
+        );
+        assert_eq!(hours(&[("TICKET_REOPEN_HOURS", "0")]), None);
+        assert_eq!(
+            hours(&[("TICKET_REOPEN_HOURS", "0.5")]),
+            Some(Duration::from_secs(1800))
+        );
     }
 
     #[test]

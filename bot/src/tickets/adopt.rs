@@ -1,9 +1,9 @@
 //! Adoption, when a guild becomes available (and after `/setup`): only in a guild this bot set
 //! up (its registry entry says so; a guild that merely has a "Tickets" category and a "Support"
 //! role, as another ticket bot leaves them, is not taken over), a `ticket-<user ID>` text
-//! channel in the recorded Tickets category whose user is a member of the guild is registered
-//! as an open ticket (channels from before the registry, or opened while the registry was
-//! lost). Open tickets whose channel is gone are over; closes left midway are carried forward;
+//! channel in one of the recorded ticket categories (the first or an overflow one) whose user
+//! is a member of the guild is registered as an open ticket (channels from before the
+//! registry, or opened while the registry was lost). Open tickets whose channel is gone are over; closes left midway are carried forward;
 //! a ticket closed by an older version whose channel survived is closed again, archive first.
 
 use std::collections::HashSet;
@@ -77,7 +77,10 @@ impl Tickets {
     ) -> Adopted {
         let mut done = Adopted::default();
         for channel in channels {
-            if channel.kind != ChannelType::Text || channel.parent_id != Some(entry.category_id) {
+            let in_tickets = channel
+                .parent_id
+                .is_some_and(|parent| entry.is_ticket_category(parent));
+            if channel.kind != ChannelType::Text || !in_tickets {
                 continue;
             }
             let Some(owner) = ticket_owner(&channel.name) else {

@@ -107,7 +107,7 @@ impl Tickets {
         Ok(Some(found))
     }
 
-    async fn find(
+    pub(super) async fn find(
         &self,
         guild: GuildId,
         wanted: Wanted,

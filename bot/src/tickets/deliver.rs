@@ -1,6 +1,7 @@
 //! Posting an archived transcript: read back from the archive (so what is posted is what was
 //! kept), with its summary in `ticket-logs` (retried with backoff while Discord fails), to the
-//! owner by DM, and a closing notice in the ticket saying so. Each failure is told as it is:
+//! owner by DM (both with a Reopen button while reopening is on), and a closing notice in the
+//! ticket saying so. Each failure is told as it is:
 //! the log channel missing or deleted (the next `/setup` makes it again), a refused post, DMs
 //! closed.
 
@@ -8,7 +9,7 @@ use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
 use serenity::all::{
-    ChannelId, CreateAllowedMentions, CreateAttachment, CreateMessage, Http, UserId,
+    ChannelId, CreateAllowedMentions, CreateAttachment, CreateMessage, Http, MessageId, UserId,
 };
 
 use super::Tickets;
@@ -31,6 +32,8 @@ const TOO_LARGE: isize = 40_005;
 pub(super) struct Delivered {
     /// Posted in this `ticket-logs` channel.
     pub log_channel_id: Option<ChannelId>,
+    /// As this message there.
+    pub log_message_id: Option<MessageId>,
     /// Why it was not posted there.
     pub log_failure: Option<String>,
     /// Whether the owner got it by DM.
@@ -58,14 +61,16 @@ impl Tickets {
                 };
             }
         };
-        let (log_channel_id, log_failure) = match self.post_to_log(ticket, &summary, &files).await {
+        let posted = self.post_to_log(channel, ticket, &summary, &files).await;
+        let (log, log_failure) = match posted {
             Ok(log) => (Some(log), None),
             Err(why) => (None, Some(why)),
         };
-        let sent_to_owner = self.send_to_owner(ticket, &summary, &files).await;
+        let sent_to_owner = self.send_to_owner(channel, ticket, &summary, &files).await;
         self.post_notice(channel, ticket).await;
         Delivered {
-            log_channel_id,
+            log_channel_id: log.map(|(channel, _)| channel),
+            log_message_id: log.map(|(_, message)| message),
             log_failure,
             sent_to_owner,
         }
@@ -88,13 +93,15 @@ impl Tickets {
         ])
     }
 
-    /// Posts in `ticket-logs`; the channel, or what went wrong in words for the closer.
+    /// Posts in `ticket-logs`; the channel and message, or what went wrong in words for the
+    /// closer.
     async fn post_to_log(
         &self,
+        channel: ChannelId,
         ticket: &TicketEntry,
         summary: &Summary,
         files: &[(String, Vec<u8>); 2],
-    ) -> Result<ChannelId, String> {
+    ) -> Result<(ChannelId, MessageId), String> {
         let Some(log) = self
             .registry()
             .guild(ticket.guild_id)
@@ -109,6 +116,7 @@ impl Tickets {
             let message = CreateMessage::new()
                 .content(summary.markdown())
                 .files(attachments(files))
+                .components(self.reopen_buttons(channel))
                 .allowed_mentions(CreateAllowedMentions::new());
             log.send_message(self.http(), message).await
         };
@@ -124,7 +132,7 @@ impl Tickets {
             })
             .await;
         match posted {
-            Ok(_) => Ok(log),
+            Ok(message) => Ok((log, message.id)),
             Err(err) => {
                 tracing::error!(error = %err, log_channel = %log, "cannot post the transcript in ticket-logs");
                 Err(if is_unknown(&err) {
@@ -142,6 +150,7 @@ impl Tickets {
 
     async fn send_to_owner(
         &self,
+        channel: ChannelId,
         ticket: &TicketEntry,
         summary: &Summary,
         files: &[(String, Vec<u8>); 2],
@@ -159,6 +168,7 @@ impl Tickets {
                 summary.markdown()
             ))
             .files(attachments(files))
+            .components(self.reopen_buttons(channel))
             .allowed_mentions(CreateAllowedMentions::new());
         match dm.id.send_message(self.http(), message).await {
             Ok(_) => true,

@@ -50,6 +50,7 @@ impl Tickets {
         if ticket.status == TicketStatus::Closing {
             match self.make_record(channel, &ticket).await {
                 Made::Stored(made) => {
+                    let members = self.added_members(channel, &ticket).await;
                     let delete_after = later(self.inner.settings.close_delay);
                     let now = Timestamp::now();
                     let stored = self
@@ -65,6 +66,7 @@ impl Tickets {
                             record.attachments_archived = made.attachments_archived;
                             record.attachments_skipped = made.attachments_skipped;
                             record.delete_after = Some(delete_after);
+                            record.members.clone_from(&members);
                             true
                         })
                         .await?;
@@ -134,6 +136,7 @@ impl Tickets {
                 };
                 record.delivered_at = Some(done);
                 record.log_channel_id = delivered.log_channel_id;
+                record.log_message_id = delivered.log_message_id;
                 record.log_failure.clone_from(&delivered.log_failure);
                 record.sent_to_owner = Some(delivered.sent_to_owner);
                 true

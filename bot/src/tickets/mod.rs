@@ -1,9 +1,10 @@
 //! The tickets and the guilds they live in: setting a guild up (and repairing it), opening a
-//! ticket (by command or panel button), closing it (`close`) and carrying the close to its end
-//! (`finish`: the transcript made and archived first (`record`), then posted (`deliver`),
-//! then the channel deleted), adopting the ticket channels of a guild this bot set up, closing
-//! idle tickets, reading an archived transcript again (`archived`), and what the buttons under
-//! an answer do (asking for a human, rating). The [`Tickets`] service holds what these share:
+//! ticket (by command or panel button) in a category with room (`overflow`: "Tickets 2", ...
+//! past Discord's 50 channels per category), closing it (`close`) and carrying the close to
+//! its end (`finish`: the transcript made and archived first (`record`), then posted
+//! (`deliver`), then the channel deleted), reopening it (`reopen`), adopting the ticket
+//! channels of a guild this bot set up, closing idle tickets, reading an archived transcript
+//! again (`archived`), and what the buttons under an answer do (asking for a human, rating). The [`Tickets`] service holds what these share:
 //! the REST client, the [`Registry`], the archive, the member cache, the recent answers, the
 //! settings, the per-guild and per-user locks, and which guilds may be swept.
 
@@ -15,7 +16,9 @@ mod close;
 mod deliver;
 mod finish;
 mod open;
+mod overflow;
 mod record;
+mod reopen;
 mod setup;
 
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
@@ -34,6 +37,8 @@ pub use answer_buttons::Escalation;
 pub use archived::{ArchivedTranscript, Wanted};
 pub use close::{CloseError, Closed, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
 pub use open::{Opened, OPEN_BUTTON};
+pub use overflow::SERVER_FULL_NOTICE;
+pub use reopen::{ReopenError, Reopening};
 pub use setup::{Found, Outcome, SetupError};
 
 /// What the tickets work with, built before the gateway connects.
@@ -88,6 +93,9 @@ struct Inner {
     setup_locks: KeyedLocks<GuildId>,
     /// One ticket opening at a time per (guild, user): command and button alike.
     ticket_locks: KeyedLocks<(GuildId, UserId)>,
+    /// One change of a guild's ticket categories at a time: a ticket placed, an overflow
+    /// category made or deleted, `/setup`'s repair.
+    category_locks: KeyedLocks<GuildId>,
     /// Delayed channel deletions and the auto-close sweep, ended by [`Tickets::shutdown`].
     tasks: TaskTracker,
     cancel: CancellationToken,
@@ -127,6 +135,7 @@ impl Tickets {
                 sweep_now: Notify::new(),
                 setup_locks: KeyedLocks::default(),
                 ticket_locks: KeyedLocks::default(),
+                category_locks: KeyedLocks::default(),
                 tasks: TaskTracker::new(),
                 cancel: CancellationToken::new(),
             }),
@@ -135,6 +144,7 @@ impl Tickets {
             tickets.spawn(tickets.clone().auto_close_loop(auto_close));
         }
         tickets.spawn(tickets.clone().retry_loop());
+        tickets.spawn(tickets.clone().overflow_loop());
         tickets
     }
 

@@ -1,7 +1,8 @@
 //! Opening a ticket, for `/create-ticket` and the panel's button alike: a private
-//! `ticket-{user_id}` channel in the guild's Tickets category (by the ID `/setup` stored),
-//! visible to the user, the Support role and the bot, registered as open, with a welcome
-//! message carrying the Close button. A user with an open ticket is pointed at it.
+//! `ticket-{user_id}` channel in one of the guild's ticket categories with room (by the IDs
+//! `/setup` and the overflow stored), visible to the user, the Support role and the bot,
+//! registered as open, with a welcome message carrying the Close button. A user with an open
+//! ticket is pointed at it.
 
 use serenity::all::{
     ButtonStyle, ChannelId, ChannelType, CreateActionRow, CreateAllowedMentions, CreateButton,
@@ -10,7 +11,11 @@ use serenity::all::{
 
 use super::{close::CLOSE_BUTTON, Tickets};
 use crate::{
-    guild::{overwrites::ticket_overwrites, refusal::is_unknown, ticket_channel_name},
+    guild::{
+        overwrites::{member_overwrite, ticket_overwrites},
+        refusal::is_unknown,
+        ticket_channel_name,
+    },
     registry::TicketEntry,
 };
 
@@ -26,6 +31,15 @@ pub enum Opened {
     Created(ChannelId),
     /// `/setup` has not run in this guild.
     NotSetUp,
+}
+
+/// The Close button a ticket's first message carries.
+pub(super) fn close_buttons() -> Vec<CreateActionRow> {
+    vec![CreateActionRow::Buttons(vec![CreateButton::new(
+        CLOSE_BUTTON,
+    )
+    .label("Close ticket")
+    .style(ButtonStyle::Danger)])]
 }
 
 impl Tickets {
@@ -44,45 +58,53 @@ impl Tickets {
                 Err(err) => return Err(err),
             }
         }
-        let Some(setup) = registry.guild(guild_id) else {
+        if registry.guild(guild_id).is_none() {
             return Ok(Opened::NotSetUp);
-        };
-        let builder = CreateChannel::new(ticket_channel_name(user_id))
-            .kind(ChannelType::Text)
-            .category(setup.category_id)
-            .topic(format!("Support ticket of <@{user_id}>"))
-            .permissions(ticket_overwrites(
-                guild_id,
-                user_id,
-                setup.support_role_id,
-                self.bot_id(),
-            ));
-        let channel = guild_id.create_channel(self.http(), builder).await?;
-        let entry = TicketEntry::opened(guild_id, user_id, Timestamp::now());
-        if let Err(err) = registry.put_ticket(channel.id, entry).await {
-            // A channel the registry does not know would never be answered: remove it.
-            tracing::error!(error = %err, channel_id = %channel.id, "cannot register the ticket; removing its channel");
-            if let Err(cleanup) = channel.id.delete(self.http()).await {
-                tracing::error!(error = %cleanup, channel_id = %channel.id, "cannot remove the unregistered ticket channel");
-            }
-            return Err(serenity::Error::Other("the ticket registry is unavailable"));
         }
+        let entry = TicketEntry::opened(guild_id, user_id, Timestamp::now());
+        let channel = self.new_ticket_channel(entry, &[]).await?;
         let welcome = CreateMessage::new()
             .content(format!(
                 "Welcome <@{user_id}>! Describe your problem here: the assistant answers right \
                  away and the support team can read along. When you are done, close the ticket \
                  with the button below or `/close-ticket`."
             ))
-            .components(vec![CreateActionRow::Buttons(vec![CreateButton::new(
-                CLOSE_BUTTON,
-            )
-            .label("Close ticket")
-            .style(ButtonStyle::Danger)])])
+            .components(close_buttons())
             .allowed_mentions(CreateAllowedMentions::new());
-        if let Err(err) = channel.id.send_message(self.http(), welcome).await {
+        if let Err(err) = channel.send_message(self.http(), welcome).await {
             // The channel works without its welcome; removing it would lose the user's ticket.
-            tracing::warn!(error = %err, channel_id = %channel.id, "cannot post the welcome message");
+            tracing::warn!(error = %err, channel_id = %channel, "cannot post the welcome message");
         }
-        Ok(Opened::Created(channel.id))
+        Ok(Opened::Created(channel))
+    }
+
+    /// Makes the channel of the ticket `entry` (its owner's, plus `members`), in a category
+    /// with room, and registers it; a channel that cannot be registered is removed.
+    pub(super) async fn new_ticket_channel(
+        &self,
+        entry: TicketEntry,
+        members: &[UserId],
+    ) -> serenity::Result<ChannelId> {
+        let (guild_id, user_id) = (entry.guild_id, entry.owner_id);
+        let Some(setup) = self.registry().guild(guild_id) else {
+            return Err(serenity::Error::Other("the guild is not set up"));
+        };
+        let mut overwrites =
+            ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());
+        overwrites.extend(members.iter().copied().map(member_overwrite));
+        let builder = CreateChannel::new(ticket_channel_name(user_id))
+            .kind(ChannelType::Text)
+            .topic(format!("Support ticket of <@{user_id}>"))
+            .permissions(overwrites);
+        let channel = self.create_ticket_channel(guild_id, builder).await?.id;
+        if let Err(err) = self.registry().put_ticket(channel, entry).await {
+            // A channel the registry does not know would never be answered: remove it.
+            tracing::error!(error = %err, channel_id = %channel, "cannot register the ticket; removing its channel");
+            if let Err(cleanup) = channel.delete(self.http()).await {
+                tracing::error!(error = %cleanup, channel_id = %channel, "cannot remove the unregistered ticket channel");
+            }
+            return Err(serenity::Error::Other("the ticket registry is unavailable"));
+        }
+        Ok(channel)
     }
 }

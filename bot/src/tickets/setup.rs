@@ -4,7 +4,7 @@
 //! another bot) made, which is then re-used openly (the answer says so), and the ticket
 //! channels found in that category are adopted; afterwards a deleted role or category is made
 //! again and the open tickets are re-granted to the new role and moved into the new category
-//! (the repair).
+//! (the repair), the overflow categories included (`super::overflow`).
 
 use std::collections::HashMap;
 
@@ -13,7 +13,10 @@ use serenity::all::{
     Permissions, Role, RoleId, UserId,
 };
 
-use super::Tickets;
+use super::{
+    overflow::{self, repair_categories},
+    Tickets,
+};
 use crate::{
     guild::{
         overwrites::{support_overwrite, StaffPlace},
@@ -66,6 +69,11 @@ pub struct Outcome {
     pub repaired_tickets: usize,
     /// `ticket-<member ID>` channels found in the category and registered as open tickets.
     pub adopted_tickets: usize,
+    /// The overflow categories ("Tickets 2", ...) there are now.
+    pub overflow_categories: usize,
+    /// Overflow categories whose overwrites were brought in line with the first's, or that
+    /// were made again for the tickets they held.
+    pub overflow_repaired: usize,
 }
 
 /// Why a set-up failed.
@@ -85,8 +93,11 @@ impl Tickets {
     /// removed, so a retry starts clean.
     pub async fn set_up(&self, guild_id: GuildId) -> Result<Outcome, SetupError> {
         let _guard = self.inner.setup_locks.lock(guild_id).await;
+        // No ticket is placed while the categories are repaired.
+        let placing = self.inner.category_locks.lock(guild_id).await;
         let (mut outcome, channels, entry) =
             ensure(self.http(), self.registry(), guild_id, self.bot_id()).await?;
+        drop(placing);
         outcome.adopted_tickets = self
             .adopt_channels(guild_id, &entry, channels.values())
             .await
@@ -162,7 +173,6 @@ async fn ensure(
         Found::Kept => recorded.as_ref().is_some_and(|r| r.support_role_created),
     };
     let new_role = (role == Found::Recreated).then_some(role_id);
-    let new_category = (category == Found::Recreated).then_some(category_id);
     if let Some(role_id) = new_role {
         // What was kept still names the deleted role: the new one gets the same access.
         let kept = [
@@ -178,12 +188,31 @@ async fn ensure(
             }
         }
     }
-    let repaired_tickets = repair(http, registry, guild_id, new_role, new_category).await;
+    let mut first_overwrites = match channels.get(&category_id) {
+        Some(kept) => kept.permission_overwrites.clone(),
+        None => StaffPlace::TicketsCategory.overwrites(guild_id, role_id, bot_id),
+    };
+    if let Some(role_id) = new_role.filter(|_| !category.made()) {
+        first_overwrites.push(StaffPlace::TicketsCategory.support(role_id));
+    }
+    let found = overflow::Found {
+        guild: guild_id,
+        channels: &channels,
+        first: category_id,
+        overwrites: first_overwrites,
+        recorded: recorded
+            .as_ref()
+            .map_or(&[][..], |r| r.overflow_category_ids.as_slice()),
+    };
+    let overflow = repair_categories(http, registry, found).await?;
+    let repaired_tickets = repair(http, registry, guild_id, new_role, &overflow.moves).await;
     let entry = GuildEntry {
         category_id,
         support_role_id: role_id,
         support_role_created: role_is_ours,
         log_channel_id: Some(log_channel_id),
+        overflow_category_ids: overflow.categories.clone(),
+        server_full_told_at: recorded.as_ref().and_then(|r| r.server_full_told_at),
         panel_messages: recorded.map(|r| r.panel_messages).unwrap_or_default(),
     };
     registry.put_guild(guild_id, entry.clone()).await?;
@@ -194,6 +223,8 @@ async fn ensure(
         role_is_ours,
         repaired_tickets,
         adopted_tickets: 0,
+        overflow_categories: overflow.categories.len(),
+        overflow_repaired: overflow.fixed,
     };
     Ok((outcome, channels, entry))
 }
@@ -267,16 +298,16 @@ async fn ensure_channels(
     Ok((category_id, category, log_id, log))
 }
 
-/// Gives the open tickets the new role and moves them into the new category (each when there
-/// is one); returns how many tickets were repaired.
+/// Gives the open tickets the new role (when there is one) and moves those whose category was
+/// deleted as `moves` says; returns how many tickets were repaired.
 async fn repair(
     http: &Http,
     registry: &Registry,
     guild_id: GuildId,
     new_role: Option<RoleId>,
-    new_category: Option<ChannelId>,
+    moves: &HashMap<ChannelId, ChannelId>,
 ) -> usize {
-    if new_role.is_none() && new_category.is_none() {
+    if new_role.is_none() && moves.is_empty() {
         return 0;
     }
     let mut repaired = 0;
@@ -291,7 +322,7 @@ async fn repair(
                 ok = false;
             }
         }
-        if let Some(category_id) = new_category {
+        if let Some(category_id) = moves.get(&channel).copied() {
             if let Err(err) = channel
                 .edit(http, EditChannel::new().category(Some(category_id)))
                 .await
@@ -299,6 +330,9 @@ async fn repair(
                 tracing::warn!(error = %err, channel_id = %channel, "cannot move an open ticket into the new category");
                 ok = false;
             }
+        }
+        if new_role.is_none() && !moves.contains_key(&channel) {
+            continue;
         }
         repaired += usize::from(ok);
     }

@@ -38,12 +38,13 @@ async fn without_a_guild_id_the_commands_are_registered_globally() {
             "ticket-add",
             "ticket-remove",
             "ticket-stats",
-            "ticket-transcript"
+            "ticket-transcript",
+            "ticket-reopen"
         ]
     );
     // Administrators only: /setup and /ticket-panel. The rest are for everyone (Support is a
     // role, not a permission Discord could filter on): the bot checks who may do what.
-    for (index, admin_only) in [true, false, false, true, false, false, false, false]
+    for (index, admin_only) in [true, false, false, true, false, false, false, false, false]
         .iter()
         .enumerate()
     {
