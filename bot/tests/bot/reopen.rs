@@ -4,10 +4,8 @@
 //! members, and the assistant gets the earlier conversation in its history; a second press,
 //! an owner with an open ticket, the end of the window and reopening turned off are refused.
 
-use std::time::Duration;
-
 use bot::{close_ticket, ticket_members, ticket_reopen};
-use common::{payload::HistoryRole, test_util::eventually};
+use common::payload::HistoryRole;
 use sandbox::fixtures::CommandOption;
 use serde_json::Value;
 
@@ -17,7 +15,7 @@ use crate::{
     helpers::{echo, TestBot, TOKEN},
     tickets::{
         bot_with, channel_named, mentioned_channel, open_ticket, persona, run, set_up, stored,
-        wait_deleted,
+        stored_when, wait_deleted,
     },
     wait_for_posts,
 };
@@ -55,16 +53,6 @@ async fn press(fake: &FakeDiscord, user: u64, message: u64, button: &str) -> Str
         .press_button(persona(user), message, button)
         .unwrap_or_else(|err| panic!("{user} presses {button}: {err}"));
     fake.wait_for_answer(pressed).await
-}
-
-/// Waits until the registry holds `channel`'s entry as `ready` wants it.
-async fn stored_when(bot: &TestBot, channel: u64, ready: impl Fn(&Value) -> bool) -> Value {
-    eventually("the registry's entry", Duration::from_secs(10), || {
-        let entry = stored(bot, channel);
-        let ready = &ready;
-        async move { entry.await.filter(|e| ready(e)) }
-    })
-    .await
 }
 
 #[tokio::test]
