@@ -274,7 +274,7 @@ pub async fn run(
             cache: Arc::clone(&cache),
             registry: Arc::clone(&registry),
             members: Arc::clone(&members),
-            claims: Arc::new(Claims::new(nats.clone())),
+            claims: Arc::new(Claims::new(nats.clone(), settings.claim_stale_after())),
             answers: Arc::clone(&answers),
             archive: Arc::clone(&archive),
             bot_id,
