@@ -71,7 +71,7 @@ mod transcript;
 
 /// `/setup`: the name it is registered under and what it tells a member who may not run it.
 pub mod setup {
-    pub use crate::commands::setup::{NAME, NOT_ADMIN};
+    pub use crate::commands::setup::{MODE_OPTION, NAME, NOT_ADMIN};
 }
 
 /// `/create-ticket`: the name it is registered under and what it says before `/setup` has run.
@@ -116,6 +116,7 @@ pub mod ticket_stats {
 pub mod ticket_reopen {
     pub use crate::commands::reopen::{NAME, NOT_STAFF, NO_TICKET, OPTION, REOPENED};
     pub use crate::reopen::{button_id, BUTTON_PREFIX, HEADER, QUOTED_MESSAGES};
+    pub use crate::tickets::THREAD_REOPENED;
 }
 
 /// What staff are told, once, when the server is at Discord's 500-channel limit.
