@@ -2,20 +2,23 @@
 //! JetStream: a ticket is a private thread of `#tickets` that its owner and Support see and
 //! another member does not, the relay answers there, members are added as thread members, a
 //! close archives the transcript and locks and archives the thread (kept, not deleted), and a
-//! reopening unarchives it with the conversation in place. Channel mode is what every other
+//! reopening unarchives it with the conversation in place; a restart keeps an open thread
+//! that Discord archived while idle and catches up in it; going back to channel mode makes
+//! new tickets channels while the open threads stay tickets. Channel mode is what every other
 //! test module runs.
 
 use std::time::Duration;
 
 use bot::{close_ticket, create_ticket, setup, ticket_members, ticket_reopen};
 use common::{payload::HistoryRole, test_util::eventually};
+use relay_worker::test_util::spawn_worker;
 use sandbox::fixtures::CommandOption;
 use serde_json::Value;
 
 use crate::{
     content,
     fake_discord::{FakeDiscord, ADMIN_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
-    helpers::{echo, TOKEN},
+    helpers::{echo, spawn_bot_with_vars, TOKEN},
     reopen::{history_of, id, press, reopen_button, stored_when, summary_in_dm},
     tickets::{
         archived, bot_with, channel_named, mentioned_channel, open_ticket, run, set_up, stored,
@@ -218,6 +221,76 @@ async fn in_thread_mode_reopen_unarchives_the_thread_and_the_assistant_has_the_c
     // Pressed again: the ticket is open, nothing new.
     let again = press(&fake, MEMBER_A_ID, id(&dm), &button).await;
     assert!(again.contains("not closed"), "{again}");
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn in_thread_mode_a_restart_keeps_an_open_thread_discord_archived_and_catches_up_in_it() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let mut bot = bot_with(&fake, &[]).await;
+    bot.start_worker(echo()).await;
+    set_up_threads(&fake).await;
+    let ticket = open_ticket(&fake, MEMBER_A_ID).await;
+    fake.send_message(ticket, MEMBER_A_ID, "my printer is on fire");
+    wait_for_posts(&fake, ticket, 2).await;
+    let (outcome, nats, _) = bot.stop().await;
+    outcome.expect("clean shutdown");
+
+    // While the bot is away: a message, then Discord archives the idle thread, so the next
+    // GUILD_CREATE does not list it among the active threads.
+    fake.post_offline(ticket, MEMBER_A_ID, "still there?");
+    assert!(fake.archive_thread(ticket, false));
+    let guild = crate::fake_discord::GUILD_ID.to_string();
+    let vars = [("DISCORD_GUILD_ID", guild.as_str())];
+    // The worker first, so that the catch-up finds it.
+    let _worker = spawn_worker(&nats.settings(), echo()).await;
+    let bot = spawn_bot_with_vars(fake.clone(), nats, &vars).await;
+    eventually("the catch-up's answer", Duration::from_secs(30), || {
+        let answered = fake
+            .messages(ticket)
+            .iter()
+            .any(|m| m["content"] == "answer to still there?");
+        async move { answered.then_some(()) }
+    })
+    .await;
+    let entry = stored(&bot, ticket).await.unwrap();
+    assert_eq!(
+        entry["status"], "open",
+        "an archived thread is no deleted one"
+    );
+    assert_eq!(
+        thread(&fake, ticket).unwrap()["thread_metadata"]["archived"],
+        false,
+        "the answer unarchived it"
+    );
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn back_in_channel_mode_new_tickets_are_channels_and_the_open_threads_stay_tickets() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let mut bot = bot_with(&fake, &[]).await;
+    bot.start_worker(echo()).await;
+    set_up_threads(&fake).await;
+    let in_thread = open_ticket(&fake, MEMBER_A_ID).await;
+
+    let general = channel_named(&fake, "general").unwrap();
+    let mode = CommandOption::String(setup::MODE_OPTION.into(), "channels".into());
+    let answer = run(&fake, ADMIN_ID, setup::NAME, general, &[mode]).await;
+    assert!(
+        answer.contains("New tickets are private channels"),
+        "{answer}"
+    );
+    assert!(!answer.contains("Nothing changed"), "{answer}");
+    let in_channel = open_ticket(&fake, MEMBER_B_ID).await;
+    assert!(thread(&fake, in_channel).is_none(), "a channel");
+    assert_eq!(stored(&bot, in_channel).await.unwrap()["thread"], false);
+
+    fake.send_message(in_thread, MEMBER_A_ID, "still a ticket?");
+    let posts = wait_for_posts(&fake, in_thread, 2).await;
+    assert_eq!(content(&posts[1]), "answer to still a ticket?");
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }
