@@ -2,8 +2,9 @@
 //! relay of ticket-channel messages to the relay workers over NATS, the buttons under each
 //! answer (Talk to a human, 👍/👎), `/ticket-stats`, closes that archive each transcript
 //! before anything else (`/ticket-transcript` reads it back), reopening a closed ticket
-//! (`/ticket-reopen` and the Reopen button), and overflow categories past Discord's 50
-//! channels per category.
+//! (`/ticket-reopen` and the Reopen button), overflow categories past Discord's 50
+//! channels per category, and thread mode (`/setup mode:threads`: each ticket a private
+//! thread, locked and archived at its close, unarchived by a reopening).
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
