@@ -2,8 +2,9 @@
 //! relay of ticket-channel messages to the relay workers over NATS, the buttons under each
 //! answer (Talk to a human, 👍/👎), `/ticket-stats`, closes that archive each transcript
 //! before anything else (`/ticket-transcript` reads it back), reopening a closed ticket
-//! (`/ticket-reopen` and the Reopen button), and overflow categories past Discord's 50
-//! channels per category.
+//! (`/ticket-reopen` and the Reopen button), overflow categories past Discord's 50
+//! channels per category, and thread mode (`/setup mode:threads`: each ticket a private
+//! thread, locked and archived at its close, unarchived by a reopening).
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
@@ -71,7 +72,7 @@ mod transcript;
 
 /// `/setup`: the name it is registered under and what it tells a member who may not run it.
 pub mod setup {
-    pub use crate::commands::setup::{NAME, NOT_ADMIN};
+    pub use crate::commands::setup::{MODE_OPTION, NAME, NOT_ADMIN};
 }
 
 /// `/create-ticket`: the name it is registered under and what it says before `/setup` has run.
@@ -116,6 +117,7 @@ pub mod ticket_stats {
 pub mod ticket_reopen {
     pub use crate::commands::reopen::{NAME, NOT_STAFF, NO_TICKET, OPTION, REOPENED};
     pub use crate::reopen::{button_id, BUTTON_PREFIX, HEADER, QUOTED_MESSAGES};
+    pub use crate::tickets::THREAD_REOPENED;
 }
 
 /// What staff are told, once, when the server is at Discord's 500-channel limit.
