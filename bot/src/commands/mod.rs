@@ -11,10 +11,12 @@ pub mod panel;
 pub mod reopen;
 pub mod setup;
 pub mod stats;
+pub mod topics;
 pub mod transcript;
 
 use serenity::all::{
     Command, CommandInteraction, ComponentInteraction, Context, CreateCommand, GuildId, Http,
+    ModalInteraction,
 };
 
 use crate::{
@@ -35,6 +37,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         stats::definition(),
         transcript::definition(),
         reopen::definition(),
+        topics::definition(),
     ]
 }
 
@@ -66,6 +69,7 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         stats::NAME => stats::run(ctx, tickets, command).await,
         transcript::NAME => transcript::run(ctx, tickets, command).await,
         reopen::NAME => reopen::run(ctx, tickets, command).await,
+        topics::NAME => topics::run(ctx, tickets, command).await,
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }
@@ -87,6 +91,24 @@ pub async fn dispatch_component(
         id if id.starts_with(crate::reopen::BUTTON_PREFIX) => {
             reopen::run_button(ctx, tickets, component).await;
         }
+        id if id == create_ticket::TOPIC_MENU
+            || id.starts_with(create_ticket::TOPIC_BUTTON_PREFIX) =>
+        {
+            create_ticket::run_topic(ctx, tickets, component).await;
+        }
         other => tracing::warn!(custom_id = other, "unknown button, ignored"),
+    }
+}
+
+/// Runs what a submitted form asks for.
+pub async fn dispatch_modal(ctx: &Context, tickets: &Tickets, modal: &ModalInteraction) {
+    let id = modal.data.custom_id.as_str();
+    let topic = |prefix: &str| id.strip_prefix(prefix).and_then(|t| t.parse::<u32>().ok());
+    if let Some(topic) = topic(create_ticket::FORM_PREFIX) {
+        create_ticket::form_submitted(ctx, tickets, modal, topic).await;
+    } else if let Some(topic) = topic(topics::QUESTIONS_FORM_PREFIX) {
+        topics::questions_submitted(ctx, tickets, modal, topic).await;
+    } else {
+        tracing::warn!(custom_id = id, "unknown form, ignored");
     }
 }

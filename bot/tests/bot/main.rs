@@ -21,6 +21,7 @@ mod reopen;
 mod setup;
 mod ticket_stats;
 mod tickets;
+mod topics;
 
 /// The Discord these tests run against: the `sandbox` crate, under the name the tests use.
 mod fake_discord {
