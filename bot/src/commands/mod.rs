@@ -58,6 +58,31 @@ pub async fn register(http: &Http, guild: Option<GuildId>) -> serenity::Result<(
     Ok(())
 }
 
+/// The guild `command` was run in and what `/setup` recorded for it, when an administrator
+/// ran it in a set-up guild; otherwise the member is told why (`not_admin` when they are not
+/// one) and `None`.
+async fn admin_guild(
+    ctx: &Context,
+    tickets: &Tickets,
+    command: &CommandInteraction,
+    not_admin: &str,
+) -> Option<(GuildId, crate::registry::GuildEntry)> {
+    let Some(guild_id) = command.guild_id else {
+        let text = format!("Run /{} in a server.", command.data.name);
+        answer::respond_now(&ctx.http, command, &text).await;
+        return None;
+    };
+    if !answer::Asked::from(command).is_admin() {
+        answer::respond_now(&ctx.http, command, not_admin).await;
+        return None;
+    }
+    let Some(setup) = tickets.registry().guild(guild_id) else {
+        answer::respond_now(&ctx.http, command, create_ticket::NOT_SET_UP).await;
+        return None;
+    };
+    Some((guild_id, setup))
+}
+
 /// Runs the command an interaction names.
 pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
     match command.data.name.as_str() {

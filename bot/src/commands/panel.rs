@@ -10,8 +10,8 @@ use serenity::all::{
 };
 
 use super::{
-    answer::{defer, follow_up, respond_now, Asked},
-    create_ticket::{NOT_SET_UP, TOPIC_BUTTON_PREFIX, TOPIC_MENU},
+    answer::{defer, follow_up},
+    create_ticket::{TOPIC_BUTTON_PREFIX, TOPIC_MENU},
 };
 use crate::{
     guild::refusal::Refusal,
@@ -112,16 +112,7 @@ pub fn definition() -> CreateCommand {
 /// Handles one `/ticket-panel` interaction.
 #[tracing::instrument(name = "ticket_panel", skip_all, fields(channel_id = %command.channel_id, user_id = %command.user.id))]
 pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
-    let Some(guild_id) = command.guild_id else {
-        respond_now(&ctx.http, command, "Run /ticket-panel in a server.").await;
-        return;
-    };
-    if !Asked::from(command).is_admin() {
-        respond_now(&ctx.http, command, NOT_ADMIN).await;
-        return;
-    }
-    let Some(setup) = tickets.registry().guild(guild_id) else {
-        respond_now(&ctx.http, command, NOT_SET_UP).await;
+    let Some((guild_id, setup)) = super::admin_guild(ctx, tickets, command, NOT_ADMIN).await else {
         return;
     };
     if !defer(&ctx.http, command).await {

@@ -106,16 +106,7 @@ fn text<'a>(options: &'a [CommandDataOption], name: &str) -> Option<&'a str> {
 /// Handles one `/ticket-topic` interaction.
 #[tracing::instrument(name = "ticket_topic", skip_all, fields(user_id = %command.user.id))]
 pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
-    let Some(guild_id) = command.guild_id else {
-        respond_now(&ctx.http, command, "Run /ticket-topic in a server.").await;
-        return;
-    };
-    if !Asked::from(command).is_admin() {
-        respond_now(&ctx.http, command, NOT_ADMIN).await;
-        return;
-    }
-    let Some(setup) = tickets.registry().guild(guild_id) else {
-        respond_now(&ctx.http, command, NOT_SET_UP).await;
+    let Some((guild_id, setup)) = super::admin_guild(ctx, tickets, command, NOT_ADMIN).await else {
         return;
     };
     let Some((sub, options)) = subcommand(command) else {

@@ -16,68 +16,53 @@ use serde_json::Value;
 
 use super::PayloadError;
 
-/// A ticket topic's name: not blank, at most [`Self::MAX_CHARS`] characters.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-#[serde(transparent)]
-pub struct TopicName(String);
+/// A trimmed text of at most `MAX_CHARS` characters with a non-whitespace one: the three texts
+/// of the field differ only in their limit.
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $why:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
 
-impl TopicName {
-    /// Discord's limit for a button's label, where a topic is shown on a panel.
-    pub const MAX_CHARS: usize = 80;
+        impl $name {
+            #[doc = $why]
+            pub const MAX_CHARS: usize = $max;
 
-    /// Accepts a name with a non-whitespace character and at most [`Self::MAX_CHARS`],
-    /// trimmed.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        bounded_text(value, Self::MAX_CHARS).map(Self)
-    }
+            /// Accepts a text with a non-whitespace character and at most
+            /// [`Self::MAX_CHARS`], trimmed.
+            pub fn parse(value: &str) -> Result<Self, String> {
+                bounded_text(value, Self::MAX_CHARS).map(Self)
+            }
 
-    /// The name.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
 }
 
-/// A question of a topic's intake form: not blank, at most [`Self::MAX_CHARS`] characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct FormQuestion(String);
-
-impl FormQuestion {
-    /// Discord's limit for the label of a form's input.
-    pub const MAX_CHARS: usize = 45;
-
-    /// Accepts a question with a non-whitespace character and at most [`Self::MAX_CHARS`],
-    /// trimmed.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        bounded_text(value, Self::MAX_CHARS).map(Self)
-    }
-
-    /// The question.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A member's answer to one question: not blank, at most [`Self::MAX_CHARS`] characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct FormAnswerText(String);
-
-impl FormAnswerText {
-    /// The most a form's input lets a member type (the bot sets it as the input's limit).
-    pub const MAX_CHARS: usize = 1_000;
-
-    /// Accepts an answer with a non-whitespace character and at most [`Self::MAX_CHARS`],
-    /// trimmed.
-    pub fn parse(value: &str) -> Result<Self, String> {
-        bounded_text(value, Self::MAX_CHARS).map(Self)
-    }
-
-    /// The answer.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+bounded_text!(
+    /// A ticket topic's name: not blank, at most [`TopicName::MAX_CHARS`] characters.
+    TopicName,
+    80,
+    "Discord's limit for a button's label, where a topic is shown on a panel."
+);
+bounded_text!(
+    /// A question of a topic's intake form: not blank, at most [`FormQuestion::MAX_CHARS`]
+    /// characters.
+    FormQuestion,
+    45,
+    "Discord's limit for the label of a form's input."
+);
+bounded_text!(
+    /// A member's answer to one question: not blank, at most [`FormAnswerText::MAX_CHARS`]
+    /// characters.
+    FormAnswerText,
+    1_000,
+    "The most a form's input lets a member type (the bot sets it as the input's limit)."
+);
 
 /// One answered question: `{"question","answer"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
