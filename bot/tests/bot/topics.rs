@@ -492,7 +492,7 @@ async fn ticket_topic_adds_lists_and_sets_questions_and_create_ticket_opens_the_
 /// member's typing in between is theirs). Median and worst of `ROUNDS`, each on a new ticket
 /// (the previous one's channel deleted).
 ///
-/// `cargo test -p bot --test bot -- --ignored --nocapture topic_panel_figure`
+/// `cargo nextest run -p bot --run-ignored ignored-only --no-capture -E 'test(/topic_panel_figure/)'`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a test: run it explicitly"]
 async fn topic_panel_figure() {
