@@ -75,9 +75,17 @@ pub mod setup {
     pub use crate::commands::setup::{MODE_OPTION, NAME, NOT_ADMIN};
 }
 
-/// `/create-ticket`: the name it is registered under and what it says before `/setup` has run.
+/// `/create-ticket`: the name it is registered under, what it says before `/setup` has run,
+/// and the custom IDs of the panel's topic buttons, topic menu and intake forms.
 pub mod create_ticket {
-    pub use crate::commands::create_ticket::{NAME, NOT_SET_UP};
+    pub use crate::commands::create_ticket::{
+        FORM_PREFIX, NAME, NOT_SET_UP, TOPIC_BUTTON_PREFIX, TOPIC_GONE, TOPIC_MENU,
+    };
+}
+
+/// `/ticket-topic`: its name, what it tells a member who may not run it, its questions form.
+pub mod ticket_topic {
+    pub use crate::commands::topics::{NAME, NOT_ADMIN, QUESTIONS_FORM_PREFIX};
 }
 
 /// `/close-ticket` and the Close button: names, custom IDs and what the bot says.
@@ -90,7 +98,7 @@ pub mod close_ticket {
 
 /// `/ticket-panel` and its "Open a ticket" button.
 pub mod ticket_panel {
-    pub use crate::commands::panel::{NAME, NOT_ADMIN, PANEL_TEXT};
+    pub use crate::commands::panel::{MAX_TOPIC_BUTTONS, NAME, NOT_ADMIN, PANEL_TEXT};
     pub use crate::tickets::OPEN_BUTTON;
 }
 

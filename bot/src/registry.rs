@@ -22,6 +22,7 @@
 //! from the step it reached ([`CloseRecord`]).
 
 mod feedback;
+pub mod topics;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -38,6 +39,7 @@ use tokio::task::JoinHandle;
 use crate::buckets;
 
 pub use feedback::{Feedback, Vote, Voted, FEEDBACK_BUCKET};
+pub use topics::{FormEntry, Intake, QuestionStyle, Topic, TopicQuestion};
 
 /// The bucket of guild settings.
 pub const GUILDS_BUCKET: &str = "ticket_guilds";
@@ -139,6 +141,10 @@ pub struct GuildEntry {
     /// when the guild goes back to channels, so its open threads stay tickets).
     #[serde(default)]
     pub threads_channel_id: Option<ChannelId>,
+    /// The ticket topics (`/ticket-topic`), in the order the panel shows them; none: one kind
+    /// of ticket, as before topics existed.
+    #[serde(default)]
+    pub topics: Vec<Topic>,
 }
 
 /// How a guild's new tickets are made, chosen by `/setup mode:channels|threads`.
@@ -184,6 +190,16 @@ impl GuildEntry {
     /// Whether `channel` is one of the guild's ticket categories.
     pub fn is_ticket_category(&self, channel: ChannelId) -> bool {
         channel == self.category_id || self.overflow_category_ids.contains(&channel)
+    }
+
+    /// The topic with ID `id`.
+    pub fn topic(&self, id: u32) -> Option<&Topic> {
+        self.topics.iter().find(|t| t.id == id)
+    }
+
+    /// The Support role of the topic `topic_id` (a ticket's), if it has one.
+    pub fn topic_role(&self, topic_id: Option<u32>) -> Option<RoleId> {
+        self.topic(topic_id?)?.support_role_id
     }
 
     /// The channel new tickets are private threads of: `#tickets` in thread mode, none in
@@ -345,6 +361,15 @@ pub struct TicketEntry {
     /// reopening unarchives it, so the same entry goes on.
     #[serde(default)]
     pub thread: bool,
+    /// The name of the topic it was opened under (absent: no topic).
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// That topic's ID in the guild's entry (its Support role is looked up by it).
+    #[serde(default)]
+    pub topic_id: Option<u32>,
+    /// The member's answers to the topic's intake form, in its order.
+    #[serde(default)]
+    pub form: Vec<FormEntry>,
 }
 
 impl TicketEntry {
@@ -373,7 +398,32 @@ impl TicketEntry {
             reopen_count: 0,
             reopened: None,
             thread: false,
+            topic: None,
+            topic_id: None,
+            form: Vec::new(),
         }
+    }
+
+    /// A ticket of `owner` opened now with `intake` (its topic and form answers), if any.
+    pub fn opened_with(
+        guild_id: GuildId,
+        owner_id: UserId,
+        opened_at: Timestamp,
+        intake: Option<&Intake>,
+    ) -> Self {
+        let mut entry = Self::opened(guild_id, owner_id, opened_at);
+        if let Some(intake) = intake {
+            entry.topic = Some(intake.topic.name.clone());
+            entry.topic_id = Some(intake.topic.id);
+            entry.form.clone_from(&intake.form);
+        }
+        entry
+    }
+
+    /// The contract's `ticket` field for this ticket: its topic and form answers, if it has a
+    /// topic.
+    pub fn context(&self) -> Option<common::payload::TicketContext> {
+        topics::context(self.topic.as_deref(), &self.form)
     }
 
     /// The ticket's ID across reopenings, for the entry of `channel`.
@@ -1214,6 +1264,7 @@ mod tests {
             server_full_told_at: None,
             mode: TicketMode::Threads,
             threads_channel_id: Some(ChannelId::new(7)),
+            topics: Vec::new(),
         };
         let json: serde_json::Value = serde_json::from_slice(&to_json(&guild)).unwrap();
         assert_eq!(json["category_id"], "2");

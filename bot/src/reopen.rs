@@ -152,6 +152,9 @@ pub fn next_entry(closed_channel: ChannelId, closed: &TicketEntry, now: Timestam
         ticket_id: Some(closed.ticket_id(closed_channel)),
         reopened_from: Some(closed_channel),
         reopen_count: closed.reopen_count.saturating_add(1),
+        topic: closed.topic.clone(),
+        topic_id: closed.topic_id,
+        form: closed.form.clone(),
         ..TicketEntry::opened(closed.guild_id, closed.owner_id, now)
     }
 }

@@ -231,12 +231,27 @@ pub async fn record_setup(nats: &NatsServer, sandbox: &Sandbox) {
         server_full_told_at: None,
         mode: crate::registry::TicketMode::Channels,
         threads_channel_id: None,
+        topics: Vec::new(),
     };
     registry(nats)
         .await
         .put_guild(GuildId::new(GUILD_ID), entry)
         .await
         .expect("the guild recorded");
+}
+
+/// Gives the guild recorded on `nats` (by [`record_setup`]) these ticket topics, as
+/// `/ticket-topic` would have.
+pub async fn record_topics(nats: &NatsServer, topics: Vec<crate::registry::Topic>) {
+    registry(nats)
+        .await
+        .update_guild(GuildId::new(GUILD_ID), |guild| {
+            guild.topics.clone_from(&topics);
+            true
+        })
+        .await
+        .expect("the registry")
+        .expect("the guild set up first");
 }
 
 /// Records in `nats`'s registry an open ticket for each `(channel, owner)` (as `/create-ticket`
@@ -356,6 +371,7 @@ impl TestBot {
             content: MessageContent::parse(PROBE.to_owned()).expect("probe"),
             message_id: None,
             history: Vec::new(),
+            ticket: None,
         };
         let settings = self.nats.settings();
         eventually("a relay worker answering", PATIENCE, || {

@@ -37,6 +37,7 @@ fn derived(bytes: &[u8]) -> Option<RelayRequest> {
             .transpose()
             .ok()?,
         history: Vec::new(),
+        ticket: None,
     })
 }
 

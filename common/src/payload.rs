@@ -7,10 +7,13 @@
 //! ```json
 //! request: {"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","message_id":"4",
 //!           "history":[{"role":"user","author_id":"3","content":"my order is late"},
-//!                      {"role":"staff","author_id":"9","content":"which order?"}]}
+//!                      {"role":"staff","author_id":"9","content":"which order?"}],
+//!           "ticket":{"topic":"Billing","form":[{"question":"Order number","answer":"A-1042"}]}}
 //! reply:   {"reply":"..."}
 //! error:   {"error":{"code":"invalid_payload","message":"guild_id: is required"}}
 //! ```
+
+mod ticket;
 
 use std::{borrow::Cow, fmt};
 
@@ -18,6 +21,8 @@ use serde::{
     de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor},
     Deserialize, Deserializer, Serialize,
 };
+
+pub use ticket::{Form, FormAnswer, FormAnswerText, FormQuestion, TicketContext, TopicName};
 
 /// A Discord ID: a string of 1 to 20 ASCII digits.
 ///
@@ -199,6 +204,10 @@ pub struct RelayRequest {
     /// most [`History::MAX_TOTAL_CHARS`] characters of content in all); empty when absent.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryEntry>,
+    /// The ticket's topic and the answers of its intake form, when it was opened with one
+    /// ([`TicketContext`]); absent for a ticket without topic, and from older senders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<TicketContext>,
 }
 
 impl RelayRequest {
@@ -217,6 +226,7 @@ impl RelayRequest {
         let content = text("content", raw.content)?;
         let message_id = text("message_id", raw.message_id)?;
         let history = history(raw.history)?;
+        let ticket = ticket::parse(raw.ticket)?;
 
         Ok(Self {
             guild_id: required_snowflake("guild_id", guild_id)?,
@@ -228,6 +238,7 @@ impl RelayRequest {
                 .map(|id| snowflake("message_id", &id))
                 .transpose()?,
             history,
+            ticket,
         })
     }
 
@@ -357,6 +368,7 @@ struct RawRequest<'a> {
     content: Option<Field<'a>>,
     message_id: Option<Field<'a>>,
     history: Option<RawHistory<'a>>,
+    ticket: Option<serde_json::Value>,
 }
 
 /// One field's JSON value: text, null, or the kind of anything else.
@@ -432,6 +444,10 @@ impl<'de> Deserialize<'de> for RawRequest<'de> {
                             raw.history = Some(map.next_value()?);
                             continue;
                         }
+                        Key::Ticket => {
+                            raw.ticket = Some(map.next_value()?);
+                            continue;
+                        }
                         Key::Unknown => {
                             map.next_value::<IgnoredAny>()?;
                             continue;
@@ -454,6 +470,7 @@ enum Key {
     Content,
     MessageId,
     History,
+    Ticket,
     Unknown,
 }
 
@@ -476,6 +493,7 @@ impl<'de> Deserialize<'de> for Key {
                     "content" => Key::Content,
                     "message_id" => Key::MessageId,
                     "history" => Key::History,
+                    "ticket" => Key::Ticket,
                     _ => Key::Unknown,
                 })
             }
@@ -1165,6 +1183,22 @@ mod tests {
     fn a_repeated_history_takes_its_last_value() {
         let body = br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","history":"x","history":[]}"#;
         assert!(RelayRequest::parse(body).unwrap().history.is_empty());
+    }
+
+    #[test]
+    fn a_ticket_context_is_optional_parsed_and_round_trips() {
+        let request = parse(with("ticket", Value::Null)).unwrap();
+        assert_eq!(request.ticket, None);
+        let ticket = json!({"topic": "Billing", "form": [{"question": "Order", "answer": "A-1"}]});
+        let request = parse(with("ticket", ticket.clone())).unwrap();
+        let context = request.ticket.as_ref().unwrap();
+        assert_eq!(context.topic.as_str(), "Billing");
+        assert_eq!(context.form[0].answer.as_str(), "A-1");
+        let json: Value = serde_json::from_slice(&request.to_json()).unwrap();
+        assert_eq!(json["ticket"], ticket);
+        assert_eq!(RelayRequest::parse(&request.to_json()).unwrap(), request);
+        let err = parse(with("ticket", json!({"topic": ""}))).unwrap_err();
+        assert_eq!(err.field, "ticket.topic");
     }
 
     #[test]

@@ -201,6 +201,7 @@ async fn model_load_figures(requests: usize, workers: usize, in_flight: usize, d
                     content: MessageContent::parse(format!("question {n}")).unwrap(),
                     message_id: Some(Snowflake::from(1_000_000 + n as u64)),
                     history: Vec::new(),
+                    ticket: None,
                 };
                 relay.send(&request, None).await
             }

@@ -88,5 +88,6 @@ pub fn sample_request_saying(content: &str) -> RelayRequest {
         content: MessageContent::parse(content.to_owned()).expect("valid sample content"),
         message_id: Some(Snowflake::from(4)),
         history: Vec::new(),
+        ticket: None,
     }
 }

@@ -194,6 +194,14 @@ function renderMessage(message, all) {
   for (const attachment of message.attachments || []) {
     item.append(el("a", { class: "attachment", href: attachment.url, target: "_blank" }, `📎 ${attachment.filename}`));
   }
+  for (const embed of message.embeds || []) {
+    item.append(el("div", { class: "embed" },
+      embed.title ? el("div", { class: "embed-title" }, embed.title) : null,
+      embed.description ? renderContent(embed.description) : null,
+      ...(embed.fields || []).map((field) => el("div", { class: "embed-field" },
+        el("div", { class: "embed-field-name" }, field.name),
+        el("div", {}, field.value)))));
+  }
   for (const row of message.components || []) {
     const buttons = (row.components || []).filter((c) => c.type === BUTTON);
     if (buttons.length > 0) {

@@ -4,7 +4,8 @@
 
 use serenity::all::{
     CommandInteraction, ComponentInteraction, CreateAllowedMentions, CreateInteractionResponse,
-    CreateInteractionResponseMessage, EditInteractionResponse, GuildId, Http, Member, UserId,
+    CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, GuildId, Http, Member,
+    ModalInteraction, UserId,
 };
 
 use crate::guild::{
@@ -12,13 +13,16 @@ use crate::guild::{
     staff::Standing,
 };
 
-/// An interaction the bot answers: a slash command or a pressed button.
+/// An interaction the bot answers: a slash command, a pressed button (or a choice in a select
+/// menu), or a submitted form.
 #[derive(Clone, Copy)]
 pub enum Asked<'a> {
     /// A slash command.
     Command(&'a CommandInteraction),
-    /// A button.
+    /// A button or select menu.
     Component(&'a ComponentInteraction),
+    /// A form.
+    Modal(&'a ModalInteraction),
 }
 
 impl<'a> Asked<'a> {
@@ -27,6 +31,7 @@ impl<'a> Asked<'a> {
         match self {
             Self::Command(c) => c.guild_id,
             Self::Component(c) => c.guild_id,
+            Self::Modal(m) => m.guild_id,
         }
     }
 
@@ -35,6 +40,7 @@ impl<'a> Asked<'a> {
         match self {
             Self::Command(c) => c.user.id,
             Self::Component(c) => c.user.id,
+            Self::Modal(m) => m.user.id,
         }
     }
 
@@ -43,6 +49,7 @@ impl<'a> Asked<'a> {
         match self {
             Self::Command(c) => c.member.as_deref(),
             Self::Component(c) => c.member.as_ref(),
+            Self::Modal(m) => m.member.as_ref(),
         }
     }
 
@@ -60,6 +67,7 @@ impl<'a> Asked<'a> {
         match self {
             Self::Command(c) => c.create_response(http, response).await,
             Self::Component(c) => c.create_response(http, response).await,
+            Self::Modal(m) => m.create_response(http, response).await,
         }
     }
 
@@ -67,6 +75,7 @@ impl<'a> Asked<'a> {
         match self {
             Self::Command(c) => c.edit_response(http, edit).await.map(drop),
             Self::Component(c) => c.edit_response(http, edit).await.map(drop),
+            Self::Modal(m) => m.edit_response(http, edit).await.map(drop),
         }
     }
 }
@@ -80,6 +89,30 @@ impl<'a> From<&'a CommandInteraction> for Asked<'a> {
 impl<'a> From<&'a ComponentInteraction> for Asked<'a> {
     fn from(component: &'a ComponentInteraction) -> Self {
         Self::Component(component)
+    }
+}
+
+impl<'a> From<&'a ModalInteraction> for Asked<'a> {
+    fn from(modal: &'a ModalInteraction) -> Self {
+        Self::Modal(modal)
+    }
+}
+
+/// Answers with a form to fill in (a command or a button may; a form may not). `false` when
+/// Discord refused it (logged).
+pub async fn open_form<'a>(http: &Http, asked: impl Into<Asked<'a>>, form: CreateModal) -> bool {
+    match asked
+        .into()
+        .respond(http, CreateInteractionResponse::Modal(form))
+        .await
+    {
+        Ok(()) => true,
+        Err(err) => {
+            if !answered_elsewhere(&err) {
+                tracing::error!(error = %err, "cannot open the form");
+            }
+            false
+        }
     }
 }
 

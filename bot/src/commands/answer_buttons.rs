@@ -40,7 +40,7 @@ pub async fn talk_to_a_human(ctx: &Context, tickets: &Tickets, component: &Compo
         return;
     };
     let user = component.user.id;
-    if ticket.owner_id != user && !tickets.is_staff(ticket.guild_id, component.member.as_ref()) {
+    if ticket.owner_id != user && !tickets.is_staff_of(&ticket, component.member.as_ref()) {
         tracing::info!("refused: not the owner nor staff");
         respond_now(&ctx.http, component, NOT_YOURS_TO_ASK).await;
         return;

@@ -105,7 +105,7 @@ async fn close(
         return;
     };
     let user = asked.user_id();
-    if ticket.owner_id != user && !tickets.is_staff(ticket.guild_id, asked.member()) {
+    if ticket.owner_id != user && !tickets.is_staff_of(&ticket, asked.member()) {
         tracing::warn!("close refused: not the owner, Support or an administrator");
         respond_now(&ctx.http, asked, NOT_ALLOWED).await;
         return;

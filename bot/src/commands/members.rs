@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
         respond_now(&ctx.http, command, NOT_A_TICKET).await;
         return;
     };
-    if !tickets.is_staff(ticket.guild_id, command.member.as_deref()) {
+    if !tickets.is_staff_of(&ticket, command.member.as_deref()) {
         respond_now(&ctx.http, command, NOT_STAFF).await;
         return;
     }

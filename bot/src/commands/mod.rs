@@ -11,10 +11,12 @@ pub mod panel;
 pub mod reopen;
 pub mod setup;
 pub mod stats;
+pub mod topics;
 pub mod transcript;
 
 use serenity::all::{
     Command, CommandInteraction, ComponentInteraction, Context, CreateCommand, GuildId, Http,
+    ModalInteraction,
 };
 
 use crate::{
@@ -35,6 +37,7 @@ pub fn definitions() -> Vec<CreateCommand> {
         stats::definition(),
         transcript::definition(),
         reopen::definition(),
+        topics::definition(),
     ]
 }
 
@@ -55,6 +58,31 @@ pub async fn register(http: &Http, guild: Option<GuildId>) -> serenity::Result<(
     Ok(())
 }
 
+/// The guild `command` was run in and what `/setup` recorded for it, when an administrator
+/// ran it in a set-up guild; otherwise the member is told why (`not_admin` when they are not
+/// one) and `None`.
+async fn admin_guild(
+    ctx: &Context,
+    tickets: &Tickets,
+    command: &CommandInteraction,
+    not_admin: &str,
+) -> Option<(GuildId, crate::registry::GuildEntry)> {
+    let Some(guild_id) = command.guild_id else {
+        let text = format!("Run /{} in a server.", command.data.name);
+        answer::respond_now(&ctx.http, command, &text).await;
+        return None;
+    };
+    if !answer::Asked::from(command).is_admin() {
+        answer::respond_now(&ctx.http, command, not_admin).await;
+        return None;
+    }
+    let Some(setup) = tickets.registry().guild(guild_id) else {
+        answer::respond_now(&ctx.http, command, create_ticket::NOT_SET_UP).await;
+        return None;
+    };
+    Some((guild_id, setup))
+}
+
 /// Runs the command an interaction names.
 pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
     match command.data.name.as_str() {
@@ -66,6 +94,7 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         stats::NAME => stats::run(ctx, tickets, command).await,
         transcript::NAME => transcript::run(ctx, tickets, command).await,
         reopen::NAME => reopen::run(ctx, tickets, command).await,
+        topics::NAME => topics::run(ctx, tickets, command).await,
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }
@@ -87,6 +116,24 @@ pub async fn dispatch_component(
         id if id.starts_with(crate::reopen::BUTTON_PREFIX) => {
             reopen::run_button(ctx, tickets, component).await;
         }
+        id if id == create_ticket::TOPIC_MENU
+            || id.starts_with(create_ticket::TOPIC_BUTTON_PREFIX) =>
+        {
+            create_ticket::run_topic(ctx, tickets, component).await;
+        }
         other => tracing::warn!(custom_id = other, "unknown button, ignored"),
+    }
+}
+
+/// Runs what a submitted form asks for.
+pub async fn dispatch_modal(ctx: &Context, tickets: &Tickets, modal: &ModalInteraction) {
+    let id = modal.data.custom_id.as_str();
+    let topic = |prefix: &str| id.strip_prefix(prefix).and_then(|t| t.parse::<u32>().ok());
+    if let Some(topic) = topic(create_ticket::FORM_PREFIX) {
+        create_ticket::form_submitted(ctx, tickets, modal, topic).await;
+    } else if let Some(topic) = topic(topics::QUESTIONS_FORM_PREFIX) {
+        topics::questions_submitted(ctx, tickets, modal, topic).await;
+    } else {
+        tracing::warn!(custom_id = id, "unknown form, ignored");
     }
 }

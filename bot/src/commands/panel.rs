@@ -1,20 +1,97 @@
 //! `/ticket-panel` (administrators): posts a message with an "Open a ticket" button in the
-//! current channel, and records it in the guild's registry entry.
+//! current channel, and records it in the guild's registry entry. With ticket topics it offers
+//! one button per topic instead (one row of up to five), or past five topics a select menu (up
+//! to 25, Discord's limit of options) ([`layout`]).
 
 use serenity::all::{
     ButtonStyle, CommandInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateCommand, CreateMessage, Permissions,
+    CreateCommand, CreateMessage, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
+    Permissions, ReactionType,
 };
 
 use super::{
-    answer::{defer, follow_up, respond_now, Asked},
-    create_ticket::NOT_SET_UP,
+    answer::{defer, follow_up},
+    create_ticket::{TOPIC_BUTTON_PREFIX, TOPIC_MENU},
 };
 use crate::{
     guild::refusal::Refusal,
-    registry::PanelMessage,
+    registry::{PanelMessage, Topic},
     tickets::{Tickets, OPEN_BUTTON},
 };
+
+/// Most topics shown as buttons; more are offered in a select menu.
+pub const MAX_TOPIC_BUTTONS: usize = 5;
+
+/// How a panel offers its choices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Layout {
+    /// No topics: the one "Open a ticket" button.
+    OneButton,
+    /// One button per topic, in one row.
+    Buttons(Vec<Topic>),
+    /// A select menu of the topics.
+    Menu(Vec<Topic>),
+}
+
+/// The panel for a guild with `topics`.
+pub fn layout(topics: &[Topic]) -> Layout {
+    match topics.len() {
+        0 => Layout::OneButton,
+        n if n <= MAX_TOPIC_BUTTONS => Layout::Buttons(topics.to_vec()),
+        _ => Layout::Menu(topics.iter().take(25).cloned().collect()),
+    }
+}
+
+fn emoji(topic: &Topic) -> Option<ReactionType> {
+    topic
+        .emoji
+        .as_deref()
+        .and_then(|e| ReactionType::try_from(e).ok())
+}
+
+/// The rows of components of a panel laid out as `layout`.
+fn components(layout: Layout) -> Vec<CreateActionRow> {
+    match layout {
+        Layout::OneButton => vec![CreateActionRow::Buttons(vec![CreateButton::new(
+            OPEN_BUTTON,
+        )
+        .label("Open a ticket")
+        .style(ButtonStyle::Primary)])],
+        Layout::Buttons(topics) => vec![CreateActionRow::Buttons(
+            topics
+                .iter()
+                .map(|topic| {
+                    let button = CreateButton::new(format!("{TOPIC_BUTTON_PREFIX}{}", topic.id))
+                        .label(&topic.name)
+                        .style(ButtonStyle::Primary);
+                    match emoji(topic) {
+                        Some(emoji) => button.emoji(emoji),
+                        None => button,
+                    }
+                })
+                .collect(),
+        )],
+        Layout::Menu(topics) => {
+            let options = topics
+                .iter()
+                .map(|topic| {
+                    let mut option = CreateSelectMenuOption::new(&topic.name, topic.id.to_string());
+                    if let Some(description) = &topic.description {
+                        option = option.description(description);
+                    }
+                    match emoji(topic) {
+                        Some(emoji) => option.emoji(emoji),
+                        None => option,
+                    }
+                })
+                .collect();
+            vec![CreateActionRow::SelectMenu(
+                CreateSelectMenu::new(TOPIC_MENU, CreateSelectMenuKind::String { options })
+                    .placeholder("What is your ticket about?"),
+            )]
+        }
+    }
+}
 
 /// The command's name.
 pub const NAME: &str = "ticket-panel";
@@ -35,28 +112,15 @@ pub fn definition() -> CreateCommand {
 /// Handles one `/ticket-panel` interaction.
 #[tracing::instrument(name = "ticket_panel", skip_all, fields(channel_id = %command.channel_id, user_id = %command.user.id))]
 pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
-    let Some(guild_id) = command.guild_id else {
-        respond_now(&ctx.http, command, "Run /ticket-panel in a server.").await;
+    let Some((guild_id, setup)) = super::admin_guild(ctx, tickets, command, NOT_ADMIN).await else {
         return;
     };
-    if !Asked::from(command).is_admin() {
-        respond_now(&ctx.http, command, NOT_ADMIN).await;
-        return;
-    }
-    if tickets.registry().guild(guild_id).is_none() {
-        respond_now(&ctx.http, command, NOT_SET_UP).await;
-        return;
-    }
     if !defer(&ctx.http, command).await {
         return;
     }
     let panel = CreateMessage::new()
         .content(PANEL_TEXT)
-        .components(vec![CreateActionRow::Buttons(vec![CreateButton::new(
-            OPEN_BUTTON,
-        )
-        .label("Open a ticket")
-        .style(ButtonStyle::Primary)])])
+        .components(components(layout(&setup.topics)))
         .allowed_mentions(CreateAllowedMentions::new());
     let text = match command.channel_id.send_message(&ctx.http, panel).await {
         Ok(message) => {
@@ -77,4 +141,31 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
         }
     };
     follow_up(&ctx.http, command, &text).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn topics(count: u32) -> Vec<Topic> {
+        (1..=count)
+            .map(|id| Topic {
+                id,
+                name: format!("Topic {id}"),
+                description: None,
+                support_role_id: None,
+                emoji: None,
+                questions: Vec::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn buttons_up_to_five_topics_then_a_menu_of_at_most_25() {
+        assert_eq!(layout(&[]), Layout::OneButton);
+        assert!(matches!(layout(&topics(1)), Layout::Buttons(t) if t.len() == 1));
+        assert!(matches!(layout(&topics(5)), Layout::Buttons(t) if t.len() == 5));
+        assert!(matches!(layout(&topics(6)), Layout::Menu(t) if t.len() == 6));
+        assert!(matches!(layout(&topics(30)), Layout::Menu(t) if t.len() == 25));
+    }
 }

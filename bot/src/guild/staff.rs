@@ -46,6 +46,16 @@ impl Standing {
         self.is_admin() || support_role.is_some_and(|role| self.roles.contains(&role))
     }
 
+    /// Whether this member is staff of a ticket whose topic has `topic_role`: staff, or a
+    /// holder of that role (a topic's Support role handles its tickets).
+    pub fn is_staff_of_topic(
+        &self,
+        support_role: Option<RoleId>,
+        topic_role: Option<RoleId>,
+    ) -> bool {
+        self.is_staff(support_role) || topic_role.is_some_and(|role| self.roles.contains(&role))
+    }
+
     /// Whether this member is an administrator. Server admins can override a command's
     /// `default_member_permissions`, so admin-only commands check the member too.
     pub fn is_admin(&self) -> bool {
@@ -112,6 +122,10 @@ mod tests {
             "no Support role before /setup"
         );
         assert!(member(&guild, 5, &[ADMINS]).is_staff(None));
+        let topic_role = Some(RoleId::new(NAMED_SUPPORT));
+        assert!(member(&guild, 5, &[NAMED_SUPPORT]).is_staff_of_topic(support, topic_role));
+        assert!(member(&guild, 5, &[SUPPORT]).is_staff_of_topic(support, topic_role));
+        assert!(!member(&guild, 5, &[]).is_staff_of_topic(support, topic_role));
     }
 
     #[test]

@@ -80,7 +80,7 @@ impl Inner {
             } else if message.bot {
                 continue;
             } else if self
-                .is_staff_in(ticket.guild_id, message.author_id, None)
+                .is_staff_in(ticket.guild_id, ticket.topic_id, message.author_id, None)
                 .await
             {
                 HistoryRole::Staff

@@ -112,6 +112,7 @@ fn relay_request(message: &Message) -> Option<RelayRequest> {
         content,
         message_id: Some(Snowflake::from(message.id.get())),
         history: Vec::new(),
+        ticket: None,
     })
 }
 

@@ -244,14 +244,20 @@ impl Inner {
             return false;
         };
         let roles = message.member.as_ref().map(|m| m.roles.clone());
-        self.is_staff_in(guild_id, message.author.id, roles).await
+        let topic_id = self
+            .registry
+            .live_ticket(message.channel_id)
+            .and_then(|t| t.topic_id);
+        self.is_staff_in(guild_id, topic_id, message.author.id, roles)
+            .await
     }
 
-    /// Whether `user` is staff in `guild`, with `roles` if they are known, else those the
-    /// member cache knows.
+    /// Whether `user` is staff in `guild` (or holds the Support role of the ticket's topic
+    /// `topic_id`), with `roles` if they are known, else those the member cache knows.
     async fn is_staff_in(
         &self,
         guild_id: GuildId,
+        topic_id: Option<u32>,
         user: UserId,
         roles: Option<Vec<RoleId>>,
     ) -> bool {
@@ -259,10 +265,12 @@ impl Inner {
             Some(roles) => roles,
             None => self.members.roles(guild_id, user).await,
         };
-        let support = self.registry.guild(guild_id).map(|g| g.support_role_id);
+        let entry = self.registry.guild(guild_id);
+        let support = entry.as_ref().map(|g| g.support_role_id);
+        let topic_role = entry.as_ref().and_then(|g| g.topic_role(topic_id));
         let Some(guild) = self.cache.guild(guild_id) else {
             return false;
         };
-        Standing::in_guild(&guild, user, roles).is_staff(support)
+        Standing::in_guild(&guild, user, roles).is_staff_of_topic(support, topic_role)
     }
 }

@@ -105,6 +105,12 @@ impl Inner {
     async fn answer(&self, message: &Message, mut request: RelayRequest) {
         let typing = message.channel_id.start_typing(&self.http);
         request.history = self.history(message).await;
+        // The topic and form answers travel with every request, not only the first: the
+        // worker keeps nothing between requests.
+        request.ticket = self
+            .registry
+            .open_ticket(message.channel_id)
+            .and_then(|t| t.context());
         let outcome = self.send_with_retries(&request).await;
         typing.stop();
         match outcome {

@@ -32,8 +32,13 @@ use tokio::sync::Notify;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 use crate::{
-    answers::RecentAnswers, archive::Archive, guild::staff::Standing, locks::KeyedLocks,
-    members::Members, registry::Registry, settings::LifecycleSettings,
+    answers::RecentAnswers,
+    archive::Archive,
+    guild::staff::Standing,
+    locks::KeyedLocks,
+    members::Members,
+    registry::{Registry, TicketEntry},
+    settings::LifecycleSettings,
 };
 
 pub use answer_buttons::Escalation;
@@ -263,6 +268,15 @@ impl Tickets {
     pub fn is_staff(&self, guild: GuildId, member: Option<&Member>) -> bool {
         let support = self.inner.registry.guild(guild).map(|g| g.support_role_id);
         member.is_some_and(|m| Standing::of_member(m).is_staff(support))
+    }
+
+    /// Whether `member` is staff of `ticket`: staff of its guild, or a holder of its topic's
+    /// Support role ([`Standing::is_staff_of_topic`]).
+    pub fn is_staff_of(&self, ticket: &TicketEntry, member: Option<&Member>) -> bool {
+        let guild = self.inner.registry.guild(ticket.guild_id);
+        let support = guild.as_ref().map(|g| g.support_role_id);
+        let topic_role = guild.as_ref().and_then(|g| g.topic_role(ticket.topic_id));
+        member.is_some_and(|m| Standing::of_member(m).is_staff_of_topic(support, topic_role))
     }
 
     /// The channel of `channel`'s ticket was deleted by someone else: an open ticket, or one

@@ -4,20 +4,25 @@
 //! registered as open, with a welcome message carrying the Close button; in thread mode a
 //! private thread of the `#tickets` channel instead (`super::thread`). A user with an open
 //! ticket is pointed at it.
+//!
+//! A ticket opened under a topic also lets the topic's Support role in, names the topic in the
+//! channel's topic and the welcome, shows the member's form answers under the welcome (an
+//! embed: one field per answer, room for Discord's 1,024 characters each), and keeps both in
+//! its entry for the relay.
 
 use serenity::all::{
     ButtonStyle, ChannelId, ChannelType, CreateActionRow, CreateAllowedMentions, CreateButton,
-    CreateChannel, CreateMessage, GuildId, Timestamp, UserId,
+    CreateChannel, CreateEmbed, CreateMessage, GuildId, Timestamp, UserId,
 };
 
 use super::{close::CLOSE_BUTTON, Tickets};
 use crate::{
     guild::{
-        overwrites::{member_overwrite, ticket_overwrites},
+        overwrites::{member_overwrite, support_overwrite, ticket_overwrites},
         refusal::is_unknown,
         ticket_channel_name,
     },
-    registry::TicketEntry,
+    registry::{Intake, TicketEntry},
 };
 
 /// The custom ID of the panel's "Open a ticket" button.
@@ -44,9 +49,16 @@ pub(super) fn close_buttons() -> Vec<CreateActionRow> {
 }
 
 impl Tickets {
-    /// Finds the user's open ticket or opens one. Two quick presses or commands of one user
-    /// are taken one at a time: the second finds the first's ticket.
-    pub async fn open(&self, guild_id: GuildId, user_id: UserId) -> serenity::Result<Opened> {
+    /// Finds the user's open ticket or opens one, under a topic with the member's answers to
+    /// its form (`intake`; `None`: no topic, as before topics existed). Two quick presses,
+    /// commands or forms of one user are taken one at a time: the second finds the first's
+    /// ticket.
+    pub async fn open_with(
+        &self,
+        guild_id: GuildId,
+        user_id: UserId,
+        intake: Option<Intake>,
+    ) -> serenity::Result<Opened> {
         let _guard = self.inner.ticket_locks.lock((guild_id, user_id)).await;
         let registry = self.registry();
         if let Some(existing) = registry.open_ticket_of(guild_id, user_id) {
@@ -62,16 +74,9 @@ impl Tickets {
         if registry.guild(guild_id).is_none() {
             return Ok(Opened::NotSetUp);
         }
-        let entry = TicketEntry::opened(guild_id, user_id, Timestamp::now());
+        let entry = TicketEntry::opened_with(guild_id, user_id, Timestamp::now(), intake.as_ref());
         let channel = self.new_ticket_channel(entry, &[]).await?;
-        let welcome = CreateMessage::new()
-            .content(format!(
-                "Welcome <@{user_id}>! Describe your problem here: the assistant answers right \
-                 away and the support team can read along. When you are done, close the ticket \
-                 with the button below or `/close-ticket`."
-            ))
-            .components(close_buttons())
-            .allowed_mentions(CreateAllowedMentions::new());
+        let welcome = welcome(user_id, intake.as_ref());
         if let Err(err) = channel.send_message(self.http(), welcome).await {
             // The channel works without its welcome; removing it would lose the user's ticket.
             tracing::warn!(error = %err, channel_id = %channel, "cannot post the welcome message");
@@ -91,16 +96,26 @@ impl Tickets {
         let Some(setup) = self.registry().guild(guild_id) else {
             return Err(serenity::Error::Other("the guild is not set up"));
         };
+        let topic = entry.topic_id.and_then(|id| setup.topic(id));
         let channel = if let Some(parent) = setup.thread_parent() {
             entry.thread = true;
             self.create_ticket_thread(parent, user_id, members).await?
         } else {
             let mut overwrites =
                 ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());
+            if let Some(role) = topic.and_then(|t| t.support_role_id) {
+                if role != setup.support_role_id {
+                    overwrites.push(support_overwrite(role));
+                }
+            }
             overwrites.extend(members.iter().copied().map(member_overwrite));
+            let channel_topic = match &entry.topic {
+                Some(topic) => format!("Support ticket of <@{user_id}> · {topic}"),
+                None => format!("Support ticket of <@{user_id}>"),
+            };
             let builder = CreateChannel::new(ticket_channel_name(user_id))
                 .kind(ChannelType::Text)
-                .topic(format!("Support ticket of <@{user_id}>"))
+                .topic(channel_topic)
                 .permissions(overwrites);
             self.create_ticket_channel(guild_id, builder).await?.id
         };
@@ -114,4 +129,34 @@ impl Tickets {
         }
         Ok(channel)
     }
+}
+
+/// The ticket's first message: who it is for and what to do, the topic when it has one, and
+/// the member's form answers under it.
+fn welcome(user_id: UserId, intake: Option<&Intake>) -> CreateMessage {
+    let mut text = format!("Welcome <@{user_id}>! ");
+    if let Some(intake) = intake {
+        text.push_str(&format!("**Topic:** {}\n", intake.topic.name));
+    }
+    text.push_str(
+        "Describe your problem here: the assistant answers right away and the support team can \
+         read along. When you are done, close the ticket with the button below or \
+         `/close-ticket`.",
+    );
+    let mut message = CreateMessage::new()
+        .content(text)
+        .components(close_buttons())
+        .allowed_mentions(CreateAllowedMentions::new());
+    if let Some(intake) = intake.filter(|i| !i.form.is_empty()) {
+        let fields = intake
+            .form
+            .iter()
+            .map(|entry| (entry.question.clone(), entry.answer.clone(), false));
+        message = message.embed(
+            CreateEmbed::new()
+                .title(format!("{}: the member's answers", intake.topic.name))
+                .fields(fields),
+        );
+    }
+    message
 }

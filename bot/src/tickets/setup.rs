@@ -233,6 +233,10 @@ async fn ensure(
         log_channel_id: Some(log_channel_id),
         overflow_category_ids: overflow.categories.clone(),
         server_full_told_at: recorded.as_ref().and_then(|r| r.server_full_told_at),
+        topics: recorded
+            .as_ref()
+            .map(|r| r.topics.clone())
+            .unwrap_or_default(),
         panel_messages: recorded.map(|r| r.panel_messages).unwrap_or_default(),
         mode,
         threads_channel_id: threads_channel.map(|(id, _)| id),

@@ -61,6 +61,7 @@ async fn relay_latency_figure() {
             content: common::payload::MessageContent::parse(content.clone()).unwrap(),
             message_id: None,
             history: Vec::new(),
+            ticket: None,
         };
         let sent = std::time::Instant::now();
         direct.send(&request, None).await.unwrap();

@@ -39,14 +39,18 @@ async fn without_a_guild_id_the_commands_are_registered_globally() {
             "ticket-remove",
             "ticket-stats",
             "ticket-transcript",
-            "ticket-reopen"
+            "ticket-reopen",
+            "ticket-topic"
         ]
     );
-    // Administrators only: /setup and /ticket-panel. The rest are for everyone (Support is a
-    // role, not a permission Discord could filter on): the bot checks who may do what.
-    for (index, admin_only) in [true, false, false, true, false, false, false, false, false]
-        .iter()
-        .enumerate()
+    // Administrators only: /setup, /ticket-panel and /ticket-topic. The rest are for everyone
+    // (Support is a role, not a permission Discord could filter on): the bot checks who may do
+    // what.
+    for (index, admin_only) in [
+        true, false, false, true, false, false, false, false, false, true,
+    ]
+    .iter()
+    .enumerate()
     {
         let command = &global[0].body[index];
         let bits = &command["default_member_permissions"];

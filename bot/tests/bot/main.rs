@@ -22,6 +22,7 @@ mod setup;
 mod threads;
 mod ticket_stats;
 mod tickets;
+mod topics;
 
 /// The Discord these tests run against: the `sandbox` crate, under the name the tests use.
 mod fake_discord {

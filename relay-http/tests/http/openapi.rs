@@ -426,3 +426,55 @@ fn the_request_schema_matches_the_parser_and_the_contract_constants() {
     assert_eq!(entry["role"]["enum"], json!(["user", "assistant", "staff"]));
     assert_eq!(entry["content"]["maxLength"], MessageContent::MAX_CHARS);
 }
+
+#[test]
+fn the_ticket_schema_matches_the_parser_and_the_contract_constants() {
+    use common::payload::{Form, FormAnswerText, FormQuestion, RelayRequest, TopicName};
+    use serde_json::json;
+
+    let doc = document();
+    let schema = json!({"$ref": "#/components/schemas/RelayRequest"});
+    let answer = |a: &str| json!({"question": "Order number", "answer": a});
+    let with = |ticket: Value| {
+        let mut request = crate::helpers::valid_request("hi");
+        request["ticket"] = ticket;
+        request
+    };
+    for good in [
+        Value::Null,
+        json!({"topic": "Billing"}),
+        json!({"topic": "Billing", "form": null}),
+        json!({"topic": "Billing", "form": [answer("A-1042"), answer("x")]}),
+    ] {
+        let request = with(good);
+        RelayRequest::parse(request.to_string().as_bytes()).expect("the parser accepts it");
+        validate(&doc, &schema, &request, "$").expect("the schema accepts it");
+    }
+    let six: Vec<Value> = (0..6).map(|_| answer("x")).collect();
+    for bad in [
+        json!("Billing"),
+        json!({}),
+        json!({"topic": ""}),
+        json!({"topic": "Billing", "form": [answer("")]}),
+        json!({"topic": "Billing", "form": six}),
+    ] {
+        let request = with(bad);
+        assert!(
+            RelayRequest::parse(request.to_string().as_bytes()).is_err(),
+            "{request}"
+        );
+        assert!(validate(&doc, &schema, &request, "$").is_err(), "{request}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["TicketContext"]["properties"]["topic"]["maxLength"],
+        TopicName::MAX_CHARS
+    );
+    assert_eq!(
+        schemas["TicketContext"]["properties"]["form"]["maxItems"],
+        Form::MAX_QUESTIONS
+    );
+    let form = &schemas["FormAnswer"]["properties"];
+    assert_eq!(form["question"]["maxLength"], FormQuestion::MAX_CHARS);
+    assert_eq!(form["answer"]["maxLength"], FormAnswerText::MAX_CHARS);
+}

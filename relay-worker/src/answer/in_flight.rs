@@ -14,7 +14,7 @@
 //!
 //! A message ID alone is no key: HTTP clients number their messages as they like (1, 2, 3…),
 //! so two members' requests can share one. Only a request equal in guild, channel, user,
-//! message ID, content and history is a repeat; content and history go into the key as a
+//! message ID, content, history and ticket context is a repeat; those go into the key as a
 //! hash keyed at random per worker, so nobody can make two different requests collide.
 
 use std::{
@@ -82,6 +82,8 @@ impl InFlight {
             entry.author_id.hash(&mut said);
             entry.content.as_str().hash(&mut said);
         }
+        // The topic and form answers change the answer as much as the history does.
+        request.ticket.hash(&mut said);
         Some(Key {
             guild: request.guild_id.clone(),
             channel: request.channel_id.clone(),
@@ -137,6 +139,7 @@ mod tests {
             content: MessageContent::parse(content.to_owned()).unwrap(),
             message_id: message.map(Snowflake::from),
             history: Vec::new(),
+            ticket: None,
         }
     }
 

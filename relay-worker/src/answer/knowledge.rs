@@ -141,8 +141,14 @@ impl Knowledge {
     /// The sections that answer `question`, best first, each source once, at most
     /// `KNOWLEDGE_TOP_K`; none when the documents do not cover it (see [`super::search`]).
     pub fn answer(&self, question: &str) -> Vec<Hit> {
+        self.answer_in(question, None)
+    }
+
+    /// [`Knowledge::answer`] for a ticket opened with `context` (its topic and form answers):
+    /// their words help rank the sections, the gate still judges the question alone.
+    pub fn answer_in(&self, question: &str, context: Option<&str>) -> Vec<Hit> {
         let gate = self.shared.gate;
-        logged(self.snapshot().index.answer(question, &gate))
+        logged(self.snapshot().index.answer_in(question, context, &gate))
     }
 
     /// The `limit` best sections for `question`, best first, whatever their coverage or score.

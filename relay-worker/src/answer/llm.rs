@@ -4,7 +4,8 @@
 //!
 //! The request is `POST {LLM_BASE_URL}chat/completions` with `model`, `messages`, `max_tokens`,
 //! `temperature` and `"stream": false`. The messages are: the system prompt, with the passages
-//! appended; the history, oldest first; the member's message last.
+//! appended; the ticket's topic and intake-form answers as a member message, when it has them;
+//! the history, oldest first; the member's message last.
 //!
 //! **Cited answers.** With `KNOWLEDGE_DIR`, the sections that pass the knowledge gate go into
 //! the system prompt numbered `[1]`, `[2]`... under their source, and the model is told to
@@ -182,7 +183,8 @@ impl Model {
         let message = request.content.as_str();
         let passages = match (&self.knowledge, SmallTalk::of(message)) {
             (Some(knowledge), None) => {
-                let hits = knowledge.answer(message);
+                let context = request.ticket.as_ref().map(|t| t.search_text());
+                let hits = knowledge.answer_in(message, context.as_deref());
                 if hits.is_empty() {
                     return Ok(RelayReply::ungrounded(STAFF_WILL_FOLLOW_UP));
                 }
@@ -271,12 +273,20 @@ impl Model {
         passages: Option<&[Hit]>,
         marker: &str,
     ) -> Vec<u8> {
-        let mut messages = Vec::with_capacity(request.history.len() + 2);
+        let mut messages = Vec::with_capacity(request.history.len() + 3);
         messages.push(ChatMessage {
             role: "system",
             name: None,
             content: Cow::Owned(self.system_message(passages, marker)),
         });
+        if let Some(ticket) = &request.ticket {
+            // The answers are the member's own words: a member message, neutralised like any.
+            let intake = format!("{INTAKE_HEADING}\n{}", ticket.describe());
+            messages.push(ChatMessage {
+                content: Cow::Owned(neutralised(&intake).into_owned()),
+                ..member_message("")
+            });
+        }
         for entry in &request.history {
             let text = entry.content.as_str();
             messages.push(match entry.role {
@@ -346,6 +356,9 @@ fn cited(answer: &str, passages: &[Hit]) -> RelayReply {
 }
 
 /// A member's message, with anything that looks like a staff label rewritten.
+/// The first line of the member message that gives the ticket's topic and form answers.
+pub const INTAKE_HEADING: &str = "I opened this ticket with this form:";
+
 fn member_message(text: &str) -> ChatMessage<'_> {
     ChatMessage {
         role: "user",

@@ -27,7 +27,7 @@ use common::payload::{RelayReply, RelayRequest};
 
 pub use citations::NOT_COVERED;
 pub use knowledge::{Hit, Knowledge, KnowledgeError};
-pub use llm::{LlmAnswers, MEMBER_NAME, STAFF_NAME};
+pub use llm::{LlmAnswers, INTAKE_HEADING, MEMBER_NAME, STAFF_NAME};
 pub use passages::Passage;
 pub use settings::{
     AnswerSettings, KnowledgeSettings, LlmSettings, SourceKind, DEFAULT_MIN_COVERAGE,
@@ -132,7 +132,11 @@ impl Responder for AnswerSource {
                 let message = request.content.as_str();
                 match SmallTalk::of(message) {
                     Some(talk) => RelayReply::new(talk.reply()),
-                    None => from_documents(&knowledge.answer(message), self.max_chars),
+                    None => {
+                        let context = request.ticket.as_ref().map(|t| t.search_text());
+                        let hits = knowledge.answer_in(message, context.as_deref());
+                        from_documents(&hits, self.max_chars)
+                    }
                 }
             }
             Kind::Llm { model, .. } => model.respond(request).await?,

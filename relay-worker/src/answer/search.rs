@@ -25,6 +25,13 @@
 //! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
 //! least [`RUNNER_UP_SHARE`] of the best: a runner-up far behind is noise.
 //!
+//! **The ticket's context.** A ticket opened under a topic carries the topic and the member's
+//! form answers; their words join the query at [`CONTEXT_BOOST`], so that of two sections the
+//! question fits alike, the one about the topic ranks first. They never count in the coverage:
+//! the gate still asks whether the documents answer the member's *question*, and a topic cannot
+//! turn an off-topic question into a grounded answer, nor a question with no word the documents
+//! know into a search.
+//!
 //! **The quote** of a section is its passages that contain the most of the question (those
 //! with at least half the best passage's weight, at most [`QUOTED_PASSAGES`]), in document
 //! order; sections sharing a source (a text file's paragraphs) are quoted under it once.
@@ -45,6 +52,8 @@ use super::{
 
 /// How much more a word in a section's headings counts than one in its text.
 pub const HEADING_BOOST: f32 = 1.0;
+/// How much a word of the ticket's topic or form answers counts next to one of the question.
+pub const CONTEXT_BOOST: f32 = 0.3;
 /// Sections ranked by BM25 before the gate looks at them.
 const CANDIDATES: usize = 10;
 /// A runner-up section is quoted only when its rank is at least this share of the best one's.
@@ -171,8 +180,20 @@ impl SectionIndex {
 
     /// The sections that answer `question` under `gate`, best first, each source once; none
     /// when the documents do not cover it.
+    #[cfg(test)]
     pub fn answer(&self, question: &str, gate: &Gate) -> tantivy::Result<Vec<Hit>> {
-        let ranked = self.search(question, CANDIDATES)?;
+        self.answer_in(question, None, gate)
+    }
+
+    /// [`SectionIndex::answer`], ranked with the words of the ticket's `context` too (see
+    /// the module documentation); the gate looks at the question alone.
+    pub fn answer_in(
+        &self,
+        question: &str,
+        context: Option<&str>,
+        gate: &Gate,
+    ) -> tantivy::Result<Vec<Hit>> {
+        let ranked = self.search_in(question, context, CANDIDATES)?;
         Ok(select(ranked, gate))
     }
 
@@ -180,6 +201,15 @@ impl SectionIndex {
     /// [`CANDIDATES`] (at least `limit`) best by BM25, ranked again by [`Hit::rank`], then cut
     /// to `limit`.
     pub fn search(&self, question: &str, limit: usize) -> tantivy::Result<Vec<Hit>> {
+        self.search_in(question, None, limit)
+    }
+
+    fn search_in(
+        &self,
+        question: &str,
+        context: Option<&str>,
+        limit: usize,
+    ) -> tantivy::Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
         let terms = self.query_terms(&searcher, question)?;
         let known: Vec<&QueryTerm> = terms.iter().filter(|t| t.known).collect();
@@ -197,6 +227,25 @@ impl SectionIndex {
                 Box::new(BoostQuery::new(
                     self.term_query(self.fields.headings, form),
                     HEADING_BOOST,
+                )),
+            ));
+        }
+        let context_terms = match context {
+            Some(context) => self.query_terms(&searcher, context)?,
+            None => Vec::new(),
+        };
+        let asked = |form: &String| known.iter().any(|t| t.forms.contains(form));
+        for form in context_terms
+            .iter()
+            .filter(|t| t.known)
+            .flat_map(|t| &t.forms)
+            .filter(|form| !asked(form))
+        {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    self.term_query(self.fields.all, form),
+                    CONTEXT_BOOST,
                 )),
             ));
         }
@@ -531,6 +580,41 @@ mod tests {
             one_shared_word[0].coverage < GATE.min_coverage,
             "{one_shared_word:?}"
         );
+    }
+
+    #[test]
+    fn the_ticket_context_ranks_sections_but_never_passes_the_gate_for_the_question() {
+        let index = index(&[(
+            "help.md",
+            "# Help\n\n## Refunds\n\nA refund takes about five working days.\n\n\
+             ## Shipping\n\nA parcel takes about five working days.\n",
+        )]);
+        let question = "how many working days does it take?";
+        for (topic, section) in [
+            ("Refunds", "help.md › Refunds"),
+            ("Shipping", "help.md › Shipping"),
+        ] {
+            let hits = index.answer_in(question, Some(topic), &GATE).unwrap();
+            assert_eq!(
+                sources(&hits).first().map(String::as_str),
+                Some(section),
+                "{topic}"
+            );
+            let plain = index.search(question, 2).unwrap();
+            let with = index.search_in(question, Some(topic), 2).unwrap();
+            assert_eq!(
+                plain.iter().map(|h| h.coverage).sum::<f32>(),
+                with.iter().map(|h| h.coverage).sum::<f32>(),
+                "the coverage is the question's alone"
+            );
+        }
+        let shop = shop();
+        for question in ["What's your favourite pizza topping?", "the and of"] {
+            let hits = shop
+                .answer_in(question, Some("Billing refund invoice payment"), &GATE)
+                .unwrap();
+            assert!(hits.is_empty(), "{question:?}: {hits:?}");
+        }
     }
 
     #[test]

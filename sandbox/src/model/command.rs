@@ -14,6 +14,10 @@ use crate::model::{
 pub const STRING_OPTION: u8 = 3;
 /// Discord's type of a slash command option naming a user.
 pub const USER_OPTION: u8 = 6;
+/// Discord's type of a subcommand (an option holding options).
+pub const SUB_COMMAND_OPTION: u8 = 1;
+/// Discord's type of a slash command option naming a role.
+pub const ROLE_OPTION: u8 = 8;
 /// Discord's type of a slash command (`CHAT_INPUT`).
 pub const CHAT_INPUT: u8 = 1;
 

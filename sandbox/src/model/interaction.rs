@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::{
     channel::ChannelKind,
-    command::{STRING_OPTION, USER_OPTION},
+    command::{ROLE_OPTION, STRING_OPTION, SUB_COMMAND_OPTION, USER_OPTION},
     component::STRING_SELECT,
     ids::APP_ID,
     limits::ATTACHMENT_SIZE_LIMIT,
@@ -42,30 +42,45 @@ pub enum CommandOption {
     String(String, String),
     /// A USER option (type 6): its name and the chosen user's ID.
     User(String, u64),
+    /// A ROLE option (type 8): its name and the chosen role's ID (the role is not resolved).
+    Role(String, u64),
+    /// A SUB_COMMAND (type 1): its name and its options.
+    Subcommand(String, Vec<CommandOption>),
 }
 
 impl CommandOption {
     /// The option's name.
     pub fn name(&self) -> &str {
         match self {
-            Self::String(name, _) | Self::User(name, _) => name,
+            Self::String(name, _)
+            | Self::User(name, _)
+            | Self::Role(name, _)
+            | Self::Subcommand(name, _) => name,
         }
     }
 
     /// The option as `data.options` carries it.
     fn filled(&self) -> FilledOption {
         match self {
-            Self::String(name, value) => FilledOption {
-                name: name.clone(),
-                kind: STRING_OPTION,
-                value: value.clone(),
-            },
+            Self::String(name, value) => FilledOption::valued(name, STRING_OPTION, value.clone()),
             // Discord sends the user's ID as a string; the user is in `data.resolved`.
-            Self::User(name, id) => FilledOption {
+            Self::User(name, id) => FilledOption::valued(name, USER_OPTION, id.to_string()),
+            Self::Role(name, id) => FilledOption::valued(name, ROLE_OPTION, id.to_string()),
+            Self::Subcommand(name, options) => FilledOption {
                 name: name.clone(),
-                kind: USER_OPTION,
-                value: id.to_string(),
+                kind: SUB_COMMAND_OPTION,
+                value: None,
+                options: Some(options.iter().map(Self::filled).collect()),
             },
+        }
+    }
+
+    /// The users this option names, its subcommand's included.
+    pub fn users(&self) -> Vec<u64> {
+        match self {
+            Self::User(_, id) => vec![*id],
+            Self::Subcommand(_, options) => options.iter().flat_map(Self::users).collect(),
+            Self::String(..) | Self::Role(..) => Vec::new(),
         }
     }
 }
@@ -78,8 +93,23 @@ pub struct FilledOption {
     /// Its type.
     #[serde(rename = "type")]
     pub kind: u8,
-    /// Its value (a user option's is the user's ID).
-    pub value: String,
+    /// Its value (a user option's is the user's ID; a subcommand has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A subcommand's options (always sent for one, even empty: serenity requires them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<FilledOption>>,
+}
+
+impl FilledOption {
+    fn valued(name: &str, kind: u8, value: String) -> Self {
+        Self {
+            name: name.to_owned(),
+            kind,
+            value: Some(value),
+            options: None,
+        }
+    }
 }
 
 /// The users (and their member objects) that user options name, by ID.
@@ -508,6 +538,35 @@ mod tests {
         };
         assert_eq!((user.id.get(), member.roles[0].get()), (11, 6));
         assert!(matches!(resolved[1].value, ResolvedValue::String("help")));
+    }
+
+    #[test]
+    fn a_subcommand_carries_its_options_and_a_role_option_its_id() {
+        let runner = Member::new(User::new(7, false), vec![]);
+        let options = [CommandOption::Subcommand(
+            "add".to_owned(),
+            vec![
+                CommandOption::String("name".to_owned(), "Billing".to_owned()),
+                CommandOption::Role("support-role".to_owned(), 12),
+            ],
+        )];
+        let data = CommandData::new("ticket-topic", &options, vec![]);
+        let added = read(&Interaction::command(9, 1, 5, runner.clone(), true, data));
+        let command = added.command().expect("a command");
+        let bare = [CommandOption::Subcommand("list".to_owned(), vec![])];
+        let data = CommandData::new("ticket-topic", &bare, vec![]);
+        let listed = read(&Interaction::command(9, 1, 5, runner, true, data));
+        assert!(
+            matches!(&listed.command().expect("a command").data.options[0].value,
+                CommandDataOptionValue::SubCommand(o) if o.is_empty()),
+            "a subcommand without options is one still"
+        );
+        let CommandDataOptionValue::SubCommand(inner) = &command.data.options[0].value else {
+            panic!("not a subcommand: {:?}", command.data.options);
+        };
+        assert_eq!(command.data.options[0].name, "add");
+        assert_eq!(inner[0].value.as_str(), Some("Billing"));
+        assert_eq!(inner[1].value.as_role_id().map(|r| r.get()), Some(12));
     }
 
     #[test]

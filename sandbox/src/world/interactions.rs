@@ -189,10 +189,8 @@ impl World {
         }
         let resolved: Vec<Member> = options
             .iter()
-            .filter_map(|option| match option {
-                CommandOption::User(_, id) => Some(guild.member(*id)),
-                CommandOption::String(..) => None,
-            })
+            .flat_map(CommandOption::users)
+            .map(|id| guild.member(id))
             .collect();
         let (guild_id, member) = (guild.id, guild.member(user.id));
         let id = self.next_id();

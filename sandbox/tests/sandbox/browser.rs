@@ -5,7 +5,9 @@
 //! against a small scripted bot (the test reads the gateway and answers over REST itself): in
 //! the second of two guilds, member A sees her thread under its channel, chooses in the bot's
 //! select menu, fills in the form the bot opens and sees its answer. Screenshots of each step
-//! go to `target/sandbox-screenshots/`.
+//! go to `target/sandbox-screenshots/`. And ticket topics against the real bot: the
+//! administrator posts a topic panel, member A presses a topic, fills in its form on the page
+//! and her ticket opens with the topic and her answer.
 
 use std::{path::PathBuf, process::Stdio, time::Duration};
 
@@ -369,6 +371,98 @@ async fn a_member_chooses_in_a_select_menu_and_fills_in_the_form_the_bot_opens()
     screenshot(&client, "5-member-a-sees-the-bots-answer.png").await;
 
     client.close().await.expect("the browser closes");
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_presses_a_topic_of_the_panel_fills_in_its_form_and_her_ticket_opens() {
+    use bot::registry::{QuestionStyle, Topic, TopicQuestion};
+
+    let stack = spawn_stack().await;
+    let driver = start_driver().await;
+    let profile = tempdir();
+    let client = browser(&driver, &profile).await;
+
+    client
+        .goto(&format!("{}/?user=admin", stack.sandbox.url()))
+        .await
+        .expect("the page loads");
+    wait_for(&client, "#bot-status.ok").await;
+    click(
+        &client,
+        "button.command[data-command='setup']",
+        "click /setup",
+    )
+    .await;
+    wait_for_bot_message(&client, "created the Tickets category").await;
+    // What `/ticket-topic add` and `questions` would have stored.
+    let question = |label: &str, style| TopicQuestion {
+        label: label.to_owned(),
+        style,
+        required: style == QuestionStyle::Short,
+    };
+    let billing = Topic {
+        id: 1,
+        name: "Billing".to_owned(),
+        description: None,
+        support_role_id: None,
+        emoji: None,
+        questions: vec![
+            question("Order number", QuestionStyle::Short),
+            question("What happened?", QuestionStyle::Paragraph),
+        ],
+    };
+    bot::test_util::record_topics(stack.nats(), vec![billing]).await;
+    click(
+        &client,
+        "button.command[data-command='ticket-panel']",
+        "click /ticket-panel",
+    )
+    .await;
+    wait_for_bot_message(&client, "Panel posted").await;
+
+    // Member A presses Billing and fills in its form on the page.
+    act_as(&client, "member-a", "alice").await;
+    click(
+        &client,
+        "button[data-custom-id='ticket:topic:1']",
+        "press the Billing topic",
+    )
+    .await;
+    wait_for(&client, "dialog#modal-form[open] input[name='q0']")
+        .await
+        .send_keys("A-1042")
+        .await
+        .expect("type the order number");
+    wait_for(&client, "dialog#modal-form textarea[name='q1']")
+        .await
+        .send_keys("I was charged twice.")
+        .await
+        .expect("type what happened");
+    screenshot(&client, "6-member-a-fills-in-the-topic-form.png").await;
+    click(
+        &client,
+        "dialog#modal-form button[type='submit']",
+        "submit the form",
+    )
+    .await;
+    wait_for_bot_message(&client, "Your ticket is ready").await;
+
+    // Her ticket opens with the topic and her answer.
+    let ticket_name = format!("ticket-{MEMBER_A_ID}");
+    click(
+        &client,
+        &format!(".channel[data-name='{ticket_name}']"),
+        "open the ticket",
+    )
+    .await;
+    wait_for_bot_message(&client, "Billing").await;
+    wait_for_bot_message(&client, "A-1042").await;
+    assert!(banner_hidden(&client).await, "no error shown");
+    screenshot(&client, "7-member-a-sees-her-topic-ticket.png").await;
+
+    client.close().await.expect("the browser closes");
+    stack.stop().await;
     let _ = std::fs::remove_dir_all(&profile);
 }
 

@@ -150,6 +150,11 @@ pub async fn spawn_stack() -> Stack {
 }
 
 impl Stack {
+    /// The bot's nats-server (its registry), to arrange what a command would have stored.
+    pub fn nats(&self) -> &common::test_util::NatsServer {
+        &self.bot.nats
+    }
+
     /// Stops the worker and the bot, which must stop cleanly.
     pub async fn stop(self) {
         self.bot.shutdown().await.expect("a clean stop");
