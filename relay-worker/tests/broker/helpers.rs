@@ -52,3 +52,42 @@ pub fn free_port() -> u16 {
         .expect("bind a free port")
         .port()
 }
+
+/// The pieces [`Streaming`] writes, and its answer.
+pub const STREAMED: [&str; 2] = ["Hello", " there"];
+
+/// An answer source that writes [`STREAMED`] and answers after [`common::relay_stream::ACK_AFTER`]
+/// has passed, so that its requester gets the whole protocol: ack, chunks, reply.
+pub struct Streaming;
+
+impl relay_worker::Responder for Streaming {
+    async fn respond(
+        &self,
+        _request: common::payload::RelayRequest,
+    ) -> Result<RelayReply, relay_worker::ResponderError> {
+        Ok(RelayReply::new(STREAMED.concat()))
+    }
+
+    async fn respond_streaming(
+        &self,
+        request: common::payload::RelayRequest,
+        pieces: relay_worker::Pieces,
+    ) -> Result<RelayReply, relay_worker::ResponderError> {
+        for piece in STREAMED {
+            pieces.send(piece);
+        }
+        tokio::time::sleep(common::relay_stream::ACK_AFTER * 2).await;
+        self.respond(request).await
+    }
+}
+
+/// A [`Streaming`] worker logged in as `worker`.
+pub async fn spawn_streaming_worker(broker: &LeastPrivilegeServer) -> RunningWorker {
+    spawn_worker_probed(
+        &broker.settings_for("worker"),
+        WorkerSettings::new(SUBJECT),
+        Streaming,
+        &broker.settings_for("admin"),
+    )
+    .await
+}
