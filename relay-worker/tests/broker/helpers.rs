@@ -20,11 +20,19 @@ pub const REQUESTERS: [&str; 2] = ["bot", "http"];
 /// Starts a Placeholder worker logged in as `worker`, the way the binary connects, and returns
 /// once `broker` routes requests to it.
 pub async fn spawn_worker(broker: &LeastPrivilegeServer) -> RunningWorker {
+    spawn_worker_answering(broker, Placeholder).await
+}
+
+/// [`spawn_worker`] with `responder` as its answer source.
+pub async fn spawn_worker_answering(
+    broker: &LeastPrivilegeServer,
+    responder: impl relay_worker::Responder,
+) -> RunningWorker {
     // The worker user may not ping; the admin checks that the server routes to it.
     spawn_worker_probed(
         &broker.settings_for("worker"),
         WorkerSettings::new(SUBJECT),
-        Placeholder,
+        responder,
         &broker.settings_for("admin"),
     )
     .await
@@ -79,15 +87,4 @@ impl relay_worker::Responder for Streaming {
         tokio::time::sleep(common::relay_stream::ACK_AFTER * 2).await;
         self.respond(request).await
     }
-}
-
-/// A [`Streaming`] worker logged in as `worker`.
-pub async fn spawn_streaming_worker(broker: &LeastPrivilegeServer) -> RunningWorker {
-    spawn_worker_probed(
-        &broker.settings_for("worker"),
-        WorkerSettings::new(SUBJECT),
-        Streaming,
-        &broker.settings_for("admin"),
-    )
-    .await
 }

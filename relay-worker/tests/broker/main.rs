@@ -351,7 +351,7 @@ async fn a_worker_on_one_cluster_node_answers_a_request_published_on_the_other()
 #[tokio::test]
 async fn a_worker_streams_to_the_bot_and_http_stream_subjects_under_its_permissions() {
     let broker = LeastPrivilegeServer::start();
-    let worker = spawn_streaming_worker(&broker).await;
+    let worker = spawn_worker_answering(&broker, Streaming).await;
 
     for user in REQUESTERS {
         // Connected exactly as the bot and relay-http binaries connect (inbox `_INBOX.<user>`).
