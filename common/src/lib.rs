@@ -1,6 +1,6 @@
 //! What every binary of the ticket assistant shares: the relay contract ([`payload`]), the NATS
 //! names ([`subjects`]), configuration ([`config`]), logging ([`telemetry`]), the NATS connection
-//! ([`nats`]), the requesting side of the relay ([`relay_client`]) and shutdown ([`shutdown`]).
+//! ([`nats`]), the requesting side of the relay ([`relay_client`], streamed: [`relay_stream`]) and shutdown ([`shutdown`]).
 //!
 //! With the `test-util` feature it also carries [`test_util`], a real `nats-server` per test.
 
@@ -8,6 +8,7 @@ pub mod config;
 pub mod nats;
 pub mod payload;
 pub mod relay_client;
+pub mod relay_stream;
 pub mod shutdown;
 pub mod subjects;
 pub mod telemetry;

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use backon::{ExponentialBuilder, Retryable};
 
 use async_nats::{
-    client::{Request, RequestErrorKind},
+    client::{Request, RequestError, RequestErrorKind},
     connection::State,
     Client, HeaderMap, Message, Subject,
 };
@@ -108,10 +108,10 @@ const BUSY_RETRY_FACTOR: f32 = 1.5;
 /// Sends relay requests on one subject with one timeout.
 #[derive(Debug, Clone)]
 pub struct RelayClient {
-    client: Client,
+    pub(crate) client: Client,
     /// A `Subject` clones without allocating (it is shared bytes), once per request.
-    subject: Subject,
-    timeout: Duration,
+    pub(crate) subject: Subject,
+    pub(crate) timeout: Duration,
 }
 
 impl RelayClient {
@@ -150,14 +150,8 @@ impl RelayClient {
     ) -> Result<RelayReply, RelayError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let deadline_ms = unix_millis(SystemTime::now() + self.timeout);
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(BUSY_RETRY_DELAY)
-            .with_factor(BUSY_RETRY_FACTOR)
-            .with_max_delay(BUSY_RETRY_MAX_DELAY)
-            .with_max_times(BUSY_RETRIES)
-            .with_jitter();
         (|| self.attempt(payload.clone(), request_id, deadline, deadline_ms))
-            .retry(backoff)
+            .retry(busy_backoff())
             .when(|err| matches!(err, RelayError::Busy))
             .await
     }
@@ -178,30 +172,55 @@ impl RelayClient {
         if left.is_zero() {
             return Err(RelayError::Timeout(self.timeout));
         }
-        let mut map = HeaderMap::new();
-        map.insert(headers::DEADLINE, deadline_ms.to_string().as_str());
-        if let Some(id) = request_id {
-            map.insert(headers::REQUEST_ID, id);
-        }
         let request = Request::new()
             .payload(payload)
-            .headers(map)
+            .headers(request_headers(deadline_ms, request_id))
             .timeout(Some(left));
         let message = self
             .client
             .send_request(self.subject.clone(), request)
             .await
-            .map_err(|err| match err.kind() {
-                RequestErrorKind::NoResponders => RelayError::NoWorkers,
-                RequestErrorKind::TimedOut => RelayError::Timeout(self.timeout),
-                _ => RelayError::Transport(err.to_string()),
-            })?;
-        match interpret_reply(&message) {
-            Err(RelayError::Rejected { body, .. }) if body.error.code == ErrorCode::Busy => {
-                Err(RelayError::Busy)
-            }
-            other => other,
+            .map_err(|err| request_error(&err, self.timeout))?;
+        interpret_reply_or_busy(&message)
+    }
+}
+
+/// The pauses between `busy` retries (see [`BUSY_RETRY_FACTOR`]).
+pub(crate) fn busy_backoff() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(BUSY_RETRY_DELAY)
+        .with_factor(BUSY_RETRY_FACTOR)
+        .with_max_delay(BUSY_RETRY_MAX_DELAY)
+        .with_max_times(BUSY_RETRIES)
+        .with_jitter()
+}
+
+/// The headers every relay request carries: its deadline, and its request id when it has one.
+pub(crate) fn request_headers(deadline_ms: u64, request_id: Option<&str>) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    map.insert(headers::DEADLINE, deadline_ms.to_string().as_str());
+    if let Some(id) = request_id {
+        map.insert(headers::REQUEST_ID, id);
+    }
+    map
+}
+
+/// What a failed NATS request means for the relay (`timeout` is the request's whole timeout).
+pub(crate) fn request_error(err: &RequestError, timeout: Duration) -> RelayError {
+    match err.kind() {
+        RequestErrorKind::NoResponders => RelayError::NoWorkers,
+        RequestErrorKind::TimedOut => RelayError::Timeout(timeout),
+        _ => RelayError::Transport(err.to_string()),
+    }
+}
+
+/// [`interpret_reply`], with a worker's `busy` refusal as [`RelayError::Busy`] (to be retried).
+pub(crate) fn interpret_reply_or_busy(message: &Message) -> Result<RelayReply, RelayError> {
+    match interpret_reply(message) {
+        Err(RelayError::Rejected { body, .. }) if body.error.code == ErrorCode::Busy => {
+            Err(RelayError::Busy)
         }
+        other => other,
     }
 }
 

@@ -29,6 +29,14 @@ pub mod headers {
     /// A worker drops a request whose deadline has passed (nobody would read the answer) and
     /// never works on one beyond it.
     pub const DEADLINE: &str = "X-Relay-Deadline";
+    /// On a request: the subject where the requester wants the worker's events (ack,
+    /// heartbeat, chunks of the answer); see [`crate::relay_stream`]. Without it the request
+    /// is answered with the one reply alone.
+    pub const STREAM: &str = "X-Relay-Stream";
+    /// On a stream event: what it is, `ack`, `heartbeat` or `chunk`.
+    pub const EVENT: &str = "X-Relay-Event";
+    /// On a stream event: its number, 0, 1, 2... across all events of one request.
+    pub const SEQ: &str = "X-Relay-Seq";
 }
 
 /// `$SRV.PING.<name>`: every running instance of the named service answers it.

@@ -203,6 +203,7 @@ async fn a_topic_with_questions_opens_its_form_and_the_answers_reach_the_welcome
             max_tokens: 50,
             temperature: 0.0,
             timeout: Duration::from_secs(10),
+            stream: true,
         }),
         ..AnswerSettings::placeholder()
     };
