@@ -1,5 +1,5 @@
 //! Why `RelayRequest::parse` keeps its hand-written visitor: this times it against the derived
-//! alternative the restructuring issue proposed (a `#[derive(Deserialize)]` struct borrowing
+//! alternative (a `#[derive(Deserialize)]` struct borrowing
 //! its strings, then the same newtype checks), on the same payloads, in one run.
 //!
 //! `cargo run --release -p common --example parse_bench`

@@ -196,36 +196,31 @@ impl ConfigSource {
 
 /// How to reach NATS and where the relay lives.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct NatsSettings {
     /// `NATS_URL`: one server URL, or several separated by commas (nodes of one cluster).
-    #[serde(default = "default_nats_url")]
     pub nats_url: String,
     /// `RELAY_SUBJECT`: where relay requests are published.
-    #[serde(default = "default_relay_subject")]
     pub relay_subject: String,
     /// `NATS_CREDS`: path of a `.creds` file (JWT + NKey).
-    #[serde(default)]
     pub nats_creds: Option<PathBuf>,
     /// `NATS_TOKEN`: token authentication.
-    #[serde(default)]
     pub nats_token: Option<SecretString>,
     /// `NATS_USER`: user name for user/password authentication.
-    #[serde(default)]
     pub nats_user: Option<String>,
     /// `NATS_PASSWORD`: password of `NATS_USER`.
-    #[serde(default)]
     pub nats_password: Option<SecretString>,
     /// `NATS_INBOX_PREFIX`: where this client receives replies; see [`Self::inbox_prefix`].
-    #[serde(default)]
     pub nats_inbox_prefix: Option<String>,
 }
 
-fn default_nats_url() -> String {
-    "nats://localhost:4222".to_owned()
-}
+/// Where `NATS_URL` points when unset: a server on this machine.
+const DEFAULT_NATS_URL: &str = "nats://localhost:4222";
 
-fn default_relay_subject() -> String {
-    DEFAULT_RELAY_SUBJECT.to_owned()
+impl Default for NatsSettings {
+    fn default() -> Self {
+        Self::new(DEFAULT_NATS_URL)
+    }
 }
 
 impl NatsSettings {
@@ -233,7 +228,7 @@ impl NatsSettings {
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             nats_url: url.into(),
-            relay_subject: default_relay_subject(),
+            relay_subject: DEFAULT_RELAY_SUBJECT.to_owned(),
             nats_creds: None,
             nats_token: None,
             nats_user: None,
@@ -373,14 +368,18 @@ fn is_literal_subject(subject: &str) -> bool {
 
 /// Logging settings.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
 pub struct TelemetrySettings {
     /// `LOG_LEVEL`: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`, or an `EnvFilter` directive list.
-    #[serde(default = "default_log_level")]
     pub log_level: String,
 }
 
-fn default_log_level() -> String {
-    "INFO".to_owned()
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            log_level: "INFO".to_owned(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -345,8 +345,8 @@ fn history(value: Option<RawHistory<'_>>) -> Result<Vec<HistoryEntry>, PayloadEr
 /// The request as it arrived: every known field kept as whatever JSON it held, borrowed from
 /// the input where possible.
 ///
-/// Why a hand-written visitor and not `#[derive(Deserialize)]`: the restructuring issue asked
-/// for derived types if every error message and the behaviour stayed the same. They do not:
+/// Why a hand-written visitor and not `#[derive(Deserialize)]`: derived types would change the
+/// behaviour and the error messages:
 /// - a derived struct refuses a repeated key (`duplicate field`), where the contract takes the
 ///   last value (test `a_repeated_field_takes_its_last_value`);
 /// - it accepts a JSON array as a struct (`["1","2","3","hi"]` would parse), where the contract
@@ -355,11 +355,9 @@ fn history(value: Option<RawHistory<'_>>) -> Result<Vec<HistoryEntry>, PayloadEr
 ///   field and the kind it got (`guild_id: must be a string, got a number`), which needs this
 ///   `Field` visitor anyway.
 ///
-/// Speed does not decide it either way. `cargo run --release -p common --example parse_bench`
-/// (2026-11-29, the 2-core dev machine, best of 5 x 500,000 parses): a typical request takes
-/// 718 ns here and 597 ns with a derived struct of borrowed strings (0.83x); a 4,000-character
-/// request with unknown fields takes 7,375 ns here and 8,760 ns derived (1.19x). Either is under
-/// 1% of the worker's ~7 us of CPU per request (`relay_bench`), so the contract decides.
+/// Speed does not decide it either way: `cargo run --release -p common --example parse_bench`
+/// times both on the same payloads, and neither is more than a sliver of the worker's CPU per
+/// request (`relay_bench`), so the contract decides.
 #[derive(Default)]
 struct RawRequest<'a> {
     guild_id: Option<Field<'a>>,

@@ -7,12 +7,14 @@
 //!
 //! Middleware, outermost first: an unusable `x-request-id` is dropped, a missing one is
 //! generated (UUID v4) and copied onto the response; CORS; panics become a JSON 500; the
-//! overall request timeout (504) and, on `/relay`, the concurrency limit (503 `busy` at once).
+//! overall request timeout (504). `/relay` and the deep health check take a permit of the
+//! concurrency limit first (503 `busy` at once when none is left).
 //! Connections are served by [`server`], which also bounds how long a client may take to send
 //! its headers (and the `/relay` handler bounds its body).
 
 mod error;
 mod health;
+mod layers;
 mod openapi;
 mod relay;
 mod server;
@@ -24,26 +26,28 @@ use std::{future::Future, sync::Arc, time::Duration};
 use async_nats::Client;
 use axum::{
     body::Body,
-    extract::State,
-    http::{header, HeaderName, HeaderValue, Method, Request},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    http::{header, HeaderName, Method, Request},
     routing::{get, post},
     Router,
 };
 use common::relay_client::RelayClient;
-use secrecy::SecretString;
-use tokio::{net::TcpListener, sync::Semaphore};
+use secrecy::{ExposeSecret, SecretString};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, SemaphorePermit},
+};
 use tokio_util::sync::CancellationToken;
 use tower::{util::MapRequestLayer, ServiceBuilder};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     cors::{AllowOrigin, CorsLayer},
-    request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
 };
-use uuid::Uuid;
+
+use crate::layers::{DeadlineLayer, MakeUuid};
 
 pub use error::ApiError;
+pub use health::count_workers;
 pub use openapi::DOCUMENT as OPENAPI_DOCUMENT;
 pub use settings::{AllowedOrigins, HttpSettings, DEFAULT_BODY_LIMIT};
 
@@ -76,7 +80,8 @@ struct Inner {
     body_timeout: Duration,
     request_timeout: Duration,
     max_concurrent: usize,
-    in_flight: Arc<Semaphore>,
+    in_flight: Semaphore,
+    deep_health: health::DeepCache,
 }
 
 impl AppState {
@@ -94,7 +99,8 @@ impl AppState {
             body_timeout: settings.body_timeout,
             request_timeout: settings.request_timeout,
             max_concurrent: settings.max_concurrent_requests,
-            in_flight: Arc::new(Semaphore::new(settings.max_concurrent_requests)),
+            in_flight: Semaphore::new(settings.max_concurrent_requests),
+            deep_health: health::DeepCache::new(settings.health_cache),
         }))
     }
 
@@ -107,47 +113,37 @@ impl AppState {
     pub fn health_ping_window(&self) -> Duration {
         self.0.health_ping_window
     }
+
+    /// One of the `HTTP_MAX_CONCURRENT_REQUESTS` permits, held by a request that ties up
+    /// resources (`/relay`, the deep health check) while it runs; 503 `busy` at once when none
+    /// is left, instead of queueing.
+    fn admit(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        self.0
+            .in_flight
+            .try_acquire()
+            .map_err(|_| ApiError::Busy(self.0.max_concurrent))
+    }
+
+    /// `Authorization: Bearer <RELAY_API_TOKEN>` when a token is set.
+    fn authorize(&self, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+        match &self.0.api_token {
+            Some(token) => relay::authorize(headers, token.expose_secret().as_bytes()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The sidecar's router with all its middleware.
 pub fn app(state: AppState) -> Router {
-    // Only /relay holds resources (a NATS request, up to the relay timeout); /health and
-    // /openapi.json stay answerable under overload, so a probe can tell busy from dead.
-    let relay = post(relay::relay).layer(middleware::from_fn_with_state(state.clone(), limit));
     let routes = Router::new()
-        .route("/relay", relay)
+        .route("/relay", post(relay::relay))
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), deadline))
+        .layer(DeadlineLayer(state.0.request_timeout))
         .with_state(state.clone());
     with_middleware(routes, &state.0.allowed_origins)
-}
-
-/// 503 `busy` at once beyond `HTTP_MAX_CONCURRENT_REQUESTS`, instead of queueing.
-async fn limit(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
-    match Arc::clone(&state.0.in_flight).try_acquire_owned() {
-        Ok(_permit) => next.run(request).await,
-        Err(_) => {
-            let err = ApiError::Busy(state.0.max_concurrent);
-            err.log(request_id(request.headers()));
-            err.into_response()
-        }
-    }
-}
-
-/// 504 `timeout` for a request that takes longer than `HTTP_REQUEST_TIMEOUT_SECS`.
-async fn deadline(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
-    let id = request_id(request.headers()).to_owned();
-    match tokio::time::timeout(state.0.request_timeout, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            let err = ApiError::RequestTimeout(state.0.request_timeout);
-            err.log(&id);
-            err.into_response()
-        }
-    }
 }
 
 /// Wraps `router` in the sidecar's middleware (public so that tests can check it on routes of
@@ -196,18 +192,6 @@ fn drop_unusable_request_id(mut request: Request<Body>) -> Request<Body> {
         request.headers_mut().remove(&X_REQUEST_ID);
     }
     request
-}
-
-/// Generates UUID v4 request ids, formatted on the stack.
-#[derive(Debug, Clone, Copy)]
-struct MakeUuid;
-
-impl MakeRequestId for MakeUuid {
-    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
-        let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
-        let id = Uuid::new_v4().hyphenated().encode_lower(&mut buffer);
-        HeaderValue::from_str(id).ok().map(RequestId::new)
-    }
 }
 
 /// The request id of a request that went through [`with_middleware`].

@@ -16,8 +16,8 @@ use tokio::net::TcpListener;
 
 // One thread: every /relay request hands off to the NATS connection task and back, and on a
 // multi-threaded runtime those hand-offs are cross-thread wake-ups. Measured with
-// benches/http-bench.sh on 2 cores, this halves relay-http's CPU per /relay request (62 -> 31 us)
-// and nearly doubles its requests/s. The sidecar is stateless: scale it with more processes.
+// benches/http-bench.sh on 2 cores, this halves relay-http's CPU per /relay request and nearly
+// doubles its requests/s. The sidecar is stateless: scale it with more processes.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;

@@ -1,6 +1,6 @@
-//! `POST /relay`: checks the caller (bearer token), the media type and the size, validates the
-//! body against the relay contract, then forwards the original bytes to a worker over NATS and
-//! returns its answer.
+//! `POST /relay`: takes a permit of the concurrency limit, checks the caller (bearer token), the
+//! media type and the size, validates the body against the relay contract, then forwards the
+//! original bytes to a worker over NATS and returns its answer.
 //!
 //! This is the hot path. It takes no lock, and its allocations are the ones the work needs:
 //! the body, the parse that validates it, the NATS request and the reply. There is no tracing
@@ -16,7 +16,6 @@ use axum::{
 };
 use common::payload::{PayloadError, RelayRequest};
 use http_body_util::LengthLimitError;
-use secrecy::ExposeSecret;
 use subtle::ConstantTimeEq;
 
 use crate::{
@@ -29,7 +28,13 @@ pub async fn relay(State(state): State<AppState>, request: Request) -> Response 
     let (parts, body) = request.into_parts();
     let request_id = request_id(&parts.headers);
     let streamed = stream::requested(parts.uri.query());
-    match forward(&state, &parts.headers, body, request_id, streamed).await {
+    let outcome = async {
+        // A streamed answer gives its permit back once its headers are out (its body is
+        // paced by the worker, not by this process).
+        let _permit = state.admit()?;
+        forward(&state, &parts.headers, body, request_id, streamed).await
+    };
+    match outcome.await {
         Ok(response) => {
             tracing::debug!(request_id, "relay answered");
             response
@@ -49,9 +54,7 @@ async fn forward(
     streamed: bool,
 ) -> Result<Response, ApiError> {
     let inner = &state.0;
-    if let Some(token) = &inner.api_token {
-        authorize(headers, token.expose_secret().as_bytes())?;
-    }
+    state.authorize(headers)?;
     if !is_json(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -82,7 +85,7 @@ async fn forward(
 }
 
 /// Checks `Authorization: Bearer <token>` in constant time (for a given token length).
-fn authorize(headers: &HeaderMap, token: &[u8]) -> Result<(), ApiError> {
+pub(crate) fn authorize(headers: &HeaderMap, token: &[u8]) -> Result<(), ApiError> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| bearer(value.as_bytes()));

@@ -48,7 +48,14 @@ pub struct HttpSettings {
     /// `/relay` requests served at once (`HTTP_MAX_CONCURRENT_REQUESTS`, 1 to 65,536, default
     /// 1,024); beyond it, 503 `busy` at once.
     pub max_concurrent_requests: usize,
+    /// How long a deep health check's answer is reused (one second; no variable: tests set
+    /// it to tell a cached answer from a fresh one).
+    pub health_cache: Duration,
 }
+
+/// How long a deep health check's answer is reused: probes every few seconds still see the
+/// workers as they are, and a flood of deep checks pings them once a second.
+const HEALTH_CACHE: Duration = Duration::from_secs(1);
 
 /// Seconds settings of the sidecar: at least one, at most an hour.
 const SECONDS: std::ops::RangeInclusive<u64> = 1..=3_600;
@@ -61,76 +68,68 @@ const REQUEST_TIMEOUT_SLACK_SECS: u64 = 5;
 /// of content, at most 4 bytes each, plus four IDs).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
+/// `RELAY_TIMEOUT_SECS` when unset.
+const DEFAULT_RELAY_TIMEOUT_SECS: u64 = 10;
+/// `HTTP_HEADER_TIMEOUT_SECS` and `HTTP_BODY_TIMEOUT_SECS` when unset.
+const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 10;
+/// `HEALTH_PING_WINDOW_MS` when unset.
+const DEFAULT_HEALTH_PING_WINDOW_MS: u64 = 250;
+/// `HTTP_MAX_CONCURRENT_REQUESTS` when unset.
+const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1_024;
+
+/// The variables as read, before they are checked; a missing one takes its default.
 #[derive(Debug, Deserialize)]
-struct Raw {
-    #[serde(default = "default_host")]
+#[serde(default)]
+struct RawSettings {
     host: String,
-    #[serde(default = "default_port")]
     port: u16,
-    #[serde(default = "default_body_limit")]
     http_body_limit: usize,
-    #[serde(default = "default_relay_timeout_secs")]
     relay_timeout_secs: u64,
-    #[serde(default)]
     cors_allowed_origins: Option<String>,
-    #[serde(default)]
     relay_api_token: Option<SecretString>,
-    #[serde(default = "default_health_ping_window_ms")]
     health_ping_window_ms: u64,
-    #[serde(default = "default_client_timeout_secs")]
     http_header_timeout_secs: u64,
-    #[serde(default = "default_client_timeout_secs")]
     http_body_timeout_secs: u64,
-    #[serde(default)]
     http_request_timeout_secs: Option<u64>,
-    #[serde(default = "default_max_concurrent_requests")]
     http_max_concurrent_requests: usize,
 }
 
-fn default_client_timeout_secs() -> u64 {
-    10
-}
-
-fn default_max_concurrent_requests() -> usize {
-    1_024
-}
-
-fn default_host() -> String {
-    "0.0.0.0".to_owned()
-}
-
-fn default_port() -> u16 {
-    8000
-}
-
-fn default_body_limit() -> usize {
-    DEFAULT_BODY_LIMIT
-}
-
-fn default_relay_timeout_secs() -> u64 {
-    10
-}
-
-fn default_health_ping_window_ms() -> u64 {
-    250
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 8000,
+            http_body_limit: DEFAULT_BODY_LIMIT,
+            relay_timeout_secs: DEFAULT_RELAY_TIMEOUT_SECS,
+            cors_allowed_origins: None,
+            relay_api_token: None,
+            health_ping_window_ms: DEFAULT_HEALTH_PING_WINDOW_MS,
+            http_header_timeout_secs: DEFAULT_CLIENT_TIMEOUT_SECS,
+            http_body_timeout_secs: DEFAULT_CLIENT_TIMEOUT_SECS,
+            http_request_timeout_secs: None,
+            http_max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+        }
+    }
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
+        let raw = RawSettings::default();
         Self {
-            host: default_host(),
-            port: default_port(),
-            body_limit: DEFAULT_BODY_LIMIT,
-            relay_timeout: Duration::from_secs(default_relay_timeout_secs()),
+            host: raw.host,
+            port: raw.port,
+            body_limit: raw.http_body_limit,
+            relay_timeout: Duration::from_secs(raw.relay_timeout_secs),
             allowed_origins: AllowedOrigins::Any,
             api_token: None,
-            health_ping_window: Duration::from_millis(default_health_ping_window_ms()),
-            header_timeout: Duration::from_secs(default_client_timeout_secs()),
-            body_timeout: Duration::from_secs(default_client_timeout_secs()),
+            health_ping_window: Duration::from_millis(raw.health_ping_window_ms),
+            header_timeout: Duration::from_secs(raw.http_header_timeout_secs),
+            body_timeout: Duration::from_secs(raw.http_body_timeout_secs),
             request_timeout: Duration::from_secs(
-                default_relay_timeout_secs() + REQUEST_TIMEOUT_SLACK_SECS,
+                raw.relay_timeout_secs + REQUEST_TIMEOUT_SLACK_SECS,
             ),
-            max_concurrent_requests: default_max_concurrent_requests(),
+            max_concurrent_requests: raw.http_max_concurrent_requests,
+            health_cache: HEALTH_CACHE,
         }
     }
 }
@@ -138,7 +137,7 @@ impl Default for HttpSettings {
 impl HttpSettings {
     /// Reads and checks the sidecar settings.
     pub fn load(source: &ConfigSource) -> Result<Self, ConfigError> {
-        let raw: Raw = source.get()?;
+        let raw: RawSettings = source.get()?;
         if raw.host.trim().is_empty() {
             return Err(ConfigError::invalid("HOST", "must not be empty"));
         }
@@ -187,6 +186,7 @@ impl HttpSettings {
             body_timeout: Duration::from_secs(body_timeout_secs),
             request_timeout: Duration::from_secs(request_timeout_secs),
             max_concurrent_requests,
+            health_cache: HEALTH_CACHE,
         })
     }
 }

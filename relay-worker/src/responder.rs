@@ -1,5 +1,6 @@
-//! The seam between the relay and whatever writes the answers: Phase 1's placeholder today, an
-//! AI model later. Answers may take seconds, so the worker calls responders concurrently.
+//! The seam between the relay and whatever writes the answers: the placeholder, or the answer
+//! sources of `answer/` (the knowledge base, an AI model). Answers may take seconds, so the
+//! worker calls responders concurrently.
 
 use std::{future::Future, sync::Arc};
 

@@ -30,42 +30,40 @@ pub const MAX_IN_FLIGHT_RANGE: std::ops::RangeInclusive<usize> = 1..=65_536;
 /// most an hour.
 pub const SECONDS_RANGE: std::ops::RangeInclusive<u64> = 1..=3_600;
 
+/// The variables as read, before they are checked; a missing one takes its default.
 #[derive(Debug, Deserialize)]
-struct Raw {
-    #[serde(default = "default_max_in_flight")]
+#[serde(default)]
+struct RawSettings {
     relay_max_in_flight: usize,
-    #[serde(default = "default_shutdown_timeout_secs")]
     shutdown_timeout_secs: u64,
-    #[serde(default = "default_responder_timeout_secs")]
     responder_timeout_secs: u64,
 }
 
-fn default_max_in_flight() -> usize {
-    256
-}
-
-fn default_shutdown_timeout_secs() -> u64 {
-    30
-}
-
-fn default_responder_timeout_secs() -> u64 {
-    30
+impl Default for RawSettings {
+    fn default() -> Self {
+        Self {
+            relay_max_in_flight: 256,
+            shutdown_timeout_secs: 30,
+            responder_timeout_secs: 30,
+        }
+    }
 }
 
 impl WorkerSettings {
     /// Defaults for `subject`.
     pub fn new(subject: impl Into<String>) -> Self {
+        let raw = RawSettings::default();
         Self {
             subject: subject.into(),
-            max_in_flight: default_max_in_flight(),
-            shutdown_timeout: Duration::from_secs(default_shutdown_timeout_secs()),
-            responder_timeout: Duration::from_secs(default_responder_timeout_secs()),
+            max_in_flight: raw.relay_max_in_flight,
+            shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_secs),
+            responder_timeout: Duration::from_secs(raw.responder_timeout_secs),
         }
     }
 
     /// Reads the worker settings; `subject` comes from the shared NATS settings.
     pub fn load(source: &ConfigSource, subject: &str) -> Result<Self, ConfigError> {
-        let raw: Raw = source.get()?;
+        let raw: RawSettings = source.get()?;
         Ok(Self {
             subject: subject.to_owned(),
             max_in_flight: in_range(

@@ -1,9 +1,17 @@
-//! `GET /health`: the NATS connection, and with `?deep=true` the workers that answer a ping.
+//! `GET /health`: the NATS connection, and with `?deep=true` the workers that answer a ping;
+//! the deep check guarded as `/relay` is (token, concurrency limit) and cached.
 
+use std::time::Duration;
+
+use axum::http::Method;
 use common::test_util::eventually;
+use relay_http::HttpSettings;
 use serde_json::json;
 
-use crate::helpers::{spawn_app, spawn_app_with, Options, READY_WITHIN};
+use crate::helpers::{
+    spawn_app, spawn_app_with, test_settings, valid_request, Options, PING_WINDOW, READY_WITHIN,
+    WAIT,
+};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -94,4 +102,91 @@ async fn health_needs_no_token() {
     })
     .await;
     assert_eq!(app.get("/health").await.status, 200);
+}
+
+#[tokio::test]
+async fn deep_health_needs_the_token_when_one_is_set() {
+    let app = spawn_app_with(Options {
+        settings: HttpSettings {
+            api_token: Some("t0ken".to_owned().into()),
+            ..test_settings()
+        },
+        ..Options::default()
+    })
+    .await;
+    app.get("/health?deep=true")
+        .await
+        .assert_error(401, "unauthorized");
+    let wrong = [("authorization", "Bearer nope")];
+    app.send(Method::GET, "/health?deep=true", &wrong, "")
+        .await
+        .assert_error(401, "unauthorized");
+    let right = [("authorization", "Bearer t0ken")];
+    let response = app.send(Method::GET, "/health?deep=true", &right, "").await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["workers"], 1);
+    assert_eq!(
+        app.get("/health").await.status,
+        200,
+        "plain health stays open"
+    );
+}
+
+#[tokio::test]
+async fn deep_health_counts_against_the_concurrency_limit() {
+    let mut app = spawn_app_with(Options {
+        settings: HttpSettings {
+            max_concurrent_requests: 1,
+            ..test_settings()
+        },
+        ..Options::default()
+    })
+    .await;
+    let address = app.address;
+    let first =
+        tokio::spawn(async move { crate::helpers::post_json(address, &valid_request(WAIT)).await });
+    app.started
+        .recv()
+        .await
+        .expect("the first request reached the worker");
+
+    let message = app.get("/health?deep=true").await.assert_error(503, "busy");
+    assert!(message.contains("concurrent requests"), "{message}");
+    assert_eq!(
+        app.get("/health").await.status,
+        200,
+        "plain health is not limited"
+    );
+
+    app.gate.add_permits(1);
+    let (status, body) = first.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.get("/health?deep=true").await.status, 200);
+}
+
+#[tokio::test]
+async fn deep_health_answers_from_its_cache_while_it_is_fresh() {
+    let app = spawn_app_with(Options {
+        settings: HttpSettings {
+            health_cache: Duration::from_secs(3_600),
+            ..test_settings()
+        },
+        ..Options::default()
+    })
+    .await;
+    assert_eq!(app.get("/health?deep=true").await.json()["workers"], 1);
+
+    // A second worker, seen by a fresh ping...
+    let _second =
+        relay_worker::test_util::spawn_worker(&app.nats.settings(), relay_worker::Placeholder)
+            .await;
+    let client = async_nats::connect(app.nats.url()).await.expect("connect");
+    eventually("a fresh ping to see two workers", READY_WITHIN, || async {
+        (relay_http::count_workers(&client, PING_WINDOW).await == 2).then_some(())
+    })
+    .await;
+    // ...but not by the deep check, which answers from its cache.
+    let cached = app.get("/health?deep=true").await;
+    assert_eq!(cached.status, 200);
+    assert_eq!(cached.json()["workers"], 1);
 }

@@ -128,37 +128,23 @@ const MAX_PROMPT_FILE_BYTES: u64 = 64 * 1024;
 
 /// The variables as they arrive. Numbers are read as text so that every bad value, even one
 /// of the wrong type or out of the integer's range, gets the same message with its range.
-#[derive(Debug, Deserialize)]
-struct Raw {
-    #[serde(default)]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawSettings {
     answer_source: Option<String>,
-    #[serde(default)]
     answer_max_chars: Option<String>,
-    #[serde(default)]
     knowledge_dir: Option<String>,
-    #[serde(default)]
     knowledge_top_k: Option<String>,
-    #[serde(default)]
     knowledge_min_score: Option<String>,
-    #[serde(default)]
     knowledge_min_coverage: Option<String>,
-    #[serde(default)]
     knowledge_reload_secs: Option<String>,
-    #[serde(default)]
     llm_base_url: Option<String>,
-    #[serde(default)]
     llm_api_key: Option<SecretString>,
-    #[serde(default)]
     llm_model: Option<String>,
-    #[serde(default)]
     llm_system_prompt: Option<String>,
-    #[serde(default)]
     llm_system_prompt_file: Option<String>,
-    #[serde(default)]
     llm_max_tokens: Option<String>,
-    #[serde(default)]
     llm_temperature: Option<String>,
-    #[serde(default)]
     llm_timeout_secs: Option<String>,
     #[serde(default)]
     llm_stream: Option<String>,
@@ -177,7 +163,7 @@ impl AnswerSettings {
 
     /// Reads and checks the answer settings.
     pub fn load(source: &ConfigSource) -> Result<Self, ConfigError> {
-        let raw: Raw = source.get()?;
+        let raw: RawSettings = source.get()?;
         let kind = match set(raw.answer_source).as_deref() {
             None | Some("placeholder") => SourceKind::Placeholder,
             Some("knowledge") => SourceKind::Knowledge,

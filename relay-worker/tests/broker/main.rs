@@ -155,18 +155,6 @@ async fn bot_and_http_users_cannot_listen_on_the_relay_subject() {
         assert_received_nothing(&mut impostor, &format!("{user}'s queue subscription"));
     }
 
-    let logs = broker.logs();
-    for user in REQUESTERS {
-        let logged = logs.lines().any(|line| {
-            line.contains("Subscription Violation")
-                && line.contains(&format!("User \"{user}\""))
-                && line.contains(&format!("Subject \"{SUBJECT}\""))
-        });
-        assert!(
-            logged,
-            "the server logs the refused subscription of {user}:\n{logs}"
-        );
-    }
     worker.stop().await.expect("the worker stops cleanly");
 }
 
@@ -340,12 +328,8 @@ async fn a_worker_on_one_cluster_node_answers_a_request_published_on_the_other()
     .await;
     assert!(answered["endpoints"][0]["num_requests"].as_u64() >= Some(1));
 
+    // The reply came from A's worker to B's requester: the route carried it.
     worker.stop().await.expect("the worker stops cleanly");
-    assert!(
-        node_a.logs().contains("Route connection created"),
-        "A logs its route to B:\n{}",
-        node_a.logs()
-    );
 }
 
 #[tokio::test]

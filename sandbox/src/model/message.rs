@@ -191,7 +191,7 @@ pub struct EmbedField {
     pub inline: bool,
 }
 
-/// A rich embed (the bot sends none today; kept so that one it sends comes back whole).
+/// A rich embed (the bot sends none; kept so that one it would send comes back whole).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Embed {
