@@ -17,7 +17,7 @@ use serde_json::Value;
 use crate::{
     content,
     fake_discord::{FakeDiscord, Recorded, BOT_ID},
-    helpers::{spawn_bot_with_nats, PROBE, SUBJECT, TOKEN, USER_ID},
+    helpers::{spawn_bot_with_nats, Replying, PROBE, SUBJECT, TOKEN, USER_ID},
     set_up, SetUp,
 };
 
@@ -203,5 +203,29 @@ async fn a_streamed_answer_shows_its_first_words_early_edits_within_limits_and_e
     assert!(fake.rate_limited().is_empty(), "{:?}", fake.rate_limited());
     bot.assert_no_errors_or_warnings();
     serving.abort();
+    bot.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn an_answer_that_does_not_stream_is_posted_whole_with_no_edit() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let SetUp { category, nats, .. } = set_up(&fake).await;
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let mut bot = spawn_bot_with_nats(fake.clone(), nats).await;
+    bot.start_worker(Replying(|_: &str| {
+        let mut reply = RelayReply::new("The documents do not cover this.");
+        reply.grounded = Some(false);
+        reply
+    }))
+    .await;
+
+    fake.send_message(ticket, USER_ID, "what is the meaning of life?");
+    let posts = crate::wait_for_posts(&fake, ticket, 1).await;
+
+    assert_eq!(content(&posts[0]), "The documents do not cover this.");
+    let messages = bot_messages(&fake, ticket);
+    assert_eq!(button_ids(&messages[0]), ["answer:human"]);
+    assert!(edits_in(&fake, ticket).is_empty(), "nothing to edit");
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }
