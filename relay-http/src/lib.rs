@@ -17,6 +17,7 @@ mod openapi;
 mod relay;
 mod server;
 mod settings;
+mod stream;
 
 use std::{future::Future, sync::Arc, time::Duration};
 

@@ -21,14 +21,15 @@ use subtle::ConstantTimeEq;
 
 use crate::{
     error::{json_response, ApiError},
-    request_id, AppState,
+    request_id, stream, AppState,
 };
 
 /// Handler of `POST /relay`.
 pub async fn relay(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let request_id = request_id(&parts.headers);
-    match forward(&state, &parts.headers, body, request_id).await {
+    let streamed = stream::requested(parts.uri.query());
+    match forward(&state, &parts.headers, body, request_id, streamed).await {
         Ok(response) => {
             tracing::debug!(request_id, "relay answered");
             response
@@ -45,6 +46,7 @@ async fn forward(
     headers: &HeaderMap,
     body: Body,
     request_id: &str,
+    streamed: bool,
 ) -> Result<Response, ApiError> {
     let inner = &state.0;
     if let Some(token) = &inner.api_token {
@@ -70,6 +72,10 @@ async fn forward(
     // Parsed only to validate: the worker gets the original bytes, so fields this version
     // does not know still reach it.
     RelayRequest::parse(&bytes)?;
+    if streamed {
+        let events = inner.relay.send_json_streaming(bytes, Some(request_id));
+        return Ok(stream::respond(events, request_id.to_owned()));
+    }
     let reply = inner.relay.send_json(bytes, Some(request_id)).await?;
     let json = serde_json::to_vec(&reply).map_err(|err| ApiError::Internal(err.to_string()))?;
     Ok(json_response(StatusCode::OK, json))

@@ -13,6 +13,7 @@
 
 pub mod answer;
 mod discovery;
+mod events;
 mod responder;
 mod running;
 mod service;
@@ -22,7 +23,7 @@ mod settings;
 pub mod test_util;
 
 pub use answer::{AnswerSettings, AnswerSource};
-pub use responder::{Placeholder, Responder, ResponderError};
+pub use responder::{Pieces, Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
 pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK, REPLY_MARGIN};
 pub use settings::WorkerSettings;

@@ -4,7 +4,7 @@
 use std::{future::Future, sync::Arc};
 
 use common::payload::{RelayReply, RelayRequest};
-use futures::{stream, Stream, TryStreamExt};
+use tokio::sync::mpsc;
 
 /// The answer source failed on a well-formed request; the requester gets a 500
 /// `responder_failed` error reply.
@@ -68,17 +68,42 @@ pub trait Responder: Send + Sync + 'static {
         request: RelayRequest,
     ) -> impl Future<Output = Result<RelayReply, ResponderError>> + Send;
 
-    /// Answers `request` as a stream of pieces of text, to be shown as they come (for a later
-    /// streamed reply). The pieces, joined, are the answer; an error ends the stream.
+    /// Answers `request` as [`Self::respond`] does, handing the pieces of the answer text to
+    /// `pieces` as they are written (the requester asked for them with `X-Relay-Stream`). The
+    /// reply is still the whole answer: the pieces are a preview of it.
     ///
-    /// The default streams [`Self::respond`]'s whole answer as one piece, so callers can move
-    /// to streaming before any answer source streams for real, and a source that can (a model
-    /// with `"stream": true`) overrides this method alone.
-    fn respond_stream(
+    /// The default hands out no piece, for sources that cannot stream (the worker still sends
+    /// the requester its ack and heartbeats); a source that can (a model with
+    /// `"stream": true`) overrides this.
+    fn respond_streaming(
         &self,
         request: RelayRequest,
-    ) -> impl Stream<Item = Result<String, ResponderError>> + Send {
-        stream::once(self.respond(request)).map_ok(|reply| reply.reply)
+        pieces: Pieces,
+    ) -> impl Future<Output = Result<RelayReply, ResponderError>> + Send {
+        drop(pieces);
+        self.respond(request)
+    }
+}
+
+/// Where a streaming answer source hands the pieces of its answer text, in order; the worker
+/// sends them on to the requester as `chunk` events.
+#[derive(Debug, Clone)]
+pub struct Pieces(mpsc::UnboundedSender<String>);
+
+impl Pieces {
+    /// Pieces that arrive on the returned receiver.
+    pub fn channel() -> (Self, mpsc::UnboundedReceiver<String>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Self(sender), receiver)
+    }
+
+    /// Hands out the next piece (an empty one is skipped). A requester that is gone is no
+    /// failure of the answer, so nothing is returned.
+    pub fn send(&self, piece: impl Into<String>) {
+        let piece = piece.into();
+        if !piece.is_empty() {
+            let _gone = self.0.send(piece);
+        }
     }
 }
 

@@ -38,7 +38,8 @@ use tracing::Instrument;
 
 use crate::{
     discovery::{self, Identity, Stats},
-    responder::{Responder, ResponderError},
+    events::Events,
+    responder::{Pieces, Responder, ResponderError},
     settings::WorkerSettings,
 };
 
@@ -269,8 +270,10 @@ impl<R: Responder> Handler<R> {
         };
         // The future owns its handler so that, if it has to wait, it can move into a task.
         let handler = Arc::clone(self);
-        let mut answer =
-            Box::pin(async move { handler.answer(parsed, budget).await }.instrument(span.clone()));
+        let stream = stream_subject(&message);
+        let mut answer = Box::pin(
+            async move { handler.answer(parsed, budget, stream).await }.instrument(span.clone()),
+        );
         match futures::poll!(answer.as_mut()) {
             Poll::Ready(result) => {
                 drop(permit);
@@ -310,9 +313,35 @@ impl<R: Responder> Handler<R> {
     }
 
     /// The answer source's answer, contained: its panic or its hang becomes a failure of this
-    /// request, never of the worker.
-    async fn answer(&self, request: RelayRequest, budget: Duration) -> Result<RelayReply, Failure> {
-        let call = AssertUnwindSafe(async { self.responder.respond(request).await }).catch_unwind();
+    /// request, never of the worker. With a `stream` subject, the requester gets the events of
+    /// the answer there while it runs ([`Events`]).
+    async fn answer(
+        &self,
+        request: RelayRequest,
+        budget: Duration,
+        stream: Option<Subject>,
+    ) -> Result<RelayReply, Failure> {
+        match stream {
+            None => {
+                self.contained(self.responder.respond(request), budget)
+                    .await
+            }
+            Some(subject) => {
+                let (pieces, receiver) = Pieces::channel();
+                let answer = self.responder.respond_streaming(request, pieces);
+                Events::new(self.client.clone(), subject)
+                    .around(self.contained(answer, budget), receiver)
+                    .await
+            }
+        }
+    }
+
+    async fn contained(
+        &self,
+        answer: impl Future<Output = Result<RelayReply, ResponderError>>,
+        budget: Duration,
+    ) -> Result<RelayReply, Failure> {
+        let call = AssertUnwindSafe(answer).catch_unwind();
         match tokio::time::timeout(budget, call).await {
             Ok(Ok(Ok(reply))) => Ok(reply),
             Ok(Ok(Err(err))) => Err(Failure::Responder(err)),
@@ -397,6 +426,17 @@ fn request_span(message: &Message) -> tracing::Span {
         Some(request_id) => tracing::info_span!("relay", request_id = request_id.as_str()),
         None => tracing::Span::none(),
     }
+}
+
+/// The subject the requester named for the events of its request, if it did.
+fn stream_subject(message: &Message) -> Option<Subject> {
+    let value = message
+        .headers
+        .as_ref()?
+        .get(headers::STREAM)?
+        .as_str()
+        .trim();
+    (!value.is_empty()).then(|| Subject::from(value))
 }
 
 /// Parses and logs a request, or says why it is refused.

@@ -18,7 +18,7 @@ use hyper_util::{
 use relay_http::{AppState, HttpError, HttpSettings};
 pub use relay_worker::test_util::{sample_request, SUBJECT};
 use relay_worker::{
-    test_util::spawn_worker, Placeholder, Responder, ResponderError, RunningWorker,
+    test_util::spawn_worker, Pieces, Placeholder, Responder, ResponderError, RunningWorker,
 };
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -42,6 +42,11 @@ pub const REFUSE: &str = "refuse";
 /// Content that makes [`TestResponder`] report that it started, then wait for a permit.
 pub const WAIT: &str = "wait";
 
+/// Content that makes [`TestResponder`] write [`STREAMED`] in pieces, when asked to stream.
+pub const STREAM: &str = "stream";
+/// The pieces of the [`STREAM`] answer.
+pub const STREAMED: [&str; 2] = ["Hello", " there"];
+
 /// A worker responder whose behaviour is chosen by the request's content, so one worker
 /// serves every scenario and readiness is checked with an ordinary request.
 #[derive(Clone)]
@@ -63,8 +68,22 @@ impl Responder for TestResponder {
                 let _permit = self.gate.acquire().await.expect("gate never closed");
                 Ok(RelayReply::new("waited"))
             }
+            STREAM => Ok(RelayReply::new(STREAMED.concat())),
             _ => Ok(RelayReply::new(Placeholder::REPLY)),
         }
+    }
+
+    async fn respond_streaming(
+        &self,
+        request: RelayRequest,
+        pieces: Pieces,
+    ) -> Result<RelayReply, ResponderError> {
+        if request.content.as_str() == STREAM {
+            for piece in STREAMED {
+                pieces.send(piece);
+            }
+        }
+        self.respond(request).await
     }
 }
 

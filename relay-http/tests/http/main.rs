@@ -11,3 +11,4 @@ mod properties;
 mod relay;
 mod request_id;
 mod shutdown;
+mod stream;

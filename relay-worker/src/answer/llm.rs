@@ -3,8 +3,15 @@
 //! `KNOWLEDGE_DIR` is set, the best passages of the documents.
 //!
 //! The request is `POST {LLM_BASE_URL}chat/completions` with `model`, `messages`, `max_tokens`,
-//! `temperature` and `"stream": false`. The messages are: the system prompt, with the passages
+//! `temperature` and `"stream"`. The messages are: the system prompt, with the passages
 //! appended; the history, oldest first; the member's message last.
+//!
+//! **Streaming.** When the requester wants the answer in pieces and `LLM_STREAM` is on (the
+//! default), the request says `"stream": true` and the server-sent events are read as they
+//! come: each new piece of text goes to the requester at once, and the reply is made of the
+//! whole text exactly as without streaming (citations, `NOT_COVERED`). The pieces never show
+//! the staff code, nor a `NOT_COVERED` being written. A server that answers a streamed request
+//! with one completion is read as usual.
 //!
 //! **Cited answers.** With `KNOWLEDGE_DIR`, the sections that pass the knowledge gate go into
 //! the system prompt numbered `[1]`, `[2]`... under their source, and the model is told to
@@ -65,7 +72,7 @@ use super::{
     small_talk::SmallTalk,
     STAFF_WILL_FOLLOW_UP,
 };
-use crate::ResponderError;
+use crate::{Pieces, ResponderError};
 
 /// The message `name` of a staff member's message sent to the model.
 pub const STAFF_NAME: &str = "staff";
@@ -125,6 +132,23 @@ impl LlmAnswers {
             .join_or_run(message_id.as_ref(), answer)
             .await
     }
+
+    /// Answers `request` as [`Self::respond`] does, handing the model's text to `pieces` as
+    /// it is written when `LLM_STREAM` is on. A repeated request joined to a running answer
+    /// gets the reply alone.
+    pub async fn respond_streaming(
+        &self,
+        request: RelayRequest,
+        pieces: Pieces,
+    ) -> Result<RelayReply, ResponderError> {
+        let model = Arc::clone(&self.model);
+        let message_id = request.message_id.clone();
+        let pieces = model.settings.stream.then_some(pieces);
+        let answer = async move { model.answer_with(&request, pieces.as_ref()).await };
+        self.in_flight
+            .join_or_run(message_id.as_ref(), answer)
+            .await
+    }
 }
 
 /// Why the model gave no answer.
@@ -175,6 +199,15 @@ impl From<Failure> for ResponderError {
 
 impl Model {
     async fn answer(&self, request: &RelayRequest) -> Result<RelayReply, ResponderError> {
+        self.answer_with(request, None).await
+    }
+
+    /// The answer, its text handed to `pieces` as the model writes it when there are some.
+    async fn answer_with(
+        &self,
+        request: &RelayRequest,
+        pieces: Option<&Pieces>,
+    ) -> Result<RelayReply, ResponderError> {
         let message = request.content.as_str();
         let passages = match (&self.knowledge, SmallTalk::of(message)) {
             (Some(knowledge), None) => {
@@ -189,7 +222,14 @@ impl Model {
         let marker = staff_marker();
         let budget = self.settings.timeout;
         let deadline = Instant::now() + budget;
-        let body = self.chat_request(request, passages.as_deref(), &marker);
+        let body = Outgoing {
+            json: self.chat_request(request, passages.as_deref(), &marker, pieces.is_some()),
+            preview: pieces.map(|pieces| PreviewTo {
+                pieces,
+                marker: &marker,
+                cited: passages.is_some(),
+            }),
+        };
         let outcome =
             tokio::time::timeout_at(deadline, self.call_once_more_on_429(&body, deadline))
                 .await
@@ -209,7 +249,7 @@ impl Model {
     /// One call, and a second only after a 429 whose `Retry-After` ends before `deadline`.
     async fn call_once_more_on_429(
         &self,
-        body: &[u8],
+        body: &Outgoing<'_>,
         deadline: Instant,
     ) -> Result<String, Failure> {
         match self.call(body).await {
@@ -225,12 +265,12 @@ impl Model {
         }
     }
 
-    async fn call(&self, body: &[u8]) -> Result<String, Failure> {
+    async fn call(&self, body: &Outgoing<'_>) -> Result<String, Failure> {
         let mut request = self
             .http
             .post(self.endpoint.clone())
             .header(header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec());
+            .body(body.json.clone());
         if let Some(key) = &self.settings.api_key {
             request = request.bearer_auth(key.expose_secret());
         }
@@ -251,8 +291,19 @@ impl Model {
                 Failure::Refused(status, text)
             });
         }
-        let bytes = response.bytes().await.map_err(Failure::Unreachable)?;
-        parse_answer(&bytes)
+        let streamed = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/event-stream"));
+        match body.preview {
+            // A server that ignored `"stream": true` answered with one completion: read that.
+            Some(preview) if streamed => read_stream(response, preview).await,
+            _ => {
+                let bytes = response.bytes().await.map_err(Failure::Unreachable)?;
+                parse_answer(&bytes)
+            }
+        }
     }
 
     /// The chat completions request body for `request`, with `passages` to answer from when
@@ -262,6 +313,7 @@ impl Model {
         request: &RelayRequest,
         passages: Option<&[Hit]>,
         marker: &str,
+        stream: bool,
     ) -> Vec<u8> {
         let mut messages = Vec::with_capacity(request.history.len() + 2);
         messages.push(ChatMessage {
@@ -291,7 +343,7 @@ impl Model {
             messages,
             max_tokens: self.settings.max_tokens,
             temperature: self.settings.temperature,
-            stream: false,
+            stream,
         };
         serde_json::to_vec(&chat).expect("a chat request always serializes")
     }
@@ -395,6 +447,123 @@ fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     )
 }
 
+/// A chat completions request: its JSON, and where the text goes as it is written when the
+/// request asks for a stream.
+struct Outgoing<'a> {
+    json: Vec<u8>,
+    preview: Option<PreviewTo<'a>>,
+}
+
+/// Where the pieces of a streamed answer go, and what must not show in them: the staff code,
+/// and (when the model answers from passages) a `NOT_COVERED` still being written, which the
+/// reply replaces with the staff follow-up.
+#[derive(Clone, Copy)]
+struct PreviewTo<'a> {
+    pieces: &'a Pieces,
+    marker: &'a str,
+    cited: bool,
+}
+
+impl PreviewTo<'_> {
+    /// The part of `written` (the model's text so far) fit to show: without the staff code,
+    /// trimmed as the reply is, and nothing while it may still become `NOT_COVERED`. Text that
+    /// may be the start of the staff code waits for the next piece, so what is shown only ever
+    /// grows at its end.
+    fn visible(self, written: &str) -> Option<String> {
+        let held = (1..self.marker.len())
+            .rev()
+            .find(|&n| written.ends_with(&self.marker[..n]))
+            .unwrap_or(0);
+        let settled = written[..written.len() - held].replace(self.marker, "");
+        let visible = settled.trim();
+        if self.cited && NOT_COVERED.starts_with(visible) {
+            return None;
+        }
+        Some(visible.to_owned())
+    }
+}
+
+/// Reads a streamed chat completion (server-sent events: `data: {chunk}` lines, then
+/// `data: [DONE]`), handing the new visible text to `preview` as it comes; returns the whole
+/// answer, read as [`parse_answer`] reads a completion.
+async fn read_stream(
+    mut response: reqwest::Response,
+    preview: PreviewTo<'_>,
+) -> Result<String, Failure> {
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut written = String::new();
+    let mut shown = 0;
+    'read: while let Some(bytes) = response.chunk().await.map_err(Failure::Unreachable)? {
+        buffer.extend_from_slice(&bytes);
+        while let Some(end) = buffer.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=end).collect();
+            match stream_line(&line)? {
+                StreamLine::Text(text) => {
+                    written.push_str(&text);
+                    if let Some(visible) = preview.visible(&written) {
+                        if let Some(new) = visible.get(shown..).filter(|new| !new.is_empty()) {
+                            preview.pieces.send(new);
+                            shown = visible.len();
+                        }
+                    }
+                }
+                StreamLine::Done => break 'read,
+                StreamLine::Other => {}
+            }
+        }
+    }
+    let answer = written.trim();
+    if answer.is_empty() {
+        return Err(Failure::Malformed("an empty answer".to_owned()));
+    }
+    Ok(answer.to_owned())
+}
+
+/// One line of a streamed chat completion.
+#[derive(Debug, PartialEq)]
+enum StreamLine {
+    /// A chunk's `choices[0].delta.content` (empty when it has none).
+    Text(String),
+    /// `data: [DONE]`.
+    Done,
+    /// A blank line, a comment, another field.
+    Other,
+}
+
+fn stream_line(line: &[u8]) -> Result<StreamLine, Failure> {
+    let line = std::str::from_utf8(line)
+        .map_err(|_| Failure::Malformed("a streamed line that is not UTF-8".to_owned()))?;
+    let Some(data) = line.trim().strip_prefix("data:") else {
+        return Ok(StreamLine::Other);
+    };
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Ok(StreamLine::Done);
+    }
+    let chunk: ChatChunk = serde_json::from_str(data)
+        .map_err(|err| Failure::Malformed(format!("not a chat completion chunk ({err})")))?;
+    Ok(StreamLine::Text(
+        chunk
+            .choices
+            .into_iter()
+            .next()
+            .and_then(|choice| choice.delta)
+            .and_then(|delta| delta.content)
+            .unwrap_or_default(),
+    ))
+}
+
+#[derive(Deserialize)]
+struct ChatChunk {
+    #[serde(default)]
+    choices: Vec<ChunkChoice>,
+}
+
+#[derive(Deserialize)]
+struct ChunkChoice {
+    delta: Option<ChoiceMessage>,
+}
+
 fn parse_answer(bytes: &[u8]) -> Result<String, Failure> {
     let response: ChatResponse = serde_json::from_slice(bytes)
         .map_err(|err| Failure::Malformed(format!("not a chat completion ({err})")))?;
@@ -482,6 +651,50 @@ mod tests {
             assert!(matches!(failure, Failure::Malformed(_)));
             assert!(failure.retryable());
         }
+    }
+
+    #[test]
+    fn streamed_lines_are_read_leniently() {
+        let chunk = br#"data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}"#;
+        assert_eq!(
+            stream_line(chunk).unwrap(),
+            StreamLine::Text("Hi".to_owned())
+        );
+        let role_only = br#"data:{"choices":[{"delta":{"role":"assistant"}}]}"#;
+        assert_eq!(
+            stream_line(role_only).unwrap(),
+            StreamLine::Text(String::new())
+        );
+        assert_eq!(stream_line(b"data: [DONE]\r\n").unwrap(), StreamLine::Done);
+        for other in [&b"\n"[..], b": keep-alive", b"event: message"] {
+            assert_eq!(stream_line(other).unwrap(), StreamLine::Other);
+        }
+        assert!(matches!(
+            stream_line(b"data: {oops"),
+            Err(Failure::Malformed(_))
+        ));
+    }
+
+    #[test]
+    fn a_preview_hides_the_staff_code_and_a_coming_not_covered() {
+        let (pieces, _receiver) = Pieces::channel();
+        let preview = PreviewTo {
+            pieces: &pieces,
+            marker: "abcd",
+            cited: false,
+        };
+        assert_eq!(preview.visible("  Hello ab").as_deref(), Some("Hello"));
+        assert_eq!(
+            preview.visible("  Hello abcd there ").as_deref(),
+            Some("Hello  there")
+        );
+        let cited = PreviewTo {
+            cited: true,
+            ..preview
+        };
+        assert_eq!(cited.visible("NOT_COV"), None);
+        assert_eq!(cited.visible(" NOT_COVERED"), None);
+        assert_eq!(cited.visible("NOTE: yes").as_deref(), Some("NOTE: yes"));
     }
 
     #[test]

@@ -7,9 +7,10 @@
 //! line survives the cut. Replies say whether they rest on the documents (`grounded`) and
 //! which sections they quote or cite (`sources`).
 //!
-//! Streaming later: [`Responder::respond_stream`] has a default (the whole answer as one
-//! piece); a streaming source overrides it, and [`AnswerSource`] forwards it per variant, so
-//! callers written against the trait need no change.
+//! Streaming: with [`Responder::respond_streaming`] the `llm` source hands out the pieces of
+//! its answer as the model writes them (`LLM_STREAM`); the others cannot stream and answer as
+//! with [`Responder::respond`]. The reply is the whole answer either way, capped as above; the
+//! pieces are a preview of the model's text (before citations are renumbered and the cap).
 
 mod citations;
 mod in_flight;
@@ -35,7 +36,7 @@ pub use settings::{
 };
 pub use small_talk::SmallTalk;
 
-use crate::{Placeholder, Responder, ResponderError};
+use crate::{Pieces, Placeholder, Responder, ResponderError};
 
 /// The answer when the documents have nothing on the question.
 pub const STAFF_WILL_FOLLOW_UP: &str = "I could not find this in our documentation. \
@@ -125,6 +126,25 @@ impl Kind {
 
 impl Responder for AnswerSource {
     async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
+        self.answer(request, None).await
+    }
+
+    /// Only the model streams; the other sources answer at once, as with [`Self::respond`].
+    async fn respond_streaming(
+        &self,
+        request: RelayRequest,
+        pieces: Pieces,
+    ) -> Result<RelayReply, ResponderError> {
+        self.answer(request, Some(pieces)).await
+    }
+}
+
+impl AnswerSource {
+    async fn answer(
+        &self,
+        request: RelayRequest,
+        pieces: Option<Pieces>,
+    ) -> Result<RelayReply, ResponderError> {
         let reply = match &self.kind {
             Kind::Placeholder(placeholder) => placeholder.respond(request).await?,
             // A search takes well under a millisecond (see answer_bench): no blocking pool.
@@ -135,7 +155,10 @@ impl Responder for AnswerSource {
                     None => from_documents(&knowledge.answer(message), self.max_chars),
                 }
             }
-            Kind::Llm { model, .. } => model.respond(request).await?,
+            Kind::Llm { model, .. } => match pieces {
+                Some(pieces) => model.respond_streaming(request, pieces).await?,
+                None => model.respond(request).await?,
+            },
         };
         // The bot keeps the source with each answer's feedback, to tell the sources apart. The
         // placeholder's reply stays `{"reply": ...}`, byte for byte what it always was.

@@ -80,6 +80,9 @@ pub struct LlmSettings {
     /// `LLM_TIMEOUT_SECS` (default 30, 1 to 600): the whole budget of one answer, a wait for a
     /// rate limit's `Retry-After` and the retry included.
     pub timeout: Duration,
+    /// `LLM_STREAM` (default `true`): ask the model with `"stream": true` when the requester
+    /// wants the answer in pieces (`X-Relay-Stream`). `false` for a server that cannot stream.
+    pub stream: bool,
 }
 
 impl fmt::Debug for LlmSettings {
@@ -93,6 +96,7 @@ impl fmt::Debug for LlmSettings {
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .field("timeout", &self.timeout)
+            .field("stream", &self.stream)
             .finish()
     }
 }
@@ -153,6 +157,8 @@ struct Raw {
     llm_temperature: Option<String>,
     #[serde(default)]
     llm_timeout_secs: Option<String>,
+    #[serde(default)]
+    llm_stream: Option<String>,
 }
 
 impl AnswerSettings {
@@ -232,6 +238,7 @@ impl AnswerSettings {
                     30,
                     TIMEOUT_SECS,
                 )?),
+                stream: boolean("LLM_STREAM", raw.llm_stream, true)?,
             })
         } else {
             None
@@ -248,6 +255,19 @@ impl AnswerSettings {
 /// `X=` (as .env templates and compose files write) means unset.
 fn set(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`, any case); `default` when unset.
+fn boolean(key: &str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match set(value).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(other) => Err(ConfigError::invalid(
+            key,
+            format!("{other:?} is not true or false"),
+        )),
+    }
 }
 
 fn required(key: &str, value: Option<String>) -> Result<String, ConfigError> {
@@ -463,6 +483,11 @@ mod tests {
         assert_eq!((settings.max_tokens, settings.temperature), (512, 0.2));
         assert_eq!(settings.timeout, Duration::from_secs(30));
         assert_eq!(settings.system_prompt, DEFAULT_SYSTEM_PROMPT);
+        assert!(settings.stream, "streams unless told not to");
+        let off = load(&llm(&[("LLM_STREAM", "false")])).unwrap().llm.unwrap();
+        assert!(!off.stream);
+        let err = error(&llm(&[("LLM_STREAM", "maybe")]));
+        assert!(err.contains("LLM_STREAM"), "{err}");
     }
 
     #[test]

@@ -3,10 +3,13 @@
 
 use std::{
     collections::VecDeque,
+    convert::Infallible,
     sync::{Arc, Mutex},
+    time::Duration,
 };
 
 use axum::{
+    body::Body,
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
@@ -31,6 +34,60 @@ pub enum Reply {
     Hang,
     /// Answers this once the test calls [`FakeModel::release`].
     AfterRelease(&'static str),
+    /// Writes these pieces, the first after `first` and each next one `every` later: as
+    /// server-sent events when the request says `"stream": true`, else as one completion once
+    /// the last piece is written.
+    Streamed {
+        pieces: &'static [&'static str],
+        first: Duration,
+        every: Duration,
+    },
+    /// Streams `before` at once, then waits for [`FakeModel::release`] before `after` (one
+    /// completion of all of them, after the release, when the request does not stream).
+    StreamedUntilRelease {
+        before: &'static [&'static str],
+        after: &'static [&'static str],
+    },
+}
+
+/// One step of a scripted answer.
+enum Step {
+    Wait(Duration),
+    Release,
+    Piece(&'static str),
+}
+
+impl Reply {
+    /// The steps of a streamed reply, if it is one.
+    fn steps(&self) -> Option<Vec<Step>> {
+        match *self {
+            Self::Streamed {
+                pieces,
+                first,
+                every,
+            } => Some(
+                pieces
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(n, piece)| {
+                        [
+                            Step::Wait(if n == 0 { first } else { every }),
+                            Step::Piece(piece),
+                        ]
+                    })
+                    .collect(),
+            ),
+            Self::StreamedUntilRelease { before, after } => Some(
+                before
+                    .iter()
+                    .map(|piece| Step::Piece(piece))
+                    .chain([Step::Release])
+                    .chain(after.iter().map(|piece| Step::Piece(piece)))
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
 }
 
 /// A request the fake received.
@@ -136,6 +193,7 @@ impl Drop for FakeModel {
 }
 
 async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    let streams = body["stream"] == json!(true);
     fake.requests.lock().unwrap().push(Recorded {
         authorization: headers
             .get("authorization")
@@ -144,7 +202,25 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(body): Json<Val
     });
     fake.received.send_modify(|n| *n += 1);
     let reply = fake.script.lock().unwrap().pop_front();
-    match reply.unwrap_or(Reply::Answer("fake answer")) {
+    let reply = reply.unwrap_or(Reply::Answer("fake answer"));
+    if let Some(steps) = reply.steps() {
+        return if streams {
+            server_sent(steps, fake.released.clone())
+        } else {
+            let mut text = String::new();
+            for step in steps {
+                match step {
+                    Step::Wait(wait) => tokio::time::sleep(wait).await,
+                    Step::Release => {
+                        fake.released.clone().wait_for(|r| *r).await.unwrap();
+                    }
+                    Step::Piece(piece) => text.push_str(piece),
+                }
+            }
+            completion(&text)
+        };
+    }
+    match reply {
         Reply::Answer(text) => completion(text),
         Reply::Status(status) => (
             StatusCode::from_u16(status).unwrap(),
@@ -164,7 +240,40 @@ async fn chat(State(fake): State<Fake>, headers: HeaderMap, Json(body): Json<Val
             released.wait_for(|r| *r).await.unwrap();
             completion(text)
         }
+        Reply::Streamed { .. } | Reply::StreamedUntilRelease { .. } => unreachable!("above"),
     }
+}
+
+/// A streamed chat completion: a `data:` chunk per piece as the steps come, then `[DONE]`.
+fn server_sent(steps: Vec<Step>, released: watch::Receiver<bool>) -> Response {
+    let events = futures::stream::unfold(
+        (steps.into_iter(), released, false),
+        |(mut steps, mut released, done)| async move {
+            loop {
+                match steps.next() {
+                    Some(Step::Wait(wait)) => tokio::time::sleep(wait).await,
+                    Some(Step::Release) => {
+                        released.wait_for(|r| *r).await.unwrap();
+                    }
+                    Some(Step::Piece(piece)) => {
+                        let chunk = json!({"id": "chatcmpl-test", "object": "chat.completion.chunk",
+                            "choices": [{"index": 0, "delta": {"content": piece}}]});
+                        let line = format!("data: {chunk}\n\n");
+                        return Some((Ok::<_, Infallible>(line), (steps, released, done)));
+                    }
+                    None if !done => {
+                        let line = "data: [DONE]\n\n".to_owned();
+                        return Some((Ok(line), (steps, released, true)));
+                    }
+                    None => return None,
+                }
+            }
+        },
+    );
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .body(Body::from_stream(events))
+        .unwrap()
 }
 
 fn completion(text: &str) -> Response {

@@ -88,6 +88,7 @@ pub fn llm_source(base_url: &str, timeout: Duration) -> AnswerSettings {
             max_tokens: 123,
             temperature: 0.5,
             timeout,
+            stream: true,
         }),
         ..AnswerSettings::placeholder()
     }

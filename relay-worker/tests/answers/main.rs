@@ -10,3 +10,4 @@ mod helpers;
 mod knowledge;
 mod llm;
 mod quality;
+mod streaming;

@@ -20,11 +20,19 @@ pub const REQUESTERS: [&str; 2] = ["bot", "http"];
 /// Starts a Placeholder worker logged in as `worker`, the way the binary connects, and returns
 /// once `broker` routes requests to it.
 pub async fn spawn_worker(broker: &LeastPrivilegeServer) -> RunningWorker {
+    spawn_worker_answering(broker, Placeholder).await
+}
+
+/// [`spawn_worker`] with `responder` as its answer source.
+pub async fn spawn_worker_answering(
+    broker: &LeastPrivilegeServer,
+    responder: impl relay_worker::Responder,
+) -> RunningWorker {
     // The worker user may not ping; the admin checks that the server routes to it.
     spawn_worker_probed(
         &broker.settings_for("worker"),
         WorkerSettings::new(SUBJECT),
-        Placeholder,
+        responder,
         &broker.settings_for("admin"),
     )
     .await
@@ -51,4 +59,32 @@ pub fn free_port() -> u16 {
         .and_then(|listener| listener.local_addr())
         .expect("bind a free port")
         .port()
+}
+
+/// The pieces [`Streaming`] writes, and its answer.
+pub const STREAMED: [&str; 2] = ["Hello", " there"];
+
+/// An answer source that writes [`STREAMED`] and answers after [`common::relay_stream::ACK_AFTER`]
+/// has passed, so that its requester gets the whole protocol: ack, chunks, reply.
+pub struct Streaming;
+
+impl relay_worker::Responder for Streaming {
+    async fn respond(
+        &self,
+        _request: common::payload::RelayRequest,
+    ) -> Result<RelayReply, relay_worker::ResponderError> {
+        Ok(RelayReply::new(STREAMED.concat()))
+    }
+
+    async fn respond_streaming(
+        &self,
+        request: common::payload::RelayRequest,
+        pieces: relay_worker::Pieces,
+    ) -> Result<RelayReply, relay_worker::ResponderError> {
+        for piece in STREAMED {
+            pieces.send(piece);
+        }
+        tokio::time::sleep(common::relay_stream::ACK_AFTER * 2).await;
+        self.respond(request).await
+    }
 }

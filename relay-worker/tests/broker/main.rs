@@ -6,8 +6,9 @@ mod helpers;
 
 use bytes::Bytes;
 use common::{
-    payload::ErrorCode,
+    payload::{ErrorCode, RelayReply},
     relay_client::{RelayClient, RelayError},
+    relay_stream::StreamEvent,
     subjects::{headers, ping_subject, QUEUE_GROUP, SERVICE_NAME},
     test_util::{eventually, NatsServer},
 };
@@ -345,4 +346,73 @@ async fn a_worker_on_one_cluster_node_answers_a_request_published_on_the_other()
         "A logs its route to B:\n{}",
         node_a.logs()
     );
+}
+
+#[tokio::test]
+async fn a_worker_streams_to_the_bot_and_http_stream_subjects_under_its_permissions() {
+    let broker = LeastPrivilegeServer::start();
+    let worker = spawn_worker_answering(&broker, Streaming).await;
+
+    for user in REQUESTERS {
+        // Connected exactly as the bot and relay-http binaries connect (inbox `_INBOX.<user>`).
+        let client = common::nats::connect(&broker.settings_for(user), user)
+            .await
+            .expect("connect");
+        let relay = relay(client);
+        first_reply(&relay).await;
+        let events: Vec<StreamEvent> = relay
+            .send_streaming(&sample_request(), None)
+            .collect()
+            .await;
+        let expected: Vec<StreamEvent> = STREAMED
+            .iter()
+            .map(|piece| StreamEvent::Piece((*piece).to_owned()))
+            .chain([StreamEvent::Done(Ok(RelayReply::new(STREAMED.concat())))])
+            .collect();
+        assert_eq!(events, expected, "as {user}");
+    }
+
+    worker.stop().await.expect("the worker stops cleanly");
+    broker.assert_no_violations();
+}
+
+#[tokio::test]
+async fn only_workers_publish_stream_events_and_only_on_stream_subjects() {
+    let broker = LeastPrivilegeServer::start();
+    let (admin, _) = broker.connect_as("admin").await;
+    let (worker, mut worker_events) = broker.connect_as("worker").await;
+
+    // The bot and http cannot write into each other's stream (nor their own: no requester
+    // publishes to an inbox).
+    for (user, other) in [("bot", "http"), ("http", "bot"), ("bot", "bot")] {
+        let subject = format!("_INBOX.{other}.stream.forged");
+        let mut stream = admin.subscribe(subject.clone()).await.expect("subscribe");
+        admin.flush().await.expect("flush");
+        let (client, mut events) = broker.connect_as(user).await;
+        client
+            .publish(subject.clone(), Bytes::from_static(b"forged piece"))
+            .await
+            .expect("the client sends PUB");
+        client.flush().await.expect("flush");
+        events
+            .permissions_violation(&format!("Publish to \"{subject}\""))
+            .await;
+        admin.flush().await.expect("flush");
+        assert_received_nothing(&mut stream, &format!("{user} on {subject}"));
+    }
+
+    // The worker's allow covers stream subjects alone, not the requesters' reply inboxes.
+    let inbox = "_INBOX.bot.not-a-stream";
+    let mut replies = admin.subscribe(inbox).await.expect("subscribe");
+    admin.flush().await.expect("flush");
+    worker
+        .publish(inbox, Bytes::from_static(b"{\"reply\":\"unasked\"}"))
+        .await
+        .expect("the client sends PUB");
+    worker.flush().await.expect("flush");
+    worker_events
+        .permissions_violation(&format!("Publish to \"{inbox}\""))
+        .await;
+    admin.flush().await.expect("flush");
+    assert_received_nothing(&mut replies, "a plain inbox written by a worker");
 }

@@ -1,7 +1,12 @@
 //! Integration tests of the relay worker against a real nats-server per test.
 
+// The fake model of the answer-source tests, for the binaries of the streaming tests.
+#[allow(dead_code)]
+#[path = "../answers/fake_model.rs"]
+mod fake_model;
 mod helpers;
 mod nothing_lost;
+mod streaming;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
