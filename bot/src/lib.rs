@@ -288,6 +288,10 @@ pub async fn run(
             answers: Arc::clone(&answers),
             archive: Arc::clone(&archive),
             bot_id,
+            budget: limiter
+                .as_ref()
+                .map(RateLimitedProxy::budget)
+                .unwrap_or_default(),
         },
         settings.relay_settings(),
     );

@@ -17,14 +17,21 @@
 //!   `retry_after` (the whole bot waits on a global one) and send again, at most
 //!   [`MAX_RETRIES`] times; then serenity gets the 429.
 //!
+//! Every ticket shares the global limit, so the relay asks how much of it is left
+//! ([`RestBudget::left`]) before it spends any on what can wait (edits of a streamed answer,
+//! typing).
+//!
 //! `governor` rather than a hand-written token bucket: it is the maintained GCRA implementation
 //! of the ecosystem, lock-free, with an async `until_ready` that queues callers fairly.
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
     net::{Ipv4Addr, SocketAddr},
     num::NonZeroU32,
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
     time::Duration,
 };
 
@@ -82,6 +89,92 @@ struct Limiter {
     global: DefaultDirectRateLimiter,
     global_blocked_until: Mutex<Option<Instant>>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    usage: Arc<Usage>,
+}
+
+/// How the global limit is being used: the calls waiting for their turn, and when the calls
+/// of the last second went.
+#[derive(Default)]
+struct Usage {
+    waiting: AtomicUsize,
+    recent: Mutex<VecDeque<Instant>>,
+}
+
+/// The window [`Usage::recent`] counts over: the limit's own.
+const USAGE_WINDOW: Duration = Duration::from_secs(1);
+
+impl Usage {
+    /// A call took its turn at the global limit now.
+    fn sent(&self) {
+        let now = Instant::now();
+        let mut recent = self.recent.lock();
+        forget_before(&mut recent, now);
+        // The limiter lets no more than the limit through a second; the bound is a guard.
+        if recent.len() >= 2 * GLOBAL_PER_SECOND as usize {
+            recent.pop_front();
+        }
+        recent.push_back(now);
+    }
+
+    fn left(&self) -> u32 {
+        let sent = {
+            let mut recent = self.recent.lock();
+            forget_before(&mut recent, Instant::now());
+            recent.len()
+        };
+        let used = sent + self.waiting.load(Ordering::Relaxed);
+        GLOBAL_PER_SECOND.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX))
+    }
+}
+
+fn forget_before(recent: &mut VecDeque<Instant>, now: Instant) {
+    while recent
+        .front()
+        .is_some_and(|at| now.duration_since(*at) >= USAGE_WINDOW)
+    {
+        recent.pop_front();
+    }
+}
+
+/// Counts a call as waiting for the global limit while it lives (a call given up mid-wait
+/// stops counting too).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// What is left of the bot's global REST budget: cheap to clone and to read (a lock over at
+/// most a second's calls), for whoever spends it on what can wait.
+#[derive(Clone, Default)]
+pub struct RestBudget {
+    usage: Option<Arc<Usage>>,
+}
+
+impl std::fmt::Debug for RestBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestBudget")
+            .field("left", &self.left())
+            .finish()
+    }
+}
+
+impl RestBudget {
+    /// Calls left in the current second: [`GLOBAL_PER_SECOND`] less the calls sent in the last
+    /// second and those waiting for their turn. `None` without the bot's limiter (serenity's
+    /// own limiter is in charge, and says nothing).
+    pub fn left(&self) -> Option<u32> {
+        self.usage.as_ref().map(|usage| usage.left())
+    }
 }
 
 /// The running forwarder; [`RateLimitedProxy::stop`] ends it, and so does dropping it.
@@ -89,6 +182,7 @@ pub struct RateLimitedProxy {
     url: String,
     stop: CancellationToken,
     task: Option<JoinHandle<()>>,
+    usage: Arc<Usage>,
 }
 
 impl Drop for RateLimitedProxy {
@@ -117,7 +211,9 @@ impl RateLimitedProxy {
             global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
             global_blocked_until: Mutex::new(None),
             buckets: Mutex::new(HashMap::new()),
+            usage: Arc::default(),
         });
+        let usage = Arc::clone(&limiter.usage);
         let app = Router::new().fallback(forward).with_state(limiter);
         let stop = CancellationToken::new();
         let stopped = stop.clone().cancelled_owned();
@@ -138,12 +234,20 @@ impl RateLimitedProxy {
             url,
             stop,
             task: Some(task),
+            usage,
         })
     }
 
     /// The base URL to give serenity instead of the proxy's.
     pub fn url(&self) -> &str {
         &self.url
+    }
+
+    /// What is left of the global budget, as calls go through this limiter.
+    pub fn budget(&self) -> RestBudget {
+        RestBudget {
+            usage: Some(Arc::clone(&self.usage)),
+        }
     }
 
     /// Stops forwarding (waiting at most `grace` for calls in flight).
@@ -242,6 +346,7 @@ fn answer(status: StatusCode, headers: &HeaderMap, body: axum::body::Bytes) -> R
 impl Limiter {
     /// Waits until this call may go: no global block, the global rate, the route's bucket.
     async fn wait_turn(&self, route: &Route) {
+        let waiting = (!route.exempt_from_global).then(|| Waiting::new(&self.usage.waiting));
         loop {
             let blocked = *self.global_blocked_until.lock();
             match blocked {
@@ -251,8 +356,10 @@ impl Limiter {
                 _ => break,
             }
         }
-        if !route.exempt_from_global {
+        if let Some(waiting) = waiting {
             self.global.until_ready().await;
+            self.usage.sent();
+            drop(waiting);
         }
         loop {
             let wait = {
@@ -480,7 +587,37 @@ mod tests {
             global: RateLimiter::direct(Quota::per_second(NonZeroU32::new(1000).unwrap())),
             global_blocked_until: Mutex::new(None),
             buckets: Mutex::new(HashMap::new()),
+            usage: Arc::default(),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_budget_left_counts_the_last_seconds_calls_and_those_waiting() {
+        let limiter = limiter();
+        let budget = RestBudget {
+            usage: Some(Arc::clone(&limiter.usage)),
+        };
+        assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND));
+        let route = route_key("PATCH", "/api/v10/channels/1/messages/2");
+        for _ in 0..30 {
+            limiter.wait_turn(&route).await;
+        }
+        assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND - 30));
+        // Interaction callbacks are not counted by Discord, nor here.
+        limiter
+            .wait_turn(&route_key("POST", "/api/v10/interactions/5/tok/callback"))
+            .await;
+        assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND - 30));
+        {
+            let _queued: Vec<_> = (0..25)
+                .map(|_| Waiting::new(&limiter.usage.waiting))
+                .collect();
+            assert_eq!(budget.left(), Some(0), "30 sent and 25 waiting");
+        }
+        assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND - 30));
+        tokio::time::advance(USAGE_WINDOW).await;
+        assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND), "a second later");
+        assert_eq!(RestBudget::default().left(), None, "not measured");
     }
 
     #[tokio::test(start_paused = true)]

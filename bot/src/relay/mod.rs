@@ -11,8 +11,9 @@
 //! (a file alone, a queue full). When its turn comes, the relay decides what the message calls
 //! for ([`decision`]: relay it, or not because staff wrote it or handle the ticket, or because
 //! a human was asked for, or because its author is over their limit), and the [`pipeline`]
-//! acts on that: notices, request with retries, typing, the answer posted with its buttons
-//! ([`crate::answers`]) and counted in the ticket's entry. Before it acts, it claims the
+//! acts on that: notices, request with retries, typing, the answer posted as it is written
+//! ([`stream_plan`]) and whole with its buttons ([`crate::answers`]), and counted in the
+//! ticket's entry. Before it acts, it claims the
 //! message ([`Claims`]), so that with two bot processes on one guild (a rolling deploy) only
 //! one of them answers.
 //!
@@ -33,6 +34,7 @@ mod history;
 mod notices;
 mod pipeline;
 mod queue;
+mod stream_plan;
 mod user_limit;
 
 use std::{
@@ -55,7 +57,7 @@ use queue::{SeenIds, SEEN_IDS_REMEMBERED};
 
 use crate::{
     answers::RecentAnswers, archive::Archive, claims::Claims, guild::staff::Standing,
-    members::Members, registry::Registry, settings::RelaySettings,
+    members::Members, rate_limit::RestBudget, registry::Registry, settings::RelaySettings,
 };
 
 pub use notices::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
@@ -89,6 +91,8 @@ pub struct Parts {
     pub archive: Arc<Archive>,
     /// The bot's own user.
     pub bot_id: UserId,
+    /// What is left of the bot's REST budget (edits of streamed answers and typing wait on it).
+    pub budget: RestBudget,
 }
 
 /// The relay: cheap to clone, shared by the event handler and the shard collector.
@@ -112,6 +116,7 @@ struct Inner {
     claims: Arc<Claims>,
     /// The answers posted lately, for their buttons.
     answers: Arc<RecentAnswers>,
+    budget: RestBudget,
     settings: RelaySettings,
     /// The bot's own user: its messages are never relayed.
     bot_id: UserId,
@@ -140,6 +145,7 @@ impl Relay {
                 members: parts.members,
                 claims: parts.claims,
                 answers: parts.answers,
+                budget: parts.budget,
                 bot_id: parts.bot_id,
                 queues: Mutex::new(HashMap::new()),
                 seen: Mutex::new(SeenIds::new(SEEN_IDS_REMEMBERED)),

@@ -2,36 +2,78 @@
 //! taken, then acted on. A staff message that starts a handoff gets [`HANDOFF_MESSAGE`], a user
 //! over their limit [`SLOW_DOWN_MESSAGE`] (once a minute); a message to relay gets the ticket's
 //! conversation ([`super::history`]), goes to a relay worker (retrying transient failures with
-//! backoff) while the channel shows "typing", and its answer is posted as a reply, split into
-//! Discord-sized pieces, the last one carrying the answer's buttons, or [`UNAVAILABLE_MESSAGE`]
-//! when no answer could be had. Each answer is counted in the ticket's entry off the answer's
+//! backoff; the requester itself sends it again when its worker goes silent) while the channel
+//! shows "typing", and its answer is posted as a reply as it is written: the first words as
+//! soon as they arrive, then edits, as the channel's limits and the bot's REST budget allow
+//! ([`StreamPlan`]). The whole answer ends it, split into Discord-sized pieces, the last one
+//! carrying the answer's buttons, exactly as an answer that never streamed is posted; or
+//! [`UNAVAILABLE_MESSAGE`] when no answer could be had. "Typing" is the first thing to go when
+//! the budget runs low. Each answer is counted in the ticket's entry off the answer's
 //! path, and so is a staff message (the first staff reply); one that ends a wait for a human
 //! is written before the channel's next message is decided. Only the bot process that claims a
 //! message acts on it.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 use common::{
     payload::{RelayReply, RelayRequest},
     relay_client::RelayError,
+    relay_stream::StreamEvent,
 };
+use futures::StreamExt as _;
 use serenity::all::{
-    ChannelId, CreateActionRow, CreateAllowedMentions, CreateMessage, Message, MessageReference,
+    ChannelId, CreateActionRow, CreateAllowedMentions, CreateMessage, EditMessage, Message,
+    MessageId, MessageReference,
 };
+use tokio::time::Instant;
 
 use super::{
     decision::{Decision, Facts},
     notices::{HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE},
+    stream_plan::{Pace, Step, StreamPlan},
     Inner,
 };
 use crate::{
     answers::{self, Answered},
-    split::{split_message, DISCORD_MESSAGE_LIMIT},
+    split::DISCORD_MESSAGE_LIMIT,
 };
 
 /// Each retry waits this many times longer than the one before.
 const RETRY_BACKOFF_FACTOR: f32 = 2.0;
+
+/// serenity's pace for "typing": Discord shows it for 10 seconds.
+const TYPING_EVERY: Duration = Duration::from_secs(7);
+
+/// One answer on its way to the channel.
+struct Posting<'a> {
+    /// The member's message it answers.
+    question: &'a Message,
+    plan: StreamPlan,
+    /// The answer's messages posted so far, in order.
+    posted: Vec<Message>,
+    /// Whether the answer source found the documents back it (its buttons).
+    grounded: Option<bool>,
+    /// The message that carries the answer's buttons.
+    buttons_on: Option<MessageId>,
+}
+
+/// What woke the answer's loop.
+enum Heard {
+    Event(Option<StreamEvent>),
+    /// The plan asked to be woken.
+    Wake,
+    /// Time to show "typing" again.
+    Typing,
+}
+
+/// Sleeps until `until`, or forever.
+async fn sleep_until_some(until: Option<Instant>) {
+    match until {
+        Some(until) => tokio::time::sleep_until(until).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Why a relay gave up, for the log line.
 struct Failure {
@@ -101,9 +143,10 @@ impl Inner {
         }
     }
 
-    /// Sends `request` with the conversation before `message` and posts what comes back.
+    /// Sends `request` with the conversation before `message` and posts what comes back: the
+    /// pieces of the answer as they arrive (see [`StreamPlan`]), then the whole answer.
     async fn answer(&self, message: &Message, mut request: RelayRequest) {
-        let typing = message.channel_id.start_typing(&self.http);
+        self.show_typing(message.channel_id);
         request.history = self.history(message).await;
         // The topic and form answers travel with every request, not only the first: the
         // worker keeps nothing between requests.
@@ -111,15 +154,28 @@ impl Inner {
             .registry
             .open_ticket(message.channel_id)
             .and_then(|t| t.context());
-        let outcome = self.send_with_retries(&request).await;
-        typing.stop();
-        match outcome {
-            Ok(reply) if !reply.reply.trim().is_empty() => self.post_reply(message, reply).await,
+        let mut posting = Posting {
+            question: message,
+            plan: StreamPlan::new(DISCORD_MESSAGE_LIMIT),
+            posted: Vec::new(),
+            grounded: None,
+            buttons_on: None,
+        };
+        let outcome = self.ask(&request, &mut posting).await;
+        let reply = match outcome {
+            Ok(reply) if !reply.reply.trim().is_empty() => {
+                posting.grounded = reply.grounded;
+                posting
+                    .plan
+                    .finish(&reply.reply, self.settings.answer_buttons);
+                Some(reply)
+            }
             Ok(_) => {
                 tracing::error!(
                     "relay worker sent an empty answer; told the user staff will follow up"
                 );
-                self.post(message, UNAVAILABLE_MESSAGE).await;
+                posting.plan.finish(UNAVAILABLE_MESSAGE, false);
+                None
             }
             Err(failure) => {
                 tracing::error!(
@@ -128,9 +184,160 @@ impl Inner {
                     attempts = failure.attempts,
                     "relay failed; told the user staff will follow up"
                 );
-                self.post(message, UNAVAILABLE_MESSAGE).await;
+                posting.plan.finish(UNAVAILABLE_MESSAGE, false);
+                None
+            }
+        };
+        // The whole answer always goes out; its edits wait their turn in the channel.
+        while let Step::Wait(Some(until)) = self.act(&mut posting).await {
+            tokio::time::sleep_until(until).await;
+        }
+        if let Some(reply) = reply {
+            self.answered(&posting, &reply);
+        }
+    }
+
+    /// Sends `request` (retrying transient failures with backoff) and posts the pieces of the
+    /// answer as they arrive, keeping the channel "typing" until the first of them is posted.
+    async fn ask(
+        &self,
+        request: &RelayRequest,
+        posting: &mut Posting<'_>,
+    ) -> Result<RelayReply, Failure> {
+        let request_id = request
+            .message_id
+            .as_ref()
+            .map(|id| format!("discord-message-{id}"));
+        let mut delays = ExponentialBuilder::default()
+            .with_min_delay(self.settings.retry_delay)
+            .with_factor(RETRY_BACKOFF_FACTOR)
+            .with_max_times(self.settings.max_retries)
+            .with_jitter()
+            .build();
+        let channel = posting.question.channel_id;
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            tracing::debug!(attempt = attempts, "relay request sent");
+            let mut events =
+                std::pin::pin!(self.client.send_streaming(request, request_id.as_deref()));
+            let mut wake: Option<Instant> = None;
+            let mut typing_at = Instant::now() + TYPING_EVERY;
+            let done = loop {
+                let heard = tokio::select! {
+                    event = events.next() => Heard::Event(event),
+                    () = sleep_until_some(wake) => Heard::Wake,
+                    () = tokio::time::sleep_until(typing_at), if posting.plan.posted() == 0 => Heard::Typing,
+                };
+                match heard {
+                    Heard::Event(Some(StreamEvent::Piece(piece))) => posting.plan.push(&piece),
+                    Heard::Event(Some(StreamEvent::Restart)) => posting.plan.restart(),
+                    Heard::Event(Some(StreamEvent::Done(result))) => break result,
+                    Heard::Event(None) => {
+                        break Err(RelayError::Transport(
+                            "the relay stream ended without a reply".to_owned(),
+                        ))
+                    }
+                    Heard::Wake => {}
+                    Heard::Typing => {
+                        self.show_typing(channel);
+                        typing_at = Instant::now() + TYPING_EVERY;
+                        continue;
+                    }
+                }
+                wake = match self.act(posting).await {
+                    Step::Wait(until) => until,
+                    _ => None,
+                };
+            };
+            let error = match done {
+                Ok(reply) => return Ok(reply),
+                Err(error) => error,
+            };
+            let delay = if error.is_transient() {
+                delays.next()
+            } else {
+                None
+            };
+            let Some(delay) = delay else {
+                return Err(Failure { error, attempts });
+            };
+            tracing::warn!(error = %error, retry_in = ?delay, "relay attempt failed, retrying");
+            tokio::time::sleep(delay).await;
+            // The next attempt's pieces start the answer over.
+            posting.plan.restart();
+        }
+    }
+
+    /// Makes the plan's steps until it waits (returned: ask again then, or when more text
+    /// comes) or is done.
+    async fn act(&self, posting: &mut Posting<'_>) -> Step {
+        let channel = posting.question.channel_id;
+        loop {
+            let pace = Pace::of(self.budget.left());
+            let step = posting.plan.next(Instant::now(), pace);
+            let made = match &step {
+                Step::Wait(_) | Step::Done => return step,
+                Step::Post {
+                    index,
+                    text,
+                    buttons,
+                } => {
+                    // Only the first message is a reply; the rest follow it as plain messages.
+                    let reply_to = (*index == 0).then_some(posting.question);
+                    let rows = buttons.then(|| answers::buttons(posting.grounded));
+                    self.send(channel, text.clone(), reply_to, rows)
+                        .await
+                        .map(|posted| {
+                            if *buttons {
+                                posting.buttons_on = Some(posted.id);
+                            }
+                            posting.posted.push(posted);
+                        })
+                }
+                Step::Edit {
+                    index,
+                    text,
+                    buttons,
+                } => {
+                    let mut edit = EditMessage::new()
+                        .content(text.clone())
+                        .allowed_mentions(CreateAllowedMentions::new());
+                    if *buttons {
+                        edit = edit.components(answers::buttons(posting.grounded));
+                    }
+                    let id = posting.posted[*index].id;
+                    channel.edit_message(&*self.http, id, edit).await.map(|_| {
+                        if *buttons {
+                            posting.buttons_on = Some(id);
+                        }
+                    })
+                }
+                Step::Delete { index } => {
+                    let gone = posting.posted.remove(*index);
+                    channel.delete_message(&*self.http, gone.id).await
+                }
+            };
+            if let Err(err) = made {
+                tracing::error!(error = %err, step = step.name(), "cannot post the answer");
+                posting.plan.failed(&step);
             }
         }
+    }
+
+    /// Shows "typing" in `channel` (off the answer's path) while the REST budget is ample: it
+    /// is the first thing to go when every ticket is busy.
+    fn show_typing(&self, channel: ChannelId) {
+        if !Pace::of(self.budget.left()).allows_typing() {
+            tracing::debug!("REST budget low: no typing call");
+            return;
+        }
+        let http = Arc::clone(&self.http);
+        self.tasks.spawn(async move {
+            if let Err(err) = channel.broadcast_typing(&*http).await {
+                tracing::debug!(error = %err, channel_id = %channel, "cannot show typing");
+            }
+        });
     }
 
     /// The write of a staff message: the ticket's first staff reply, and the end of a wait
@@ -148,66 +355,11 @@ impl Inner {
         }
     }
 
-    async fn send_with_retries(&self, request: &RelayRequest) -> Result<RelayReply, Failure> {
-        let request_id = request
-            .message_id
-            .as_ref()
-            .map(|id| format!("discord-message-{id}"));
-        let mut attempts = 0;
-        let backoff = ExponentialBuilder::default()
-            .with_min_delay(self.settings.retry_delay)
-            .with_factor(RETRY_BACKOFF_FACTOR)
-            .with_max_times(self.settings.max_retries)
-            .with_jitter();
-        let result = (|| {
-            attempts += 1;
-            let attempt = attempts;
-            let request_id = request_id.as_deref();
-            async move {
-                tracing::debug!(attempt, "relay request sent");
-                self.client.send(request, request_id).await
-            }
-        })
-        .retry(backoff)
-        .when(RelayError::is_transient)
-        .notify(|err, delay| {
-            tracing::warn!(error = %err, retry_in = ?delay, "relay attempt failed, retrying");
-        })
-        .await;
-        result.map_err(|error| Failure { error, attempts })
-    }
-
-    /// Posts the answer to `message`, its buttons on the last piece; remembers it for them and
-    /// counts it in the ticket's entry once its first piece is out.
-    async fn post_reply(&self, message: &Message, reply: RelayReply) {
-        let pieces = split_message(&reply.reply, DISCORD_MESSAGE_LIMIT);
-        let count = pieces.len();
-        let mut first_posted_at = None;
-        let mut buttons_on = None;
-        for (index, piece) in pieces.into_iter().enumerate() {
-            // Only the first piece is a reply; the rest follow it as plain messages.
-            let reply_to = (index == 0).then_some(message);
-            let last = index + 1 == count;
-            let buttons =
-                (last && self.settings.answer_buttons).then(|| answers::buttons(reply.grounded));
-            let with_buttons = buttons.is_some();
-            match self
-                .send(message.channel_id, piece, reply_to, buttons)
-                .await
-            {
-                Ok(posted) => {
-                    first_posted_at.get_or_insert(posted.timestamp);
-                    if with_buttons {
-                        buttons_on = Some(posted.id);
-                    }
-                }
-                Err(err) => {
-                    tracing::error!(error = %err, piece = index + 1, pieces = count, "cannot post the answer");
-                    break;
-                }
-            }
-        }
-        if let Some(answer) = buttons_on {
+    /// The answer is posted: remembered for its buttons, and counted in the ticket's entry
+    /// (at its first message's time) off the answer's path.
+    fn answered(&self, posting: &Posting<'_>, reply: &RelayReply) {
+        let message = posting.question;
+        if let Some(answer) = posting.buttons_on {
             self.answers.remember(
                 answer,
                 Answered {
@@ -216,8 +368,10 @@ impl Inner {
                 },
             );
         }
-        let Some(at) = first_posted_at else { return };
-        tracing::info!(pieces = count, grounded = ?reply.grounded, source = ?reply.source, "answer posted");
+        let Some(at) = posting.posted.first().map(|first| first.timestamp) else {
+            return;
+        };
+        tracing::info!(pieces = posting.posted.len(), grounded = ?reply.grounded, source = ?reply.source, "answer posted");
         let registry = Arc::clone(&self.registry);
         let channel = message.channel_id;
         self.tasks.spawn(async move {

@@ -19,6 +19,7 @@ mod records;
 mod relay;
 mod reopen;
 mod setup;
+mod streaming;
 mod threads;
 mod ticket_stats;
 mod tickets;
