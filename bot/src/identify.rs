@@ -90,7 +90,8 @@ impl IdentifyGate {
                     history: 1,
                     // Keys are only useful for a window; old ones go by themselves.
                     max_age: IDENTIFYING * 2,
-                    max_value_size: 64,
+                    // The value is a number; the limit counts the compare-and-set headers too.
+                    max_value_size: 256,
                     storage: jetstream::stream::StorageType::Memory,
                     ..Default::default()
                 };
@@ -124,21 +125,34 @@ impl IdentifyGate {
                         tokio::time::sleep(wait).await;
                         continue;
                     }
-                    store.update(&key, busy(), entry.revision).await.is_ok()
+                    match store.update(&key, busy(), entry.revision).await {
+                        Ok(_) => Ok(true),
+                        Err(err) if err.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                            Ok(false)
+                        }
+                        Err(err) => Err(err.to_string()),
+                    }
                 }
-                Ok(_) => store.create(&key, busy()).await.is_ok(),
+                Ok(_) => match store.create(&key, busy()).await {
+                    Ok(_) => Ok(true),
+                    Err(err) if err.kind() == kv::CreateErrorKind::AlreadyExists => Ok(false),
+                    Err(err) => Err(err.to_string()),
+                },
+                Err(err) => Err(err.to_string()),
+            };
+            match taken {
+                Ok(true) => {
+                    tracing::debug!(shard, bucket = %key, "identify bucket taken");
+                    return;
+                }
+                // Another process took it first: read its time.
+                Ok(false) => tokio::time::sleep(POLL / 10).await,
                 Err(err) => {
-                    tracing::warn!(error = %err, shard, "cannot read the identify bucket; identifying after one window");
+                    tracing::warn!(error = %err, shard, "cannot use the identify bucket; identifying after one window");
                     tokio::time::sleep(IDENTIFY_WINDOW + CLOCK_MARGIN).await;
                     return;
                 }
-            };
-            if taken {
-                tracing::debug!(shard, bucket = %key, "identify bucket taken");
-                return;
             }
-            // Another process took it first: read its time.
-            tokio::time::sleep(POLL / 10).await;
         }
     }
 
