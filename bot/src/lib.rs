@@ -21,7 +21,9 @@
 //! Inside, in floors; each module uses only those below it:
 //!
 //! - top: [`run`] builds the relay and the tickets before connecting, hands them to
-//!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
+//!   `handler` (the gateway events) and runs this process's shards (`gateway`, with the bot's
+//!   own cache, each shard started in its turn at the identify limit that `identify` shares
+//!   across processes through NATS);
 //!   `commands/` has each slash command and button (parse, check who asked, call the
 //!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
 //!   under answers; `stats.rs` `/ticket-stats`; `transcript.rs` `/ticket-transcript`;
@@ -45,7 +47,8 @@
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
-//!   must be off).
+//!   must be off, and run on its own by the `discord-proxy` binary through [`proxy`]), `shards`
+//!   (`DISCORD_SHARD_COUNT`, `DISCORD_SHARDS`, and which guilds are this process's).
 
 mod answers;
 pub mod archive;
