@@ -28,7 +28,7 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
-RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot --bin discord-sandbox
+RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot --bin discord-proxy --bin discord-sandbox
 
 # Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, and an
 # unprivileged user app (uid/gid 10001) without a login shell.
@@ -60,6 +60,7 @@ ENTRYPOINT ["/usr/local/bin/relay-http"]
 
 FROM runtime AS bot
 COPY --from=builder /src/target/release/bot /usr/local/bin/bot
+COPY --from=builder /src/target/release/discord-proxy /usr/local/bin/discord-proxy
 ENTRYPOINT ["/usr/local/bin/bot"]
 
 # The local Discord stand-in with its web page (docker-compose.yml, profile "sandbox").

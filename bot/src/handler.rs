@@ -5,11 +5,19 @@
 //! or it becomes unavailable, and routes interactions, messages and channel (and thread)
 //! deletions. It owns the relay and the tickets, built before the gateway connects, so every
 //! event finds them.
+//!
+//! With several shards, each shard's session has its own collector, and only the guilds of this
+//! process's shards ([`ShardPlan::holds`]) get adoption, catch-up and sweeps here.
 
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    Arc,
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
 };
+
+use parking_lot::Mutex;
 
 use serenity::{
     all::{
@@ -21,35 +29,44 @@ use serenity::{
     model::event::Event,
 };
 
-use crate::{commands, relay::Relay, tickets::Tickets};
+use crate::{commands, relay::Relay, shards::ShardPlan, tickets::Tickets};
 
 /// Routes gateway events to the commands, the tickets and the relay.
 pub struct Handler {
     relay: Relay,
     tickets: Tickets,
     guild_id: Option<GuildId>,
-    collector_generation: Arc<AtomicU64>,
+    plan: ShardPlan,
+    /// Per shard, the session whose collector is current.
+    collector_generations: Mutex<HashMap<u32, Arc<AtomicU64>>>,
 }
 
 impl Handler {
-    /// A handler registering its commands in `guild_id` (or globally).
-    pub fn new(relay: Relay, tickets: Tickets, guild_id: Option<GuildId>) -> Self {
+    /// A handler registering its commands in `guild_id` (or globally), for the shards of
+    /// `plan`.
+    pub fn new(relay: Relay, tickets: Tickets, guild_id: Option<GuildId>, plan: ShardPlan) -> Self {
         Self {
             relay,
             tickets,
             guild_id,
-            collector_generation: Arc::new(AtomicU64::new(0)),
+            plan,
+            collector_generations: Mutex::new(HashMap::new()),
         }
     }
 
     /// serenity runs each event handler call in its own task, so two messages sent quickly can
     /// reach `message` out of order. A collector runs inside the shard loop, in gateway order:
     /// the relay takes messages from it. A new session gets a new shard runner, so each `ready`
-    /// installs a fresh collector and retires the previous one.
+    /// installs a fresh collector and retires the previous one of the same shard.
     fn install_collector(&self, ctx: &Context) {
         let relay = self.relay.clone();
-        let generation = self.collector_generation.fetch_add(1, Ordering::SeqCst) + 1;
-        let current = Arc::clone(&self.collector_generation);
+        let current = Arc::clone(
+            self.collector_generations
+                .lock()
+                .entry(ctx.shard_id.0)
+                .or_default(),
+        );
+        let generation = current.fetch_add(1, Ordering::SeqCst) + 1;
         ctx.shard
             .add_collector(CollectorCallback(Box::new(move |event| {
                 if current.load(Ordering::SeqCst) != generation {
@@ -72,12 +89,21 @@ impl EventHandler for Handler {
             "connected to Discord"
         );
         self.install_collector(&ctx);
+        // Once per process (on its first shard's session), not once per shard.
+        if ctx.shard_id.0 != *self.plan.shards().start() {
+            return;
+        }
         if let Err(err) = commands::register(&ctx.http, self.guild_id).await {
             tracing::error!(error = %err, "cannot register the slash commands");
         }
     }
 
     async fn guild_create(&self, _ctx: Context, guild: Guild, _is_new: Option<bool>) {
+        if !self.plan.holds(guild.id) {
+            // Discord sends a shard its own guilds only: another process's work.
+            tracing::warn!(guild_id = %guild.id, shards = %self.plan, "a guild of another shard arrived; leaving it to its process");
+            return;
+        }
         // Adopted first, so that catch-up knows every ticket. Discord sends it after every
         // connect: what was written meanwhile gets its answer, and counts as activity before
         // the guild's tickets are swept again.

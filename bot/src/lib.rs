@@ -22,7 +22,9 @@
 //! Inside, in floors; each module uses only those below it:
 //!
 //! - top: [`run`] builds the relay and the tickets before connecting, hands them to
-//!   `handler` (the gateway events) and runs the shard (`gateway`, with the bot's own cache);
+//!   `handler` (the gateway events) and runs this process's shards (`gateway`, with the bot's
+//!   own cache, each shard started in its turn at the identify limit that `identify` shares
+//!   across processes through NATS);
 //!   `commands/` has each slash command and button (parse, check who asked, call the
 //!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
 //!   under answers; `stats.rs` `/ticket-stats`; `transcript.rs` `/ticket-transcript`;
@@ -46,7 +48,8 @@
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
-//!   must be off).
+//!   must be off, and run on its own by the `discord-proxy` binary through [`proxy`]), `shards`
+//!   (`DISCORD_SHARD_COUNT`, `DISCORD_SHARDS`, and which guilds are this process's).
 
 mod answers;
 pub mod archive;
@@ -56,13 +59,16 @@ mod commands;
 mod gateway;
 mod guild;
 mod handler;
+pub mod identify;
 mod locks;
 mod members;
+pub mod proxy;
 mod rate_limit;
 pub mod registry;
 mod relay;
 mod reopen;
 mod settings;
+mod shards;
 mod split;
 mod stats;
 #[cfg(feature = "test-util")]
@@ -156,9 +162,11 @@ use archive::Archive;
 use claims::Claims;
 use gateway::Gateway;
 use handler::Handler;
+use identify::IdentifyGate;
 use members::Members;
 use rate_limit::RateLimitedProxy;
 use relay::Relay;
+use shards::ShardPlan;
 use tickets::Tickets;
 
 /// How long each shutdown step (shards, relay tasks, NATS drain) may take.
@@ -180,6 +188,9 @@ pub enum BotError {
     /// The REST rate limiter (used with `DISCORD_PROXY_URL`) could not listen on 127.0.0.1.
     #[error("cannot start the REST rate limiter: {0}")]
     RateLimiter(std::io::Error),
+    /// `DISCORD_SHARDS` names a shard past `DISCORD_SHARD_COUNT`'s (or Discord's) count.
+    #[error("DISCORD_SHARDS: {0}")]
+    Shards(#[from] shards::ShardError),
     /// The ticket registry (NATS JetStream key-value buckets) could not be opened.
     #[error("cannot open the ticket registry (is JetStream enabled on the NATS server?): {0}")]
     Registry(#[from] registry::RegistryError),
@@ -252,10 +263,20 @@ pub async fn run(
     // serenity falls back to Discord's public gateway when this fails, bypassing the proxy and
     // hiding a bad token behind reconnect loops: fail at start instead, saying what to check.
     let discovered = http
-        .get_gateway()
+        .get_bot_gateway()
         .await
         .map_err(BotError::GatewayDiscovery)?;
-    tracing::info!(url = %redact_url(&discovered.url), "gateway found");
+    let plan = ShardPlan::new(
+        settings.shards,
+        settings.shard_count.resolve(discovered.shards),
+    )?;
+    tracing::info!(
+        url = %redact_url(&discovered.url),
+        recommended_shards = discovered.shards,
+        max_concurrency = discovered.session_start_limit.max_concurrency,
+        shards = %plan,
+        "gateway found"
+    );
     // The client connects in the background; a flush completes once it is connected.
     if tokio::time::timeout(NATS_START_WAIT, nats.flush())
         .await
@@ -308,15 +329,21 @@ pub async fn run(
         },
         settings.lifecycle.clone(),
     );
-    let handler = Handler::new(relay.clone(), tickets.clone(), settings.guild_id);
-    let mut gateway = Gateway::new(http, cache, handler, discovered.url, intents());
-    let shard_manager = gateway.manager();
+    let handler = Handler::new(
+        relay.clone(),
+        tickets.clone(),
+        settings.guild_id,
+        plan.clone(),
+    );
+    let identify = IdentifyGate::new(nats.clone(), discovered.session_start_limit.max_concurrency);
+    let mut gateway = Gateway::new(http, cache, handler, discovered.url, intents(), plan);
+    let shards = gateway.stopper();
 
     let outcome = tokio::select! {
-        result = gateway.run() => result.map_err(BotError::from),
+        result = gateway.run(&identify) => result.map_err(BotError::from),
         () = shutdown => {
             tracing::info!("shutting down");
-            if tokio::time::timeout(SHUTDOWN_GRACE, shard_manager.shutdown_all()).await.is_err() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, shards.shutdown_all()).await.is_err() {
                 tracing::warn!("shards did not stop in time");
             }
             Ok(())

@@ -23,6 +23,11 @@
 //!
 //! `governor` rather than a hand-written token bucket: it is the maintained GCRA implementation
 //! of the ecosystem, lock-free, with an async `until_ready` that queues callers fairly.
+//!
+//! The same limiter runs on its own as the `discord-proxy` binary ([`serve`]): every process of
+//! a sharded bot shares one token and so one global budget, which no process's own limiter can
+//! keep; pointed at one `discord-proxy` through `DISCORD_PROXY_URL`, they all draw on its one
+//! budget, and it alone learns the route buckets and the 429s.
 
 use std::{
     collections::{HashMap, VecDeque},
@@ -201,20 +206,7 @@ impl RateLimitedProxy {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let per_second = NonZeroU32::new(GLOBAL_PER_SECOND).expect("a positive limit");
-        let limiter = Arc::new(Limiter {
-            upstream: upstream.trim_end_matches('/').to_owned(),
-            client: reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .map_err(std::io::Error::other)?,
-            global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
-            global_blocked_until: Mutex::new(None),
-            buckets: Mutex::new(HashMap::new()),
-            usage: Arc::default(),
-        });
-        let usage = Arc::clone(&limiter.usage);
-        let app = Router::new().fallback(forward).with_state(limiter);
+        let (app, usage) = app(upstream, timeout)?;
         let stop = CancellationToken::new();
         let stopped = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move {
@@ -259,6 +251,47 @@ impl RateLimitedProxy {
             }
         }
     }
+}
+
+/// The forwarder of every call to `upstream` within Discord's limits, each call to it bounded
+/// by `timeout`.
+/// The limiter's router, and its count of calls for [`RestBudget`].
+fn app(upstream: &str, timeout: Duration) -> std::io::Result<(Router, Arc<Usage>)> {
+    let per_second = NonZeroU32::new(GLOBAL_PER_SECOND).expect("a positive limit");
+    let limiter = Arc::new(Limiter {
+        upstream: upstream.trim_end_matches('/').to_owned(),
+        client: reqwest::Client::builder()
+            .timeout(timeout)
+            .build()
+            .map_err(std::io::Error::other)?,
+        global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
+        global_blocked_until: Mutex::new(None),
+        buckets: Mutex::new(HashMap::new()),
+        usage: Arc::default(),
+    });
+    let usage = Arc::clone(&limiter.usage);
+    Ok((Router::new().fallback(forward).with_state(limiter), usage))
+}
+
+/// Runs the limiter as a shared REST proxy on `listener` until `shutdown` (the `discord-proxy`
+/// binary): every bot process sends its calls here, and they go on to `upstream` (Discord, or a
+/// sandbox) within one global budget for them all.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    upstream: &str,
+    timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (app, _) = app(upstream, timeout)?;
+    tracing::info!(
+        addr = %listener.local_addr()?,
+        upstream = %redact_url(upstream),
+        per_second = GLOBAL_PER_SECOND,
+        "discord-proxy: forwarding REST calls within one global budget"
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// The same JSON shape as Discord's errors, so serenity reports it like one.

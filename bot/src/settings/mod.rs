@@ -19,6 +19,8 @@
 //! | `TICKET_AUTO_CLOSE_HOURS` | unset (off) | a ticket idle this long (hours, fractions allowed, up to 8,760) gets a warning |
 //! | `TICKET_AUTO_CLOSE_GRACE_HOURS` | 24 | ... and closes this long after the warning unless someone writes |
 //! | `TRANSCRIPT_MAX_ATTACHMENT_MB` | 25 (0–1,024) | the files attached in a ticket are archived with its transcript up to this many MiB in all (0: none); the rest are listed by link |
+//! | `DISCORD_SHARD_COUNT` | auto | the bot's shards in all: `auto` (Discord's recommendation from `GET /gateway/bot`) or a number |
+//! | `DISCORD_SHARDS` | all | the shards this process runs, such as `0-3` (several processes run disjoint ranges) |
 //! | `TICKET_REOPEN_HOURS` | 72 (0–8,760, fractions allowed; 0 = off) | a closed ticket may be reopened this long after its close |
 
 mod lifecycle;
@@ -36,6 +38,8 @@ use common::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serenity::model::id::GuildId;
+
+use crate::shards::{ShardCount, ShardRange};
 
 /// Everything [`crate::run`] needs besides the NATS connection. Its `Debug` shows neither the
 /// token nor the proxy URL's `user:password@`.
@@ -56,6 +60,10 @@ pub struct BotSettings {
     pub discord_http_timeout: Duration,
     /// `CATCHUP_MAX_AGE_MINUTES`: how far back catch-up looks (zero: no catch-up).
     pub catch_up_max_age: Duration,
+    /// `DISCORD_SHARD_COUNT`: the bot's shards in all.
+    pub shard_count: ShardCount,
+    /// `DISCORD_SHARDS`: the shards this process runs.
+    pub shards: ShardRange,
 
     // The ticket's conversation.
     /// `HISTORY_MAX_MESSAGES`: earlier messages sent with each request (0 to
@@ -87,6 +95,8 @@ impl std::fmt::Debug for BotSettings {
             .field("relay_subject", &self.relay_subject)
             .field("discord_http_timeout", &self.discord_http_timeout)
             .field("catch_up_max_age", &self.catch_up_max_age)
+            .field("shard_count", &self.shard_count)
+            .field("shards", &self.shards)
             .field("history_max_messages", &self.history_max_messages)
             .field("handoff_quiet", &self.handoff_quiet)
             .field(
@@ -123,6 +133,8 @@ struct RawSettings {
     relay_timeout_secs: u64,
     discord_http_timeout_secs: u64,
     catchup_max_age_minutes: u64,
+    discord_shard_count: Option<String>,
+    discord_shards: Option<String>,
     history_max_messages: usize,
     handoff_quiet_minutes: u64,
     user_rate_limit_per_minute: u32,
@@ -145,6 +157,8 @@ impl Default for RawSettings {
             relay_timeout_secs: 10,
             discord_http_timeout_secs: 15,
             catchup_max_age_minutes: relay::CATCH_UP_MAX_AGE.as_secs() / 60,
+            discord_shard_count: None,
+            discord_shards: None,
             history_max_messages: History::MAX_MESSAGES,
             handoff_quiet_minutes: relay::HANDOFF_QUIET.as_secs() / 60,
             user_rate_limit_per_minute: relay::USER_RATE_LIMIT_PER_MINUTE,
@@ -242,10 +256,16 @@ impl BotSettings {
             raw.catchup_max_age_minutes,
             0..=10_080,
         )?;
+        let shard_count = ShardCount::parse(raw.discord_shard_count.as_deref().unwrap_or_default())
+            .map_err(|err| ConfigError::invalid("DISCORD_SHARD_COUNT", err.to_string()))?;
+        let shards = ShardRange::parse(raw.discord_shards.as_deref().unwrap_or_default())
+            .map_err(|err| ConfigError::invalid("DISCORD_SHARDS", err.to_string()))?;
         Ok(Self {
             discord_token,
             guild_id,
             proxy_url,
+            shard_count,
+            shards,
             relay_timeout: Duration::from_secs(relay_timeout_secs),
             relay_subject: nats.relay_subject.clone(),
             discord_http_timeout: Duration::from_secs(discord_http_timeout_secs),
@@ -396,6 +416,19 @@ mod tests {
         assert_eq!(settings.guild_id, Some(GuildId::new(123)));
         assert_eq!(settings.proxy_url.as_deref(), Some("http://127.0.0.1:3000"));
         assert_eq!(settings.relay_timeout, Duration::from_secs(3));
+        assert_eq!(settings.shard_count, ShardCount::Auto);
+        assert_eq!(settings.shards, ShardRange::All);
+        let settings = load(&[
+            ("DISCORD_TOKEN", "t"),
+            ("DISCORD_SHARD_COUNT", "4"),
+            ("DISCORD_SHARDS", "2-3"),
+        ])
+        .unwrap();
+        assert_eq!(
+            settings.shard_count,
+            ShardCount::Fixed(std::num::NonZeroU32::new(4).unwrap())
+        );
+        assert_eq!(settings.shards, ShardRange::Some { first: 2, last: 3 });
         let settings = load(&[
             ("DISCORD_TOKEN", "t"),
             ("HISTORY_MAX_MESSAGES", "0"),
@@ -434,6 +467,10 @@ mod tests {
             ("TICKET_REOPEN_HOURS", "-1"),
             ("TICKET_REOPEN_HOURS", "soon"),
             ("TICKET_REOPEN_HOURS", "9000"),
+            ("DISCORD_SHARD_COUNT", "0"),
+            ("DISCORD_SHARD_COUNT", "many"),
+            ("DISCORD_SHARDS", "3-1"),
+            ("DISCORD_SHARDS", "all"),
         ];
         for (key, value) in bad {
             let err = load(&[("DISCORD_TOKEN", "t"), (key, value)]).unwrap_err();

@@ -9,6 +9,7 @@ use std::time::Duration;
 use bot::{
     archive::{self, Archive},
     claims::Claims,
+    identify::{self, IdentifyGate},
     registry::{
         Feedback, HumanRequest, Registry, TicketEntry, Vote, Voted, FEEDBACK_BUCKET, GUILDS_BUCKET,
         TICKETS_BUCKET,
@@ -190,3 +191,50 @@ async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
 
 /// How long a refused request waits for the answer that never comes.
 const REFUSED_WAIT: Duration = Duration::from_secs(2);
+
+#[tokio::test]
+async fn identify_turns_work_as_the_bot_user_and_other_users_are_refused() {
+    let broker = LeastPrivilegeServer::start_jetstream();
+    let (bot, _events) = broker.connect_as("bot").await;
+    // Two processes of a bot with two identify buckets.
+    let (first, second) = (
+        IdentifyGate::new(bot.clone(), 2),
+        IdentifyGate::new(bot.clone(), 2),
+    );
+    first.wait_turn(0).await;
+    // Shard 1 is in the other bucket: free.
+    second.wait_turn(1).await;
+    let js = async_nats::jetstream::new(bot.clone());
+    let store = js
+        .get_key_value(identify::BUCKET)
+        .await
+        .expect("created as bot");
+    let held = |key: &'static str| {
+        let store = store.clone();
+        async move {
+            let value = store.get(key).await.unwrap().expect("the bucket is taken");
+            String::from_utf8(value.to_vec())
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        }
+    };
+    let busy = held("bucket-0").await;
+    first.identified(0).await;
+    let free = held("bucket-0").await;
+    assert!(
+        free < busy,
+        "freed one window after the identify, sooner than the busy hold"
+    );
+    second.identified(1).await;
+    broker.assert_no_violations();
+
+    let (worker, _events) = broker.connect_as("worker").await;
+    let js = async_nats::jetstream::ContextBuilder::new()
+        .timeout(REFUSED_WAIT)
+        .build(worker);
+    assert!(
+        js.get_key_value(identify::BUCKET).await.is_err(),
+        "worker may not open the identify bucket"
+    );
+}

@@ -19,6 +19,7 @@ mod records;
 mod relay;
 mod reopen;
 mod setup;
+mod shards;
 mod streaming;
 mod threads;
 mod ticket_stats;
