@@ -118,6 +118,9 @@ impl EventHandler for Handler {
             Interaction::Component(component) => {
                 commands::dispatch_component(&ctx, &self.tickets, &component).await;
             }
+            Interaction::Modal(modal) => {
+                commands::dispatch_modal(&ctx, &self.tickets, &modal).await;
+            }
             _ => {}
         }
     }

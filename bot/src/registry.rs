@@ -22,6 +22,8 @@
 //! from the step it reached ([`CloseRecord`]).
 
 mod feedback;
+mod handling;
+mod staff_settings;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -38,6 +40,8 @@ use tokio::task::JoinHandle;
 use crate::buckets;
 
 pub use feedback::{Feedback, Vote, Voted, FEEDBACK_BUCKET};
+pub use handling::{Handling, Priority, Rating};
+pub use staff_settings::{clean_reason, Block, StaffSettings, MAX_BLOCKS};
 
 /// The bucket of guild settings.
 pub const GUILDS_BUCKET: &str = "ticket_guilds";
@@ -131,6 +135,10 @@ pub struct GuildEntry {
     /// cleared once a ticket channel can be made again, so they are told once each time.
     #[serde(default)]
     pub server_full_told_at: Option<Timestamp>,
+    /// The guild's choices about its staff's work: blocks, the assistant in claimed tickets,
+    /// support hours.
+    #[serde(flatten)]
+    pub staff: StaffSettings,
 }
 
 impl GuildEntry {
@@ -291,6 +299,9 @@ pub struct TicketEntry {
     /// Its reopening, once asked for (on the closed channel's entry).
     #[serde(default)]
     pub reopened: Option<Reopened>,
+    /// What staff did with it: claim, priority, the owner's rating.
+    #[serde(flatten)]
+    pub handling: Handling,
 }
 
 impl TicketEntry {
@@ -318,6 +329,7 @@ impl TicketEntry {
             reopened_from: None,
             reopen_count: 0,
             reopened: None,
+            handling: Handling::default(),
         }
     }
 
@@ -760,12 +772,14 @@ impl Registry {
         .map(drop)
     }
 
-    /// Records that staff wrote in `channel` at `at`: its activity, its first staff reply, and
-    /// the end of a wait for a human, in one write. Only open tickets change.
+    /// Records that staff member `by` wrote in `channel` at `at`: its activity, its first staff
+    /// reply (and who wrote it), and the end of a wait for a human, in one write. Only open
+    /// tickets change.
     pub async fn staff_wrote(
         &self,
         channel: ChannelId,
         at: Timestamp,
+        by: UserId,
     ) -> Result<(), RegistryError> {
         if !self.is_open_ticket(channel) {
             return Ok(());
@@ -778,6 +792,7 @@ impl Registry {
             }
             if first_reply {
                 t.staff_replied_at = Some(at);
+                t.handling.staff_replied_by = Some(by);
             }
             if later {
                 t.last_activity = at;
@@ -1157,6 +1172,7 @@ mod tests {
             }],
             overflow_category_ids: vec![ChannelId::new(6)],
             server_full_told_at: None,
+            staff: StaffSettings::default(),
         };
         let json: serde_json::Value = serde_json::from_slice(&to_json(&guild)).unwrap();
         assert_eq!(json["category_id"], "2");

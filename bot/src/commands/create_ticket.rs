@@ -16,6 +16,10 @@ pub const NAME: &str = "create-ticket";
 pub const NOT_SET_UP: &str =
     "Tickets aren't set up on this server yet: ask an administrator to run /setup first.";
 
+/// Told to a member staff blocked from opening tickets.
+pub const BLOCKED: &str = "Sorry, you can't open a ticket on this server right now. If you \
+     think this is a mistake, please reach out to a moderator.";
+
 /// `/create-ticket`, for everyone.
 pub fn definition() -> CreateCommand {
     CreateCommand::new(NAME)
@@ -50,6 +54,10 @@ async fn open(ctx: &Context, tickets: &Tickets, asked: Asked<'_>) {
             format!("Your ticket is ready: <#{id}>")
         }
         Ok(Opened::NotSetUp) => NOT_SET_UP.to_owned(),
+        Ok(Opened::Blocked) => {
+            tracing::info!("a blocked member was refused a ticket");
+            BLOCKED.to_owned()
+        }
         Err(err) => {
             let refusal = Refusal::of(&err);
             refusal.log(&err, "create a ticket channel");

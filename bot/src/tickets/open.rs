@@ -9,7 +9,11 @@ use serenity::all::{
     CreateChannel, CreateMessage, GuildId, Timestamp, UserId,
 };
 
-use super::{close::CLOSE_BUTTON, Tickets};
+use super::{
+    claim::{channel_topic, CLAIM_BUTTON},
+    close::CLOSE_BUTTON,
+    Tickets,
+};
 use crate::{
     guild::{
         overwrites::{member_overwrite, ticket_overwrites},
@@ -31,21 +35,44 @@ pub enum Opened {
     Created(ChannelId),
     /// `/setup` has not run in this guild.
     NotSetUp,
+    /// Staff blocked the user from opening tickets.
+    Blocked,
 }
 
-/// The Close button a ticket's first message carries.
+/// The buttons a ticket's first message carries: Close, and Claim (for staff).
 pub(super) fn close_buttons() -> Vec<CreateActionRow> {
-    vec![CreateActionRow::Buttons(vec![CreateButton::new(
-        CLOSE_BUTTON,
+    vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(CLOSE_BUTTON)
+            .label("Close ticket")
+            .style(ButtonStyle::Danger),
+        CreateButton::new(CLAIM_BUTTON)
+            .label("Claim")
+            .style(ButtonStyle::Primary),
+    ])]
+}
+
+/// What the welcome adds outside the support hours: when staff are back (`back`, Unix
+/// seconds, shown in each reader's own time zone by Discord).
+pub fn staff_away_notice(back: i64) -> String {
+    format!(
+        "Our support team is away right now; they are back <t:{back}:F> (<t:{back}:R>). \
+         The assistant keeps answering in the meantime."
     )
-    .label("Close ticket")
-    .style(ButtonStyle::Danger)])]
 }
 
 impl Tickets {
+    /// When staff are next there in `guild`, if its support hours say they are away now.
+    pub fn staff_back_at(&self, guild: GuildId) -> Option<i64> {
+        let hours = self.registry().guild(guild)?.staff.hours?;
+        hours.schedule()?.next_open(self.inner.settings.clock.now())
+    }
+
     /// Finds the user's open ticket or opens one. Two quick presses or commands of one user
     /// are taken one at a time: the second finds the first's ticket.
     pub async fn open(&self, guild_id: GuildId, user_id: UserId) -> serenity::Result<Opened> {
+        if self.is_blocked(guild_id, user_id) {
+            return Ok(Opened::Blocked);
+        }
         let _guard = self.inner.ticket_locks.lock((guild_id, user_id)).await;
         let registry = self.registry();
         if let Some(existing) = registry.open_ticket_of(guild_id, user_id) {
@@ -63,12 +90,17 @@ impl Tickets {
         }
         let entry = TicketEntry::opened(guild_id, user_id, Timestamp::now());
         let channel = self.new_ticket_channel(entry, &[]).await?;
+        let mut text = format!(
+            "Welcome <@{user_id}>! Describe your problem here: the assistant answers right \
+             away and the support team can read along. When you are done, close the ticket \
+             with the button below or `/close-ticket`."
+        );
+        if let Some(back) = self.staff_back_at(guild_id) {
+            text.push_str("\n\n");
+            text.push_str(&staff_away_notice(back));
+        }
         let welcome = CreateMessage::new()
-            .content(format!(
-                "Welcome <@{user_id}>! Describe your problem here: the assistant answers right \
-                 away and the support team can read along. When you are done, close the ticket \
-                 with the button below or `/close-ticket`."
-            ))
+            .content(text)
             .components(close_buttons())
             .allowed_mentions(CreateAllowedMentions::new());
         if let Err(err) = channel.send_message(self.http(), welcome).await {
@@ -94,7 +126,7 @@ impl Tickets {
         overwrites.extend(members.iter().copied().map(member_overwrite));
         let builder = CreateChannel::new(ticket_channel_name(user_id))
             .kind(ChannelType::Text)
-            .topic(format!("Support ticket of <@{user_id}>"))
+            .topic(channel_topic(&entry))
             .permissions(overwrites);
         let channel = self.create_ticket_channel(guild_id, builder).await?.id;
         if let Err(err) = self.registry().put_ticket(channel, entry).await {

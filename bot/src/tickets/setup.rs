@@ -213,6 +213,11 @@ async fn ensure(
         log_channel_id: Some(log_channel_id),
         overflow_category_ids: overflow.categories.clone(),
         server_full_told_at: recorded.as_ref().and_then(|r| r.server_full_told_at),
+        // What the guild chose (blocks, hours, ...) outlives a repair.
+        staff: recorded
+            .as_ref()
+            .map(|r| r.staff.clone())
+            .unwrap_or_default(),
         panel_messages: recorded.map(|r| r.panel_messages).unwrap_or_default(),
     };
     registry.put_guild(guild_id, entry.clone()).await?;

@@ -19,6 +19,7 @@ mod records;
 mod relay;
 mod reopen;
 mod setup;
+mod staff;
 mod ticket_stats;
 mod tickets;
 

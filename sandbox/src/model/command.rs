@@ -10,6 +10,8 @@ use crate::model::{
     wire::{option_u64_string, u64_string},
 };
 
+/// Discord's type of a subcommand option (its own options inside it).
+pub const SUB_COMMAND_OPTION: u8 = 1;
 /// Discord's type of a slash command option holding text.
 pub const STRING_OPTION: u8 = 3;
 /// Discord's type of a slash command option naming a user.

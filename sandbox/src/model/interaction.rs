@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::{
     channel::ChannelKind,
-    command::{STRING_OPTION, USER_OPTION},
+    command::{STRING_OPTION, SUB_COMMAND_OPTION, USER_OPTION},
     component::STRING_SELECT,
     ids::APP_ID,
     limits::ATTACHMENT_SIZE_LIMIT,
@@ -42,13 +42,24 @@ pub enum CommandOption {
     String(String, String),
     /// A USER option (type 6): its name and the chosen user's ID.
     User(String, u64),
+    /// A SUB_COMMAND (type 1): its name and its own options.
+    SubCommand(String, Vec<CommandOption>),
 }
 
 impl CommandOption {
     /// The option's name.
     pub fn name(&self) -> &str {
         match self {
-            Self::String(name, _) | Self::User(name, _) => name,
+            Self::String(name, _) | Self::User(name, _) | Self::SubCommand(name, _) => name,
+        }
+    }
+
+    /// The users this option names (a subcommand's options' included).
+    pub fn users(&self) -> Vec<u64> {
+        match self {
+            Self::String(..) => Vec::new(),
+            Self::User(_, id) => vec![*id],
+            Self::SubCommand(_, options) => options.iter().flat_map(Self::users).collect(),
         }
     }
 
@@ -58,13 +69,22 @@ impl CommandOption {
             Self::String(name, value) => FilledOption {
                 name: name.clone(),
                 kind: STRING_OPTION,
-                value: value.clone(),
+                value: Some(value.clone()),
+                options: None,
             },
             // Discord sends the user's ID as a string; the user is in `data.resolved`.
             Self::User(name, id) => FilledOption {
                 name: name.clone(),
                 kind: USER_OPTION,
-                value: id.to_string(),
+                value: Some(id.to_string()),
+                options: None,
+            },
+            // A subcommand has no value: its options are inside it.
+            Self::SubCommand(name, options) => FilledOption {
+                name: name.clone(),
+                kind: SUB_COMMAND_OPTION,
+                value: None,
+                options: Some(options.iter().map(Self::filled).collect()),
             },
         }
     }
@@ -78,8 +98,13 @@ pub struct FilledOption {
     /// Its type.
     #[serde(rename = "type")]
     pub kind: u8,
-    /// Its value (a user option's is the user's ID).
-    pub value: String,
+    /// Its value (a user option's is the user's ID; a subcommand has none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// A subcommand's options (serenity wants the list there, empty or not; other options
+    /// have none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<FilledOption>>,
 }
 
 /// The users (and their member objects) that user options name, by ID.
@@ -508,6 +533,46 @@ mod tests {
         };
         assert_eq!((user.id.get(), member.roles[0].get()), (11, 6));
         assert!(matches!(resolved[1].value, ResolvedValue::String("help")));
+    }
+
+    #[test]
+    fn a_subcommand_carries_its_own_options_as_serenity_reads_them() {
+        let runner = Member::new(User::new(7, false), vec![]);
+        let options = [CommandOption::SubCommand(
+            "set".to_owned(),
+            vec![CommandOption::String(
+                "timezone".to_owned(),
+                "Europe/Paris".to_owned(),
+            )],
+        )];
+        let data = CommandData::new("ticket-hours", &options, vec![]);
+        let set = read(&Interaction::command(9, 1, 5, runner, false, data));
+        let command = set.command().expect("a command");
+        let CommandDataOptionValue::SubCommand(inner) = &command.data.options[0].value else {
+            panic!("not a subcommand: {:?}", command.data.options);
+        };
+        assert_eq!(command.data.options[0].name, "set");
+        assert_eq!(inner[0].name, "timezone");
+        assert!(
+            matches!(&inner[0].value, CommandDataOptionValue::String(tz) if tz == "Europe/Paris")
+        );
+        let off = CommandData::new(
+            "ticket-hours",
+            &[CommandOption::SubCommand("off".into(), vec![])],
+            vec![],
+        );
+        let off = read(&Interaction::command(
+            10,
+            1,
+            5,
+            Member::new(User::new(7, false), vec![]),
+            false,
+            off,
+        ));
+        assert!(matches!(
+            &off.command().expect("a command").data.options[0].value,
+            CommandDataOptionValue::SubCommand(inner) if inner.is_empty()
+        ));
     }
 
     #[test]
