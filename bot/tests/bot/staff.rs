@@ -443,34 +443,15 @@ async fn ticket_list_pages_25_at_a_time_most_pressing_first_and_filters_by_claim
         mine,
         format!("**Open tickets claimed by <@{SUPPORT_ID}>:** 1 · page 1 of 1")
     );
-    let status = |s: &str| [CommandOption::String("status".into(), s.into())];
-    let unclaimed = run(
-        &fake,
-        ADMIN_ID,
-        ticket_list::NAME,
-        general,
-        &status("unclaimed"),
-    )
-    .await;
-    assert_eq!(unclaimed, "**Unclaimed tickets:** 29 · page 1 of 2");
-    let closed = run(
-        &fake,
-        ADMIN_ID,
-        ticket_list::NAME,
-        general,
-        &status("closed"),
-    )
-    .await;
-    assert_eq!(closed, "**Closed tickets:** none");
-    let blocked = run(
-        &fake,
-        ADMIN_ID,
-        ticket_list::NAME,
-        general,
-        &status("blocked"),
-    )
-    .await;
-    assert_eq!(blocked, "**Blocked members:** none");
+    for (status, heading) in [
+        ("unclaimed", "**Unclaimed tickets:** 29 · page 1 of 2"),
+        ("closed", "**Closed tickets:** none"),
+        ("blocked", "**Blocked members:** none"),
+    ] {
+        let option = [CommandOption::String("status".into(), status.into())];
+        let listed = run(&fake, ADMIN_ID, ticket_list::NAME, general, &option).await;
+        assert_eq!(listed, heading);
+    }
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }
