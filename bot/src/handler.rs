@@ -2,8 +2,9 @@
 //! collector when the gateway session is ready, adopts a guild's tickets and then starts the
 //! relay's catch-up when the guild becomes available (after every connect; the auto-close
 //! sweeps of that guild wait for the catch-up), stops a guild's sweeps when the bot leaves it
-//! or it becomes unavailable, and routes interactions, messages and channel deletions. It owns
-//! the relay and the tickets, built before the gateway connects, so every event finds them.
+//! or it becomes unavailable, and routes interactions, messages and channel (and thread)
+//! deletions. It owns the relay and the tickets, built before the gateway connects, so every
+//! event finds them.
 
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -12,8 +13,8 @@ use std::sync::{
 
 use serenity::{
     all::{
-        Context, EventHandler, Guild, GuildChannel, GuildId, Interaction, Message, Ready,
-        UnavailableGuild,
+        Context, EventHandler, Guild, GuildChannel, GuildId, Interaction, Message,
+        PartialGuildChannel, Ready, UnavailableGuild,
     },
     async_trait,
     gateway::CollectorCallback,
@@ -102,6 +103,16 @@ impl EventHandler for Handler {
     ) {
         // An admin deleted a ticket channel by hand: the ticket is over.
         self.tickets.forget_channel(channel.id).await;
+    }
+
+    async fn thread_delete(
+        &self,
+        _ctx: Context,
+        thread: PartialGuildChannel,
+        _full: Option<GuildChannel>,
+    ) {
+        // The same for a ticket thread (thread mode).
+        self.tickets.forget_channel(thread.id).await;
     }
 
     async fn message(&self, _ctx: Context, message: Message) {

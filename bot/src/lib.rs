@@ -3,9 +3,11 @@
 //! answer (Talk to a human, 👍/👎), `/ticket-stats`, closes that archive each transcript
 //! before anything else (`/ticket-transcript` reads it back), reopening a closed ticket
 //! (`/ticket-reopen` and the Reopen button), overflow categories past Discord's 50
-//! channels per category, and the staff's side: claims (`/ticket-claim`, `/ticket-unclaim`,
-//! `/ticket-transfer`, the welcome's Claim button), priorities, `/ticket-list`, the blocklist,
-//! the owner's rating after a close, support hours, and the staff's figures in `/ticket-stats`.
+//! channels per category, thread mode (`/setup mode:threads`: each ticket a private thread,
+//! locked and archived at its close, unarchived by a reopening), and the staff's side: claims
+//! (`/ticket-claim`, `/ticket-unclaim`, `/ticket-transfer`, the welcome's Claim button),
+//! priorities, `/ticket-list`, the blocklist, the owner's rating after a close, support hours,
+//! and the staff's figures in `/ticket-stats`.
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
@@ -83,7 +85,7 @@ mod transcript;
 
 /// `/setup`: the name it is registered under and what it tells a member who may not run it.
 pub mod setup {
-    pub use crate::commands::setup::{NAME, NOT_ADMIN};
+    pub use crate::commands::setup::{MODE_OPTION, NAME, NOT_ADMIN};
 }
 
 /// `/create-ticket`: the name it is registered under and what it says before `/setup` has run.
@@ -128,6 +130,7 @@ pub mod ticket_stats {
 pub mod ticket_reopen {
     pub use crate::commands::reopen::{NAME, NOT_STAFF, NO_TICKET, OPTION, REOPENED};
     pub use crate::reopen::{button_id, BUTTON_PREFIX, HEADER, QUOTED_MESSAGES};
+    pub use crate::tickets::THREAD_REOPENED;
 }
 
 /// `/ticket-claim`, `/ticket-unclaim`, `/ticket-transfer` and the welcome's Claim button.
@@ -323,7 +326,7 @@ pub async fn run(
             cache: Arc::clone(&cache),
             registry: Arc::clone(&registry),
             members: Arc::clone(&members),
-            claims: Arc::new(Claims::new(nats.clone())),
+            claims: Arc::new(Claims::new(nats.clone(), settings.claim_stale_after())),
             answers: Arc::clone(&answers),
             archive: Arc::clone(&archive),
             bot_id,

@@ -139,6 +139,46 @@ pub struct GuildEntry {
     /// support hours.
     #[serde(flatten)]
     pub staff: StaffSettings,
+    /// How new tickets are made: a channel each (the default, and what entries written before
+    /// the modes existed read as) or a private thread each in `threads_channel_id`.
+    #[serde(default)]
+    pub mode: TicketMode,
+    /// The `#tickets` text channel whose private threads are the tickets in thread mode (kept
+    /// when the guild goes back to channels, so its open threads stay tickets).
+    #[serde(default)]
+    pub threads_channel_id: Option<ChannelId>,
+}
+
+/// How a guild's new tickets are made, chosen by `/setup mode:channels|threads`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TicketMode {
+    /// A private `ticket-<user ID>` channel in a ticket category (Discord holds 50 a category,
+    /// 500 a server).
+    #[default]
+    Channels,
+    /// A private thread (type 12, not invitable) in the `#tickets` channel (Discord holds
+    /// 1,000 active threads a server; archived ones count toward nothing).
+    Threads,
+}
+
+impl TicketMode {
+    /// The mode named `name` (`channels` or `threads`), as `/setup` takes it.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "channels" => Some(Self::Channels),
+            "threads" => Some(Self::Threads),
+            _ => None,
+        }
+    }
+
+    /// Its name, as `/setup` takes it and the registry stores it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Channels => "channels",
+            Self::Threads => "threads",
+        }
+    }
 }
 
 impl GuildEntry {
@@ -152,6 +192,15 @@ impl GuildEntry {
     /// Whether `channel` is one of the guild's ticket categories.
     pub fn is_ticket_category(&self, channel: ChannelId) -> bool {
         channel == self.category_id || self.overflow_category_ids.contains(&channel)
+    }
+
+    /// The channel new tickets are private threads of: `#tickets` in thread mode, none in
+    /// channel mode.
+    pub fn thread_parent(&self) -> Option<ChannelId> {
+        match self.mode {
+            TicketMode::Threads => self.threads_channel_id,
+            TicketMode::Channels => None,
+        }
     }
 }
 
@@ -302,6 +351,11 @@ pub struct TicketEntry {
     /// What staff did with it: claim, priority, the owner's rating.
     #[serde(flatten)]
     pub handling: Handling,
+    /// The ticket is a private thread (thread mode), not a channel: its close locks and
+    /// archives the thread instead of deleting it (`deleted` then means exactly that), and a
+    /// reopening unarchives it, so the same entry goes on.
+    #[serde(default)]
+    pub thread: bool,
 }
 
 impl TicketEntry {
@@ -330,6 +384,7 @@ impl TicketEntry {
             reopen_count: 0,
             reopened: None,
             handling: Handling::default(),
+            thread: false,
         }
     }
 
@@ -1173,9 +1228,13 @@ mod tests {
             overflow_category_ids: vec![ChannelId::new(6)],
             server_full_told_at: None,
             staff: StaffSettings::default(),
+            mode: TicketMode::Threads,
+            threads_channel_id: Some(ChannelId::new(7)),
         };
         let json: serde_json::Value = serde_json::from_slice(&to_json(&guild)).unwrap();
         assert_eq!(json["category_id"], "2");
+        assert_eq!(json["mode"], "threads");
+        assert_eq!(json["threads_channel_id"], "7");
         assert_eq!(json["panel_messages"][0]["message_id"], "5");
         assert_eq!(json["overflow_category_ids"][0], "6");
         assert_eq!(guild.categories(), [ChannelId::new(2), ChannelId::new(6)]);
@@ -1188,6 +1247,27 @@ mod tests {
             [ChannelId::new(2)],
             "one category before overflow"
         );
+        assert_eq!(
+            older.mode,
+            TicketMode::Channels,
+            "channels before the modes"
+        );
+        assert_eq!(older.threads_channel_id, None);
+    }
+
+    #[test]
+    fn new_tickets_are_threads_only_in_thread_mode_with_its_channel() {
+        let mut guild: GuildEntry =
+            serde_json::from_str(r#"{"category_id":"2","support_role_id":"3"}"#).unwrap();
+        assert_eq!(guild.thread_parent(), None);
+        guild.threads_channel_id = Some(ChannelId::new(7));
+        assert_eq!(guild.thread_parent(), None, "kept in channel mode, unused");
+        guild.mode = TicketMode::Threads;
+        assert_eq!(guild.thread_parent(), Some(ChannelId::new(7)));
+        for mode in [TicketMode::Channels, TicketMode::Threads] {
+            assert_eq!(TicketMode::parse(mode.name()), Some(mode));
+        }
+        assert_eq!(TicketMode::parse("forum"), None);
     }
 
     #[test]

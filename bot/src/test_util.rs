@@ -230,6 +230,8 @@ pub async fn record_setup(nats: &NatsServer, sandbox: &Sandbox) {
         overflow_category_ids: Vec::new(),
         server_full_told_at: None,
         staff: Default::default(),
+        mode: crate::registry::TicketMode::Channels,
+        threads_channel_id: None,
     };
     registry(nats)
         .await

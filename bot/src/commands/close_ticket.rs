@@ -167,7 +167,11 @@ fn describe(closed: &Closed, channel: ChannelId) -> String {
         None => text.push('.'),
     }
     if record.delete_after.is_some() {
-        text.push_str(" This channel is deleted shortly.");
+        text.push_str(if closed.ticket.thread {
+            " This thread is locked and archived shortly."
+        } else {
+            " This channel is deleted shortly."
+        });
     }
     text
 }

@@ -1,19 +1,17 @@
 //! `/ticket-add @member` and `/ticket-remove @member` (Support and administrators): grant or take
-//! away another member's access to the current ticket, with exactly one member overwrite.
+//! away another member's access to the current ticket, with exactly one member overwrite (in
+//! thread mode, by adding or removing a thread member).
 
 use serenity::all::{
     CommandInteraction, CommandOptionType, Context, CreateAllowedMentions, CreateCommand,
-    CreateCommandOption, CreateMessage, PermissionOverwriteType, UserId,
+    CreateCommandOption, CreateMessage, UserId,
 };
 
 use super::{
     answer::{defer, follow_up, respond_now},
     guard, options,
 };
-use crate::{
-    guild::{overwrites::member_overwrite, refusal::Refusal},
-    tickets::Tickets,
-};
+use crate::{guild::refusal::Refusal, tickets::Tickets};
 
 /// `/ticket-add`'s name.
 pub const ADD_NAME: &str = "ticket-add";
@@ -81,15 +79,9 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
     if !defer(&ctx.http, command).await {
         return;
     }
-    let result = if adding {
-        channel
-            .create_permission(&ctx.http, member_overwrite(member))
-            .await
-    } else {
-        channel
-            .delete_permission(&ctx.http, PermissionOverwriteType::Member(member))
-            .await
-    };
+    let result = tickets
+        .change_member(channel, &ticket, member, adding)
+        .await;
     let text = match result {
         Ok(()) => {
             tracing::info!(member_id = %member, adding, "ticket members changed");

@@ -1,12 +1,17 @@
-//! `/setup` (administrators only): sets the guild up for tickets ([`Tickets::set_up`]: the
-//! Tickets category, the Support role, `ticket-logs`, and the repair of open tickets when one
-//! was deleted) and says what it did.
+//! `/setup [mode:channels|threads]` (administrators only): sets the guild up for tickets
+//! ([`Tickets::set_up`]: the Tickets category, the Support role, `ticket-logs`, in thread mode
+//! the `#tickets` channel, and the repair of open tickets when one was deleted) and says what
+//! it did.
 
-use serenity::all::{CommandInteraction, Context, CreateCommand, Permissions};
+use serenity::all::{
+    CommandDataOptionValue, CommandInteraction, CommandOptionType, Context, CreateCommand,
+    CreateCommandOption, Permissions,
+};
 
 use super::answer::{defer, follow_up, respond_now, Asked};
 use crate::{
     guild::refusal::Refusal,
+    registry::TicketMode,
     tickets::{Found, Outcome, SetupError, Tickets},
 };
 
@@ -15,13 +20,31 @@ pub const NAME: &str = "setup";
 
 /// Told to a member without the Administrator permission.
 pub const NOT_ADMIN: &str = "Only server administrators can run /setup.";
+/// The option choosing how tickets are made (`channels` or `threads`).
+pub const MODE_OPTION: &str = "mode";
 
 /// `/setup`, shown to administrators only by default.
 pub fn definition() -> CreateCommand {
+    let mode = CreateCommandOption::new(
+        CommandOptionType::String,
+        MODE_OPTION,
+        "Tickets as private channels (default) or as private threads in #tickets",
+    )
+    .add_string_choice("channels", TicketMode::Channels.name())
+    .add_string_choice("threads", TicketMode::Threads.name());
     CreateCommand::new(NAME)
         .description("Create or repair the Tickets category, the Support role and ticket-logs")
         .default_member_permissions(Permissions::ADMINISTRATOR)
         .dm_permission(false)
+        .add_option(mode)
+}
+
+/// The mode `command` asks for (`None`: keep the guild's).
+fn asked_mode(command: &CommandInteraction) -> Option<TicketMode> {
+    command.data.options.iter().find_map(|o| match &o.value {
+        CommandDataOptionValue::String(name) if o.name == MODE_OPTION => TicketMode::parse(name),
+        _ => None,
+    })
 }
 
 /// Handles one `/setup` interaction.
@@ -39,7 +62,7 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
     if !defer(&ctx.http, command).await {
         return;
     }
-    let text = match tickets.set_up(guild_id).await {
+    let text = match tickets.set_up(guild_id, asked_mode(command)).await {
         Ok(outcome) => {
             tracing::info!(?outcome, "/setup done");
             describe(outcome)
@@ -77,7 +100,15 @@ fn describe(outcome: Outcome) -> String {
     );
     note(outcome.role, "the Support role", "");
     note(outcome.log_channel, "#ticket-logs", " (staff only)");
-    let unchanged = outcome.repaired_tickets == 0 && outcome.overflow_repaired == 0;
+    if let Some(found) = outcome.threads_channel {
+        note(
+            found,
+            "#tickets",
+            " (each ticket is a private thread in it)",
+        );
+    }
+    let unchanged =
+        outcome.repaired_tickets == 0 && outcome.overflow_repaired == 0 && !outcome.mode_changed;
     let mut text = match (done.is_empty(), reused.is_empty()) {
         (true, true) if unchanged => {
             "Tickets are already set up: the Tickets category, the Support role and \
@@ -112,6 +143,12 @@ fn describe(outcome: Outcome) -> String {
             if outcome.overflow_repaired == 1 { "y" } else { "ies" }
         ));
     }
+    text.push_str(match outcome.mode {
+        TicketMode::Channels => " New tickets are private channels.",
+        TicketMode::Threads => {
+            " New tickets are private threads in #tickets, which the Support role manages."
+        }
+    });
     if outcome.role.made() {
         text.push_str(" Give the Support role to your staff.");
     }

@@ -28,6 +28,8 @@ pub fn ticket_category_name(n: usize) -> String {
 pub const SUPPORT_ROLE: &str = "Support";
 /// Name of the staff-only channel transcripts go to (looked up by name only the first time).
 pub const LOG_CHANNEL: &str = "ticket-logs";
+/// Name of the channel whose private threads are the tickets in thread mode.
+pub const THREADS_CHANNEL: &str = "tickets";
 
 /// What every ticket channel's name starts with; the owner's ID follows.
 const TICKET_PREFIX: &str = "ticket-";

@@ -1,5 +1,8 @@
 //! The permission overwrites the bot gives what it makes: every ticket channel, the Tickets
 //! category and `ticket-logs` are hidden from @everyone and opened to exactly who needs them.
+//! The `#tickets` channel of thread mode is the exception: everyone sees it (a private thread
+//! is seen only by those who see its parent) but only writes in the threads they are in, and
+//! Support manages its threads, which lets them see every private one.
 
 use serenity::all::{
     GuildId, PermissionOverwrite, PermissionOverwriteType, Permissions, RoleId, UserId,
@@ -61,14 +64,17 @@ pub fn ticket_overwrites(
     ]
 }
 
-/// The two staff-only places `/setup` makes, hidden from @everyone: the Tickets category,
-/// which Support and the bot see, and `ticket-logs`, which Support reads and the bot posts in.
+/// The places `/setup` makes: the Tickets category, which Support and the bot see, and
+/// `ticket-logs`, which Support reads and the bot posts in, both hidden from @everyone; in
+/// thread mode the `#tickets` channel, whose private threads are the tickets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StaffPlace {
     /// The Tickets category.
     TicketsCategory,
     /// The `ticket-logs` channel.
     LogChannel,
+    /// The `#tickets` channel of thread mode.
+    ThreadsChannel,
 }
 
 impl StaffPlace {
@@ -79,8 +85,21 @@ impl StaffPlace {
         support: RoleId,
         bot_id: UserId,
     ) -> Vec<PermissionOverwrite> {
+        let everyone = match self {
+            Self::TicketsCategory | Self::LogChannel => hidden_from_everyone(guild_id),
+            // Seen and read, so that the threads in it can be; written in only inside them.
+            Self::ThreadsChannel => PermissionOverwrite {
+                allow: Permissions::VIEW_CHANNEL
+                    | Permissions::READ_MESSAGE_HISTORY
+                    | Permissions::SEND_MESSAGES_IN_THREADS,
+                deny: Permissions::SEND_MESSAGES
+                    | Permissions::CREATE_PUBLIC_THREADS
+                    | Permissions::CREATE_PRIVATE_THREADS,
+                kind: PermissionOverwriteType::Role(RoleId::new(guild_id.get())),
+            },
+        };
         vec![
-            hidden_from_everyone(guild_id),
+            everyone,
             self.support(support),
             granted(self.bot(), PermissionOverwriteType::Member(bot_id)),
         ]
@@ -91,6 +110,12 @@ impl StaffPlace {
         let allow = match self {
             Self::TicketsCategory => Permissions::VIEW_CHANNEL,
             Self::LogChannel => Permissions::VIEW_CHANNEL | Permissions::READ_MESSAGE_HISTORY,
+            // Manage Threads shows them every private thread of the channel.
+            Self::ThreadsChannel => {
+                member_permissions()
+                    | Permissions::SEND_MESSAGES_IN_THREADS
+                    | Permissions::MANAGE_THREADS
+            }
         };
         granted(allow, PermissionOverwriteType::Role(role))
     }
@@ -105,6 +130,12 @@ impl StaffPlace {
                     | Permissions::ATTACH_FILES
                     | Permissions::EMBED_LINKS
                     | Permissions::READ_MESSAGE_HISTORY
+            }
+            Self::ThreadsChannel => {
+                member_permissions()
+                    | Permissions::SEND_MESSAGES_IN_THREADS
+                    | Permissions::CREATE_PRIVATE_THREADS
+                    | Permissions::MANAGE_THREADS
             }
         }
     }

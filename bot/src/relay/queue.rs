@@ -100,7 +100,7 @@ async fn channel_task(inner: Arc<Inner>, channel_id: ChannelId, mut rx: mpsc::Re
         let id = message.id;
         tokio::select! {
             () = inner.relay(message) => {
-                inner.claims.settle(id);
+                inner.claims.settle(id).await;
                 inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             }
             () = inner.cancel.cancelled() => {

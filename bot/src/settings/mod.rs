@@ -272,6 +272,15 @@ impl BotSettings {
         })
     }
 
+    /// After how long a claim on a message whose process has not marked it done was left by a
+    /// process that crashed ([`crate::claims`]): the relay's whole budget for the message, and
+    /// two Discord calls (the history read before it, the post after it) at their timeout.
+    pub fn claim_stale_after(&self) -> Duration {
+        self.relay_settings()
+            .budget()
+            .saturating_add(self.discord_http_timeout.saturating_mul(2))
+    }
+
     /// The relay's settings: production values with this configuration.
     pub(crate) fn relay_settings(&self) -> RelaySettings {
         RelaySettings {

@@ -65,4 +65,35 @@ impl RelaySettings {
             answer_buttons: true,
         }
     }
+
+    /// The longest the relay can work on one message's request: every attempt's timeout and
+    /// the longest waits between them (each wait doubles the one before, and its jitter adds
+    /// up to as much again).
+    pub fn budget(&self) -> Duration {
+        let attempts = u32::try_from(self.max_retries + 1).unwrap_or(u32::MAX);
+        let mut waits = Duration::ZERO;
+        let mut wait = self.retry_delay;
+        for _ in 0..self.max_retries {
+            waits = waits.saturating_add(wait.saturating_mul(2));
+            wait = wait.saturating_mul(2);
+        }
+        self.timeout.saturating_mul(attempts).saturating_add(waits)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_every_attempt_and_the_longest_waits_between_them() {
+        let settings = RelaySettings::new(Duration::from_secs(10));
+        // Three attempts of 10 s; waits of at most 2 x 0.5 s and 2 x 1 s.
+        assert_eq!(settings.budget(), Duration::from_secs(33));
+        let once = RelaySettings {
+            max_retries: 0,
+            ..RelaySettings::new(Duration::from_secs(4))
+        };
+        assert_eq!(once.budget(), Duration::from_secs(4));
+    }
 }

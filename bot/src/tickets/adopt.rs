@@ -3,7 +3,8 @@
 //! role, as another ticket bot leaves them, is not taken over), a `ticket-<user ID>` text
 //! channel in one of the recorded ticket categories (the first or an overflow one) whose user
 //! is a member of the guild is registered as an open ticket (channels from before the
-//! registry, or opened while the registry was lost). Open tickets whose channel is gone are over; closes left midway are carried forward;
+//! registry, or opened while the registry was lost), and so is a `ticket-<user ID>` private
+//! thread of the recorded `#tickets` channel (thread mode). Open tickets whose channel is gone are over; closes left midway are carried forward;
 //! a ticket closed by an older version whose channel survived is closed again, archive first.
 
 use std::collections::HashSet;
@@ -12,7 +13,7 @@ use serenity::all::{ChannelId, ChannelType, Guild, GuildChannel, GuildId, Timest
 
 use super::{finish::CHANNEL_DELETED, Tickets};
 use crate::{
-    guild::ticket_owner,
+    guild::{refusal::is_unknown, ticket_owner},
     members::Membership,
     registry::{GuildEntry, TicketEntry, TicketStatus},
 };
@@ -43,16 +44,31 @@ impl Tickets {
             tracing::info!(guild_id = %guild.id, "guild tickets ready: not set up by this bot (an administrator can run /setup); nothing adopted");
             return done;
         };
-        let existing: HashSet<ChannelId> = guild.channels.keys().copied().collect();
-        for (channel, _) in self.registry().open_tickets(Some(guild.id)) {
-            if !existing.contains(&channel) {
-                self.mark_gone(channel, CHANNEL_DELETED).await;
-                done.forgotten += 1;
+        let existing: HashSet<ChannelId> = guild
+            .channels
+            .keys()
+            .copied()
+            .chain(guild.threads.iter().map(|t| t.id))
+            .collect();
+        for (channel, ticket) in self.registry().open_tickets(Some(guild.id)) {
+            if existing.contains(&channel) {
+                continue;
             }
+            // The guild lists active threads only: one Discord archived while idle is still
+            // there, and its next message unarchives it.
+            if ticket.thread && !self.thread_is_gone(channel).await {
+                continue;
+            }
+            self.mark_gone(channel, CHANNEL_DELETED).await;
+            done.forgotten += 1;
         }
         done.carried = self.carry_forward(guild.id);
         let adopted = self
-            .adopt_channels(guild.id, &entry, guild.channels.values())
+            .adopt_channels(
+                guild.id,
+                &entry,
+                guild.channels.values().chain(guild.threads.iter()),
+            )
             .await;
         done.tickets = adopted.tickets;
         done.reclosed = adopted.reclosed;
@@ -77,10 +93,15 @@ impl Tickets {
     ) -> Adopted {
         let mut done = Adopted::default();
         for channel in channels {
-            let in_tickets = channel
-                .parent_id
-                .is_some_and(|parent| entry.is_ticket_category(parent));
-            if channel.kind != ChannelType::Text || !in_tickets {
+            let thread = channel.kind == ChannelType::PrivateThread;
+            let in_tickets = channel.parent_id.is_some_and(|parent| {
+                if thread {
+                    entry.threads_channel_id == Some(parent)
+                } else {
+                    channel.kind == ChannelType::Text && entry.is_ticket_category(parent)
+                }
+            });
+            if !in_tickets {
                 continue;
             }
             let Some(owner) = ticket_owner(&channel.name) else {
@@ -91,7 +112,7 @@ impl Tickets {
             }
             match self.registry().ticket(channel.id).await {
                 Ok(None) => {
-                    if self.adopt_channel(guild, channel.id, owner).await {
+                    if self.adopt_channel(guild, channel.id, owner, thread).await {
                         done.tickets += 1;
                     }
                 }
@@ -111,7 +132,25 @@ impl Tickets {
         done
     }
 
-    async fn adopt_channel(&self, guild: GuildId, channel: ChannelId, owner: UserId) -> bool {
+    /// Whether the ticket thread `channel` is gone (Discord says it knows no such channel).
+    async fn thread_is_gone(&self, channel: ChannelId) -> bool {
+        match channel.to_channel(self.http()).await {
+            Ok(_) => false,
+            Err(err) if is_unknown(&err) => true,
+            Err(err) => {
+                tracing::warn!(error = %err, channel_id = %channel, "cannot check the ticket thread; kept open");
+                false
+            }
+        }
+    }
+
+    async fn adopt_channel(
+        &self,
+        guild: GuildId,
+        channel: ChannelId,
+        owner: UserId,
+        thread: bool,
+    ) -> bool {
         if owner.get() < SMALLEST_SNOWFLAKE {
             tracing::debug!(channel_id = %channel, "a ticket-like channel named after no user: not adopted");
             return false;
@@ -131,6 +170,7 @@ impl Tickets {
         // not make every old ticket idle at once.
         let mut ticket = TicketEntry::opened(guild, owner, channel.created_at());
         ticket.last_activity = Timestamp::now();
+        ticket.thread = thread;
         match self.registry().put_ticket(channel, ticket).await {
             Ok(()) => {
                 tracing::info!(channel_id = %channel, owner_id = %owner, "adopted a ticket channel the registry did not know");

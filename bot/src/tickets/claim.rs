@@ -153,6 +153,10 @@ impl Tickets {
     /// changes per channel in ten minutes, and the rate limiter waits out a third rather than
     /// fail it; the command's answer must not wait with it.
     pub(super) fn show_topic(&self, channel: ChannelId, ticket: &TicketEntry) {
+        if ticket.thread {
+            // A thread has no topic: its messages say who has it.
+            return;
+        }
         let topic = channel_topic(ticket);
         let tickets = self.clone();
         self.spawn(async move {

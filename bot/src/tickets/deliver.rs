@@ -198,19 +198,26 @@ impl Tickets {
             by,
             ticket.reason.as_deref(),
             self.inner.settings.close_delay,
+            ticket.thread,
         );
         post_quietly(self.http(), channel, notice).await;
     }
 }
 
-/// The closing notice: who closed, why, and that the transcript is kept.
-pub(super) fn notice(by: UserId, reason: Option<&str>, delay: Duration) -> String {
+/// The closing notice: who closed, why, that the transcript is kept, and what becomes of the
+/// channel (deleted; a `thread`, locked and archived).
+pub(super) fn notice(by: UserId, reason: Option<&str>, delay: Duration, thread: bool) -> String {
     let closed = match reason {
         Some(reason) => format!("This ticket was closed by <@{by}>: {reason}"),
         None => format!("This ticket was closed by <@{by}>."),
     };
+    let fate = if thread {
+        "this thread is locked and archived"
+    } else {
+        "this channel is deleted"
+    };
     format!(
-        "{closed} The transcript is saved; this channel is deleted in {} seconds.",
+        "{closed} The transcript is saved; {fate} in {} seconds.",
         delay.as_secs()
     )
 }

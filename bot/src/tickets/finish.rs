@@ -9,8 +9,9 @@
 //!    recorded with the reason; any other failure leaves it `closing`, to be tried again.
 //! 2. `archived`: one process claims the posting (in the record, so two processes do not post
 //!    twice), posts in `ticket-logs`, by DM and in the ticket ([`super::deliver`]), and records
-//!    where it went; then the channel is deleted once the close delay has passed, and the
-//!    ticket is marked `deleted`.
+//!    where it went; then the channel is deleted once the close delay has passed (a ticket
+//!    thread is locked and archived instead, [`super::thread`]), and the ticket is marked
+//!    `deleted`.
 //!
 //! Unfinished closes are carried forward when a guild becomes available (every start) and
 //! every `close_retry` after.
@@ -162,18 +163,25 @@ impl Tickets {
 
     async fn delete_channel(&self, channel: ChannelId) {
         // The one rule of the whole close: no deletion without the archive.
-        match self.registry().ticket(channel).await {
+        let thread = match self.registry().ticket(channel).await {
             Ok(Some(ticket)) if ticket.status == TicketStatus::Archived && ticket.is_archived() => {
+                ticket.thread
             }
             Ok(_) => return,
             Err(err) => {
                 tracing::warn!(error = %err, channel_id = %channel, "cannot check the ticket before deleting its channel; trying later");
                 return;
             }
-        }
-        let note = match channel.delete(self.http()).await {
-            Ok(_) => {
-                tracing::info!(channel_id = %channel, "closed ticket's channel deleted");
+        };
+        // A thread is kept, locked and archived: it costs nothing and can be reopened.
+        let done = if thread {
+            self.lock_thread(channel).await
+        } else {
+            channel.delete(self.http()).await.map(|_| ())
+        };
+        let note = match done {
+            Ok(()) => {
+                tracing::info!(channel_id = %channel, thread, "closed ticket's channel deleted (a thread: locked and archived)");
                 None
             }
             Err(err) if is_unknown(&err) => None,

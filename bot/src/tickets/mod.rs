@@ -4,7 +4,9 @@
 //! its end (`finish`: the transcript made and archived first (`record`), then posted
 //! (`deliver`), then the channel deleted), reopening it (`reopen`), adopting the ticket
 //! channels of a guild this bot set up, closing idle tickets, reading an archived transcript
-//! again (`archived`), and what the buttons under an answer do (asking for a human, rating). The [`Tickets`] service holds what these share:
+//! again (`archived`), what the buttons under an answer do (asking for a human, rating), and
+//! thread mode, where a ticket is a private thread locked and archived at its close
+//! (`thread`). The [`Tickets`] service holds what these share:
 //! the REST client, the [`Registry`], the archive, the member cache, the recent answers, the
 //! settings, the per-guild and per-user locks, and which guilds may be swept.
 
@@ -24,6 +26,7 @@ mod rating;
 mod record;
 mod reopen;
 mod setup;
+mod thread;
 
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};
 
@@ -48,6 +51,7 @@ pub use priority::PriorityChange;
 pub use rating::Rated;
 pub use reopen::{ReopenError, Reopening};
 pub use setup::{Found, Outcome, SetupError};
+pub use thread::THREAD_REOPENED;
 
 /// What the tickets work with, built before the gateway connects.
 pub struct Parts {

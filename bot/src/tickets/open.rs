@@ -1,7 +1,8 @@
 //! Opening a ticket, for `/create-ticket` and the panel's button alike: a private
 //! `ticket-{user_id}` channel in one of the guild's ticket categories with room (by the IDs
 //! `/setup` and the overflow stored), visible to the user, the Support role and the bot,
-//! registered as open, with a welcome message carrying the Close button. A user with an open
+//! registered as open, with a welcome message carrying the Close button; in thread mode a
+//! private thread of the `#tickets` channel instead (`super::thread`). A user with an open
 //! ticket is pointed at it.
 
 use serenity::all::{
@@ -111,24 +112,30 @@ impl Tickets {
     }
 
     /// Makes the channel of the ticket `entry` (its owner's, plus `members`), in a category
-    /// with room, and registers it; a channel that cannot be registered is removed.
+    /// with room (in thread mode, a private thread in `#tickets`), and registers it; a channel
+    /// that cannot be registered is removed.
     pub(super) async fn new_ticket_channel(
         &self,
-        entry: TicketEntry,
+        mut entry: TicketEntry,
         members: &[UserId],
     ) -> serenity::Result<ChannelId> {
         let (guild_id, user_id) = (entry.guild_id, entry.owner_id);
         let Some(setup) = self.registry().guild(guild_id) else {
             return Err(serenity::Error::Other("the guild is not set up"));
         };
-        let mut overwrites =
-            ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());
-        overwrites.extend(members.iter().copied().map(member_overwrite));
-        let builder = CreateChannel::new(ticket_channel_name(user_id))
-            .kind(ChannelType::Text)
-            .topic(channel_topic(&entry))
-            .permissions(overwrites);
-        let channel = self.create_ticket_channel(guild_id, builder).await?.id;
+        let channel = if let Some(parent) = setup.thread_parent() {
+            entry.thread = true;
+            self.create_ticket_thread(parent, user_id, members).await?
+        } else {
+            let mut overwrites =
+                ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());
+            overwrites.extend(members.iter().copied().map(member_overwrite));
+            let builder = CreateChannel::new(ticket_channel_name(user_id))
+                .kind(ChannelType::Text)
+                .topic(channel_topic(&entry))
+                .permissions(overwrites);
+            self.create_ticket_channel(guild_id, builder).await?.id
+        };
         if let Err(err) = self.registry().put_ticket(channel, entry).await {
             // A channel the registry does not know would never be answered: remove it.
             tracing::error!(error = %err, channel_id = %channel, "cannot register the ticket; removing its channel");

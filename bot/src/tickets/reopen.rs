@@ -9,7 +9,9 @@
 //!    category with room, registered under the same ticket ID, grants it the members who had
 //!    been added, records it on the closed entry, and opens it with a link to the archived
 //!    transcript and its last messages quoted. The assistant gets the earlier conversation
-//!    from the archive (the relay reads it there), not from that quote.
+//!    from the archive (the relay reads it there), not from that quote;
+//! 3. or the thread mode (`reopen_in_thread`, in `super::thread`): the closed thread
+//!    unarchived, its own entry open again.
 
 use std::time::Duration;
 
@@ -121,7 +123,7 @@ impl Tickets {
     }
 
     /// Reopens the ticket closed in `closed` on behalf of `by` (the owner, or staff of the
-    /// ticket's guild as `staff` says), in a new channel.
+    /// ticket's guild as `staff` says), in a new channel, or in its thread unarchived.
     #[tracing::instrument(name = "reopen_ticket", skip_all, fields(closed = %closed, by = %by))]
     pub async fn reopen(
         &self,
@@ -137,7 +139,11 @@ impl Tickets {
         let _guard = self.inner.ticket_locks.lock((guild, owner)).await;
         let allowed = by == owner || staff(guild);
         let claimed = self.claim_reopen(closed, by, allowed).await?;
-        self.reopen_in_channel(closed, &claimed, by).await
+        if claimed.thread {
+            self.reopen_in_thread(closed, &claimed, by).await
+        } else {
+            self.reopen_in_channel(closed, &claimed, by).await
+        }
     }
 
     /// Decides on the ticket closed in `closed` as stored now and records its reopening by
@@ -246,8 +252,9 @@ impl Tickets {
         })
     }
 
-    /// Takes back the reopening `by` claimed on `closed` (its channel could not be made).
-    async fn give_back(&self, closed: ChannelId, by: UserId) {
+    /// Takes back the reopening `by` claimed on `closed` (its channel could not be made, or
+    /// its thread unarchived).
+    pub(super) async fn give_back(&self, closed: ChannelId, by: UserId) {
         let result = self
             .registry()
             .update_stored_ticket(closed, |t| {

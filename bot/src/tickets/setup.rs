@@ -4,7 +4,9 @@
 //! another bot) made, which is then re-used openly (the answer says so), and the ticket
 //! channels found in that category are adopted; afterwards a deleted role or category is made
 //! again and the open tickets are re-granted to the new role and moved into the new category
-//! (the repair), the overflow categories included (`super::overflow`).
+//! (the repair), the overflow categories included (`super::overflow`). In thread mode (`/setup
+//! mode:threads`, kept until another mode is asked for) it also makes the `#tickets` channel
+//! whose private threads are the tickets, and repairs it like the rest.
 
 use std::collections::HashMap;
 
@@ -20,9 +22,9 @@ use super::{
 use crate::{
     guild::{
         overwrites::{support_overwrite, StaffPlace},
-        LOG_CHANNEL, SUPPORT_ROLE, TICKETS_CATEGORY,
+        LOG_CHANNEL, SUPPORT_ROLE, THREADS_CHANNEL, TICKETS_CATEGORY,
     },
-    registry::{GuildEntry, PanelMessage, Registry, RegistryError},
+    registry::{GuildEntry, PanelMessage, Registry, RegistryError, TicketMode},
 };
 
 /// How one of the three things came to be there.
@@ -74,6 +76,12 @@ pub struct Outcome {
     /// Overflow categories whose overwrites were brought in line with the first's, or that
     /// were made again for the tickets they held.
     pub overflow_repaired: usize,
+    /// How new tickets are made from now on.
+    pub mode: TicketMode,
+    /// Whether that is another mode than the guild had.
+    pub mode_changed: bool,
+    /// The `#tickets` channel of thread mode (`None`: the guild never used thread mode).
+    pub threads_channel: Option<Found>,
 }
 
 /// Why a set-up failed.
@@ -88,15 +96,20 @@ pub enum SetupError {
 }
 
 impl Tickets {
-    /// Sets `guild_id` up (one set-up at a time per guild): makes what is missing, repairs the
-    /// open tickets, records the result. On a Discord failure the role this call made is
-    /// removed, so a retry starts clean.
-    pub async fn set_up(&self, guild_id: GuildId) -> Result<Outcome, SetupError> {
+    /// Sets `guild_id` up (one set-up at a time per guild) for tickets made as `mode` says
+    /// (`None`: as before, channels for a guild set up for the first time): makes what is
+    /// missing, repairs the open tickets, records the result. On a Discord failure the role
+    /// this call made is removed, so a retry starts clean.
+    pub async fn set_up(
+        &self,
+        guild_id: GuildId,
+        mode: Option<TicketMode>,
+    ) -> Result<Outcome, SetupError> {
         let _guard = self.inner.setup_locks.lock(guild_id).await;
         // No ticket is placed while the categories are repaired.
         let placing = self.inner.category_locks.lock(guild_id).await;
         let (mut outcome, channels, entry) =
-            ensure(self.http(), self.registry(), guild_id, self.bot_id()).await?;
+            ensure(self.http(), self.registry(), guild_id, self.bot_id(), mode).await?;
         drop(placing);
         outcome.adopted_tickets = self
             .adopt_channels(guild_id, &entry, channels.values())
@@ -131,8 +144,11 @@ async fn ensure(
     registry: &Registry,
     guild_id: GuildId,
     bot_id: UserId,
+    mode: Option<TicketMode>,
 ) -> Result<Ensured, SetupError> {
     let recorded = registry.guild(guild_id);
+    let before = recorded.as_ref().map(|r| r.mode);
+    let mode = mode.or(before).unwrap_or_default();
     let channels = guild_id.channels(http).await?;
     let roles = guild_id.roles(http).await?;
 
@@ -154,9 +170,10 @@ async fn ensure(
         &channels,
         recorded.as_ref(),
         role_id,
+        mode,
     )
     .await;
-    let (category_id, category, log_channel_id, log_channel) = match result {
+    let (category_id, category, log_channel_id, log_channel, threads_channel) = match result {
         Ok(made) => made,
         Err(err) => {
             if role.made() {
@@ -178,6 +195,9 @@ async fn ensure(
         let kept = [
             (!category.made()).then_some((category_id, StaffPlace::TicketsCategory)),
             (!log_channel.made()).then_some((log_channel_id, StaffPlace::LogChannel)),
+            threads_channel
+                .filter(|(_, found)| !found.made())
+                .map(|(id, _)| (id, StaffPlace::ThreadsChannel)),
         ];
         for (channel, place) in kept.into_iter().flatten() {
             if let Err(err) = channel
@@ -219,6 +239,8 @@ async fn ensure(
             .map(|r| r.staff.clone())
             .unwrap_or_default(),
         panel_messages: recorded.map(|r| r.panel_messages).unwrap_or_default(),
+        mode,
+        threads_channel_id: threads_channel.map(|(id, _)| id),
     };
     registry.put_guild(guild_id, entry.clone()).await?;
     let outcome = Outcome {
@@ -230,6 +252,9 @@ async fn ensure(
         adopted_tickets: 0,
         overflow_categories: overflow.categories.len(),
         overflow_repaired: overflow.fixed,
+        mode,
+        mode_changed: before.is_some_and(|before| before != mode),
+        threads_channel: threads_channel.map(|(_, found)| found),
     };
     Ok((outcome, channels, entry))
 }
@@ -271,7 +296,14 @@ async fn ensure_channels(
     channels: &HashMap<ChannelId, GuildChannel>,
     recorded: Option<&GuildEntry>,
     role_id: RoleId,
-) -> serenity::Result<(ChannelId, Found, ChannelId, Found)> {
+    mode: TicketMode,
+) -> serenity::Result<(
+    ChannelId,
+    Found,
+    ChannelId,
+    Found,
+    Option<(ChannelId, Found)>,
+)> {
     let category = find_channel(channels, recorded.map(|r| Some(r.category_id)), |c| {
         c.kind == ChannelType::Category && c.name.eq_ignore_ascii_case(TICKETS_CATEGORY)
     });
@@ -300,7 +332,24 @@ async fn ensure_channels(
             (id, Found::made_now(recorded_log))
         }
     };
-    Ok((category_id, category, log_id, log))
+    // Thread mode's `#tickets`: the recorded one while it exists, else a new one (never one
+    // found by name: a server's own `#tickets` may be public for anything). A guild that
+    // never used threads has none; one that went back to channels keeps its channel,
+    // repaired, for the thread tickets still open there.
+    let recorded_threads = recorded.and_then(|r| r.threads_channel_id);
+    let threads = match recorded_threads.filter(|id| channels.contains_key(id)) {
+        Some(id) => Some((id, Found::Kept)),
+        None if mode == TicketMode::Threads => {
+            let builder = CreateChannel::new(THREADS_CHANNEL)
+                .kind(ChannelType::Text)
+                .topic("Support tickets: each one is a private thread here")
+                .permissions(StaffPlace::ThreadsChannel.overwrites(guild_id, role_id, bot_id));
+            let id = guild_id.create_channel(http, builder).await?.id;
+            Some((id, Found::made_now(recorded_threads.is_some())))
+        }
+        None => None,
+    };
+    Ok((category_id, category, log_id, log, threads))
 }
 
 /// Gives the open tickets the new role (when there is one) and moves those whose category was
@@ -316,7 +365,11 @@ async fn repair(
         return 0;
     }
     let mut repaired = 0;
-    for (channel, _) in registry.open_tickets(Some(guild_id)) {
+    for (channel, ticket) in registry.open_tickets(Some(guild_id)) {
+        if ticket.thread {
+            // A thread has no overwrites: its parent's, repaired above, let Support in.
+            continue;
+        }
         let mut ok = true;
         if let Some(role_id) = new_role {
             if let Err(err) = channel

@@ -18,6 +18,43 @@ use common::test_util::{eventually, LeastPrivilegeServer};
 use futures::future::join_all;
 use serenity::all::{ChannelId, GuildId, MessageId, Timestamp, UserId};
 
+/// Longer than any test: no claim of these tests goes stale unless a test says so.
+const CLAIMS_STALE_AFTER: Duration = Duration::from_secs(3600);
+
+#[tokio::test]
+async fn a_claim_left_acting_is_taken_over_once_stale_and_a_fresh_or_done_one_is_respected() {
+    let broker = LeastPrivilegeServer::start_jetstream();
+    let (bot, _events) = broker.connect_as("bot").await;
+    let message = MessageId::new(50);
+    // A process claims the message, then crashes: it neither acts nor releases the claim.
+    let crashed = Claims::new(bot.clone(), CLAIMS_STALE_AFTER);
+    assert!(crashed.claim(message).await);
+
+    let patient = Claims::new(bot.clone(), CLAIMS_STALE_AFTER);
+    assert!(
+        !patient.claim(message).await,
+        "a claim younger than the budget is respected"
+    );
+    // For this process every claim still acting is stale.
+    let successor = Claims::new(bot.clone(), Duration::ZERO);
+    assert!(
+        successor.claim(message).await,
+        "the stale claim is taken over"
+    );
+    assert!(
+        !patient.claim(message).await,
+        "the claim taken over is fresh again"
+    );
+    // The successor acts and says so: a claim marked done is never taken over.
+    successor.settle(message).await;
+    let eager = Claims::new(bot.clone(), Duration::ZERO);
+    assert!(
+        !eager.claim(message).await,
+        "a done claim is respected, however old"
+    );
+    broker.assert_no_violations();
+}
+
 #[tokio::test]
 async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
     let broker = LeastPrivilegeServer::start_jetstream();
@@ -106,7 +143,10 @@ async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
     assert!(archive.attachments(channel).await.unwrap().is_empty());
 
     // The claims: one process takes a message; a release lets another start take it.
-    let (first, second) = (Claims::new(bot.clone()), Claims::new(bot.clone()));
+    let (first, second) = (
+        Claims::new(bot.clone(), CLAIMS_STALE_AFTER),
+        Claims::new(bot.clone(), CLAIMS_STALE_AFTER),
+    );
     let message = MessageId::new(40);
     assert!(first.claim(message).await);
     assert!(!second.claim(message).await);

@@ -18,7 +18,9 @@ use relay_worker::test_util::spawn_worker;
 use crate::{
     content,
     fake_discord::{fixtures, FakeDiscord, GUILD_ID},
-    helpers::{echo, spawn_bot_with_vars, Scripted, OTHER_USER_ID, TOKEN, USER_ID},
+    helpers::{
+        echo, spawn_bot_with_settings, spawn_bot_with_vars, Scripted, OTHER_USER_ID, TOKEN, USER_ID,
+    },
     reference_id, set_up, wait_for_posts, SetUp,
 };
 
@@ -195,4 +197,51 @@ async fn messages_still_queued_at_shutdown_are_counted_then_answered_by_the_next
     let replied: Vec<Option<u64>> = posts.iter().map(reference_id).collect();
     assert_eq!(replied, ids.iter().copied().map(Some).collect::<Vec<_>>());
     bot.shutdown().await.expect("clean shutdown");
+}
+
+#[tokio::test]
+async fn a_claim_left_by_a_crashed_process_is_taken_over_once_stale_and_answered_once() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let SetUp { category, nats, .. } = set_up(&fake).await;
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let responder = echo();
+    let seen = Arc::clone(&responder.seen);
+    let _worker = spawn_worker(&nats.settings(), responder).await;
+
+    // Written while no bot ran, and claimed by a process that crashed before it answered.
+    let left = fake.post_offline(ticket, USER_ID, "left behind");
+    let arrange = async_nats::connect(nats.url()).await.unwrap();
+    let crashed = bot::claims::Claims::new(arrange, Duration::from_secs(3600));
+    assert!(crashed.claim(serenity::all::MessageId::new(left)).await);
+    let claimed_at = tokio::time::Instant::now();
+
+    // The new process starts once the claim is stale for it.
+    let mut settings = bot::BotSettings::load(
+        &common::config::ConfigSource::from_vars([("DISCORD_TOKEN", TOKEN)]),
+        &nats.settings(),
+    )
+    .unwrap();
+    short_budgets(&mut settings);
+    tokio::time::sleep_until(claimed_at + settings.claim_stale_after()).await;
+    let guild = GUILD_ID.to_string();
+    let vars = [("DISCORD_GUILD_ID", guild.as_str())];
+    let bot = spawn_bot_with_settings(fake.clone(), nats, &vars, short_budgets).await;
+
+    let posts = wait_for_posts(&fake, ticket, 1).await;
+    wait_for_catch_up(&bot).await;
+    assert_eq!(reference_id(&posts[0]), Some(left));
+    assert_eq!(content(&posts[0]), "answer to left behind");
+    assert!(
+        bot.logs().contains("took over a claim its process left"),
+        "{}",
+        bot.logs()
+    );
+    assert_eq!(crate::helpers::asked(&seen), ["left behind"]);
+    assert_eq!(fake.posted_messages(ticket).len(), 1, "answered once");
+}
+
+/// Budgets short enough that a claim goes stale within seconds.
+fn short_budgets(settings: &mut bot::BotSettings) {
+    settings.relay_timeout = Duration::from_secs(1);
+    settings.discord_http_timeout = Duration::from_secs(2);
 }

@@ -20,6 +20,7 @@ mod relay;
 mod reopen;
 mod setup;
 mod staff;
+mod threads;
 mod ticket_stats;
 mod tickets;
 

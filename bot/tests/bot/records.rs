@@ -25,7 +25,7 @@ use crate::{
     set_up,
     tickets::{
         archived, channel_named, open_ticket, persona, run, set_up as run_setup, stored,
-        transcripts, wait_deleted,
+        stored_deleted, transcripts, wait_deleted,
     },
     wait_for_posts, SetUp,
 };
@@ -204,8 +204,7 @@ async fn a_refused_log_post_with_dms_closed_keeps_the_channel_until_the_archive_
     assert!(fake.dm_messages(MEMBER_A_ID).is_empty());
 
     deletion.release();
-    wait_deleted(&fake, ticket).await;
-    assert_eq!(stored(&bot, ticket).await.unwrap()["status"], "deleted");
+    stored_deleted(&bot, &fake, ticket).await;
 
     // The archive gives it back.
     let again = run(
@@ -344,8 +343,7 @@ async fn a_bot_killed_between_closing_and_deleting_finishes_the_close_after_a_re
     assert!(text(&logged[0]).contains(&format!("by <@{MEMBER_A_ID}>")));
     assert_eq!(status().await["status"], "archived");
     deletion.release();
-    wait_deleted(&fake, ticket).await;
-    assert_eq!(status().await["status"], "deleted");
+    stored_deleted(&bot, &fake, ticket).await;
     bot.shutdown().await.unwrap();
 }
 

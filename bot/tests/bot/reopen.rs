@@ -4,33 +4,33 @@
 //! members, and the assistant gets the earlier conversation in its history; a second press,
 //! an owner with an open ticket, the end of the window and reopening turned off are refused.
 
-use std::time::Duration;
+use std::sync::Mutex;
 
 use bot::{close_ticket, ticket_members, ticket_reopen};
-use common::{payload::HistoryRole, test_util::eventually};
+use common::payload::HistoryRole;
 use sandbox::fixtures::CommandOption;
 use serde_json::Value;
 
 use crate::{
     channel_creates, content,
     fake_discord::{FakeDiscord, ADMIN_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID},
-    helpers::{echo, TestBot, TOKEN},
+    helpers::{echo, Seen, TestBot, TOKEN},
     tickets::{
         bot_with, channel_named, mentioned_channel, open_ticket, persona, run, set_up, stored,
-        wait_deleted,
+        stored_when, wait_deleted,
     },
     wait_for_posts,
 };
 
 /// The Reopen button of a message: its custom ID.
-fn reopen_button(message: &Value) -> Option<String> {
+pub(crate) fn reopen_button(message: &Value) -> Option<String> {
     message["components"][0]["components"][0]["custom_id"]
         .as_str()
         .filter(|id| id.starts_with(ticket_reopen::BUTTON_PREFIX))
         .map(str::to_owned)
 }
 
-fn id(message: &Value) -> u64 {
+pub(crate) fn id(message: &Value) -> u64 {
     message["id"].as_str().unwrap().parse().unwrap()
 }
 
@@ -42,7 +42,7 @@ async fn close(fake: &FakeDiscord, by: u64, ticket: u64) {
 }
 
 /// The summary of `ticket`'s close in the owner's DMs.
-fn summary_in_dm(fake: &FakeDiscord, owner: u64, ticket: u64) -> Value {
+pub(crate) fn summary_in_dm(fake: &FakeDiscord, owner: u64, ticket: u64) -> Value {
     fake.dm_messages(owner)
         .into_iter()
         .find(|m| reopen_button(m) == Some(ticket_reopen::button_id(ticket.into())))
@@ -50,21 +50,26 @@ fn summary_in_dm(fake: &FakeDiscord, owner: u64, ticket: u64) -> Value {
 }
 
 /// Presses `button` of `message` as `user`; the answer.
-async fn press(fake: &FakeDiscord, user: u64, message: u64, button: &str) -> String {
+pub(crate) async fn press(fake: &FakeDiscord, user: u64, message: u64, button: &str) -> String {
     let pressed = fake
         .press_button(persona(user), message, button)
         .unwrap_or_else(|err| panic!("{user} presses {button}: {err}"));
     fake.wait_for_answer(pressed).await
 }
 
-/// Waits until the registry holds `channel`'s entry as `ready` wants it.
-async fn stored_when(bot: &TestBot, channel: u64, ready: impl Fn(&Value) -> bool) -> Value {
-    eventually("the registry's entry", Duration::from_secs(10), || {
-        let entry = stored(bot, channel);
-        let ready = &ready;
-        async move { entry.await.filter(|e| ready(e)) }
-    })
-    .await
+/// The history the worker was sent with the message `content`: each entry's role and text.
+pub(crate) fn history_of(seen: &Mutex<Vec<Seen>>, content: &str) -> Vec<(HistoryRole, String)> {
+    let seen = seen.lock().unwrap();
+    let request = seen
+        .iter()
+        .find(|s| s.request.content.as_str() == content)
+        .map(|s| &s.request)
+        .unwrap_or_else(|| panic!("the request of {content:?}"));
+    request
+        .history
+        .iter()
+        .map(|h| (h.role, h.content.as_str().to_owned()))
+        .collect()
 }
 
 #[tokio::test]
@@ -159,18 +164,8 @@ async fn the_owner_reopens_from_the_dm_with_the_transcript_the_ticket_id_the_mem
     fake.send_message(reopened, MEMBER_A_ID, "it is still burning");
     let posts = wait_for_posts(&fake, reopened, 2).await;
     assert_eq!(content(&posts[1]), "answer to it is still burning");
-    let request = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .find(|s| s.request.content.as_str() == "it is still burning")
-        .map(|s| s.request.clone())
-        .expect("the request");
-    let history: Vec<(HistoryRole, &str)> = request
-        .history
-        .iter()
-        .map(|h| (h.role, h.content.as_str()))
-        .collect();
+    let history = history_of(&seen, "it is still burning");
+    let history: Vec<(HistoryRole, &str)> = history.iter().map(|(r, c)| (*r, c.as_str())).collect();
     let question = history
         .iter()
         .position(|h| *h == (HistoryRole::User, "my printer is on fire"))

@@ -82,6 +82,27 @@ pub(crate) async fn stored(bot: &TestBot, channel: u64) -> Option<Value> {
     Some(serde_json::from_slice(&value).unwrap())
 }
 
+/// Waits until the registry holds `channel`'s entry as `ready` wants it: some fields are
+/// written after the act they record (`deleted` once Discord has deleted the channel).
+pub(crate) async fn stored_when(
+    bot: &TestBot,
+    channel: u64,
+    ready: impl Fn(&Value) -> bool,
+) -> Value {
+    common::test_util::eventually("the registry's entry", Duration::from_secs(10), || {
+        let entry = stored(bot, channel);
+        let ready = &ready;
+        async move { entry.await.filter(|e| ready(e)) }
+    })
+    .await
+}
+
+/// The entry of a closed ticket once its channel is gone and the deletion is recorded.
+pub(crate) async fn stored_deleted(bot: &TestBot, fake: &FakeDiscord, channel: u64) -> Value {
+    wait_deleted(fake, channel).await;
+    stored_when(bot, channel, |e| e["status"] == "deleted").await
+}
+
 /// An object of the transcript archive, read with a plain NATS client.
 pub(crate) async fn archived(bot: &TestBot, name: &str) -> Option<Vec<u8>> {
     use tokio::io::AsyncReadExt;
@@ -255,9 +276,7 @@ async fn the_owner_closes_with_a_transcript_in_the_logs_and_by_dm_then_opens_a_n
     assert!(dms[0]["content"].as_str().unwrap().contains("was closed"));
 
     // The channel goes, and the registry keeps the record.
-    wait_deleted(&fake, ticket).await;
-    let record = stored(&bot, ticket).await.unwrap();
-    assert_eq!(record["status"], "deleted");
+    let record = stored_deleted(&bot, &fake, ticket).await;
     assert_eq!(record["closed_by"], MEMBER_A_ID.to_string());
     assert_eq!(record["owner_id"], MEMBER_A_ID.to_string());
     assert_eq!(record["reason"], "solved, thanks");
@@ -364,8 +383,7 @@ async fn the_close_button_asks_first_then_closes() {
         .unwrap();
     let answer = fake.wait_for_answer(confirm).await;
     assert!(answer.starts_with("Ticket closed"), "{answer}");
-    wait_deleted(&fake, ticket).await;
-    assert_eq!(stored(&bot, ticket).await.unwrap()["status"], "deleted");
+    stored_deleted(&bot, &fake, ticket).await;
     bot.shutdown().await.unwrap();
 }
 
@@ -607,9 +625,7 @@ async fn idle_tickets_are_warned_then_closed_unless_someone_writes_also_across_a
     ];
     all.extend_from_slice(&vars);
     let bot = spawn_bot_with_vars(fake.clone(), nats, &all).await;
-    wait_deleted(&fake, quiet).await;
-    let record = stored(&bot, quiet).await.unwrap();
-    assert_eq!(record["status"], "deleted");
+    let record = stored_deleted(&bot, &fake, quiet).await;
     assert!(record["reason"]
         .as_str()
         .unwrap()

@@ -51,7 +51,10 @@ use std::{
     time::Duration,
 };
 
-use common::payload::{HistoryRole, RelayReply, RelayRequest};
+use common::{
+    config::redact_url,
+    payload::{HistoryRole, RelayReply, RelayRequest},
+};
 use reqwest::{header, StatusCode, Url};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
@@ -75,6 +78,9 @@ pub const MEMBER_NAME: &str = "member";
 const ERROR_BODY_CHARS: usize = 300;
 /// How long connecting to the model server may take (the rest of the budget is for answering).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The longest `Retry-After` believed: more than any answer's budget (`LLM_TIMEOUT_SECS` is at
+/// most ten minutes), and small enough that adding it to an `Instant` cannot overflow.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
 
 /// The `llm` source: see the module documentation.
 #[derive(Debug, Clone)]
@@ -116,14 +122,12 @@ impl LlmAnswers {
         })
     }
 
-    /// Answers `request`, joining a running answer for the same message id.
+    /// Answers `request`, joining a running answer to the same request.
     pub async fn respond(&self, request: RelayRequest) -> Result<RelayReply, ResponderError> {
         let model = Arc::clone(&self.model);
-        let message_id = request.message_id.clone();
+        let key = request.clone();
         let answer = async move { model.answer(&request).await };
-        self.in_flight
-            .join_or_run(message_id.as_ref(), answer)
-            .await
+        self.in_flight.join_or_run(&key, answer).await
     }
 }
 
@@ -138,7 +142,7 @@ enum Failure {
     Server(StatusCode, String),
     #[error("the model server refused the request ({0}; check LLM_MODEL and LLM_BASE_URL): {1}")]
     Refused(StatusCode, String),
-    #[error("cannot reach the model server: {0}")]
+    #[error("cannot reach the model server: {}", without_credentials(.0))]
     Unreachable(reqwest::Error),
     #[error("no answer from the model within LLM_TIMEOUT_SECS ({0:?})")]
     Timeout(Duration),
@@ -213,7 +217,11 @@ impl Model {
         deadline: Instant,
     ) -> Result<String, Failure> {
         match self.call(body).await {
-            Err(Failure::RateLimited(Some(wait))) if Instant::now() + wait < deadline => {
+            Err(Failure::RateLimited(Some(wait)))
+                if Instant::now()
+                    .checked_add(wait)
+                    .is_some_and(|end| end < deadline) =>
+            {
                 tracing::warn!(
                     ?wait,
                     "the model server is rate limiting; waiting as it asks, once"
@@ -382,17 +390,37 @@ fn staff_marker() -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// `Retry-After`: seconds, or an HTTP date.
+/// `Retry-After`: seconds (a decimal point tolerated), or an HTTP date; at most
+/// [`MAX_RETRY_AFTER`], so that no value a server sends (`1e300`, twenty digits) can overflow
+/// the arithmetic on it. `inf`, NaN and negative values are no answer.
 fn retry_after(headers: &header::HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
+    if let Ok(seconds) = value.parse::<f64>() {
+        let believable = seconds.is_finite() && seconds >= 0.0;
+        return believable
+            .then(|| Duration::from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())));
     }
     let at = httpdate::parse_http_date(value).ok()?;
-    Some(
-        at.duration_since(std::time::SystemTime::now())
-            .unwrap_or_default(),
-    )
+    let wait = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
+/// `err` and its causes, with the user part of the URL it names replaced by `***`: reqwest
+/// prints the URL it was sending to, and `LLM_BASE_URL` may carry `user:password@`.
+fn without_credentials(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = std::error::Error::source(err);
+    while let Some(error) = cause {
+        text.push_str(": ");
+        text.push_str(&error.to_string());
+        cause = error.source();
+    }
+    match err.url() {
+        Some(url) => text.replace(url.as_str(), &redact_url(url.as_str())),
+        None => text,
+    }
 }
 
 fn parse_answer(bytes: &[u8]) -> Result<String, Failure> {
@@ -447,6 +475,25 @@ struct ChoiceMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retry_after_is_bounded_and_refuses_what_is_no_wait() {
+        let mut headers = header::HeaderMap::new();
+        for (value, wait) in [
+            ("1.5", Some(Duration::from_millis(1_500))),
+            ("1e300", Some(MAX_RETRY_AFTER)),
+            ("99999999999999999999", Some(MAX_RETRY_AFTER)),
+            ("18446744073709551615", Some(MAX_RETRY_AFTER)),
+            ("Fri, 31 Dec 9999 23:59:59 GMT", Some(MAX_RETRY_AFTER)),
+            ("inf", None),
+            ("-inf", None),
+            ("NaN", None),
+            ("-5", None),
+        ] {
+            headers.insert(header::RETRY_AFTER, value.parse().unwrap());
+            assert_eq!(retry_after(&headers), wait, "{value}");
+        }
+    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

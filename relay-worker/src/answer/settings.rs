@@ -86,7 +86,10 @@ impl fmt::Debug for LlmSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The key is a SecretString already; the prompt may be long, so only its size shows.
         f.debug_struct("LlmSettings")
-            .field("base_url", &self.base_url.as_str())
+            .field(
+                "base_url",
+                &common::config::redact_url(self.base_url.as_str()),
+            )
             .field("api_key", &self.api_key)
             .field("model", &self.model)
             .field("system_prompt_chars", &self.system_prompt.chars().count())
@@ -318,7 +321,10 @@ fn base_url(text: &str) -> Result<Url, ConfigError> {
     let problem = |why: &str| {
         ConfigError::invalid(
             "LLM_BASE_URL",
-            format!("{text:?} {why} (like https://api.openai.com/v1 or http://localhost:11434/v1)"),
+            format!(
+                "{:?} {why} (like https://api.openai.com/v1 or http://localhost:11434/v1)",
+                common::config::redact_url(text)
+            ),
         )
     };
     let mut url = Url::parse(text).map_err(|err| problem(&format!("is not a URL: {err}")))?;
@@ -531,5 +537,30 @@ mod tests {
         let settings = load(&llm(&[("LLM_API_KEY", "sk-very-secret")])).unwrap();
         let shown = format!("{settings:?}");
         assert!(!shown.contains("sk-very-secret"), "{shown}");
+    }
+
+    #[test]
+    fn debug_and_errors_hide_the_user_part_of_llm_base_url() {
+        let settings = load(&[
+            ("ANSWER_SOURCE", "llm"),
+            ("LLM_BASE_URL", "https://me:pa55word@models.example/v1"),
+            ("LLM_MODEL", "m"),
+        ])
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(shown.contains("https://***@models.example/v1/"), "{shown}");
+        assert!(!shown.contains("pa55word"), "{shown}");
+        for bad in ["ftp://me:pa55word@h/v1", "http://me:pa55word@h/v1?x=1"] {
+            let err = error(&[
+                ("ANSWER_SOURCE", "llm"),
+                ("LLM_BASE_URL", bad),
+                ("LLM_MODEL", "m"),
+            ]);
+            assert!(
+                err.contains("LLM_BASE_URL") && err.contains("***@h"),
+                "{err}"
+            );
+            assert!(!err.contains("pa55word"), "{err}");
+        }
     }
 }

@@ -322,6 +322,75 @@ async fn a_429_twice_or_asking_to_wait_past_the_deadline_is_retryable() {
 }
 
 #[tokio::test]
+async fn extreme_retry_after_values_cause_no_panic_and_no_endless_wait() {
+    for value in [
+        "inf",
+        "1e300",
+        "99999999999999999999",
+        "18446744073709551615",
+        "-1",
+        "NaN",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+    ] {
+        let (error, fake) = outcome(vec![Reply::RateLimited(value)], BUDGET).await;
+        assert!(error.is_retryable(), "{value}: {error}");
+        assert_eq!(fake.requests().len(), 1, "{value}: no wait fits the budget");
+    }
+}
+
+/// `base_url` with `user:password@` before its host.
+fn with_credentials(base_url: &str) -> String {
+    base_url.replacen("http://", "http://llm-user:s3cr3t-pw@", 1)
+}
+
+/// Asks a worker on `base_url` once and returns everything it logged (at DEBUG) and the
+/// error the requester got.
+async fn logs_of_a_failed_answer(base_url: &str) -> (String, String) {
+    let (logs, _guard) = capture_logs(Service::Worker, "DEBUG");
+    let worker = spawn(&llm_source(base_url, BUDGET)).await;
+    let err = worker
+        .relay
+        .send(&request("hi", 17), None)
+        .await
+        .unwrap_err();
+    (logs.contents(), err.to_string())
+}
+
+#[tokio::test]
+async fn credentials_in_llm_base_url_reach_no_log_line() {
+    // Unreachable: a port nobody listens on any more.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let (unreachable, told) =
+        logs_of_a_failed_answer(&with_credentials(&format!("http://{closed}/v1"))).await;
+    assert!(
+        unreachable.contains("cannot reach the model server"),
+        "{unreachable}"
+    );
+    // An HTTP error from a reachable server, final and retryable.
+    let fake = FakeModel::start([Reply::Status(500)]).await;
+    let (server_error, _) = logs_of_a_failed_answer(&with_credentials(&fake.base_url)).await;
+    assert!(
+        server_error.contains("the model server failed (500"),
+        "{server_error}"
+    );
+    let fake = FakeModel::start([Reply::Status(404)]).await;
+    let (refused, _) = logs_of_a_failed_answer(&with_credentials(&fake.base_url)).await;
+    assert!(refused.contains("refused the request (404"), "{refused}");
+
+    for text in [&unreachable, &server_error, &refused, &told] {
+        for line in text.lines() {
+            assert!(
+                !line.contains("s3cr3t-pw") && !line.contains("llm-user"),
+                "a credential in: {line}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn a_server_error_is_retryable_and_not_retried_here() {
     for status in [500, 502, 503] {
         let (error, fake) = outcome(vec![Reply::Status(status)], BUDGET).await;
@@ -388,6 +457,53 @@ async fn a_repeated_message_reaches_the_model_once() {
     assert_eq!(first.unwrap().reply, "one answer");
     assert_eq!(second.unwrap().reply, "one answer");
     assert_eq!(fake.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn one_message_id_from_two_members_or_with_two_texts_gets_two_answers() {
+    let fake = FakeModel::start([
+        Reply::AfterRelease("first answer"),
+        Reply::AfterRelease("second answer"),
+        Reply::AfterRelease("third answer"),
+    ])
+    .await;
+    let worker = spawn(&llm_source(&fake.base_url, BUDGET)).await;
+    // Two HTTP clients that both number their messages from 1.
+    let member = request("Where is my refund?", 1);
+    let mut other_member = member.clone();
+    other_member.user_id = common::payload::Snowflake::from(77);
+    let mut other_text = member.clone();
+    other_text.content =
+        common::payload::MessageContent::parse("And my parcel?".to_owned()).unwrap();
+
+    let asked = [&member, &other_member, &other_text].map(|ask| worker.relay.send(ask, None));
+    let released = async {
+        // All three reach the model before any is answered: none was joined to another.
+        fake.wait_for_requests(3).await;
+        fake.release();
+    };
+    let (replies, ()) = futures::future::join(futures::future::join_all(asked), released).await;
+
+    let mut replies: Vec<String> = replies.into_iter().map(|r| r.unwrap().reply).collect();
+    replies.sort();
+    assert_eq!(replies, ["first answer", "second answer", "third answer"]);
+    let mut said: Vec<(String, String)> = fake
+        .requests()
+        .iter()
+        .map(|asked| asked.messages().last().unwrap().clone())
+        .collect();
+    said.sort();
+    assert_eq!(
+        said.iter()
+            .map(|(_, text)| text.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "And my parcel?",
+            "Where is my refund?",
+            "Where is my refund?"
+        ],
+        "each request reached the model with its own text"
+    );
 }
 
 #[tokio::test]
