@@ -3,8 +3,11 @@
 //! answer (Talk to a human, 👍/👎), `/ticket-stats`, closes that archive each transcript
 //! before anything else (`/ticket-transcript` reads it back), reopening a closed ticket
 //! (`/ticket-reopen` and the Reopen button), overflow categories past Discord's 50
-//! channels per category, and thread mode (`/setup mode:threads`: each ticket a private
-//! thread, locked and archived at its close, unarchived by a reopening).
+//! channels per category, thread mode (`/setup mode:threads`: each ticket a private thread,
+//! locked and archived at its close, unarchived by a reopening), and the staff's side: claims
+//! (`/ticket-claim`, `/ticket-unclaim`, `/ticket-transfer`, the welcome's Claim button),
+//! priorities, `/ticket-list`, the blocklist, the owner's rating after a close, support hours,
+//! and the staff's figures in `/ticket-stats`.
 //!
 //! Run it with `DISCORD_TOKEN=... cargo run --release -p bot` (settings in [`BotSettings`]).
 //! [`run`] is the whole bot; `main.rs` only loads the settings and calls it, so the tests (which
@@ -28,11 +31,14 @@
 //!   `commands/` has each slash command and button (parse, check who asked, call the
 //!   tickets, answer; `answer.rs` replies to interactions; `answer_buttons.rs` the buttons
 //!   under answers; `stats.rs` `/ticket-stats`; `transcript.rs` `/ticket-transcript`;
-//!   `reopen.rs` `/ticket-reopen` and the Reopen button).
+//!   `reopen.rs` `/ticket-reopen` and the Reopen button; `claim.rs`, `priority.rs`,
+//!   `list.rs`, `blocks.rs`, `hours.rs` and `rating.rs` the staff's side; `options.rs` reads a
+//!   command's options).
 //! - middle: `tickets/` (setting a guild up and repairing it, opening in a category with room
 //!   and the overflow categories, closing as a stored state machine that archives the
 //!   transcript before anything else, reopening, adopting, auto-closing, reading an archived
-//!   transcript back, what the answer buttons do) and `relay/`
+//!   transcript back, what the answer buttons do, claims, priorities, blocks, the rating) and
+//!   `relay/`
 //!   (per-channel ordered queues, the one `decision` about each message, the `pipeline` acting
 //!   on it and posting answers with their buttons, `history` with the conversation a
 //!   reopened ticket `carried` over, `catch_up`, and the memories of `handoff` and
@@ -45,6 +51,9 @@
 //!   cached), `answers` (the buttons an answer gets, the memory of recent answers), `stats`
 //!   (`/ticket-stats`' figures from ticket entries), `reopen` (whether a closed ticket may be
 //!   reopened, and its next channel's first message),
+//!   `hours` (support hours in a time zone: open now? back when? open time between two
+//!   moments), `clock` (the injectable "now" of the hours), `listing` (`/ticket-list`'s pages),
+//!   `rating` (the rating prompt's buttons and form),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
 //!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
@@ -55,15 +64,19 @@ mod answers;
 pub mod archive;
 mod buckets;
 pub mod claims;
+mod clock;
 mod commands;
 mod gateway;
 mod guild;
 mod handler;
+mod hours;
 pub mod identify;
+mod listing;
 mod locks;
 mod members;
 pub mod proxy;
 mod rate_limit;
+mod rating;
 pub mod registry;
 mod relay;
 mod reopen;
@@ -85,7 +98,7 @@ pub mod setup {
 /// and the custom IDs of the panel's topic buttons, topic menu and intake forms.
 pub mod create_ticket {
     pub use crate::commands::create_ticket::{
-        FORM_PREFIX, NAME, NOT_SET_UP, TOPIC_BUTTON_PREFIX, TOPIC_GONE, TOPIC_MENU,
+        BLOCKED, FORM_PREFIX, NAME, NOT_SET_UP, TOPIC_BUTTON_PREFIX, TOPIC_GONE, TOPIC_MENU,
     };
 }
 
@@ -134,6 +147,42 @@ pub mod ticket_reopen {
     pub use crate::tickets::THREAD_REOPENED;
 }
 
+/// `/ticket-claim`, `/ticket-unclaim`, `/ticket-transfer` and the welcome's Claim button.
+pub mod ticket_claim {
+    pub use crate::commands::claim::{
+        CLAIM_NAME, NOT_STAFF, TARGET_NOT_STAFF, TRANSFER_NAME, UNCLAIM_NAME,
+    };
+    pub use crate::tickets::CLAIM_BUTTON;
+}
+
+/// `/ticket-priority`.
+pub mod ticket_priority {
+    pub use crate::commands::priority::{NAME, NOT_STAFF};
+}
+
+/// `/ticket-block` and `/ticket-unblock`.
+pub mod ticket_block {
+    pub use crate::commands::blocks::{BLOCK_NAME, NOT_STAFF, STAFF_NOT_BLOCKED, UNBLOCK_NAME};
+}
+
+/// `/ticket-list` and its Previous/Next buttons.
+pub mod ticket_list {
+    pub use crate::commands::list::{NAME, NOT_STAFF};
+    pub use crate::listing::{BUTTON_PREFIX, PAGE_SIZE};
+}
+
+/// `/ticket-hours` and what the welcome says outside them.
+pub mod ticket_hours {
+    pub use crate::commands::hours::{NAME, NOT_ADMIN, OFF};
+    pub use crate::tickets::staff_away_notice;
+}
+
+/// The owner's rating after a close: the prompt, its buttons and form, what the bot says.
+pub mod ticket_rating {
+    pub use crate::commands::rating::{ALREADY_RATED, NOT_OWNER, THANKS, THANKS_COMMENT};
+    pub use crate::rating::{COMMENT_FIELD, COMMENT_PREFIX, FORM_PREFIX, PROMPT, STAR_PREFIX};
+}
+
 /// What staff are told, once, when the server is at Discord's 500-channel limit.
 pub use tickets::SERVER_FULL_NOTICE;
 
@@ -142,6 +191,7 @@ pub mod ticket_transcript {
     pub use crate::commands::transcript::{NAME, NOT_STAFF, NO_TICKET, OPTION};
 }
 
+pub use clock::Clock;
 pub use guild::LOG_CHANNEL;
 /// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
 pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;

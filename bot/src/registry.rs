@@ -22,6 +22,8 @@
 //! from the step it reached ([`CloseRecord`]).
 
 mod feedback;
+mod handling;
+mod staff_settings;
 pub mod topics;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
@@ -39,6 +41,8 @@ use tokio::task::JoinHandle;
 use crate::buckets;
 
 pub use feedback::{Feedback, Vote, Voted, FEEDBACK_BUCKET};
+pub use handling::{Handling, Priority, Rating};
+pub use staff_settings::{clean_reason, Block, StaffSettings, MAX_BLOCKS};
 pub use topics::{FormEntry, Intake, QuestionStyle, Topic, TopicQuestion};
 
 /// The bucket of guild settings.
@@ -133,6 +137,10 @@ pub struct GuildEntry {
     /// cleared once a ticket channel can be made again, so they are told once each time.
     #[serde(default)]
     pub server_full_told_at: Option<Timestamp>,
+    /// The guild's choices about its staff's work: blocks, the assistant in claimed tickets,
+    /// support hours.
+    #[serde(flatten)]
+    pub staff: StaffSettings,
     /// How new tickets are made: a channel each (the default, and what entries written before
     /// the modes existed read as) or a private thread each in `threads_channel_id`.
     #[serde(default)]
@@ -356,6 +364,9 @@ pub struct TicketEntry {
     /// Its reopening, once asked for (on the closed channel's entry).
     #[serde(default)]
     pub reopened: Option<Reopened>,
+    /// What staff did with it: claim, priority, the owner's rating.
+    #[serde(flatten)]
+    pub handling: Handling,
     /// The ticket is a private thread (thread mode), not a channel: its close locks and
     /// archives the thread instead of deleting it (`deleted` then means exactly that), and a
     /// reopening unarchives it, so the same entry goes on.
@@ -397,6 +408,7 @@ impl TicketEntry {
             reopened_from: None,
             reopen_count: 0,
             reopened: None,
+            handling: Handling::default(),
             thread: false,
             topic: None,
             topic_id: None,
@@ -865,12 +877,14 @@ impl Registry {
         .map(drop)
     }
 
-    /// Records that staff wrote in `channel` at `at`: its activity, its first staff reply, and
-    /// the end of a wait for a human, in one write. Only open tickets change.
+    /// Records that staff member `by` wrote in `channel` at `at`: its activity, its first staff
+    /// reply (and who wrote it), and the end of a wait for a human, in one write. Only open
+    /// tickets change.
     pub async fn staff_wrote(
         &self,
         channel: ChannelId,
         at: Timestamp,
+        by: UserId,
     ) -> Result<(), RegistryError> {
         if !self.is_open_ticket(channel) {
             return Ok(());
@@ -883,6 +897,7 @@ impl Registry {
             }
             if first_reply {
                 t.staff_replied_at = Some(at);
+                t.handling.staff_replied_by = Some(by);
             }
             if later {
                 t.last_activity = at;
@@ -1262,6 +1277,7 @@ mod tests {
             }],
             overflow_category_ids: vec![ChannelId::new(6)],
             server_full_told_at: None,
+            staff: StaffSettings::default(),
             mode: TicketMode::Threads,
             threads_channel_id: Some(ChannelId::new(7)),
             topics: Vec::new(),

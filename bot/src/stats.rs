@@ -1,14 +1,54 @@
 //! `/ticket-stats`'s figures, computed from stored ticket entries alone (so they survive
 //! restarts): how many tickets were opened and closed, how many closed without a word from
 //! staff (the assistant's resolution rate), how often a human was asked for, how the answers
-//! were rated, and the median times to the first answer and to the close. Pure: the command
-//! reads the entries, [`TicketStats::of`] counts, [`TicketStats::report`] words it.
+//! were rated, and the median times to the first answer and to the close; and the staff's
+//! figures: per staff member the tickets they claimed and closed, their median first response
+//! and their average rating, with the guild's rating average and response median (responses
+//! counted within the support hours when the guild has them). Pure: the command reads the
+//! entries, [`TicketStats::of`] counts, [`TicketStats::report`] words it.
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
-use serenity::all::Timestamp;
+use serenity::all::{Timestamp, UserId};
 
-use crate::registry::TicketEntry;
+use crate::{hours::Schedule, registry::TicketEntry};
+
+/// At most this many staff members are listed (the busiest first): the report must fit in
+/// one Discord message.
+const MAX_STAFF_LINES: usize = 15;
+
+/// One staff member's figures.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaffFigures {
+    /// Who.
+    pub user: UserId,
+    /// Tickets they have (claimed, or were transferred).
+    pub claimed: usize,
+    /// Tickets they closed (not their own).
+    pub closed: usize,
+    /// Median time from opening to their first message, in tickets where they wrote first
+    /// for the staff (within the support hours when the guild has them).
+    pub median_first_response: Option<Duration>,
+    /// Ratings of the tickets they had (claimed, else answered first).
+    pub ratings: u32,
+    /// The sum of those ratings' stars.
+    pub stars: u32,
+}
+
+/// How the staff did over the window, from the same entries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaffStats {
+    /// Per staff member, the busiest first.
+    pub members: Vec<StaffFigures>,
+    /// Tickets the owner rated.
+    pub ratings: u32,
+    /// The sum of their stars.
+    pub stars: u32,
+    /// Median time from opening to the first staff message.
+    pub median_first_response: Option<Duration>,
+    /// Whether response times count the support hours only.
+    pub within_hours: bool,
+}
 
 /// The figures of a guild's tickets opened in a window.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -31,11 +71,31 @@ pub struct TicketStats {
     pub median_first_answer: Option<Duration>,
     /// Median time from opening to closing, over the closed tickets.
     pub median_close: Option<Duration>,
+    /// The staff's figures.
+    pub staff: StaffStats,
 }
 
 impl TicketStats {
-    /// The figures of `tickets` (one guild's, opened in the window: the registry filters).
-    pub fn of<'a>(tickets: impl IntoIterator<Item = &'a TicketEntry>) -> Self {
+    /// The figures of `tickets` (one guild's, opened in the window: the registry filters),
+    /// without hours or a bot to tell apart.
+    #[cfg(test)]
+    pub fn of<'a>(tickets: impl IntoIterator<Item = &'a TicketEntry> + Clone) -> Self {
+        Self::with_staff(tickets, None, None)
+    }
+
+    /// [`TicketStats::of`] with the staff's figures: response times within `hours` (all the
+    /// time without), closes by `bot` (auto-closes) not counted as anyone's.
+    pub fn with_staff<'a>(
+        tickets: impl IntoIterator<Item = &'a TicketEntry> + Clone,
+        hours: Option<Schedule>,
+        bot: Option<UserId>,
+    ) -> Self {
+        let mut stats = Self::ticket_figures(tickets.clone());
+        stats.staff = StaffStats::of(tickets, hours, bot);
+        stats
+    }
+
+    fn ticket_figures<'a>(tickets: impl IntoIterator<Item = &'a TicketEntry>) -> Self {
         let mut stats = Self::default();
         let mut first_answers = Vec::new();
         let mut closes = Vec::new();
@@ -108,9 +168,131 @@ impl TicketStats {
         ];
         if self.opened == 0 {
             lines.truncate(1);
+        } else {
+            lines.extend(self.staff.report_lines());
         }
         lines.join("\n")
     }
+}
+
+impl StaffStats {
+    fn of<'a>(
+        tickets: impl IntoIterator<Item = &'a TicketEntry>,
+        hours: Option<Schedule>,
+        bot: Option<UserId>,
+    ) -> Self {
+        let mut stats = Self {
+            within_hours: hours.is_some(),
+            ..Self::default()
+        };
+        let mut members: HashMap<UserId, StaffFigures> = HashMap::new();
+        let mut responses: HashMap<UserId, Vec<Duration>> = HashMap::new();
+        let mut all_responses = Vec::new();
+        for ticket in tickets {
+            let handling = &ticket.handling;
+            if let Some(claimer) = handling.claimed_by {
+                figures_of(&mut members, claimer).claimed += 1;
+            }
+            if let Some(closer) = ticket
+                .closed_by
+                .filter(|c| !ticket.is_open() && *c != ticket.owner_id && Some(*c) != bot)
+            {
+                figures_of(&mut members, closer).closed += 1;
+            }
+            if let (Some(by), Some(at)) = (handling.staff_replied_by, &ticket.staff_replied_at) {
+                let response =
+                    match hours {
+                        Some(hours) => Duration::from_secs(
+                            u64::try_from(hours.open_seconds(
+                                ticket.opened_at.unix_timestamp(),
+                                at.unix_timestamp(),
+                            ))
+                            .unwrap_or(0),
+                        ),
+                        None => between(&ticket.opened_at, at),
+                    };
+                figures_of(&mut members, by);
+                responses.entry(by).or_default().push(response);
+                all_responses.push(response);
+            }
+            if let Some(rating) = &handling.rating {
+                stats.ratings += 1;
+                stats.stars += u32::from(rating.stars);
+                if let Some(owner) = handling.claimed_by.or(handling.staff_replied_by) {
+                    let figures = figures_of(&mut members, owner);
+                    figures.ratings += 1;
+                    figures.stars += u32::from(rating.stars);
+                }
+            }
+        }
+        for (user, mut times) in responses {
+            if let Some(figures) = members.get_mut(&user) {
+                figures.median_first_response = median(&mut times);
+            }
+        }
+        stats.median_first_response = median(&mut all_responses);
+        stats.members = members.into_values().collect();
+        stats.members.sort_by(|a, b| {
+            (b.claimed + b.closed)
+                .cmp(&(a.claimed + a.closed))
+                .then(a.user.cmp(&b.user))
+        });
+        stats
+    }
+
+    fn report_lines(&self) -> Vec<String> {
+        let hours = if self.within_hours {
+            " (within support hours)"
+        } else {
+            ""
+        };
+        let mut lines = vec![
+            format!("**Average rating:** {}", average(self.stars, self.ratings)),
+            format!(
+                "**Median first staff response{hours}:** {}",
+                self.median_first_response.map_or("–".to_owned(), human)
+            ),
+        ];
+        if self.members.is_empty() {
+            return lines;
+        }
+        lines.push("**Staff:**".to_owned());
+        for figures in self.members.iter().take(MAX_STAFF_LINES) {
+            lines.push(format!(
+                "<@{}>: claimed {} · closed {} · median first response {} · rating {}",
+                figures.user,
+                figures.claimed,
+                figures.closed,
+                figures.median_first_response.map_or("–".to_owned(), human),
+                average(figures.stars, figures.ratings)
+            ));
+        }
+        if self.members.len() > MAX_STAFF_LINES {
+            lines.push(format!(
+                "… and {} more",
+                self.members.len() - MAX_STAFF_LINES
+            ));
+        }
+        lines
+    }
+}
+
+/// The figures of `user`, made empty the first time.
+fn figures_of(members: &mut HashMap<UserId, StaffFigures>, user: UserId) -> &mut StaffFigures {
+    members.entry(user).or_insert_with(|| StaffFigures {
+        user,
+        ..StaffFigures::default()
+    })
+}
+
+/// "4.5 (2 ratings)", "– (no ratings)"; one decimal, rounded, in integers.
+fn average(stars: u32, ratings: u32) -> String {
+    if ratings == 0 {
+        return "– (no ratings)".to_owned();
+    }
+    let tenths = (stars * 20 + ratings) / (ratings * 2);
+    let plural = if ratings == 1 { "" } else { "s" };
+    format!("{}.{} ({ratings} rating{plural})", tenths / 10, tenths % 10)
 }
 
 /// From `from` to `to` (zero when `to` is earlier: clocks of different writers).
@@ -215,6 +397,7 @@ mod tests {
                 // 2, 2, 4, 6 s: the mean of the middle two.
                 median_first_answer: Some(Duration::from_secs(3)),
                 median_close: Some(Duration::from_secs(120)),
+                staff: StaffStats::default(),
             }
         );
         let report = stats.report(30);
@@ -281,5 +464,95 @@ mod tests {
         assert_eq!(human(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3 d 4 h");
         assert_eq!(percent(2, 3), "67%");
         assert_eq!(percent(1, 8), "13%");
+    }
+
+    #[test]
+    fn staff_figures_count_claims_closes_responses_within_hours_and_ratings() {
+        use crate::{hours::SupportHours, registry::Rating};
+        const ANN: UserId = UserId::new(21);
+        const BEN: UserId = UserId::new(22);
+        const BOT: UserId = UserId::new(99);
+        let rated = |mut t: TicketEntry, stars: u8| {
+            t.handling.rating = Some(Rating {
+                stars,
+                comment: None,
+                at: at(7_200),
+                log_message_id: None,
+            });
+            t
+        };
+        let replied = |mut t: TicketEntry, by: UserId, after: i64| {
+            t.staff_replied_at = Some(at(after));
+            t.handling.staff_replied_by = Some(by);
+            t
+        };
+        let claimed = |mut t: TicketEntry, by: UserId| {
+            t.handling.claimed_by = Some(by);
+            t
+        };
+        let closed_by = |t: TicketEntry, by: UserId| TicketEntry {
+            closed_by: Some(by),
+            ..closed(t, 3_600)
+        };
+        let tickets = [
+            rated(closed_by(claimed(replied(ticket(), ANN, 60), ANN), ANN), 5),
+            rated(closed_by(replied(ticket(), ANN, 180), BEN), 4),
+            rated(
+                closed_by(claimed(replied(ticket(), BEN, 600), BEN), UserId::new(2)),
+                2,
+            ),
+            closed_by(ticket(), BOT),
+            claimed(ticket(), ANN),
+        ];
+        let stats = TicketStats::with_staff(&tickets, None, Some(BOT));
+        let staff = &stats.staff;
+        assert_eq!((staff.ratings, staff.stars), (3, 11));
+        // 60, 180, 600 s.
+        assert_eq!(staff.median_first_response, Some(Duration::from_secs(180)));
+        let ann = &staff.members[0];
+        assert_eq!(
+            (ann.user, ann.claimed, ann.closed),
+            (ANN, 2, 1),
+            "busiest first"
+        );
+        assert_eq!(ann.median_first_response, Some(Duration::from_secs(120)));
+        assert_eq!(
+            (ann.ratings, ann.stars),
+            (2, 9),
+            "claimed, else answered first"
+        );
+        let ben = &staff.members[1];
+        assert_eq!(
+            (ben.user, ben.claimed, ben.closed),
+            (BEN, 1, 1),
+            "the owner's own close is nobody's"
+        );
+        assert_eq!((ben.ratings, ben.stars), (1, 2));
+        assert_eq!(staff.members.len(), 2, "the bot's auto-close is nobody's");
+        let report = stats.report(30);
+        for line in [
+            "**Average rating:** 3.7 (3 ratings)",
+            "**Median first staff response:** 3 min 0 s",
+            "**Staff:**",
+            "<@21>: claimed 2 · closed 1 · median first response 2 min 0 s · rating 4.5 (2 ratings)",
+            "<@22>: claimed 1 · closed 1 · median first response 10 min 0 s · rating 2.0 (1 rating)",
+        ] {
+            assert!(report.lines().any(|l| l == line), "{line:?} in\n{report}");
+        }
+
+        // Within hours: T0 is 2027-01-15 08:00 UTC, a Friday; opening at 08:05 counts 5 min
+        // of the first response at most.
+        let hours = SupportHours::parse("UTC", "mon-fri", "08:05", "17:00")
+            .unwrap()
+            .schedule();
+        let within = TicketStats::with_staff(&tickets, hours, Some(BOT));
+        assert_eq!(
+            within.staff.median_first_response,
+            Some(Duration::ZERO),
+            "60 and 180 s fall before opening, 600 s is 5 min after"
+        );
+        assert!(within
+            .report(30)
+            .contains("**Median first staff response (within support hours):** 0 ms"));
     }
 }

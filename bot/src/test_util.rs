@@ -229,6 +229,7 @@ pub async fn record_setup(nats: &NatsServer, sandbox: &Sandbox) {
         panel_messages: Vec::new(),
         overflow_category_ids: Vec::new(),
         server_full_told_at: None,
+        staff: Default::default(),
         mode: crate::registry::TicketMode::Channels,
         threads_channel_id: None,
         topics: Vec::new(),

@@ -11,6 +11,8 @@ use std::{collections::HashMap, fmt::Write};
 use maud::{html, PreEscaped, DOCTYPE};
 use serenity::all::{Attachment, AttachmentId, Message, Timestamp, UserId};
 
+use crate::registry::Priority;
+
 /// What became of one attachment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Kept {
@@ -64,6 +66,10 @@ pub struct Record {
     pub feedback_up: u32,
     /// Answers rated not helpful.
     pub feedback_down: u32,
+    /// Its priority when it was closed.
+    pub priority: Priority,
+    /// Who had it when it was closed.
+    pub claimed_by: Option<UserId>,
 }
 
 impl Record {
@@ -72,6 +78,10 @@ impl Record {
             "{} (rated 👍 {} / 👎 {})",
             self.answers, self.feedback_up, self.feedback_down
         )
+    }
+
+    fn claimer(&self, show: impl Fn(UserId) -> String) -> String {
+        self.claimed_by.map_or_else(|| "nobody".to_owned(), show)
     }
 
     fn when(at: Option<&Timestamp>, show: impl Fn(&Timestamp) -> String) -> String {
@@ -96,6 +106,12 @@ impl Summary {
             self.record.answers(),
             Record::when(self.record.staff_replied_at.as_ref(), discord_time),
             Record::when(self.record.human_requested_at.as_ref(), discord_time),
+        );
+        let _ = write!(
+            text,
+            "\n**Priority:** {}\n**Claimed by:** {}",
+            self.record.priority.name(),
+            self.record.claimer(|user| format!("<@{user}>"))
         );
         if let Some(files) = self.files_line() {
             let _ = write!(text, "\n**Attachments:** {files}");
@@ -138,6 +154,8 @@ impl Summary {
                 "Human requested",
                 Record::when(self.record.human_requested_at.as_ref(), plain_time),
             ),
+            ("Priority", self.record.priority.name().to_owned()),
+            ("Claimed by", self.record.claimer(|user| user.to_string())),
         ];
         if let Some(files) = self.files_line() {
             lines.push(("Attachments", files));
@@ -365,6 +383,8 @@ mod tests {
                 human_requested_at: None,
                 feedback_up: 2,
                 feedback_down: 1,
+                priority: Priority::High,
+                claimed_by: Some(UserId::new(8)),
             },
             attachments_archived: 0,
             attachments_skipped: 0,
@@ -513,6 +533,7 @@ mod tests {
         assert!(text.contains("**Assistant answers:** 3 (rated 👍 2 / 👎 1)"));
         assert!(text.contains("**Staff replied:** yes, <t:1790000600:f>"));
         assert!(text.contains("**Human requested:** no"));
+        assert!(text.contains("**Priority:** high\n**Claimed by:** <@8>"));
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! answer is ephemeral and pings nobody.
 
 use serenity::all::{
-    CommandInteraction, ComponentInteraction, CreateAllowedMentions, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateModal, EditInteractionResponse, GuildId, Http, Member,
-    ModalInteraction, UserId,
+    ChannelId, CommandInteraction, ComponentInteraction, CreateAllowedMentions,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal,
+    EditInteractionResponse, GuildId, Http, Member, ModalInteraction, UserId,
 };
 
 use crate::guild::{
@@ -32,6 +32,15 @@ impl<'a> Asked<'a> {
             Self::Command(c) => c.guild_id,
             Self::Component(c) => c.guild_id,
             Self::Modal(m) => m.guild_id,
+        }
+    }
+
+    /// The channel it was asked in.
+    pub fn channel_id(self) -> ChannelId {
+        match self {
+            Self::Command(c) => c.channel_id,
+            Self::Component(c) => c.channel_id,
+            Self::Modal(m) => m.channel_id,
         }
     }
 
@@ -71,7 +80,9 @@ impl<'a> Asked<'a> {
         }
     }
 
-    async fn edit(self, http: &Http, edit: EditInteractionResponse) -> serenity::Result<()> {
+    /// Replaces the interaction's answer (the deferred one, or the message whose button was
+    /// pressed) with `edit`.
+    pub async fn edit(self, http: &Http, edit: EditInteractionResponse) -> serenity::Result<()> {
         match self {
             Self::Command(c) => c.edit_response(http, edit).await.map(drop),
             Self::Component(c) => c.edit_response(http, edit).await.map(drop),

@@ -32,6 +32,10 @@ pub const NOT_SET_UP: &str =
 pub const TOPIC_GONE: &str =
     "That topic no longer exists: ask an administrator to post the panel again.";
 
+/// Told to a member staff blocked from opening tickets.
+pub const BLOCKED: &str = "Sorry, you can't open a ticket on this server right now. If you \
+     think this is a mistake, please reach out to a moderator.";
+
 /// `/create-ticket [topic]`, for everyone.
 pub fn definition() -> CreateCommand {
     CreateCommand::new(NAME)
@@ -224,6 +228,10 @@ async fn open(ctx: &Context, tickets: &Tickets, asked: Asked<'_>, intake: Option
             format!("Your ticket is ready: <#{id}>")
         }
         Ok(Opened::NotSetUp) => NOT_SET_UP.to_owned(),
+        Ok(Opened::Blocked) => {
+            tracing::info!("a blocked member was refused a ticket");
+            BLOCKED.to_owned()
+        }
         Err(err) => {
             let refusal = Refusal::of(&err);
             refusal.log(&err, "create a ticket channel");

@@ -3,13 +3,13 @@
 //! thread mode, by adding or removing a thread member).
 
 use serenity::all::{
-    CommandDataOptionValue, CommandInteraction, CommandOptionType, Context, CreateAllowedMentions,
-    CreateCommand, CreateCommandOption, CreateMessage, UserId,
+    CommandInteraction, CommandOptionType, Context, CreateAllowedMentions, CreateCommand,
+    CreateCommandOption, CreateMessage, UserId,
 };
 
 use super::{
     answer::{defer, follow_up, respond_now},
-    close_ticket::NOT_A_TICKET,
+    guard, options,
 };
 use crate::{guild::refusal::Refusal, tickets::Tickets};
 
@@ -51,18 +51,10 @@ pub fn remove_definition() -> CreateCommand {
 pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
     let adding = command.data.name == ADD_NAME;
     let channel = command.channel_id;
-    let Some(ticket) = tickets.registry().open_ticket(channel) else {
-        respond_now(&ctx.http, command, NOT_A_TICKET).await;
+    let Some(ticket) = guard::staff_ticket(ctx, tickets, command.into(), NOT_STAFF).await else {
         return;
     };
-    if !tickets.is_staff_of(&ticket, command.member.as_deref()) {
-        respond_now(&ctx.http, command, NOT_STAFF).await;
-        return;
-    }
-    let Some(member) = command.data.options.iter().find_map(|o| match o.value {
-        CommandDataOptionValue::User(user) if o.name == MEMBER_OPTION => Some(user),
-        _ => None,
-    }) else {
+    let Some(member) = options::user(command, MEMBER_OPTION) else {
         respond_now(
             &ctx.http,
             command,

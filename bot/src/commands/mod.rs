@@ -4,10 +4,18 @@
 
 mod answer;
 pub mod answer_buttons;
+pub mod blocks;
+pub mod claim;
 pub mod close_ticket;
 pub mod create_ticket;
+mod guard;
+pub mod hours;
+pub mod list;
 pub mod members;
+mod options;
 pub mod panel;
+pub mod priority;
+pub mod rating;
 pub mod reopen;
 pub mod setup;
 pub mod stats;
@@ -22,7 +30,7 @@ use serenity::all::{
 use crate::{
     answers::{DOWN_BUTTON, HUMAN_BUTTON, UP_BUTTON},
     registry::Vote,
-    tickets::{Tickets, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON, OPEN_BUTTON},
+    tickets::{Tickets, CLAIM_BUTTON, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON, OPEN_BUTTON},
 };
 
 /// The commands the bot registers.
@@ -38,6 +46,14 @@ pub fn definitions() -> Vec<CreateCommand> {
         transcript::definition(),
         reopen::definition(),
         topics::definition(),
+        claim::claim_definition(),
+        claim::unclaim_definition(),
+        claim::transfer_definition(),
+        priority::definition(),
+        blocks::block_definition(),
+        blocks::unblock_definition(),
+        list::definition(),
+        hours::definition(),
     ]
 }
 
@@ -95,6 +111,13 @@ pub async fn dispatch(ctx: &Context, tickets: &Tickets, command: &CommandInterac
         transcript::NAME => transcript::run(ctx, tickets, command).await,
         reopen::NAME => reopen::run(ctx, tickets, command).await,
         topics::NAME => topics::run(ctx, tickets, command).await,
+        priority::NAME => priority::run(ctx, tickets, command).await,
+        blocks::BLOCK_NAME | blocks::UNBLOCK_NAME => blocks::run(ctx, tickets, command).await,
+        list::NAME => list::run(ctx, tickets, command).await,
+        hours::NAME => hours::run(ctx, tickets, command).await,
+        claim::CLAIM_NAME | claim::UNCLAIM_NAME | claim::TRANSFER_NAME => {
+            claim::run(ctx, tickets, command).await;
+        }
         other => tracing::warn!(command = other, "unknown command, ignored"),
     }
 }
@@ -110,9 +133,19 @@ pub async fn dispatch_component(
         CLOSE_BUTTON => close_ticket::ask_confirmation(ctx, component).await,
         CLOSE_CONFIRM_BUTTON => close_ticket::run_button(ctx, tickets, component).await,
         close_ticket::CANCEL_BUTTON => close_ticket::cancelled(ctx, component).await,
+        CLAIM_BUTTON => claim::run_button(ctx, tickets, component).await,
         HUMAN_BUTTON => answer_buttons::talk_to_a_human(ctx, tickets, component).await,
         UP_BUTTON => answer_buttons::vote(ctx, tickets, component, Vote::Up).await,
         DOWN_BUTTON => answer_buttons::vote(ctx, tickets, component, Vote::Down).await,
+        id if id.starts_with(crate::rating::STAR_PREFIX) => {
+            rating::run_star(ctx, tickets, component).await;
+        }
+        id if id.starts_with(crate::rating::COMMENT_PREFIX) => {
+            rating::run_comment_button(ctx, tickets, component).await;
+        }
+        id if id.starts_with(crate::listing::BUTTON_PREFIX) => {
+            list::run_button(ctx, tickets, component).await;
+        }
         id if id.starts_with(crate::reopen::BUTTON_PREFIX) => {
             reopen::run_button(ctx, tickets, component).await;
         }
@@ -133,6 +166,8 @@ pub async fn dispatch_modal(ctx: &Context, tickets: &Tickets, modal: &ModalInter
         create_ticket::form_submitted(ctx, tickets, modal, topic).await;
     } else if let Some(topic) = topic(topics::QUESTIONS_FORM_PREFIX) {
         topics::questions_submitted(ctx, tickets, modal, topic).await;
+    } else if id.starts_with(crate::rating::FORM_PREFIX) {
+        rating::run_form(ctx, tickets, modal).await;
     } else {
         tracing::warn!(custom_id = id, "unknown form, ignored");
     }

@@ -1,13 +1,17 @@
 //! `/ticket-stats [days]` (Support and administrators): how the guild's tickets opened in the
 //! last `days` days (30 unless given, 1 to 365) went, from the stored entries
-//! ([`crate::stats`]), so the figures survive restarts. Ephemeral.
+//! ([`crate::stats`]), so the figures survive restarts: the tickets' and the staff's (response
+//! times within the support hours, when set). Ephemeral.
 
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, Context, CreateCommand,
     CreateCommandOption, Timestamp,
 };
 
-use super::answer::{defer, follow_up, respond_now};
+use super::{
+    answer::{defer, follow_up, respond_now},
+    guard,
+};
 use crate::{stats::TicketStats, tickets::Tickets};
 
 /// The command's name.
@@ -43,14 +47,9 @@ pub fn definition() -> CreateCommand {
 /// Handles one `/ticket-stats`.
 #[tracing::instrument(name = "ticket_stats", skip_all, fields(user_id = %command.user.id))]
 pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction) {
-    let Some(guild) = command.guild_id else {
-        respond_now(&ctx.http, command, "Run this command in a server.").await;
+    let Some(guild) = guard::staff_guild(ctx, tickets, command.into(), NOT_STAFF).await else {
         return;
     };
-    if !tickets.is_staff(guild, command.member.as_deref()) {
-        respond_now(&ctx.http, command, NOT_STAFF).await;
-        return;
-    }
     let Some(days) = days(command) else {
         let text = format!("`days` must be a whole number from 1 to {MAX_DAYS}.");
         respond_now(&ctx.http, command, &text).await;
@@ -70,7 +69,12 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
                 read_ms = started.elapsed().as_millis(),
                 "ticket statistics computed"
             );
-            TicketStats::of(&entries).report(days)
+            let hours = tickets
+                .registry()
+                .guild(guild)
+                .and_then(|g| g.staff.hours)
+                .and_then(|h| h.schedule());
+            TicketStats::with_staff(&entries, hours, Some(tickets.bot_id())).report(days)
         }
         Err(err) => {
             tracing::error!(error = %err, "cannot read the tickets for the statistics");

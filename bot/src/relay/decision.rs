@@ -26,6 +26,8 @@ pub(super) enum Decision {
     Quiet,
     /// Someone pressed "Talk to a human" and no staff have written since: left to them.
     AwaitingStaff,
+    /// A staff member claimed the ticket (and the guild leaves claimed tickets to them).
+    Claimed,
     /// Over its author's limit: dropped; `notify` the first time this minute.
     SlowDown { notify: bool },
     /// Its text cannot be relayed (longer than the contract allows).
@@ -42,7 +44,11 @@ impl Decision {
             Self::StaffWrote { announce } => *announce,
             Self::SlowDown { notify } => *notify,
             Self::Relay(_) => true,
-            Self::TicketClosed | Self::Quiet | Self::AwaitingStaff | Self::NothingToRelay => false,
+            Self::TicketClosed
+            | Self::Quiet
+            | Self::AwaitingStaff
+            | Self::Claimed
+            | Self::NothingToRelay => false,
         }
     }
 }
@@ -56,6 +62,8 @@ pub(super) struct Facts {
     pub from_staff: bool,
     /// Its ticket awaits staff ("Talk to a human" was pressed; the registry remembers it).
     pub awaiting_staff: bool,
+    /// Its ticket is claimed and its guild leaves claimed tickets to their claimer.
+    pub claimed: bool,
 }
 
 /// The handoffs and the per-user limit: what the decisions remember.
@@ -90,6 +98,9 @@ impl Gate {
         }
         if facts.awaiting_staff {
             return Decision::AwaitingStaff;
+        }
+        if facts.claimed {
+            return Decision::Claimed;
         }
         if let Verdict::Drop { notify } = self.user_limit.check(message.author.id) {
             return Decision::SlowDown { notify };
@@ -155,16 +166,19 @@ mod tests {
         open_ticket: true,
         from_staff: false,
         awaiting_staff: false,
+        claimed: false,
     };
     const FROM_STAFF: Facts = Facts {
         open_ticket: true,
         from_staff: true,
         awaiting_staff: false,
+        claimed: false,
     };
     const AWAITING: Facts = Facts {
         open_ticket: true,
         from_staff: false,
         awaiting_staff: true,
+        claimed: false,
     };
 
     fn relays(decision: &Decision) -> bool {
@@ -193,6 +207,7 @@ mod tests {
             open_ticket: false,
             from_staff: true,
             awaiting_staff: true,
+            claimed: true,
         };
         assert_eq!(
             gate(0).decide(&message(STAFF, "hi"), closed),
@@ -283,6 +298,30 @@ mod tests {
             relays(&gate.decide(&message_in(31, USER, "hi", true), OPEN)),
             "the waits did not count against the limit, and other tickets answer"
         );
+    }
+
+    #[test]
+    fn a_claimed_ticket_is_left_to_its_claimer_whose_messages_still_count() {
+        let gate = gate(1);
+        let claimed = Facts {
+            claimed: true,
+            ..OPEN
+        };
+        for _ in 0..3 {
+            assert_eq!(
+                gate.decide(&message(USER, "hello?"), claimed),
+                Decision::Claimed
+            );
+        }
+        let from_claimer = Facts {
+            from_staff: true,
+            ..claimed
+        };
+        assert_eq!(
+            gate.decide(&message(STAFF, "on it"), from_claimer),
+            Decision::StaffWrote { announce: true }
+        );
+        assert!(!Decision::Claimed.acts());
     }
 
     #[test]

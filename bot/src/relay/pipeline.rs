@@ -87,10 +87,18 @@ impl Inner {
         // Staff first: the lookup may wait for REST, and the ticket is read after it.
         let from_staff = self.is_staff(&message).await;
         let ticket = self.registry.open_ticket(message.channel_id);
+        let claimed = ticket.as_ref().is_some_and(|t| {
+            t.handling.claimed_by.is_some()
+                && !self
+                    .registry
+                    .guild(t.guild_id)
+                    .is_some_and(|g| g.staff.assistant_while_claimed)
+        });
         let facts = Facts {
             open_ticket: ticket.is_some(),
             from_staff,
             awaiting_staff: ticket.is_some_and(|t| t.awaiting_staff),
+            claimed,
         };
         let decision = self.gate.decide(&message, facts);
         if matches!(decision, Decision::StaffWrote { .. }) {
@@ -128,6 +136,9 @@ impl Inner {
             }
             Decision::AwaitingStaff => {
                 tracing::debug!("a human was asked for in this ticket; message left to staff");
+            }
+            Decision::Claimed => {
+                tracing::debug!("the ticket is claimed; message left to its claimer");
             }
             Decision::SlowDown { notify } => {
                 tracing::info!(
@@ -347,9 +358,9 @@ impl Inner {
         message: &Message,
     ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let registry = Arc::clone(&self.registry);
-        let (channel, at) = (message.channel_id, message.timestamp);
+        let (channel, at, by) = (message.channel_id, message.timestamp, message.author.id);
         async move {
-            if let Err(err) = registry.staff_wrote(channel, at).await {
+            if let Err(err) = registry.staff_wrote(channel, at, by).await {
                 tracing::warn!(error = %err, channel_id = %channel, "cannot record the staff reply in the ticket's entry");
             }
         }

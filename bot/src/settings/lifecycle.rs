@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use crate::clock::Clock;
+
 /// `TICKET_REOPEN_HOURS` when unset: three days, a long weekend.
 pub const REOPEN_WINDOW: Duration = Duration::from_secs(72 * 3600);
 /// An empty overflow category is deleted after this long: long enough that a category
@@ -30,6 +32,8 @@ pub struct LifecycleSettings {
     pub reopen_window: Option<Duration>,
     /// How long an overflow category ("Tickets 2", ...) stays once it is empty.
     pub overflow_quiet: Duration,
+    /// "Now" for the support hours (tests shift it).
+    pub clock: Clock,
 }
 
 /// When idle tickets are warned and closed.
@@ -50,6 +54,7 @@ impl Default for LifecycleSettings {
             close_retry: Duration::from_secs(60),
             reopen_window: Some(REOPEN_WINDOW),
             overflow_quiet: OVERFLOW_QUIET,
+            clock: Clock::default(),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Posting an archived transcript: read back from the archive (so what is posted is what was
 //! kept), with its summary in `ticket-logs` (retried with backoff while Discord fails), to the
-//! owner by DM (both with a Reopen button while reopening is on), and a closing notice in the
-//! ticket saying so. Each failure is told as it is:
+//! owner by DM (both with a Reopen button while reopening is on; the DM with the rating
+//! prompt too, which goes in the ticket instead when the owner's DMs are closed), and a closing
+//! notice in the ticket saying so. Each failure is told as it is:
 //! the log channel missing or deleted (the next `/setup` makes it again), a refused post, DMs
 //! closed.
 
@@ -16,6 +17,7 @@ use super::Tickets;
 use crate::{
     archive,
     guild::refusal::{code, is_forbidden, is_transient, is_unknown, CANNOT_DM},
+    rating::{prompt_buttons, PROMPT},
     registry::TicketEntry,
     transcript::Summary,
 };
@@ -68,6 +70,10 @@ impl Tickets {
         };
         let sent_to_owner = self.send_to_owner(channel, ticket, &summary, &files).await;
         self.post_notice(channel, ticket).await;
+        if !sent_to_owner {
+            // The DM carried the rating prompt; without it, the ticket does until it goes.
+            self.ask_rating(channel).await;
+        }
         Delivered {
             log_channel_id: log.map(|(channel, _)| channel),
             log_message_id: log.map(|(_, message)| message),
@@ -162,13 +168,15 @@ impl Tickets {
                 return false;
             }
         };
+        let mut buttons = self.reopen_buttons(channel);
+        buttons.extend(prompt_buttons(channel));
         let message = CreateMessage::new()
             .content(format!(
-                "Your support ticket was closed. Here is its transcript.\n\n{}",
+                "Your support ticket was closed. Here is its transcript.\n\n{}\n\n{PROMPT}",
                 summary.markdown()
             ))
             .files(attachments(files))
-            .components(self.reopen_buttons(channel))
+            .components(buttons)
             .allowed_mentions(CreateAllowedMentions::new());
         match dm.id.send_message(self.http(), message).await {
             Ok(_) => true,

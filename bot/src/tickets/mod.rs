@@ -14,11 +14,15 @@ mod adopt;
 mod answer_buttons;
 mod archived;
 mod auto_close;
+mod blocks;
+mod claim;
 mod close;
 mod deliver;
 mod finish;
 mod open;
 mod overflow;
+mod priority;
+mod rating;
 mod record;
 mod reopen;
 mod setup;
@@ -43,9 +47,13 @@ use crate::{
 
 pub use answer_buttons::Escalation;
 pub use archived::{ArchivedTranscript, Wanted};
+pub use blocks::BlockChange;
+pub use claim::{ClaimChange, ClaimMoved, ClaimRefusal, CLAIM_BUTTON};
 pub use close::{CloseError, Closed, CLOSE_BUTTON, CLOSE_CONFIRM_BUTTON};
-pub use open::{Opened, OPEN_BUTTON};
+pub use open::{staff_away_notice, Opened, OPEN_BUTTON};
 pub use overflow::SERVER_FULL_NOTICE;
+pub use priority::PriorityChange;
+pub use rating::Rated;
 pub use reopen::{ReopenError, Reopening};
 pub use setup::{Found, Outcome, SetupError};
 pub use thread::THREAD_REOPENED;
@@ -277,6 +285,17 @@ impl Tickets {
         let support = guild.as_ref().map(|g| g.support_role_id);
         let topic_role = guild.as_ref().and_then(|g| g.topic_role(ticket.topic_id));
         member.is_some_and(|m| Standing::of_member(m).is_staff_of_topic(support, topic_role))
+    }
+
+    /// Whether `user` is staff in `guild`, by their roles (asked of the member cache) and the
+    /// guild's roles in the gateway's cache: for a member named in a command, not the asker.
+    pub async fn is_staff_user(&self, guild: GuildId, user: UserId) -> bool {
+        let roles = self.inner.members.roles(guild, user).await;
+        let support = self.inner.registry.guild(guild).map(|g| g.support_role_id);
+        let Some(guild) = self.inner.cache.guild(guild) else {
+            return false;
+        };
+        Standing::in_guild(&guild, user, roles).is_staff(support)
     }
 
     /// The channel of `channel`'s ticket was deleted by someone else: an open ticket, or one

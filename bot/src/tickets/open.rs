@@ -15,7 +15,11 @@ use serenity::all::{
     CreateChannel, CreateEmbed, CreateMessage, GuildId, Timestamp, UserId,
 };
 
-use super::{close::CLOSE_BUTTON, Tickets};
+use super::{
+    claim::{channel_topic, CLAIM_BUTTON},
+    close::CLOSE_BUTTON,
+    Tickets,
+};
 use crate::{
     guild::{
         overwrites::{member_overwrite, support_overwrite, ticket_overwrites},
@@ -37,28 +41,51 @@ pub enum Opened {
     Created(ChannelId),
     /// `/setup` has not run in this guild.
     NotSetUp,
+    /// Staff blocked the user from opening tickets.
+    Blocked,
 }
 
-/// The Close button a ticket's first message carries.
+/// The buttons a ticket's first message carries: Close, and Claim (for staff).
 pub(super) fn close_buttons() -> Vec<CreateActionRow> {
-    vec![CreateActionRow::Buttons(vec![CreateButton::new(
-        CLOSE_BUTTON,
+    vec![CreateActionRow::Buttons(vec![
+        CreateButton::new(CLOSE_BUTTON)
+            .label("Close ticket")
+            .style(ButtonStyle::Danger),
+        CreateButton::new(CLAIM_BUTTON)
+            .label("Claim")
+            .style(ButtonStyle::Primary),
+    ])]
+}
+
+/// What the welcome adds outside the support hours: when staff are back (`back`, Unix
+/// seconds, shown in each reader's own time zone by Discord).
+pub fn staff_away_notice(back: i64) -> String {
+    format!(
+        "Our support team is away right now; they are back <t:{back}:F> (<t:{back}:R>). \
+         The assistant keeps answering in the meantime."
     )
-    .label("Close ticket")
-    .style(ButtonStyle::Danger)])]
 }
 
 impl Tickets {
+    /// When staff are next there in `guild`, if its support hours say they are away now.
+    pub fn staff_back_at(&self, guild: GuildId) -> Option<i64> {
+        let hours = self.registry().guild(guild)?.staff.hours?;
+        hours.schedule()?.next_open(self.inner.settings.clock.now())
+    }
+
     /// Finds the user's open ticket or opens one, under a topic with the member's answers to
     /// its form (`intake`; `None`: no topic, as before topics existed). Two quick presses,
     /// commands or forms of one user are taken one at a time: the second finds the first's
-    /// ticket.
+    /// ticket. A member staff blocked gets [`Opened::Blocked`].
     pub async fn open_with(
         &self,
         guild_id: GuildId,
         user_id: UserId,
         intake: Option<Intake>,
     ) -> serenity::Result<Opened> {
+        if self.is_blocked(guild_id, user_id) {
+            return Ok(Opened::Blocked);
+        }
         let _guard = self.inner.ticket_locks.lock((guild_id, user_id)).await;
         let registry = self.registry();
         if let Some(existing) = registry.open_ticket_of(guild_id, user_id) {
@@ -76,7 +103,7 @@ impl Tickets {
         }
         let entry = TicketEntry::opened_with(guild_id, user_id, Timestamp::now(), intake.as_ref());
         let channel = self.new_ticket_channel(entry, &[]).await?;
-        let welcome = welcome(user_id, intake.as_ref());
+        let welcome = welcome(user_id, intake.as_ref(), self.staff_back_at(guild_id));
         if let Err(err) = channel.send_message(self.http(), welcome).await {
             // The channel works without its welcome; removing it would lose the user's ticket.
             tracing::warn!(error = %err, channel_id = %channel, "cannot post the welcome message");
@@ -109,13 +136,9 @@ impl Tickets {
                 }
             }
             overwrites.extend(members.iter().copied().map(member_overwrite));
-            let channel_topic = match &entry.topic {
-                Some(topic) => format!("Support ticket of <@{user_id}> · {topic}"),
-                None => format!("Support ticket of <@{user_id}>"),
-            };
             let builder = CreateChannel::new(ticket_channel_name(user_id))
                 .kind(ChannelType::Text)
-                .topic(channel_topic)
+                .topic(channel_topic(&entry))
                 .permissions(overwrites);
             self.create_ticket_channel(guild_id, builder).await?.id
         };
@@ -133,7 +156,7 @@ impl Tickets {
 
 /// The ticket's first message: who it is for and what to do, the topic when it has one, and
 /// the member's form answers under it.
-fn welcome(user_id: UserId, intake: Option<&Intake>) -> CreateMessage {
+fn welcome(user_id: UserId, intake: Option<&Intake>, staff_back: Option<i64>) -> CreateMessage {
     let mut text = format!("Welcome <@{user_id}>! ");
     if let Some(intake) = intake {
         text.push_str(&format!("**Topic:** {}\n", intake.topic.name));
@@ -143,6 +166,10 @@ fn welcome(user_id: UserId, intake: Option<&Intake>) -> CreateMessage {
          read along. When you are done, close the ticket with the button below or \
          `/close-ticket`.",
     );
+    if let Some(back) = staff_back {
+        text.push_str("\n\n");
+        text.push_str(&staff_away_notice(back));
+    }
     let mut message = CreateMessage::new()
         .content(text)
         .components(close_buttons())

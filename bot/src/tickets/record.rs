@@ -129,6 +129,8 @@ impl Tickets {
                 human_requested_at: ticket.human_requested_at,
                 feedback_up: ticket.feedback_up,
                 feedback_down: ticket.feedback_down,
+                priority: ticket.handling.priority,
+                claimed_by: ticket.handling.claimed_by,
             },
             attachments_archived: archived,
             attachments_skipped: skipped,

@@ -237,6 +237,11 @@ async fn ensure(
             .as_ref()
             .map(|r| r.topics.clone())
             .unwrap_or_default(),
+        // What the guild chose (blocks, hours, ...) outlives a repair.
+        staff: recorded
+            .as_ref()
+            .map(|r| r.staff.clone())
+            .unwrap_or_default(),
         panel_messages: recorded.map(|r| r.panel_messages).unwrap_or_default(),
         mode,
         threads_channel_id: threads_channel.map(|(id, _)| id),

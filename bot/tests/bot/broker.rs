@@ -76,7 +76,7 @@ async fn the_registry_works_as_the_bot_user_and_other_users_are_refused() {
         Ok(HumanRequest::Requested(_))
     ));
     registry
-        .staff_wrote(channel, Timestamp::now())
+        .staff_wrote(channel, Timestamp::now(), owner)
         .await
         .unwrap();
     let mut vote = Feedback {

@@ -607,6 +607,125 @@ async fn ticket_stats_scan_figure() {
     );
 }
 
+/// `/ticket-list` (open tickets, from memory; closed ones, a pass over the bucket) and
+/// `/ticket-stats` (with the staff's figures) answered through the sandbox, with 10,000 stored
+/// tickets of the guild (100 open, the rest closed, claimed, answered and rated): the time
+/// from the interaction to the bot's answer, median of 5.
+///
+/// `cargo test -p bot --test bot -- --ignored --nocapture staff_commands_figure`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a test: run it explicitly"]
+async fn staff_commands_figure() {
+    use bot::registry::{Priority, Rating, TicketEntry, TicketStatus};
+    use futures::StreamExt;
+    use sandbox::fixtures::CommandOption;
+    use serenity::all::{ChannelId, GuildId, Timestamp, UserId};
+    const STORED: u64 = 10_000;
+    const OPEN: u64 = 100;
+    let fake =
+        FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(RateLimits::unlimited())).await;
+    let SetUp { category, nats, .. } = set_up(&fake).await;
+    let open: Vec<u64> = (0..OPEN)
+        .map(|n| fake.add_text_channel(&format!("case-{n}"), Some(category)))
+        .collect();
+    {
+        let client = common::nats::connect(&nats.settings(), "figure")
+            .await
+            .unwrap();
+        helpers::wait_connected(&client).await;
+        let registry = bot::registry::Registry::open(client).await.unwrap();
+        let now = Timestamp::now();
+        let at = |secs: i64| Timestamp::from_unix_timestamp(now.unix_timestamp() + secs).unwrap();
+        futures::stream::iter(0..STORED)
+            .map(|n| {
+                let (registry, open) = (&registry, &open);
+                async move {
+                    let guild = GuildId::new(GUILD_ID);
+                    let owner = UserId::new(500_000_000_000_000_000 + n);
+                    let mut entry = TicketEntry::opened(guild, owner, at(-7_200));
+                    let staff = UserId::new(600_000_000_000_000_000 + n % 7);
+                    entry.handling.claimed_by = Some(staff);
+                    entry.handling.priority = Priority::ALL[usize::try_from(n % 4).unwrap()];
+                    entry.staff_replied_at = Some(at(-7_000));
+                    entry.handling.staff_replied_by = Some(staff);
+                    entry.first_answer_at = Some(at(-7_190));
+                    entry.answers = 2;
+                    let channel = match open.get(usize::try_from(n).unwrap()) {
+                        Some(channel) => *channel,
+                        None => {
+                            entry.status = TicketStatus::Deleted;
+                            entry.closed_at = Some(at(-60));
+                            entry.closed_by = Some(staff);
+                            entry.handling.rating = Some(Rating {
+                                stars: u8::try_from(1 + n % 5).unwrap(),
+                                comment: None,
+                                at: at(-30),
+                                log_message_id: None,
+                            });
+                            700_000_000_000_000_000 + n
+                        }
+                    };
+                    registry
+                        .put_ticket(ChannelId::new(channel), entry)
+                        .await
+                        .unwrap();
+                }
+            })
+            .buffer_unordered(64)
+            .collect::<Vec<()>>()
+            .await;
+    }
+    let bot = helpers::spawn_bot_with_nats(fake.clone(), nats).await;
+    let general = fake.add_text_channel("general", None);
+    let support = sandbox::PERSONAS
+        .iter()
+        .find(|p| p.id == crate::fake_discord::SUPPORT_ID)
+        .unwrap();
+    let timed = |name: &str, options: Vec<CommandOption>| {
+        let fake = fake.clone();
+        let name = name.to_owned();
+        async move {
+            let mut times = Vec::new();
+            let mut answer = String::new();
+            for _ in 0..5 {
+                let started = std::time::Instant::now();
+                let id = fake
+                    .run_command_with(support, &name, general, &options)
+                    .unwrap();
+                answer = fake.wait_for_answer(id).await;
+                times.push(started.elapsed());
+            }
+            times.sort_unstable();
+            (times[2], times[0], times[4], answer)
+        }
+    };
+    let status = |s: &str| vec![CommandOption::String("status".into(), s.into())];
+    let list_open = timed(bot::ticket_list::NAME, Vec::new()).await;
+    assert!(
+        list_open.3.starts_with("**Open tickets:** 100"),
+        "{}",
+        list_open.3
+    );
+    let list_closed = timed(bot::ticket_list::NAME, status("closed")).await;
+    assert!(
+        list_closed.3.starts_with("**Closed tickets:** 9900"),
+        "{}",
+        list_closed.3
+    );
+    let stats = timed(bot::ticket_stats::NAME, Vec::new()).await;
+    assert!(stats.3.contains("**Staff:**"), "{}", stats.3);
+    for (what, (median, min, max, _)) in [
+        ("/ticket-list (open, from memory)", list_open),
+        ("/ticket-list status:closed (a bucket pass)", list_closed),
+        ("/ticket-stats (with staff figures)", stats),
+    ] {
+        println!(
+            "FIGURE {what} with {STORED} stored tickets: median {median:?} (min {min:?}, max {max:?})"
+        );
+    }
+    bot.shutdown().await.unwrap();
+}
+
 /// A registry on a nats-server of its own (which lives as long as the first value), and the
 /// client it uses.
 async fn own_registry() -> (

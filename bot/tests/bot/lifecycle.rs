@@ -40,18 +40,24 @@ async fn without_a_guild_id_the_commands_are_registered_globally() {
             "ticket-stats",
             "ticket-transcript",
             "ticket-reopen",
-            "ticket-topic"
+            "ticket-topic",
+            "ticket-claim",
+            "ticket-unclaim",
+            "ticket-transfer",
+            "ticket-priority",
+            "ticket-block",
+            "ticket-unblock",
+            "ticket-list",
+            "ticket-hours"
         ]
     );
-    // Administrators only: /setup, /ticket-panel and /ticket-topic. The rest are for everyone
-    // (Support is a role, not a permission Discord could filter on): the bot checks who may do
-    // what.
-    for (index, admin_only) in [
-        true, false, false, true, false, false, false, false, false, true,
-    ]
-    .iter()
-    .enumerate()
-    {
+    // Administrators only: /setup, /ticket-panel, /ticket-topic and /ticket-hours. The rest are
+    // for everyone (Support is a role, not a permission Discord could filter on): the bot checks
+    // who may do what.
+    let admin_only: Vec<bool> = (0..names.len())
+        .map(|i| [0, 3, 9, 17].contains(&i))
+        .collect();
+    for (index, admin_only) in admin_only.iter().enumerate() {
         let command = &global[0].body[index];
         let bits = &command["default_member_permissions"];
         if *admin_only {

@@ -20,6 +20,7 @@ mod relay;
 mod reopen;
 mod setup;
 mod shards;
+mod staff;
 mod streaming;
 mod threads;
 mod ticket_stats;

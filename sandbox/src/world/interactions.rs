@@ -216,8 +216,8 @@ impl World {
         }
         let message = stored.message.clone();
         let guild = self.guild_for(channel);
-        // As the page always sent it: the presser without roles.
-        let (guild_id, member) = (guild.id, Member::new(User::new(user.id, false), Vec::new()));
+        // As Discord sends it: the presser with their roles (staff checks read them).
+        let (guild_id, member) = (guild.id, guild.member(user.id));
         let id = self.next_id();
         let interaction =
             Interaction::component(id, guild_id, member, user.administrator, message, custom_id);
@@ -283,7 +283,14 @@ impl World {
                     stored.message.apply(data, attachments);
                 }
             }
-            Some(CallbackKind::Pong | CallbackKind::DeferredUpdate) => {}
+            Some(CallbackKind::DeferredUpdate) => {
+                // As on Discord, a component's deferred update is followed by edits of the
+                // message whose component was used: that message is the answer's original.
+                if let Some(source) = interaction.source_message {
+                    self.set_original(token, source);
+                }
+            }
+            Some(CallbackKind::Pong) => {}
             // A form's body is not a message: the callback route hands it to `open_form`.
             Some(CallbackKind::Modal) | None => return Err(ApiError::InvalidFormBody),
         }

@@ -132,6 +132,23 @@ async fn click(client: &Client, css: &str, what: &str) {
         .unwrap_or_else(|err| panic!("cannot {what}: {err}"));
 }
 
+/// Runs the command `name` from the page with none of its optional options: the page asks for
+/// them in a form first, and Run sends it as it is.
+async fn run_command(client: &Client, name: &str) {
+    click(
+        client,
+        &format!("button.command[data-command='{name}']"),
+        &format!("click /{name}"),
+    )
+    .await;
+    click(
+        client,
+        "#command-form button[value='run']",
+        &format!("run /{name} from its form"),
+    )
+    .await;
+}
+
 /// Waits for a bot message containing `text`.
 async fn wait_for_bot_message(client: &Client, text: &str) -> Element {
     let xpath = format!("//li[contains(@class, 'bot')][contains(., '{text}')]");
@@ -180,24 +197,14 @@ async fn a_newcomer_sets_up_opens_a_ticket_and_gets_an_answer_that_member_b_cann
         .await
         .expect("the page loads");
     wait_for(&client, "#bot-status.ok").await;
-    click(
-        &client,
-        "button.command[data-command='setup']",
-        "click /setup",
-    )
-    .await;
+    run_command(&client, "setup").await;
     wait_for_bot_message(&client, "created the Tickets category").await;
     assert!(banner_hidden(&client).await, "no error shown");
     screenshot(&client, "1-admin-runs-setup.png").await;
 
     // Member A opens a ticket and writes in it.
     act_as(&client, "member-a", "alice").await;
-    click(
-        &client,
-        "button.command[data-command='create-ticket']",
-        "click /create-ticket",
-    )
-    .await;
+    run_command(&client, "create-ticket").await;
     wait_for_bot_message(&client, "Your ticket is ready").await;
     let ticket = format!(".channel[data-name='{ticket_name}']");
     click(&client, &ticket, "open the ticket").await;
@@ -388,12 +395,7 @@ async fn a_member_presses_a_topic_of_the_panel_fills_in_its_form_and_her_ticket_
         .await
         .expect("the page loads");
     wait_for(&client, "#bot-status.ok").await;
-    click(
-        &client,
-        "button.command[data-command='setup']",
-        "click /setup",
-    )
-    .await;
+    run_command(&client, "setup").await;
     wait_for_bot_message(&client, "created the Tickets category").await;
     // What `/ticket-topic add` and `questions` would have stored.
     let question = |label: &str, style| TopicQuestion {
