@@ -39,15 +39,25 @@ struct StreamingWorker {
 }
 
 impl StreamingWorker {
-    async fn serve(self, nats_url: String, fake: FakeDiscord) {
+    /// Subscribes (so that the bot's first request finds it), then answers in a task.
+    async fn serve(self, nats_url: String, fake: FakeDiscord) -> tokio::task::JoinHandle<()> {
         let client = async_nats::connect(nats_url)
             .await
             .expect("worker connects");
-        let mut requests = client
+        let requests = client
             .queue_subscribe(SUBJECT, QUEUE_GROUP.to_owned())
             .await
             .expect("worker subscribes");
         client.flush().await.expect("subscribed");
+        tokio::spawn(self.answer(client, requests, fake))
+    }
+
+    async fn answer(
+        self,
+        client: async_nats::Client,
+        mut requests: async_nats::Subscriber,
+        fake: FakeDiscord,
+    ) {
         while let Some(request) = requests.next().await {
             let Some(reply_to) = request.reply.clone() else {
                 continue;
@@ -157,7 +167,7 @@ async fn a_streamed_answer_shows_its_first_words_early_edits_within_limits_and_e
     };
     let nats_url = nats.url();
     let bot = spawn_bot_with_nats(fake.clone(), nats).await;
-    let serving = tokio::spawn(worker.serve(nats_url, fake.clone()));
+    let serving = worker.serve(nats_url, fake.clone()).await;
 
     let question = fake.send_message(ticket, USER_ID, "how do refunds work?");
     // The check runs under the sandbox's lock: it reads the record, not the messages.
