@@ -91,7 +91,9 @@ mod transcript;
 
 /// `/setup`: the name it is registered under and what it tells a member who may not run it.
 pub mod setup {
-    pub use crate::commands::setup::{MODE_OPTION, NAME, NOT_ADMIN};
+    pub use crate::commands::setup::{
+        ASSISTANT_WHILE_CLAIMED_OPTION, MODE_OPTION, NAME, NOT_ADMIN,
+    };
 }
 
 /// `/create-ticket`: the name it is registered under, what it says before `/setup` has run,

@@ -1,7 +1,9 @@
 //! `/ticket-list`'s pages, pure: which tickets (or blocks) a query shows, in what order, 25 a
 //! page, and the custom IDs of its Previous/Next buttons, which carry the query itself (a
 //! press needs no memory of the list, in this process or another). Open tickets come most
-//! pressing first (priority, then the oldest); closed ones the latest closed first.
+//! pressing first (priority, then the oldest); closed ones the latest closed first. A topic
+//! filter travels as the topic's ID (a name may not fit in a custom ID's 100 characters) and
+//! is matched against each ticket's topic name, in any case.
 
 use serenity::all::{ChannelId, Timestamp, UserId};
 
@@ -73,15 +75,19 @@ pub struct Query {
     pub status: Status,
     /// Only those this staff member has.
     pub claimed_by: Option<UserId>,
+    /// Only those opened under this topic (its ID in the guild's entry).
+    pub topic: Option<u32>,
     /// The page, from 0.
     pub page: usize,
 }
 
 impl Query {
-    /// The custom ID of a button showing page `page` of this query.
+    /// The custom ID of a button showing page `page` of this query (topic 0: any; IDs
+    /// start at 1).
     pub fn button_id(self, page: usize) -> String {
         let by = self.claimed_by.map_or(0, UserId::get);
-        format!("{BUTTON_PREFIX}{}:{by}:{page}", self.status.name())
+        let topic = self.topic.unwrap_or(0);
+        format!("{BUTTON_PREFIX}{}:{by}:{page}:{topic}", self.status.name())
     }
 
     /// The query a button's custom ID carries.
@@ -90,19 +96,31 @@ impl Query {
         let status = Status::parse(parts.next()?)?;
         let by: u64 = parts.next()?.parse().ok()?;
         let page = parts.next()?.parse().ok()?;
+        // A button posted before topics existed has no topic part.
+        let topic: u32 = parts.next().map_or(Some(0), |t| t.parse().ok())?;
+        if parts.next().is_some() {
+            return None;
+        }
         Some(Self {
             status,
             claimed_by: (by != 0).then(|| UserId::new(by)),
+            topic: (topic != 0).then_some(topic),
             page,
         })
     }
 
-    /// Whether `ticket` is one this query lists.
-    pub fn keeps(&self, ticket: &TicketEntry) -> bool {
+    /// Whether `ticket` is one this query lists, `topic` being the name of its topic filter.
+    fn keeps(&self, ticket: &TicketEntry, topic: Option<&str>) -> bool {
         self.status.keeps(ticket)
             && self
                 .claimed_by
                 .is_none_or(|by| ticket.handling.claimed_by == Some(by))
+            && topic.is_none_or(|name| {
+                ticket
+                    .topic
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(name))
+            })
     }
 }
 
@@ -119,9 +137,14 @@ pub struct Page {
     pub total: usize,
 }
 
-/// The page of `query` over `tickets` (any order; only those the query keeps are shown).
-pub fn tickets_page(mut tickets: Vec<(ChannelId, TicketEntry)>, query: Query) -> Page {
-    tickets.retain(|(_, t)| query.keeps(t));
+/// The page of `query` over `tickets` (any order; only those the query keeps are shown);
+/// `topic` is the name of the query's topic (looked up by its ID in the guild's entry).
+pub fn tickets_page(
+    mut tickets: Vec<(ChannelId, TicketEntry)>,
+    query: Query,
+    topic: Option<&str>,
+) -> Page {
+    tickets.retain(|(_, t)| query.keeps(t, topic));
     if query.status == Status::Closed {
         tickets.sort_by(|(a_id, a), (b_id, b)| b.closed_at.cmp(&a.closed_at).then(b_id.cmp(a_id)));
     } else {
@@ -170,7 +193,8 @@ fn paged<T>(items: &[T], page: usize, line: impl Fn(&T) -> String) -> Page {
     }
 }
 
-/// `<#channel> · <@owner> · URGENT · claimed by <@x> · opened 3 hours ago · active 5 min ago`.
+/// `<#channel> · <@owner> · Billing · 🔴 urgent · claimed by <@x> · opened 3 hours ago ·
+/// active 5 min ago` (the topic only when the ticket has one).
 fn ticket_line(channel: ChannelId, ticket: &TicketEntry) -> String {
     let relative = |at: &Timestamp| format!("<t:{}:R>", at.unix_timestamp());
     let priority = match ticket.handling.priority {
@@ -187,8 +211,13 @@ fn ticket_line(channel: ChannelId, ticket: &TicketEntry) -> String {
         (Some(closed), false) => format!("closed {}", relative(closed)),
         _ => format!("active {}", relative(&ticket.last_activity)),
     };
+    let topic = ticket
+        .topic
+        .as_deref()
+        .map(|t| format!("{t} · "))
+        .unwrap_or_default();
     format!(
-        "<#{channel}> · <@{}> · {priority} · {claimer} · opened {} · {when}",
+        "<#{channel}> · <@{}> · {topic}{priority} · {claimer} · opened {} · {when}",
         ticket.owner_id,
         relative(&ticket.opened_at)
     )
@@ -224,15 +253,16 @@ mod tests {
         let query = Query {
             status: Status::Open,
             claimed_by: None,
+            topic: None,
             page: 0,
         };
-        let first = tickets_page(tickets.clone(), query);
+        let first = tickets_page(tickets.clone(), query, None);
         assert_eq!((first.page, first.pages, first.total), (0, 3, 63));
         assert_eq!(first.lines.len(), PAGE_SIZE);
         assert!(first.lines[0].starts_with("<#70> · <@1070> · 🔴 urgent · claimed by <@5>"));
         assert!(first.lines[1].starts_with("<#71> "));
         assert!(first.lines[2].starts_with("<#1> "), "then the oldest");
-        let last = tickets_page(tickets.clone(), Query { page: 9, ..query });
+        let last = tickets_page(tickets.clone(), Query { page: 9, ..query }, None);
         assert_eq!(
             (last.page, last.lines.len()),
             (2, 13),
@@ -245,6 +275,7 @@ mod tests {
                 status: Status::Claimed,
                 ..query
             },
+            None,
         );
         assert_eq!(claimed.total, 1);
         let by_other = tickets_page(
@@ -253,6 +284,7 @@ mod tests {
                 claimed_by: Some(UserId::new(6)),
                 ..query
             },
+            None,
         );
         assert_eq!((by_other.total, by_other.pages), (0, 1));
         let closed = tickets_page(
@@ -261,6 +293,7 @@ mod tests {
                 status: Status::Closed,
                 ..query
             },
+            None,
         );
         assert_eq!(closed.total, 1);
     }
@@ -270,19 +303,57 @@ mod tests {
         let query = Query {
             status: Status::Unclaimed,
             claimed_by: Some(UserId::new(42)),
+            topic: Some(7),
             page: 0,
         };
         let id = query.button_id(3);
-        assert_eq!(id, "ticket-list:unclaimed:42:3");
+        assert_eq!(id, "ticket-list:unclaimed:42:3:7");
         assert!(id.len() <= 100, "Discord's custom ID limit");
         assert_eq!(Query::from_button(&id), Some(Query { page: 3, ..query }));
         let open = Query {
             status: Status::Open,
             claimed_by: None,
+            topic: None,
             page: 1,
         };
         assert_eq!(Query::from_button(&open.button_id(1)), Some(open));
+        assert_eq!(
+            Query::from_button("ticket-list:open:0:1"),
+            Some(open),
+            "a button from before topics"
+        );
+        assert_eq!(Query::from_button("ticket-list:open:0:1:2:3"), None);
         assert_eq!(Query::from_button("ticket-list:nope:0:1"), None);
         assert_eq!(Query::from_button("ticket:open"), None);
+    }
+
+    #[test]
+    fn a_topic_filter_keeps_the_tickets_of_that_topic_name_in_any_case_and_shows_it() {
+        let mut tickets: Vec<_> = (1..=4).map(|n| ticket(n, Priority::Normal, None)).collect();
+        tickets[0].1.topic = Some("Billing".into());
+        tickets[1].1.topic = Some("billing".into());
+        tickets[2].1.topic = Some("Shipping".into());
+        let query = Query {
+            status: Status::Open,
+            claimed_by: None,
+            topic: Some(1),
+            page: 0,
+        };
+        let billing = tickets_page(tickets.clone(), query, Some("BILLING"));
+        assert_eq!(billing.total, 2);
+        assert!(billing.lines[0].starts_with("<#1> · <@1001> · Billing · normal · unclaimed"));
+        let all = tickets_page(
+            tickets,
+            Query {
+                topic: None,
+                ..query
+            },
+            None,
+        );
+        assert_eq!(all.total, 4);
+        assert!(
+            all.lines[3].starts_with("<#4> · <@1004> · normal · "),
+            "no topic"
+        );
     }
 }

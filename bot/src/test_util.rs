@@ -258,10 +258,27 @@ pub async fn record_topics(nats: &NatsServer, topics: Vec<crate::registry::Topic
 /// Records in `nats`'s registry an open ticket for each `(channel, owner)` (as `/create-ticket`
 /// would have), active now.
 pub async fn register_tickets(nats: &NatsServer, tickets: impl IntoIterator<Item = (u64, u64)>) {
+    register_topic_tickets(nats, None, tickets).await;
+}
+
+/// [`register_tickets`], each opened under `topic` (without form answers) when given.
+pub async fn register_topic_tickets(
+    nats: &NatsServer,
+    topic: Option<&crate::registry::Topic>,
+    tickets: impl IntoIterator<Item = (u64, u64)>,
+) {
     let registry = registry(nats).await;
+    let intake = topic.map(|topic| crate::registry::Intake {
+        topic: topic.clone(),
+        form: Vec::new(),
+    });
     for (channel, owner) in tickets {
-        let entry =
-            TicketEntry::opened(GuildId::new(GUILD_ID), UserId::new(owner), Timestamp::now());
+        let entry = TicketEntry::opened_with(
+            GuildId::new(GUILD_ID),
+            UserId::new(owner),
+            Timestamp::now(),
+            intake.as_ref(),
+        );
         registry
             .put_ticket(ChannelId::new(channel), entry)
             .await

@@ -11,6 +11,7 @@ const LOADING = 1 << 7;
 const BUTTON_STYLES = { 1: "primary", 2: "secondary", 3: "success", 4: "danger" };
 // Discord's option type of a slash command option naming a user.
 const USER_OPTION = 6;
+const BOOLEAN_OPTION = 5;
 // Discord's component types: a button, a string select menu; and a text input's long style.
 const BUTTON = 2;
 const STRING_SELECT = 3;
@@ -357,6 +358,11 @@ function askOptions(command) {
         const blank = option.required ? [] : [el("option", { value: "" }, "(nobody)")];
         return el("select", { name: option.name, ...required }, ...blank,
           ...state.users.map((u) => el("option", { value: u.key }, `${u.name} (${u.role})`)));
+      }
+      if (option.type === BOOLEAN_OPTION) {
+        const blank = option.required ? [] : [el("option", { value: "" }, "(unset)")];
+        return el("select", { name: option.name, ...required }, ...blank,
+          el("option", { value: "true" }, "true"), el("option", { value: "false" }, "false"));
       }
       return el("input", { name: option.name, ...required });
     });

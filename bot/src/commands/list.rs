@@ -1,5 +1,5 @@
-//! `/ticket-list [status] [claimed-by]` (Support and administrators, ephemeral): the guild's
-//! tickets with owner, priority, claimer, age and last activity, 25 a page with Previous/Next
+//! `/ticket-list [status] [claimed-by] [topic]` (Support and administrators, ephemeral): the
+//! guild's tickets with owner, topic, priority, claimer, age and last activity, 25 a page with Previous/Next
 //! buttons ([`crate::listing`] makes the pages; the buttons carry the query), or with
 //! `status:blocked` the members blocked from opening tickets. Open tickets come from the
 //! registry's copy in memory; closed ones take a pass over the `tickets` bucket.
@@ -10,13 +10,15 @@ use serenity::all::{
     CreateEmbed, CreateInteractionResponse, EditInteractionResponse, GuildId,
 };
 
+use common::payload::TopicName;
+
 use super::{
     answer::{defer, follow_up, respond_now, Asked},
     guard, options,
 };
 use crate::{
     listing::{blocks_page, tickets_page, Page, Query, Status},
-    registry::RegistryError,
+    registry::{topics, RegistryError},
     tickets::Tickets,
 };
 
@@ -26,6 +28,9 @@ pub const NAME: &str = "ticket-list";
 pub const NOT_STAFF: &str = "Only the Support team and administrators can list tickets.";
 const STATUS_OPTION: &str = "status";
 const CLAIMED_BY_OPTION: &str = "claimed-by";
+const TOPIC_OPTION: &str = "topic";
+/// Told when a list's topic was removed since the list was shown.
+const TOPIC_GONE: &str = "That topic no longer exists: run /ticket-list again.";
 
 /// `/ticket-list`.
 pub fn definition() -> CreateCommand {
@@ -50,6 +55,15 @@ pub fn definition() -> CreateCommand {
             )
             .required(false),
         )
+        .add_option(
+            CreateCommandOption::new(
+                CommandOptionType::String,
+                TOPIC_OPTION,
+                "Only the tickets opened under this topic",
+            )
+            .required(false)
+            .max_length(TopicName::MAX_CHARS as u16),
+        )
 }
 
 /// Handles one `/ticket-list`.
@@ -69,9 +83,28 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
             }
         },
     };
+    let topic = match options::text(command, TOPIC_OPTION) {
+        None => None,
+        Some(name) => {
+            let defined = tickets
+                .registry()
+                .guild(guild)
+                .map(|g| g.topics)
+                .unwrap_or_default();
+            match topics::named(&defined, name) {
+                Some(topic) => Some(topic.id),
+                None => {
+                    let text = format!("There is no topic named `{}`.", name.trim());
+                    respond_now(&ctx.http, command, &text).await;
+                    return;
+                }
+            }
+        }
+    };
     let query = Query {
         status,
         claimed_by: options::user(command, CLAIMED_BY_OPTION),
+        topic,
         page: 0,
     };
     if !defer(&ctx.http, command).await {
@@ -107,7 +140,17 @@ pub async fn run_button(ctx: &Context, tickets: &Tickets, component: &ComponentI
 /// Puts the page `query` asks for in the interaction's answer.
 async fn show(ctx: &Context, tickets: &Tickets, asked: Asked<'_>, guild: GuildId, query: Query) {
     let started = std::time::Instant::now();
-    let page = match page(tickets, guild, query).await {
+    let topic = match query.topic {
+        None => None,
+        Some(id) => match topic_name(tickets, guild, id) {
+            Some(name) => Some(name),
+            None => {
+                follow_up(&ctx.http, asked, TOPIC_GONE).await;
+                return;
+            }
+        },
+    };
+    let page = match page(tickets, guild, query, topic.as_deref()).await {
         Ok(page) => page,
         Err(err) => {
             tracing::error!(error = %err, "cannot read the tickets for the list");
@@ -124,7 +167,7 @@ async fn show(ctx: &Context, tickets: &Tickets, asked: Asked<'_>, guild: GuildId
         "ticket list shown"
     );
     let edit = EditInteractionResponse::new()
-        .content(heading(query, &page))
+        .content(heading(query, topic.as_deref(), &page))
         .embeds(if page.lines.is_empty() {
             Vec::new()
         } else {
@@ -137,8 +180,19 @@ async fn show(ctx: &Context, tickets: &Tickets, asked: Asked<'_>, guild: GuildId
     }
 }
 
-/// The page of `query` in `guild`.
-pub async fn page(tickets: &Tickets, guild: GuildId, query: Query) -> Result<Page, RegistryError> {
+/// The name of the topic `id` in `guild`'s entry.
+fn topic_name(tickets: &Tickets, guild: GuildId, id: u32) -> Option<String> {
+    let entry = tickets.registry().guild(guild)?;
+    entry.topic(id).map(|t| t.name.clone())
+}
+
+/// The page of `query` in `guild`; `topic` is the name of the query's topic.
+pub async fn page(
+    tickets: &Tickets,
+    guild: GuildId,
+    query: Query,
+    topic: Option<&str>,
+) -> Result<Page, RegistryError> {
     let registry = tickets.registry();
     Ok(match query.status {
         Status::Blocked => {
@@ -152,16 +206,16 @@ pub async fn page(tickets: &Tickets, guild: GuildId, query: Query) -> Result<Pag
             let closed = registry
                 .find_tickets(|t| t.guild_id == guild && !t.is_open())
                 .await?;
-            tickets_page(closed, query)
+            tickets_page(closed, query, topic)
         }
         Status::Open | Status::Claimed | Status::Unclaimed => {
-            tickets_page(registry.open_tickets(Some(guild)), query)
+            tickets_page(registry.open_tickets(Some(guild)), query, topic)
         }
     })
 }
 
-/// "**Open tickets:** 63 · page 1 of 3".
-fn heading(query: Query, page: &Page) -> String {
+/// "**Open tickets:** 63 · page 1 of 3", or "**Open tickets about Billing claimed by @x:** …".
+fn heading(query: Query, topic: Option<&str>, page: &Page) -> String {
     let what = match query.status {
         Status::Open => "Open tickets",
         Status::Claimed => "Claimed tickets",
@@ -169,11 +223,17 @@ fn heading(query: Query, page: &Page) -> String {
         Status::Closed => "Closed tickets",
         Status::Blocked => "Blocked members",
     };
+    let tickets = query.status != Status::Blocked;
+    let about = topic
+        .filter(|_| tickets)
+        .map(|name| format!(" about {name}"))
+        .unwrap_or_default();
     let whose = query
         .claimed_by
-        .filter(|_| query.status != Status::Blocked)
+        .filter(|_| tickets)
         .map(|by| format!(" claimed by <@{by}>"))
         .unwrap_or_default();
+    let whose = format!("{about}{whose}");
     if page.total == 0 {
         return format!("**{what}{whose}:** none");
     }

@@ -1,11 +1,12 @@
-//! `/setup [mode:channels|threads]` (administrators only): sets the guild up for tickets
-//! ([`Tickets::set_up`]: the Tickets category, the Support role, `ticket-logs`, in thread mode
-//! the `#tickets` channel, and the repair of open tickets when one was deleted) and says what
-//! it did.
+//! `/setup [mode:channels|threads] [assistant-while-claimed]` (administrators only): sets the
+//! guild up for tickets ([`Tickets::set_up`]: the Tickets category, the Support role,
+//! `ticket-logs`, in thread mode the `#tickets` channel, and the repair of open tickets when one
+//! was deleted), records whether the assistant keeps answering in claimed tickets when asked
+//! (kept as it is otherwise), and says what it did.
 
 use serenity::all::{
     CommandDataOptionValue, CommandInteraction, CommandOptionType, Context, CreateCommand,
-    CreateCommandOption, Permissions,
+    CreateCommandOption, GuildId, Permissions,
 };
 
 use super::answer::{defer, follow_up, respond_now, Asked};
@@ -22,6 +23,8 @@ pub const NAME: &str = "setup";
 pub const NOT_ADMIN: &str = "Only server administrators can run /setup.";
 /// The option choosing how tickets are made (`channels` or `threads`).
 pub const MODE_OPTION: &str = "mode";
+/// The option choosing whether the assistant answers in a claimed ticket (default: quiet).
+pub const ASSISTANT_WHILE_CLAIMED_OPTION: &str = "assistant-while-claimed";
 
 /// `/setup`, shown to administrators only by default.
 pub fn definition() -> CreateCommand {
@@ -37,6 +40,20 @@ pub fn definition() -> CreateCommand {
         .default_member_permissions(Permissions::ADMINISTRATOR)
         .dm_permission(false)
         .add_option(mode)
+        .add_option(CreateCommandOption::new(
+            CommandOptionType::Boolean,
+            ASSISTANT_WHILE_CLAIMED_OPTION,
+            "Whether the assistant keeps answering in a claimed ticket (default: it stays quiet)",
+        ))
+}
+
+/// Whether `command` asks the assistant to answer in claimed tickets (`None`: keep the
+/// guild's choice).
+fn asked_assistant_while_claimed(command: &CommandInteraction) -> Option<bool> {
+    command.data.options.iter().find_map(|o| match o.value {
+        CommandDataOptionValue::Boolean(on) if o.name == ASSISTANT_WHILE_CLAIMED_OPTION => Some(on),
+        _ => None,
+    })
 }
 
 /// The mode `command` asks for (`None`: keep the guild's).
@@ -65,7 +82,11 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
     let text = match tickets.set_up(guild_id, asked_mode(command)).await {
         Ok(outcome) => {
             tracing::info!(?outcome, "/setup done");
-            describe(outcome)
+            let mut text = describe(outcome);
+            if let Some(on) = asked_assistant_while_claimed(command) {
+                text.push_str(&assistant_while_claimed(tickets, guild_id, on).await);
+            }
+            text
         }
         Err(SetupError::Discord(err)) => {
             let refusal = Refusal::of(&err);
@@ -80,6 +101,36 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
         }
     };
     follow_up(&ctx.http, command, &text).await;
+}
+
+/// Records whether the assistant answers in the guild's claimed tickets; returns what to add to
+/// the answer (nothing when it was so already).
+async fn assistant_while_claimed(tickets: &Tickets, guild: GuildId, on: bool) -> String {
+    let changed = tickets
+        .registry()
+        .update_guild(guild, |entry| {
+            let changed = entry.staff.assistant_while_claimed != on;
+            entry.staff.assistant_while_claimed = on;
+            changed
+        })
+        .await;
+    match changed {
+        Ok(Some((_, true))) => {
+            tracing::info!(on, "assistant in claimed tickets changed");
+            if on {
+                " From now on the assistant keeps answering in claimed tickets.".to_owned()
+            } else {
+                " From now on the assistant stays quiet in claimed tickets.".to_owned()
+            }
+        }
+        Ok(_) => String::new(),
+        Err(err) => {
+            tracing::error!(error = %err, "cannot record the assistant in claimed tickets");
+            " I couldn't save whether the assistant answers in claimed tickets: the ticket \
+             registry (NATS JetStream) is unavailable. Please run /setup again in a moment."
+                .to_owned()
+        }
+    }
 }
 
 /// What the administrator reads about a set-up.

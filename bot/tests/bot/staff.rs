@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use axum::http::Method;
+use bot::registry::Topic;
 use bot::{
     close_ticket, create_ticket, ticket_block, ticket_claim, ticket_hours, ticket_list,
     ticket_panel, ticket_priority, ticket_rating,
@@ -173,6 +174,56 @@ async fn a_claimed_ticket_quiets_the_assistant_and_only_its_claimer_or_an_admin_
         "no answer to the message written while claimed"
     );
     assert!(said(&fake, ticket, "transferred this ticket from").len() == 1);
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn with_assistant_while_claimed_set_by_setup_the_assistant_answers_in_a_claimed_ticket() {
+    let (fake, bot, ticket) = start().await;
+    let general = fake.add_text_channel("general", None);
+    let on = [CommandOption::Boolean(
+        bot::setup::ASSISTANT_WHILE_CLAIMED_OPTION.into(),
+        true,
+    )];
+    let answer = run(&fake, ADMIN_ID, bot::setup::NAME, general, &on).await;
+    assert!(
+        answer.ends_with("From now on the assistant keeps answering in claimed tickets."),
+        "{answer}"
+    );
+    assert_eq!(
+        run(&fake, SUPPORT_ID, ticket_claim::CLAIM_NAME, ticket, &[]).await,
+        "You have this ticket now."
+    );
+    entry_when(&bot, ticket, "the claim stored", |e| {
+        e["claimed_by"].is_string()
+    })
+    .await;
+    let question = fake.send_message(ticket, MEMBER_A_ID, "still there?");
+    answer_to(&fake, ticket, question).await;
+
+    // /setup without the option keeps the choice and says nothing of it; set again, likewise.
+    for options in [&[][..], &on[..]] {
+        let again = run(&fake, ADMIN_ID, bot::setup::NAME, general, options).await;
+        assert!(!again.contains("claimed tickets"), "{again}");
+    }
+    let guild = stored(
+        &bot,
+        bot::registry::GUILDS_BUCKET,
+        crate::fake_discord::GUILD_ID,
+    )
+    .await
+    .expect("the guild entry");
+    assert_eq!(guild["assistant_while_claimed"], true, "{guild}");
+    let off = [CommandOption::Boolean(
+        bot::setup::ASSISTANT_WHILE_CLAIMED_OPTION.into(),
+        false,
+    )];
+    let answer = run(&fake, ADMIN_ID, bot::setup::NAME, general, &off).await;
+    assert!(
+        answer.ends_with("From now on the assistant stays quiet in claimed tickets."),
+        "{answer}"
+    );
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }
@@ -452,6 +503,104 @@ async fn ticket_list_pages_25_at_a_time_most_pressing_first_and_filters_by_claim
         let listed = run(&fake, ADMIN_ID, ticket_list::NAME, general, &option).await;
         assert_eq!(listed, heading);
     }
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn ticket_list_filters_by_topic_in_any_case_shows_it_and_keeps_the_filter_across_pages() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let crate::SetUp { category, nats, .. } = crate::set_up(&fake).await;
+    let topic = |id: u32, name: &str| Topic {
+        id,
+        name: name.to_owned(),
+        description: None,
+        support_role_id: None,
+        emoji: None,
+        questions: Vec::new(),
+    };
+    let (billing, shipping) = (topic(1, "Billing"), topic(2, "Shipping"));
+    crate::helpers::record_topics(&nats, vec![billing.clone(), shipping.clone()]).await;
+    let general = fake.add_text_channel("general", None);
+    let cases: Vec<(u64, u64)> = (0..30)
+        .map(|n| {
+            let channel = fake.add_text_channel(&format!("case-{n}"), Some(category));
+            (channel, 500_000_000_000_000_000 + n)
+        })
+        .collect();
+    let (billed, shipped) = cases.split_at(27);
+    crate::helpers::register_topic_tickets(&nats, Some(&billing), billed.iter().copied()).await;
+    crate::helpers::register_topic_tickets(&nats, Some(&shipping), shipped.iter().copied()).await;
+    let guild = crate::fake_discord::GUILD_ID.to_string();
+    let bot = crate::helpers::spawn_bot_with_vars(
+        fake.clone(),
+        nats,
+        &[("DISCORD_GUILD_ID", guild.as_str())],
+    )
+    .await;
+    let about = |name: &str| [CommandOption::String("topic".into(), name.into())];
+
+    let heading = run(
+        &fake,
+        SUPPORT_ID,
+        ticket_list::NAME,
+        general,
+        &about("billing"),
+    )
+    .await;
+    assert_eq!(heading, "**Open tickets about Billing:** 27 · page 1 of 2");
+    let list = fake
+        .messages(general)
+        .into_iter()
+        .rfind(|m| m["content"] == heading.as_str())
+        .expect("the list");
+    let lines = list_lines(&list);
+    assert_eq!(lines.len(), ticket_list::PAGE_SIZE);
+    assert!(
+        lines.iter().all(|l| l.contains("> · Billing · normal · ")),
+        "{lines:?}"
+    );
+    // The filter survives Next: the second page holds the other two Billing tickets only.
+    let next = button_ids(&list)[1].clone();
+    assert_eq!(
+        turn_page(&fake, &list, &next).await,
+        "**Open tickets about Billing:** 27 · page 2 of 2"
+    );
+    let second = list_when(&fake, general, id_of(&list), "page 2 of 2").await;
+    let lines = list_lines(&second);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines.iter().all(|l| l.contains(" · Billing · ")),
+        "{lines:?}"
+    );
+
+    let shipping_list = run(
+        &fake,
+        ADMIN_ID,
+        ticket_list::NAME,
+        general,
+        &about("SHIPPING"),
+    )
+    .await;
+    assert_eq!(
+        shipping_list,
+        "**Open tickets about Shipping:** 3 · page 1 of 1"
+    );
+    assert_eq!(
+        run(
+            &fake,
+            SUPPORT_ID,
+            ticket_list::NAME,
+            general,
+            &about("refunds")
+        )
+        .await,
+        "There is no topic named `refunds`."
+    );
+    assert_eq!(
+        run(&fake, SUPPORT_ID, ticket_list::NAME, general, &[]).await,
+        "**Open tickets:** 30 · page 1 of 2"
+    );
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }

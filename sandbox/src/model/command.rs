@@ -16,6 +16,8 @@ pub const STRING_OPTION: u8 = 3;
 pub const USER_OPTION: u8 = 6;
 /// Discord's type of a subcommand (an option holding options).
 pub const SUB_COMMAND_OPTION: u8 = 1;
+/// Discord's type of a slash command option holding true or false.
+pub const BOOLEAN_OPTION: u8 = 5;
 /// Discord's type of a slash command option naming a role.
 pub const ROLE_OPTION: u8 = 8;
 /// Discord's type of a slash command (`CHAT_INPUT`).

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::model::{
     channel::ChannelKind,
-    command::{ROLE_OPTION, STRING_OPTION, SUB_COMMAND_OPTION, USER_OPTION},
+    command::{BOOLEAN_OPTION, ROLE_OPTION, STRING_OPTION, SUB_COMMAND_OPTION, USER_OPTION},
     component::STRING_SELECT,
     ids::APP_ID,
     limits::ATTACHMENT_SIZE_LIMIT,
@@ -44,6 +44,8 @@ pub enum CommandOption {
     User(String, u64),
     /// A ROLE option (type 8): its name and the chosen role's ID (the role is not resolved).
     Role(String, u64),
+    /// A BOOLEAN option (type 5): its name and value.
+    Boolean(String, bool),
     /// A SUB_COMMAND (type 1): its name and its options.
     Subcommand(String, Vec<CommandOption>),
 }
@@ -55,6 +57,7 @@ impl CommandOption {
             Self::String(name, _)
             | Self::User(name, _)
             | Self::Role(name, _)
+            | Self::Boolean(name, _)
             | Self::Subcommand(name, _) => name,
         }
     }
@@ -62,10 +65,12 @@ impl CommandOption {
     /// The option as `data.options` carries it.
     fn filled(&self) -> FilledOption {
         match self {
-            Self::String(name, value) => FilledOption::valued(name, STRING_OPTION, value.clone()),
+            Self::String(name, value) => FilledOption::valued(name, STRING_OPTION, value.as_str()),
             // Discord sends the user's ID as a string; the user is in `data.resolved`.
             Self::User(name, id) => FilledOption::valued(name, USER_OPTION, id.to_string()),
             Self::Role(name, id) => FilledOption::valued(name, ROLE_OPTION, id.to_string()),
+            // A JSON boolean: serenity does not read "true" as one.
+            Self::Boolean(name, value) => FilledOption::valued(name, BOOLEAN_OPTION, *value),
             Self::Subcommand(name, options) => FilledOption {
                 name: name.clone(),
                 kind: SUB_COMMAND_OPTION,
@@ -80,7 +85,7 @@ impl CommandOption {
         match self {
             Self::User(_, id) => vec![*id],
             Self::Subcommand(_, options) => options.iter().flat_map(Self::users).collect(),
-            Self::String(..) | Self::Role(..) => Vec::new(),
+            Self::String(..) | Self::Role(..) | Self::Boolean(..) => Vec::new(),
         }
     }
 }
@@ -93,20 +98,21 @@ pub struct FilledOption {
     /// Its type.
     #[serde(rename = "type")]
     pub kind: u8,
-    /// Its value (a user option's is the user's ID; a subcommand has none).
+    /// Its value (a user option's is the user's ID as a string, a boolean's a JSON boolean; a
+    /// subcommand has none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<serde_json::Value>,
     /// A subcommand's options (always sent for one, even empty: serenity requires them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<FilledOption>>,
 }
 
 impl FilledOption {
-    fn valued(name: &str, kind: u8, value: String) -> Self {
+    fn valued(name: &str, kind: u8, value: impl Into<serde_json::Value>) -> Self {
         Self {
             name: name.to_owned(),
             kind,
-            value: Some(value),
+            value: Some(value.into()),
             options: None,
         }
     }
@@ -567,6 +573,20 @@ mod tests {
         assert_eq!(command.data.options[0].name, "add");
         assert_eq!(inner[0].value.as_str(), Some("Billing"));
         assert_eq!(inner[1].value.as_role_id().map(|r| r.get()), Some(12));
+    }
+
+    #[test]
+    fn a_boolean_option_is_serenitys_boolean() {
+        let runner = Member::new(User::new(7, false), vec![]);
+        let options = [
+            CommandOption::Boolean("assistant-while-claimed".to_owned(), true),
+            CommandOption::Boolean("other".to_owned(), false),
+        ];
+        let data = CommandData::new("setup", &options, vec![]);
+        let read = read(&Interaction::command(9, 1, 5, runner, true, data));
+        let command = read.command().expect("a command");
+        assert_eq!(command.data.options[0].value.as_bool(), Some(true));
+        assert_eq!(command.data.options[1].value.as_bool(), Some(false));
     }
 
     #[test]

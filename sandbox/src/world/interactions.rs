@@ -6,7 +6,7 @@
 
 use crate::{
     model::{
-        command::{Command, NewCommand, USER_OPTION},
+        command::{Command, NewCommand, BOOLEAN_OPTION, USER_OPTION},
         error::ApiError,
         event::Event,
         ids::APP_ID,
@@ -66,7 +66,7 @@ impl World {
     }
 
     /// The page's `[name, value]` pairs typed as the bot declared them: a USER option holds a
-    /// persona's key or ID, the rest are strings.
+    /// persona's key or ID, a BOOLEAN one `true` or `false` (any case), the rest are strings.
     pub fn typed_options(
         &self,
         guild: u64,
@@ -80,10 +80,17 @@ impl World {
         options
             .iter()
             .map(|(name, value)| {
-                let is_user = declared
-                    .and_then(|c| c.option(name))
-                    .is_some_and(|o| o.kind == USER_OPTION);
-                if !is_user {
+                let kind = declared.and_then(|c| c.option(name)).map(|o| o.kind);
+                if kind == Some(BOOLEAN_OPTION) {
+                    return match value.trim().to_ascii_lowercase().as_str() {
+                        "true" => Ok(CommandOption::Boolean(name.clone(), true)),
+                        "false" => Ok(CommandOption::Boolean(name.clone(), false)),
+                        _ => Err(SandboxError::InvalidChoice(format!(
+                            "option {name} takes true or false, not {value:?}"
+                        ))),
+                    };
+                }
+                if kind != Some(USER_OPTION) {
                     return Ok(CommandOption::String(name.clone(), value.clone()));
                 }
                 PERSONAS
@@ -450,7 +457,8 @@ mod tests {
 
     fn commands() -> Vec<NewCommand> {
         serde_json::from_value(json!([
-            { "name": "setup", "description": "d", "default_member_permissions": "8" },
+            { "name": "setup", "description": "d", "default_member_permissions": "8",
+              "options": [{ "type": 5, "name": "on", "description": "yes or no" }] },
             { "name": "ticket-add", "description": "add",
               "options": [{ "type": 6, "name": "member", "description": "who" }] },
         ]))
@@ -521,6 +529,18 @@ mod tests {
             ),
             Err(SandboxError::UnknownUser("x".to_owned()))
         );
+        let on = |value: &str| {
+            world.typed_options(GUILD_ID, "setup", &[("on".to_owned(), value.to_owned())])
+        };
+        assert_eq!(
+            on(" True"),
+            Ok(vec![CommandOption::Boolean("on".to_owned(), true)])
+        );
+        assert_eq!(
+            on("false"),
+            Ok(vec![CommandOption::Boolean("on".to_owned(), false)])
+        );
+        assert!(matches!(on("yes"), Err(SandboxError::InvalidChoice(_))));
     }
 
     #[test]
