@@ -9,8 +9,8 @@ use relay_http::HttpSettings;
 use serde_json::json;
 
 use crate::helpers::{
-    spawn_app, spawn_app_with, test_settings, valid_request, Options, PING_WINDOW, READY_WITHIN,
-    WAIT,
+    app_with_its_one_slot_taken, spawn_app, spawn_app_with, test_settings, Options, PING_WINDOW,
+    READY_WITHIN,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -134,21 +134,7 @@ async fn deep_health_needs_the_token_when_one_is_set() {
 
 #[tokio::test]
 async fn deep_health_counts_against_the_concurrency_limit() {
-    let mut app = spawn_app_with(Options {
-        settings: HttpSettings {
-            max_concurrent_requests: 1,
-            ..test_settings()
-        },
-        ..Options::default()
-    })
-    .await;
-    let address = app.address;
-    let first =
-        tokio::spawn(async move { crate::helpers::post_json(address, &valid_request(WAIT)).await });
-    app.started
-        .recv()
-        .await
-        .expect("the first request reached the worker");
+    let (app, first) = app_with_its_one_slot_taken().await;
 
     let message = app.get("/health?deep=true").await.assert_error(503, "busy");
     assert!(message.contains("concurrent requests"), "{message}");

@@ -384,3 +384,23 @@ impl TestApp {
         }
     }
 }
+
+/// An app allowed one request at a time, with that one slot taken by a `WAIT` request (held
+/// until a permit is added to `app.gate`); the handle gives that request's answer.
+pub async fn app_with_its_one_slot_taken() -> (TestApp, JoinHandle<(u16, Value)>) {
+    let mut app = spawn_app_with(Options {
+        settings: HttpSettings {
+            max_concurrent_requests: 1,
+            ..test_settings()
+        },
+        ..Options::default()
+    })
+    .await;
+    let address = app.address;
+    let first = tokio::spawn(async move { post_json(address, &valid_request(WAIT)).await });
+    app.started
+        .recv()
+        .await
+        .expect("the first request reached the worker");
+    (app, first)
+}

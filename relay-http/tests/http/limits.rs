@@ -11,7 +11,10 @@ use tokio::{
     net::TcpStream,
 };
 
-use crate::helpers::{silent_worker, spawn_app_with, test_settings, valid_request, Options, WAIT};
+use crate::helpers::{
+    app_with_its_one_slot_taken, silent_worker, spawn_app_with, test_settings, valid_request,
+    Options,
+};
 
 /// The status and JSON body of a raw HTTP/1.1 response read to the end of the connection.
 pub struct RawResponse {
@@ -115,21 +118,7 @@ async fn a_body_that_stops_arriving_gets_408_request_timeout() {
 
 #[tokio::test]
 async fn beyond_the_concurrency_limit_relay_answers_503_busy_at_once() {
-    let mut app = spawn_app_with(Options {
-        settings: HttpSettings {
-            max_concurrent_requests: 1,
-            ..test_settings()
-        },
-        ..Options::default()
-    })
-    .await;
-    let address = app.address;
-    let first =
-        tokio::spawn(async move { crate::helpers::post_json(address, &valid_request(WAIT)).await });
-    app.started
-        .recv()
-        .await
-        .expect("the first request reached the worker");
+    let (app, first) = app_with_its_one_slot_taken().await;
 
     let refused = app.relay(&valid_request("me too")).await;
     let message = refused.assert_error(503, "busy");
