@@ -8,7 +8,10 @@ use std::{
 };
 
 use common::payload::{RelayReply, RelayRequest};
-use relay_worker::{Responder, ResponderError};
+use relay_worker::{
+    answer::{AnswerSettings, AnswerSource, LlmSettings, SourceKind},
+    Responder, ResponderError,
+};
 use serde_json::Value;
 
 pub use bot::test_util::{
@@ -148,4 +151,24 @@ pub fn mentions_nothing(body: &Value) -> bool {
         && empty("users")
         && empty("roles")
         && mentions.get("replied_user").is_none_or(|v| v == false)
+}
+
+/// The real relay worker asking `model_url`, streaming or not.
+pub async fn start_llm_worker(bot: &mut TestBot, model_url: &str, stream: bool) {
+    let settings = AnswerSettings {
+        source: SourceKind::Llm,
+        llm: Some(LlmSettings {
+            base_url: model_url.parse().unwrap(),
+            api_key: None,
+            model: "test-model".to_owned(),
+            system_prompt: "You are the test assistant.".to_owned(),
+            max_tokens: 200,
+            temperature: 0.0,
+            timeout: Duration::from_secs(30),
+            stream,
+        }),
+        ..AnswerSettings::placeholder()
+    };
+    bot.start_worker(AnswerSource::start(&settings).await.unwrap())
+        .await;
 }

@@ -20,14 +20,13 @@ use common::{
     subjects::{headers, QUEUE_GROUP},
 };
 use futures::StreamExt as _;
-use relay_worker::answer::{AnswerSettings, AnswerSource, LlmSettings, SourceKind};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
 use crate::{
     content,
     fake_discord::{FakeDiscord, Recorded, BOT_ID},
-    helpers::{spawn_bot_with_nats, Replying, TestBot, PROBE, SUBJECT, TOKEN, USER_ID},
+    helpers::{spawn_bot_with_nats, start_llm_worker, Replying, PROBE, SUBJECT, TOKEN, USER_ID},
     set_up, wait_for_posts, SetUp,
 };
 
@@ -333,26 +332,6 @@ fn tokens(count: usize) -> Vec<String> {
             n => format!(" word{n}"),
         })
         .collect()
-}
-
-/// The real relay worker asking `model_url`, streaming or not.
-async fn start_llm_worker(bot: &mut TestBot, model_url: &str, stream: bool) {
-    let settings = AnswerSettings {
-        source: SourceKind::Llm,
-        llm: Some(LlmSettings {
-            base_url: model_url.parse().unwrap(),
-            api_key: None,
-            model: "test-model".to_owned(),
-            system_prompt: "You are the test assistant.".to_owned(),
-            max_tokens: 200,
-            temperature: 0.0,
-            timeout: Duration::from_secs(30),
-            stream,
-        }),
-        ..AnswerSettings::placeholder()
-    };
-    bot.start_worker(AnswerSource::start(&settings).await.unwrap())
-        .await;
 }
 
 /// The first recorded call that posts or edits a message in `ticket` with exactly `whole`.

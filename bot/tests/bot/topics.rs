@@ -17,7 +17,7 @@ use bot::{
     ticket_panel as panel, ticket_topic as topics,
 };
 use common::test_util::eventually;
-use relay_worker::answer::{AnswerSettings, AnswerSource, LlmSettings, SourceKind, INTAKE_HEADING};
+use relay_worker::answer::INTAKE_HEADING;
 use sandbox::{fixtures::CommandOption, ADMIN_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID};
 use serde_json::{json, Value};
 
@@ -25,7 +25,9 @@ use crate::{
     answers::{button_ids, id_of, persona, stored, ticket_entry_when},
     channel_creates, content,
     fake_discord::{FakeDiscord, BOT_ID, GUILD_ID},
-    helpers::{echo, overwrites, record_topics, spawn_bot_with_vars, TestBot, TOKEN},
+    helpers::{
+        echo, overwrites, record_topics, spawn_bot_with_vars, start_llm_worker, TestBot, TOKEN,
+    },
     set_up, wait_for_posts, SetUp, MANAGE_CHANNELS, MEMBER, ROLE, USER, VIEW,
 };
 
@@ -193,22 +195,7 @@ async fn a_topic_with_questions_opens_its_form_and_the_answers_reach_the_welcome
     )])
     .await;
     let (model_url, prompts) = fake_model().await;
-    let settings = AnswerSettings {
-        source: SourceKind::Llm,
-        llm: Some(LlmSettings {
-            base_url: model_url.parse().unwrap(),
-            api_key: None,
-            model: "test-model".to_owned(),
-            system_prompt: "You are the test assistant.".to_owned(),
-            max_tokens: 50,
-            temperature: 0.0,
-            timeout: Duration::from_secs(10),
-            stream: true,
-        }),
-        ..AnswerSettings::placeholder()
-    };
-    bot.start_worker(AnswerSource::start(&settings).await.unwrap())
-        .await;
+    start_llm_worker(&mut bot, &model_url, true).await;
 
     let panel = post_panel(&fake, channel).await;
     let press = fake
