@@ -147,13 +147,8 @@ impl World {
         custom_id: &str,
         values: &[&str],
     ) -> Result<u64, SandboxError> {
-        let stored = self
-            .message(message_id)
-            .ok_or(SandboxError::UnknownMessage(message_id))?;
+        let stored = self.message_seen_by(user, message_id)?;
         let channel = stored.message.channel_id;
-        if !self.can_see(user.id, channel) || stored.only_for.is_some_and(|u| u != user.id) {
-            return Err(SandboxError::UnknownMessage(message_id));
-        }
         let select = string_select(&stored.message.components, custom_id).ok_or_else(|| {
             SandboxError::UnknownComponent {
                 message: message_id,

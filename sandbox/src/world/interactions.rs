@@ -214,13 +214,8 @@ impl World {
         message_id: u64,
         custom_id: &str,
     ) -> Result<u64, SandboxError> {
-        let stored = self
-            .message(message_id)
-            .ok_or(SandboxError::UnknownMessage(message_id))?;
+        let stored = self.message_seen_by(user, message_id)?;
         let channel = stored.message.channel_id;
-        if !self.can_see(user.id, channel) || stored.only_for.is_some_and(|u| u != user.id) {
-            return Err(SandboxError::UnknownMessage(message_id));
-        }
         let message = stored.message.clone();
         let guild = self.guild_for(channel);
         // As Discord sends it: the presser with their roles (staff checks read them).
@@ -247,15 +242,7 @@ impl World {
         data: MessageBody,
         attachments: Vec<Attachment>,
     ) -> Result<(), ApiError> {
-        let interaction = self
-            .interactions
-            .get(token)
-            .filter(|i| i.id == id)
-            .cloned()
-            .ok_or(ApiError::UnknownInteraction)?;
-        if interaction.acknowledged {
-            return Err(ApiError::AlreadyAcknowledged);
-        }
+        let interaction = self.unacknowledged(id, token)?;
         match kind.and_then(CallbackKind::of) {
             Some(kind @ (CallbackKind::Message | CallbackKind::DeferredMessage)) => {
                 let deferred = kind == CallbackKind::DeferredMessage;
@@ -308,11 +295,9 @@ impl World {
         Ok(())
     }
 
-    /// `POST /interactions/{id}/{token}/callback` of type 9: the bot's first answer is a form,
-    /// which the person who acted sees (on the page, or [`World::open_modal`] for a test)
-    /// until they submit or close it. Discord refuses a malformed form, and a form as the
-    /// answer to a submitted form.
-    pub fn open_form(&mut self, id: u64, token: &str, body: ModalBody) -> Result<(), ApiError> {
+    /// The interaction `id` with `token`, as long as nothing has answered it yet: Discord
+    /// takes one callback per interaction.
+    fn unacknowledged(&self, id: u64, token: &str) -> Result<InteractionState, ApiError> {
         let interaction = self
             .interactions
             .get(token)
@@ -322,6 +307,15 @@ impl World {
         if interaction.acknowledged {
             return Err(ApiError::AlreadyAcknowledged);
         }
+        Ok(interaction)
+    }
+
+    /// `POST /interactions/{id}/{token}/callback` of type 9: the bot's first answer is a form,
+    /// which the person who acted sees (on the page, or [`World::open_modal`] for a test)
+    /// until they submit or close it. Discord refuses a malformed form, and a form as the
+    /// answer to a submitted form.
+    pub fn open_form(&mut self, id: u64, token: &str, body: ModalBody) -> Result<(), ApiError> {
+        let interaction = self.unacknowledged(id, token)?;
         if interaction.kind == MODAL_SUBMIT {
             return Err(ApiError::invalid(
                 "type",

@@ -16,6 +16,7 @@ use crate::{
         limits::MESSAGE_CHARS,
         message::{Attachment, Message, MessageBody, MessageSpec},
         query::MessagesQuery,
+        user::Persona,
     },
     world::{
         error::SandboxError,
@@ -79,6 +80,21 @@ impl World {
             .get(channel)?
             .iter()
             .find(|m| m.message.id == id)
+    }
+
+    /// The message `id` as `user` can act on it: in a channel they see, and not an ephemeral
+    /// one shown to someone else; anything else is unknown to them, as in Discord.
+    pub(super) fn message_seen_by(
+        &self,
+        user: &Persona,
+        id: u64,
+    ) -> Result<&StoredMessage, SandboxError> {
+        self.message(id)
+            .filter(|stored| {
+                self.can_see(user.id, stored.message.channel_id)
+                    && stored.only_for.is_none_or(|u| u == user.id)
+            })
+            .ok_or(SandboxError::UnknownMessage(id))
     }
 
     /// The stored message with this ID, to change it.
