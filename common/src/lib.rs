@@ -1,10 +1,11 @@
 //! What every binary of the ticket assistant shares: the relay contract ([`payload`]), the NATS
 //! names ([`subjects`]), configuration ([`config`]), logging ([`telemetry`]), the NATS connection
-//! ([`nats`]), the requesting side of the relay ([`relay_client`], streamed: [`relay_stream`]) and shutdown ([`shutdown`]).
+//! ([`nats`]), metrics ([`metrics`]), the requesting side of the relay ([`relay_client`], streamed: [`relay_stream`]) and shutdown ([`shutdown`]).
 //!
 //! With the `test-util` feature it also carries [`test_util`], a real `nats-server` per test.
 
 pub mod config;
+pub mod metrics;
 pub mod nats;
 pub mod payload;
 pub mod relay_client;

@@ -23,47 +23,82 @@ use async_nats::{
     service::{endpoint, error::Error as ServiceError, Info, PingResponse, Stats as StatsResponse},
     Client, Message,
 };
-use common::subjects::{ENDPOINT_NAME, QUEUE_GROUP, SERVICE_NAME};
+use common::{
+    metrics::Registry,
+    payload::ErrorCode,
+    subjects::{ENDPOINT_NAME, QUEUE_GROUP, SERVICE_NAME},
+};
 use futures::StreamExt;
 use serde::Serialize;
 
-/// Counters of one worker's relay endpoint, shared by every request.
-#[derive(Debug, Default)]
+use crate::{
+    metrics::{InFlight, Outcome, WorkerMetrics},
+    Responder,
+};
+
+/// Counters of one worker's relay endpoint, shared by every request: the services API's own
+/// (requests, errors, processing time, last error) and the worker's metrics page.
+#[derive(Debug)]
 pub(crate) struct Stats {
     requests: AtomicU64,
     errors: AtomicU64,
     processing_nanos: AtomicU64,
-    busy: AtomicU64,
-    expired: AtomicU64,
     last_error: Mutex<Option<ServiceError>>,
+    metrics: WorkerMetrics,
+    registry: Registry,
 }
 
 impl Stats {
-    /// One request answered (or refused with an error status) after `elapsed`.
-    pub(crate) fn record(&self, elapsed: Duration, error: Option<(u16, &str)>) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
-        self.processing_nanos.fetch_add(nanos, Ordering::Relaxed);
-        if let Some((code, message)) = error {
-            self.errors.fetch_add(1, Ordering::Relaxed);
-            *self
-                .last_error
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ServiceError {
-                code: usize::from(code),
-                status: message.to_owned(),
-            });
+    /// The counters of the worker `instance`, with its answer source's metrics.
+    pub(crate) fn new(instance: &str, responder: &impl Responder) -> Self {
+        let mut registry = common::metrics::registry(SERVICE_NAME, instance);
+        let metrics = WorkerMetrics::register(&mut registry, responder.source());
+        responder.register_metrics(&mut registry);
+        Self {
+            requests: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            processing_nanos: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+            metrics,
+            registry,
         }
     }
 
-    /// A request answered `busy` (also counted as an error by [`Self::record`]).
-    pub(crate) fn busy(&self) {
-        self.busy.fetch_add(1, Ordering::Relaxed);
+    /// One request answered (or refused with an error status) after `elapsed`.
+    pub(crate) fn record(&self, elapsed: Duration, error: Option<(&ErrorCode, &str)>) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+        self.processing_nanos.fetch_add(nanos, Ordering::Relaxed);
+        let outcome = match error {
+            None => Outcome::Answered,
+            Some((&code, message)) => {
+                self.errors.fetch_add(1, Ordering::Relaxed);
+                let status = code.status();
+                *self
+                    .last_error
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(ServiceError {
+                    code: usize::from(status),
+                    status: message.to_owned(),
+                });
+                match code {
+                    ErrorCode::Busy => Outcome::Busy,
+                    _ if status < 500 => Outcome::ClientError,
+                    _ => Outcome::ServerError,
+                }
+            }
+        };
+        self.metrics.record(outcome, elapsed.as_secs_f64());
     }
 
     /// A request dropped because its deadline had passed (no answer, not a request served).
     pub(crate) fn expired(&self) {
-        self.expired.fetch_add(1, Ordering::Relaxed);
+        self.metrics.record(Outcome::Expired, 0.0);
+    }
+
+    /// Counts a request in the in-flight gauge while the guard lives.
+    pub(crate) fn in_flight(&self) -> InFlight {
+        self.metrics.in_flight()
     }
 }
 
@@ -74,6 +109,9 @@ struct ExtraStats {
     busy: u64,
     /// Requests dropped unanswered because their deadline had passed on arrival.
     expired: u64,
+    /// The worker's metrics page (OpenMetrics text without `# EOF`), which relay-http's
+    /// `GET /metrics` gathers.
+    metrics: String,
 }
 
 /// Who this worker is, as the services API tells it.
@@ -131,8 +169,9 @@ impl Identity {
             ),
         };
         let extra = ExtraStats {
-            busy: stats.busy.load(Ordering::Relaxed),
-            expired: stats.expired.load(Ordering::Relaxed),
+            busy: stats.metrics.busy(),
+            expired: stats.metrics.expired(),
+            metrics: common::metrics::encode(&stats.registry),
         };
         StatsResponse {
             kind: "io.nats.micro.v1.stats_response".to_owned(),

@@ -14,6 +14,7 @@
 pub mod answer;
 mod discovery;
 mod events;
+mod metrics;
 mod responder;
 mod running;
 mod service;
@@ -23,6 +24,7 @@ mod settings;
 pub mod test_util;
 
 pub use answer::{AnswerSettings, AnswerSource};
+pub use metrics::{AnswerMetrics, ModelError};
 pub use responder::{Pieces, Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
 pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK, REPLY_MARGIN};

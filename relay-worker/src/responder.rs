@@ -4,7 +4,10 @@
 
 use std::{future::Future, sync::Arc};
 
-use common::payload::{RelayReply, RelayRequest};
+use common::{
+    metrics::Registry,
+    payload::{RelayReply, RelayRequest},
+};
 use tokio::sync::mpsc;
 
 /// The answer source failed on a well-formed request; the requester gets a 500
@@ -84,6 +87,16 @@ pub trait Responder: Send + Sync + 'static {
         drop(pieces);
         self.respond(request)
     }
+
+    /// The answer source's name, the `source` label of `relay_worker_answer_duration_seconds`.
+    fn source(&self) -> &'static str {
+        "custom"
+    }
+
+    /// Registers what the answer source measures with the serving worker's metrics.
+    fn register_metrics(&self, registry: &mut Registry) {
+        let _ = registry;
+    }
 }
 
 /// Where a streaming answer source hands the pieces of its answer text, in order; the worker
@@ -120,5 +133,9 @@ impl Placeholder {
 impl Responder for Placeholder {
     async fn respond(&self, _request: RelayRequest) -> Result<RelayReply, ResponderError> {
         Ok(RelayReply::new(Self::REPLY))
+    }
+
+    fn source(&self) -> &'static str {
+        "placeholder"
     }
 }

@@ -95,7 +95,7 @@ pub(crate) async fn serve<R: Responder>(
     ready: Option<oneshot::Sender<String>>,
 ) -> Result<(), WorkerError> {
     let identity = Arc::new(Identity::new(&settings.subject));
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(Stats::new(&identity.id, &responder));
     let mut requests = client
         .queue_subscribe(settings.subject.clone(), QUEUE_GROUP.to_owned())
         .await
@@ -257,7 +257,6 @@ impl<R: Responder> Handler<R> {
             }
         };
         let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() else {
-            self.stats.busy();
             let body = ErrorBody::new(
                 ErrorCode::Busy,
                 "this worker is at its in-flight limit; try again (another worker may be free)",
@@ -269,6 +268,7 @@ impl<R: Responder> Handler<R> {
                 .await;
         };
         // The future owns its handler so that, if it has to wait, it can move into a task.
+        let permit = (permit, self.stats.in_flight());
         let handler = Arc::clone(self);
         let stream = stream_subject(&message);
         let mut answer = Box::pin(
@@ -402,8 +402,10 @@ impl<R: Responder> Handler<R> {
         {
             tracing::debug!(error = %err, "cannot publish the error copy");
         }
-        self.stats
-            .record(received.elapsed(), Some((status, &body.error.message)));
+        self.stats.record(
+            received.elapsed(),
+            Some((&body.error.code, &body.error.message)),
+        );
     }
 }
 

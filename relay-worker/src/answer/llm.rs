@@ -76,7 +76,10 @@ use super::{
     small_talk::SmallTalk,
     STAFF_WILL_FOLLOW_UP,
 };
-use crate::{Pieces, ResponderError};
+use crate::{
+    metrics::{AnswerMetrics, ModelError},
+    Pieces, ResponderError,
+};
 
 /// The message `name` of a staff member's message sent to the model.
 pub const STAFF_NAME: &str = "staff";
@@ -103,13 +106,17 @@ struct Model {
     endpoint: Url,
     settings: LlmSettings,
     knowledge: Option<Arc<Knowledge>>,
+    metrics: AnswerMetrics,
 }
 
 impl LlmAnswers {
     /// A source asking the model of `settings`, with the passages of `knowledge` when given.
+    /// It counts its calls, their latency, tokens and errors in `metrics`, and the questions
+    /// the passages do not cover as abstentions.
     pub fn new(
         settings: LlmSettings,
         knowledge: Option<Arc<Knowledge>>,
+        metrics: AnswerMetrics,
     ) -> Result<Self, reqwest::Error> {
         let endpoint = settings
             .base_url
@@ -125,6 +132,7 @@ impl LlmAnswers {
                 endpoint,
                 settings,
                 knowledge,
+                metrics,
             }),
             in_flight: InFlight::default(),
         })
@@ -178,6 +186,19 @@ impl Failure {
         !matches!(self, Self::Unauthorized(_) | Self::Refused(..))
     }
 
+    /// How `relay_worker_model_errors_total{kind}` counts it.
+    fn kind(&self) -> ModelError {
+        match self {
+            Self::Unauthorized(_) | Self::Refused(..) => ModelError::Refused,
+            Self::RateLimited(_) => ModelError::RateLimited,
+            Self::Server(..) => ModelError::Server,
+            Self::Unreachable(err) if err.is_timeout() => ModelError::Timeout,
+            Self::Unreachable(_) => ModelError::Connect,
+            Self::Timeout(_) => ModelError::Timeout,
+            Self::Malformed(_) => ModelError::Invalid,
+        }
+    }
+
     fn log(&self) {
         match self {
             Self::Unauthorized(status) => tracing::error!(
@@ -217,6 +238,7 @@ impl Model {
                 let context = request.ticket.as_ref().map(|t| t.search_text());
                 let hits = knowledge.answer_in(message, context.as_deref());
                 if hits.is_empty() {
+                    self.metrics.abstained();
                     return Ok(RelayReply::ungrounded(STAFF_WILL_FOLLOW_UP));
                 }
                 Some(hits)
@@ -234,10 +256,16 @@ impl Model {
                 cited: passages.is_some(),
             }),
         };
+        let started = Instant::now();
         let outcome =
             tokio::time::timeout_at(deadline, self.call_once_more_on_429(&body, deadline))
                 .await
-                .unwrap_or(Err(Failure::Timeout(budget)));
+                .unwrap_or_else(|_| {
+                    // The call the timeout cut short counts as one that failed.
+                    let seconds = started.elapsed().as_secs_f64();
+                    self.metrics.model_call(seconds, Some(ModelError::Timeout));
+                    Err(Failure::Timeout(budget))
+                });
         let answer = outcome.map_err(|failure| {
             failure.log();
             ResponderError::from(failure)
@@ -273,7 +301,24 @@ impl Model {
         }
     }
 
+    /// One call to the model, counted in the metrics.
     async fn call(&self, body: &Outgoing<'_>) -> Result<String, Failure> {
+        let started = Instant::now();
+        let outcome = self.call_uncounted(body).await;
+        let error = outcome.as_ref().err().map(Failure::kind);
+        self.metrics
+            .model_call(started.elapsed().as_secs_f64(), error);
+        if let Ok((_, Some(usage))) = &outcome {
+            self.metrics
+                .tokens(usage.prompt_tokens, usage.completion_tokens);
+        }
+        outcome.map(|(answer, _)| answer)
+    }
+
+    async fn call_uncounted(
+        &self,
+        body: &Outgoing<'_>,
+    ) -> Result<(String, Option<Usage>), Failure> {
         let mut request = self
             .http
             .post(self.endpoint.clone())
@@ -528,7 +573,8 @@ impl PreviewTo<'_> {
 async fn read_stream(
     mut response: reqwest::Response,
     preview: PreviewTo<'_>,
-) -> Result<String, Failure> {
+) -> Result<(String, Option<Usage>), Failure> {
+    let mut usage = None;
     let mut buffer: Vec<u8> = Vec::new();
     let mut written = String::new();
     let mut shown = 0;
@@ -546,6 +592,7 @@ async fn read_stream(
                         }
                     }
                 }
+                StreamLine::Usage(reported) => usage = Some(reported),
                 StreamLine::Done => break 'read,
                 StreamLine::Other => {}
             }
@@ -555,7 +602,7 @@ async fn read_stream(
     if answer.is_empty() {
         return Err(Failure::Malformed("an empty answer".to_owned()));
     }
-    Ok(answer.to_owned())
+    Ok((answer.to_owned(), usage))
 }
 
 /// One line of a streamed chat completion.
@@ -563,6 +610,8 @@ async fn read_stream(
 enum StreamLine {
     /// A chunk's `choices[0].delta.content` (empty when it has none).
     Text(String),
+    /// A chunk with no text but the call's usage (servers that report it send it last).
+    Usage(Usage),
     /// `data: [DONE]`.
     Done,
     /// A blank line, a comment, another field.
@@ -581,21 +630,24 @@ fn stream_line(line: &[u8]) -> Result<StreamLine, Failure> {
     }
     let chunk: ChatChunk = serde_json::from_str(data)
         .map_err(|err| Failure::Malformed(format!("not a chat completion chunk ({err})")))?;
-    Ok(StreamLine::Text(
-        chunk
-            .choices
-            .into_iter()
-            .next()
-            .and_then(|choice| choice.delta)
-            .and_then(|delta| delta.content)
-            .unwrap_or_default(),
-    ))
+    let text = chunk
+        .choices
+        .into_iter()
+        .next()
+        .and_then(|choice| choice.delta)
+        .and_then(|delta| delta.content)
+        .unwrap_or_default();
+    Ok(match chunk.usage {
+        Some(usage) if text.is_empty() => StreamLine::Usage(usage),
+        _ => StreamLine::Text(text),
+    })
 }
 
 #[derive(Deserialize)]
 struct ChatChunk {
     #[serde(default)]
     choices: Vec<ChunkChoice>,
+    usage: Option<Usage>,
 }
 
 #[derive(Deserialize)]
@@ -603,9 +655,10 @@ struct ChunkChoice {
     delta: Option<ChoiceMessage>,
 }
 
-fn parse_answer(bytes: &[u8]) -> Result<String, Failure> {
+fn parse_answer(bytes: &[u8]) -> Result<(String, Option<Usage>), Failure> {
     let response: ChatResponse = serde_json::from_slice(bytes)
         .map_err(|err| Failure::Malformed(format!("not a chat completion ({err})")))?;
+    let usage = response.usage;
     let content = response
         .choices
         .into_iter()
@@ -616,7 +669,7 @@ fn parse_answer(bytes: &[u8]) -> Result<String, Failure> {
     if content.trim().is_empty() {
         return Err(Failure::Malformed("an empty answer".to_owned()));
     }
-    Ok(content.trim().to_owned())
+    Ok((content.trim().to_owned(), usage))
 }
 
 #[derive(Serialize)]
@@ -640,6 +693,16 @@ struct ChatMessage<'a> {
 struct ChatResponse {
     #[serde(default)]
     choices: Vec<Choice>,
+    usage: Option<Usage>,
+}
+
+/// The tokens one call used, when the server reports them (`usage`).
+#[derive(Debug, PartialEq, Deserialize)]
+struct Usage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
 }
 
 #[derive(Deserialize)]
@@ -676,6 +739,32 @@ mod tests {
     }
 
     #[test]
+    fn usage_is_read_when_the_server_reports_it() {
+        let with = br#"{"choices":[{"message":{"content":"Hi"}}],"usage":{"prompt_tokens":12,"completion_tokens":3}}"#;
+        assert_eq!(
+            parse_answer(with).unwrap(),
+            (
+                "Hi".to_owned(),
+                Some(Usage {
+                    prompt_tokens: 12,
+                    completion_tokens: 3
+                })
+            )
+        );
+        let without = br#"{"choices":[{"message":{"content":"Hi"}}]}"#;
+        assert_eq!(parse_answer(without).unwrap().1, None);
+        let last_chunk =
+            br#"data: {"choices":[],"usage":{"prompt_tokens":40,"completion_tokens":9}}"#;
+        assert_eq!(
+            stream_line(last_chunk).unwrap(),
+            StreamLine::Usage(Usage {
+                prompt_tokens: 40,
+                completion_tokens: 9
+            })
+        );
+    }
+
+    #[test]
     fn retry_after_reads_seconds_and_dates() {
         let mut headers = header::HeaderMap::new();
         assert_eq!(retry_after(&headers), None);
@@ -697,7 +786,7 @@ mod tests {
     #[test]
     fn answers_are_read_leniently_and_empty_ones_refused() {
         let ok = br#"{"choices":[{"message":{"role":"assistant","content":" Hi! "}}]}"#;
-        assert_eq!(parse_answer(ok).unwrap(), "Hi!");
+        assert_eq!(parse_answer(ok).unwrap().0, "Hi!");
         for bad in [
             &b"not json"[..],
             br#"{"choices":[]}"#,

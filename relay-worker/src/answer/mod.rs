@@ -24,7 +24,10 @@ mod terms;
 
 use std::sync::Arc;
 
-use common::payload::{RelayReply, RelayRequest};
+use common::{
+    metrics::Registry,
+    payload::{RelayReply, RelayRequest},
+};
 
 pub use citations::NOT_COVERED;
 pub use knowledge::{Hit, Knowledge, KnowledgeError};
@@ -36,7 +39,7 @@ pub use settings::{
 };
 pub use small_talk::SmallTalk;
 
-use crate::{Pieces, Placeholder, Responder, ResponderError};
+use crate::{metrics::AnswerMetrics, Pieces, Placeholder, Responder, ResponderError};
 
 /// The answer when the documents have nothing on the question.
 pub const STAFF_WILL_FOLLOW_UP: &str = "I could not find this in our documentation. \
@@ -64,6 +67,7 @@ pub enum AnswerError {
 pub struct AnswerSource {
     kind: Kind,
     max_chars: usize,
+    metrics: AnswerMetrics,
 }
 
 #[derive(Debug)]
@@ -84,10 +88,11 @@ impl AnswerSource {
             (SourceKind::Placeholder, _) | (_, None) => None,
             (_, Some(knowledge)) => Some(Arc::new(Knowledge::open(knowledge).await?)),
         };
+        let metrics = AnswerMetrics::default();
         let kind = match (settings.source, knowledge, &settings.llm) {
             (SourceKind::Knowledge, Some(knowledge), _) => Kind::Knowledge(knowledge),
             (SourceKind::Llm, knowledge, Some(llm)) => Kind::Llm {
-                model: LlmAnswers::new(llm.clone(), knowledge.clone())?,
+                model: LlmAnswers::new(llm.clone(), knowledge.clone(), metrics.clone())?,
                 knowledge,
             },
             // Settings::load never yields these: knowledge without a folder, llm without a model.
@@ -101,6 +106,7 @@ impl AnswerSource {
         Ok(Self {
             kind,
             max_chars: settings.max_chars,
+            metrics,
         })
     }
 
@@ -137,6 +143,16 @@ impl Responder for AnswerSource {
     ) -> Result<RelayReply, ResponderError> {
         self.answer(request, Some(pieces)).await
     }
+
+    fn source(&self) -> &'static str {
+        self.kind.name()
+    }
+
+    fn register_metrics(&self, registry: &mut Registry) {
+        let model = matches!(self.kind, Kind::Llm { .. });
+        self.metrics
+            .register(registry, model, self.knowledge().is_some());
+    }
 }
 
 impl AnswerSource {
@@ -155,6 +171,9 @@ impl AnswerSource {
                     None => {
                         let context = request.ticket.as_ref().map(|t| t.search_text());
                         let hits = knowledge.answer_in(message, context.as_deref());
+                        if hits.is_empty() {
+                            self.metrics.abstained();
+                        }
                         from_documents(&hits, self.max_chars)
                     }
                 }
