@@ -114,6 +114,14 @@ impl Gateway {
         }
     }
 
+    /// Each shard's manager, for the metrics' readings of its stage and latency.
+    pub fn managers(&self) -> Vec<(u32, Arc<ShardManager>)> {
+        self.managers
+            .iter()
+            .map(|(shard, manager)| (*shard, Arc::clone(manager)))
+            .collect()
+    }
+
     /// What stops every shard while [`Self::run`] awaits them.
     pub fn stopper(&self) -> Stopper {
         Stopper(self.managers.values().cloned().collect())

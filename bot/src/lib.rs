@@ -74,6 +74,7 @@ pub mod identify;
 mod listing;
 mod locks;
 mod members;
+mod metrics;
 pub mod proxy;
 mod rate_limit;
 mod rating;
@@ -216,6 +217,7 @@ use gateway::Gateway;
 use handler::Handler;
 use identify::IdentifyGate;
 use members::Members;
+use metrics::BotMetrics;
 use rate_limit::RateLimitedProxy;
 use relay::Relay;
 use shards::ShardPlan;
@@ -303,9 +305,10 @@ pub async fn run(
     nats: async_nats::Client,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), BotError> {
+    let metrics = BotMetrics::new(&metrics::instance_id());
     let limiter = match &settings.proxy_url {
         Some(proxy) => Some(
-            RateLimitedProxy::start(proxy, settings.discord_http_timeout)
+            RateLimitedProxy::start(proxy, settings.discord_http_timeout, metrics.clone())
                 .await
                 .map_err(BotError::RateLimiter)?,
         ),
@@ -365,6 +368,7 @@ pub async fn run(
                 .as_ref()
                 .map(RateLimitedProxy::budget)
                 .unwrap_or_default(),
+            metrics: metrics.clone(),
         },
         settings.relay_settings(),
     );
@@ -372,12 +376,13 @@ pub async fn run(
         tickets::Parts {
             http: Arc::clone(&http),
             cache: Arc::clone(&cache),
-            registry,
+            registry: Arc::clone(&registry),
             archive,
             members,
             answers,
             bot_id,
             http_timeout: settings.discord_http_timeout,
+            metrics: metrics.clone(),
         },
         settings.lifecycle.clone(),
     );
@@ -388,8 +393,31 @@ pub async fn run(
         plan.clone(),
     );
     let identify = IdentifyGate::new(nats.clone(), discovered.session_start_limit.max_concurrency);
-    let mut gateway = Gateway::new(http, cache, handler, discovered.url, intents(), plan);
+    let mut gateway = Gateway::new(
+        http,
+        cache,
+        handler,
+        discovered.url,
+        intents(),
+        plan.clone(),
+    );
     let shards = gateway.stopper();
+    let live = metrics::Live {
+        open_tickets: Box::new(move || {
+            let open = registry.open_tickets(None);
+            let ours = open.iter().filter(|(_, t)| plan.holds(t.guild_id)).count();
+            i64::try_from(ours).unwrap_or(i64::MAX)
+        }),
+        shards: Some(gateway.managers()),
+    };
+    // Metrics are for operators: a bot that cannot serve them still serves its guilds.
+    let service = match metrics::serve(&nats, metrics, live).await {
+        Ok(task) => Some(task),
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot answer as ticket-bot in the NATS services API (no metrics from this process)");
+            None
+        }
+    };
 
     let outcome = tokio::select! {
         result = gateway.run(&identify) => result.map_err(BotError::from),
@@ -403,6 +431,9 @@ pub async fn run(
     };
     relay.shutdown(SHUTDOWN_GRACE).await;
     tickets.shutdown(SHUTDOWN_GRACE).await;
+    if let Some(service) = service {
+        service.abort();
+    }
     match tokio::time::timeout(SHUTDOWN_GRACE, nats.drain()).await {
         Ok(Ok(())) => {}
         Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),

@@ -48,6 +48,8 @@ use axum::{
     Json, Router,
 };
 use common::config::redact_url;
+
+use crate::metrics::BotMetrics;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -95,6 +97,7 @@ struct Limiter {
     global_blocked_until: Mutex<Option<Instant>>,
     buckets: Mutex<HashMap<String, Bucket>>,
     usage: Arc<Usage>,
+    metrics: BotMetrics,
 }
 
 /// How the global limit is being used: the calls waiting for their turn, and when the calls
@@ -202,11 +205,17 @@ impl RateLimitedProxy {
     ///
     /// Each call to `upstream` may take at most `timeout` (`DISCORD_HTTP_TIMEOUT_SECS`); one
     /// that stalls is answered 504, so the caller moves on.
-    pub async fn start(upstream: &str, timeout: Duration) -> std::io::Result<Self> {
+    /// Every attempt is counted in `metrics` (route group and status), and so is the time
+    /// calls wait for a rate limit.
+    pub async fn start(
+        upstream: &str,
+        timeout: Duration,
+        metrics: BotMetrics,
+    ) -> std::io::Result<Self> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let (app, usage) = app(upstream, timeout)?;
+        let (app, usage) = app(upstream, timeout, metrics)?;
         let stop = CancellationToken::new();
         let stopped = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move {
@@ -256,7 +265,11 @@ impl RateLimitedProxy {
 /// The forwarder of every call to `upstream` within Discord's limits, each call to it bounded
 /// by `timeout`.
 /// The limiter's router, and its count of calls for [`RestBudget`].
-fn app(upstream: &str, timeout: Duration) -> std::io::Result<(Router, Arc<Usage>)> {
+fn app(
+    upstream: &str,
+    timeout: Duration,
+    metrics: BotMetrics,
+) -> std::io::Result<(Router, Arc<Usage>)> {
     let per_second = NonZeroU32::new(GLOBAL_PER_SECOND).expect("a positive limit");
     let limiter = Arc::new(Limiter {
         upstream: upstream.trim_end_matches('/').to_owned(),
@@ -268,6 +281,7 @@ fn app(upstream: &str, timeout: Duration) -> std::io::Result<(Router, Arc<Usage>
         global_blocked_until: Mutex::new(None),
         buckets: Mutex::new(HashMap::new()),
         usage: Arc::default(),
+        metrics,
     });
     let usage = Arc::clone(&limiter.usage);
     Ok((Router::new().fallback(forward).with_state(limiter), usage))
@@ -282,7 +296,8 @@ pub async fn serve(
     timeout: Duration,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (app, _) = app(upstream, timeout)?;
+    // The shared proxy is not a NATS service (yet): its counts stay with it.
+    let (app, _) = app(upstream, timeout, BotMetrics::new("discord-proxy"))?;
     tracing::info!(
         addr = %listener.local_addr()?,
         upstream = %redact_url(upstream),
@@ -315,7 +330,9 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
     }
     let mut attempt = 0;
     loop {
+        let waiting = Instant::now();
         limiter.wait_turn(&route).await;
+        limiter.metrics.rate_limit_wait(waiting.elapsed());
         let sent = limiter
             .client
             .request(parts.method.clone(), format!("{}{path}", limiter.upstream))
@@ -340,6 +357,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
             }
         };
         let status = response.status();
+        limiter.metrics.rest_call(parts.uri.path(), status.as_u16());
         let response_headers = response.headers().clone();
         limiter.learn(&route, &response_headers);
         let Ok(bytes) = response.bytes().await else {

@@ -14,6 +14,10 @@ pub const QUEUE_GROUP: &str = "q";
 /// Name of the service in the NATS services API (`$SRV.PING.ticket-relay`).
 pub const SERVICE_NAME: &str = "ticket-relay";
 
+/// Name of the bot's service in the NATS services API (`$SRV.STATS.ticket-bot`): each bot
+/// process answers with its metrics, for relay-http's `GET /metrics`.
+pub const BOT_SERVICE_NAME: &str = "ticket-bot";
+
 /// Name of the one endpoint of [`SERVICE_NAME`].
 pub const ENDPOINT_NAME: &str = "relay";
 

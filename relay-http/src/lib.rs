@@ -15,6 +15,7 @@
 mod error;
 mod health;
 mod layers;
+mod metrics;
 mod openapi;
 mod relay;
 mod server;
@@ -82,6 +83,7 @@ struct Inner {
     max_concurrent: usize,
     in_flight: Semaphore,
     deep_health: health::DeepCache,
+    metrics: metrics::HttpMetrics,
 }
 
 impl AppState {
@@ -101,6 +103,7 @@ impl AppState {
             max_concurrent: settings.max_concurrent_requests,
             in_flight: Semaphore::new(settings.max_concurrent_requests),
             deep_health: health::DeepCache::new(settings.health_cache),
+            metrics: metrics::HttpMetrics::new(&nuid::next(), settings.metrics_window),
         }))
     }
 
@@ -139,9 +142,14 @@ pub fn app(state: AppState) -> Router {
         .route("/relay", post(relay::relay))
         .route("/health", get(health::health))
         .route("/openapi.json", get(openapi::openapi))
+        .route("/metrics", get(metrics::metrics))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DeadlineLayer(state.0.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::count,
+        ))
         .with_state(state.clone());
     with_middleware(routes, &state.0.allowed_origins)
 }

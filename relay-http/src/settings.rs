@@ -48,6 +48,10 @@ pub struct HttpSettings {
     /// `/relay` requests served at once (`HTTP_MAX_CONCURRENT_REQUESTS`, 1 to 65,536, default
     /// 1,024); beyond it, 503 `busy` at once.
     pub max_concurrent_requests: usize,
+    /// How long `GET /metrics` waits for the workers' and bots' pages (`METRICS_WINDOW_MS`, 1
+    /// to 60,000, default 500); it ends sooner once every process seen before has answered.
+    /// A process that has not answered by then is reported down (`ticket_up` 0).
+    pub metrics_window: Duration,
     /// How long a deep health check's answer is reused (one second; no variable: tests set
     /// it to tell a cached answer from a fresh one).
     pub health_cache: Duration,
@@ -74,6 +78,8 @@ const DEFAULT_RELAY_TIMEOUT_SECS: u64 = 10;
 const DEFAULT_CLIENT_TIMEOUT_SECS: u64 = 10;
 /// `HEALTH_PING_WINDOW_MS` when unset.
 const DEFAULT_HEALTH_PING_WINDOW_MS: u64 = 250;
+/// `METRICS_WINDOW_MS` when unset.
+const DEFAULT_METRICS_WINDOW_MS: u64 = 500;
 /// `HTTP_MAX_CONCURRENT_REQUESTS` when unset.
 const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 1_024;
 
@@ -92,6 +98,7 @@ struct RawSettings {
     http_body_timeout_secs: u64,
     http_request_timeout_secs: Option<u64>,
     http_max_concurrent_requests: usize,
+    metrics_window_ms: u64,
 }
 
 impl Default for RawSettings {
@@ -108,6 +115,7 @@ impl Default for RawSettings {
             http_body_timeout_secs: DEFAULT_CLIENT_TIMEOUT_SECS,
             http_request_timeout_secs: None,
             http_max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
+            metrics_window_ms: DEFAULT_METRICS_WINDOW_MS,
         }
     }
 }
@@ -129,6 +137,7 @@ impl Default for HttpSettings {
                 raw.relay_timeout_secs + REQUEST_TIMEOUT_SLACK_SECS,
             ),
             max_concurrent_requests: raw.http_max_concurrent_requests,
+            metrics_window: Duration::from_millis(raw.metrics_window_ms),
             health_cache: HEALTH_CACHE,
         }
     }
@@ -169,6 +178,7 @@ impl HttpSettings {
             raw.http_max_concurrent_requests,
             1..=65_536,
         )?;
+        let metrics_window_ms = in_range("METRICS_WINDOW_MS", raw.metrics_window_ms, 1..=60_000)?;
         // An empty token would make `Bearer ` a valid credential; `RELAY_API_TOKEN=` in a .env
         // template means "no authentication", so read it that way.
         let api_token = raw
@@ -186,6 +196,7 @@ impl HttpSettings {
             body_timeout: Duration::from_secs(body_timeout_secs),
             request_timeout: Duration::from_secs(request_timeout_secs),
             max_concurrent_requests,
+            metrics_window: Duration::from_millis(metrics_window_ms),
             health_cache: HEALTH_CACHE,
         })
     }

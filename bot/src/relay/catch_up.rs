@@ -115,6 +115,7 @@ impl Relay {
             if self.is_relayable(&message) {
                 tracing::info!(channel_id = %channel, message_id = %message.id, "catch-up: answering a message sent while the bot was away");
                 self.enqueue(&message);
+                self.inner.metrics.caught_up();
                 offered += 1;
             }
         }

@@ -57,7 +57,8 @@ use queue::{SeenIds, SEEN_IDS_REMEMBERED};
 
 use crate::{
     answers::RecentAnswers, archive::Archive, claims::Claims, guild::staff::Standing,
-    members::Members, rate_limit::RestBudget, registry::Registry, settings::RelaySettings,
+    members::Members, metrics::BotMetrics, rate_limit::RestBudget, registry::Registry,
+    settings::RelaySettings,
 };
 
 pub use notices::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
@@ -91,6 +92,8 @@ pub struct Parts {
     pub archive: Arc<Archive>,
     /// The bot's own user.
     pub bot_id: UserId,
+    /// This process's metrics.
+    pub metrics: BotMetrics,
     /// What is left of the bot's REST budget (edits of streamed answers and typing wait on it).
     pub budget: RestBudget,
 }
@@ -131,6 +134,7 @@ struct Inner {
     carried: carried::Carried,
     /// What the relay's decisions remember (handoffs, users' allowances).
     gate: Gate,
+    metrics: BotMetrics,
 }
 
 impl Relay {
@@ -155,6 +159,7 @@ impl Relay {
                 backfill: history::Backfill::default(),
                 carried: carried::Carried::new(parts.archive),
                 gate: Gate::new(&settings),
+                metrics: parts.metrics,
                 settings,
             }),
         }

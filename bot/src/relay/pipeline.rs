@@ -36,6 +36,7 @@ use super::{
 };
 use crate::{
     answers::{self, Answered},
+    metrics::since,
     split::DISCORD_MESSAGE_LIMIT,
 };
 
@@ -122,6 +123,7 @@ impl Inner {
             Decision::TicketClosed => {}
             Decision::StaffWrote { announce } => {
                 if announce {
+                    self.metrics.handed_off();
                     tracing::info!("staff joined the ticket; the assistant stays quiet");
                     if let Err(err) = self
                         .send(message.channel_id, HANDOFF_MESSAGE.to_owned(), None, None)
@@ -157,6 +159,7 @@ impl Inner {
     /// Sends `request` with the conversation before `message` and posts what comes back: the
     /// pieces of the answer as they arrive (see [`StreamPlan`]), then the whole answer.
     async fn answer(&self, message: &Message, mut request: RelayRequest) {
+        self.metrics.relayed();
         self.show_typing(message.channel_id);
         request.history = self.history(message).await;
         // The topic and form answers travel with every request, not only the first: the
@@ -202,6 +205,9 @@ impl Inner {
         // The whole answer always goes out; its edits wait their turn in the channel.
         while let Step::Wait(Some(until)) = self.act(&mut posting).await {
             tokio::time::sleep_until(until).await;
+        }
+        if !posting.posted.is_empty() {
+            self.metrics.replied(since(&message.timestamp));
         }
         if let Some(reply) = reply {
             self.answered(&posting, &reply);
@@ -300,6 +306,9 @@ impl Inner {
                     self.send(channel, text.clone(), reply_to, rows)
                         .await
                         .map(|posted| {
+                            if *index == 0 {
+                                self.metrics.first_words(since(&posting.question.timestamp));
+                            }
                             if *buttons {
                                 posting.buttons_on = Some(posted.id);
                             }

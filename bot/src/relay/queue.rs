@@ -42,6 +42,7 @@ impl Relay {
                 self.inner
                     .pending
                     .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                self.inner.metrics.queued(1);
             }
             Err(mpsc::error::TrySendError::Full(message)) => {
                 tracing::warn!(
@@ -63,6 +64,7 @@ impl Relay {
                     self.inner
                         .pending
                         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    self.inner.metrics.queued(1);
                 }
                 queues.insert(channel_id, sender);
             }
@@ -102,6 +104,7 @@ async fn channel_task(inner: Arc<Inner>, channel_id: ChannelId, mut rx: mpsc::Re
             () = inner.relay(message) => {
                 inner.claims.settle(id).await;
                 inner.pending.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                inner.metrics.queued(-1);
             }
             () = inner.cancel.cancelled() => {
                 // Abandoned midway: the next start (its catch-up) must be able to take it.

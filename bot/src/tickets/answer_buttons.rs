@@ -47,7 +47,10 @@ impl Tickets {
             .request_human(channel, Timestamp::now())
             .await?
         {
-            HumanRequest::Requested(ticket) => ticket,
+            HumanRequest::Requested(ticket) => {
+                self.inner.metrics.human_requested();
+                ticket
+            }
             HumanRequest::AlreadyAsked => return Ok(Escalation::AlreadyAsked),
             HumanRequest::NotOpen => return Ok(Escalation::NotOpen),
         };
@@ -97,6 +100,9 @@ impl Tickets {
             at: Timestamp::now(),
         };
         let voted = self.registry().record_vote(&feedback).await?;
+        if voted != Voted::Unchanged {
+            self.inner.metrics.feedback(vote == Vote::Up);
+        }
         tracing::info!(?voted, source = ?feedback.source, "answer rated");
         Ok(Some(voted))
     }

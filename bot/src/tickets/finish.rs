@@ -71,7 +71,10 @@ impl Tickets {
                             true
                         })
                         .await?;
-                    if let Some((entry, _)) = stored {
+                    if let Some((entry, changed)) = stored {
+                        if changed {
+                            self.inner.metrics.ticket_closed();
+                        }
                         ticket = entry;
                     }
                 }
@@ -237,6 +240,7 @@ impl Tickets {
         match result {
             Ok(Some((ticket, changed))) => {
                 if changed {
+                    self.inner.metrics.ticket_closed();
                     tracing::warn!(channel_id = %channel, why, "ticket closed without a transcript");
                 }
                 Some(ticket)

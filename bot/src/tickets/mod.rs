@@ -41,6 +41,7 @@ use crate::{
     guild::staff::Standing,
     locks::KeyedLocks,
     members::Members,
+    metrics::BotMetrics,
     registry::{Registry, TicketEntry},
     settings::LifecycleSettings,
 };
@@ -76,6 +77,8 @@ pub struct Parts {
     pub bot_id: UserId,
     /// The most one download of an attachment may take.
     pub http_timeout: Duration,
+    /// This process's metrics.
+    pub metrics: BotMetrics,
 }
 
 /// The lifecycle service; cheap to clone.
@@ -94,6 +97,7 @@ struct Inner {
     downloads: reqwest::Client,
     /// The answers the relay posted lately, for their buttons.
     answers: Arc<RecentAnswers>,
+    metrics: BotMetrics,
     settings: LifecycleSettings,
     bot_id: UserId,
     /// Tickets whose close this process is carrying, until their channel is deleted: nothing
@@ -143,6 +147,7 @@ impl Tickets {
                 archive: parts.archive,
                 members: parts.members,
                 answers: parts.answers,
+                metrics: parts.metrics,
                 downloads,
                 settings,
                 bot_id: parts.bot_id,

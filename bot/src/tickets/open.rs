@@ -108,6 +108,7 @@ impl Tickets {
             // The channel works without its welcome; removing it would lose the user's ticket.
             tracing::warn!(error = %err, channel_id = %channel, "cannot post the welcome message");
         }
+        self.inner.metrics.ticket_opened();
         Ok(Opened::Created(channel))
     }
 

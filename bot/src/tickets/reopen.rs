@@ -187,7 +187,10 @@ impl Tickets {
                     owner: ticket.owner_id,
                 })
             }
-            (Some((ticket, _)), None) => Ok(ticket),
+            (Some((ticket, _)), None) => {
+                self.inner.metrics.ticket_opened();
+                Ok(ticket)
+            }
         }
     }
 
