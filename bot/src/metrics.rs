@@ -14,7 +14,7 @@ use std::{
 use async_nats::service::ServiceExt;
 use common::{
     metrics::{
-        encode, latency_histogram, Counter, Family, Gauge, Histogram, Registry, Unit, STATS_FIELD,
+        encode, latency_histogram, Counter, Family, Gauge, Histogram, Registry, STATS_FIELD,
     },
     subjects::BOT_SERVICE_NAME,
 };
@@ -112,16 +112,14 @@ impl BotMetrics {
             "Ticket messages relayed to the workers",
             inner.messages_relayed.clone(),
         );
-        r.register_with_unit(
-            "ticket_bot_reply_duration",
+        r.register(
+            "ticket_bot_reply_duration_seconds",
             "Time from a member's message (Discord's timestamp) to the bot's reply posted: the member's wait",
-            Unit::Seconds,
             inner.reply_seconds.clone(),
         );
-        r.register_with_unit(
-            "ticket_bot_first_words_duration",
+        r.register(
+            "ticket_bot_first_words_duration_seconds",
             "Time from a member's message to the first streamed words of its answer posted",
-            Unit::Seconds,
             inner.first_words_seconds.clone(),
         );
         r.register(
@@ -134,10 +132,9 @@ impl BotMetrics {
             "Discord REST calls answered 429",
             inner.rate_limited.clone(),
         );
-        r.register_with_unit(
-            "ticket_bot_discord_rate_limit_wait",
+        r.register(
+            "ticket_bot_discord_rate_limit_wait_seconds",
             "Time REST calls spent waiting for Discord's rate limits (global, route buckets, 429s)",
-            Unit::Seconds,
             inner.rate_limit_wait.clone(),
         );
         r.register(
@@ -180,10 +177,9 @@ impl BotMetrics {
             "Members' votes on answers, up or down",
             feedback,
         );
-        r.register_with_unit(
-            "ticket_bot_gateway_latency",
+        r.register(
+            "ticket_bot_gateway_latency_seconds",
             "Each shard's last heartbeat round trip",
-            Unit::Seconds,
             inner.shard_latency.clone(),
         );
         r.register(

@@ -639,6 +639,7 @@ mod tests {
             global_blocked_until: Mutex::new(None),
             buckets: Mutex::new(HashMap::new()),
             usage: Arc::default(),
+            metrics: BotMetrics::new("test"),
         }
     }
 

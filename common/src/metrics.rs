@@ -11,7 +11,7 @@ use std::{borrow::Cow, collections::HashMap};
 
 pub use prometheus_client::{
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
-    registry::{Registry, Unit},
+    registry::Registry,
 };
 
 /// The key of a `$SRV.STATS` endpoint's `data` object that holds the process's metrics page.
@@ -138,12 +138,7 @@ mod tests {
         registry.register("relay_worker_requests", "Requests", requests);
         let latency = latency_histogram();
         latency.observe(0.02);
-        registry.register_with_unit(
-            "relay_worker_answer_duration",
-            "Latency",
-            Unit::Seconds,
-            latency,
-        );
+        registry.register("relay_worker_answer_duration_seconds", "Latency", latency);
         encode(&registry)
     }
 

@@ -22,7 +22,7 @@ use axum::{
 use bytes::Bytes;
 use common::{
     metrics::{
-        encode, latency_histogram, merge, Counter, Family, Gauge, Histogram, Registry, Unit,
+        encode, latency_histogram, merge, Counter, Family, Gauge, Histogram, Registry,
         CONTENT_TYPE, STATS_FIELD,
     },
     subjects::{stats_subject, BOT_SERVICE_NAME, SERVICE_NAME},
@@ -85,10 +85,9 @@ impl HttpMetrics {
             "HTTP requests by route and status",
             requests.clone(),
         );
-        registry.register_with_unit(
-            "relay_http_request_duration",
+        registry.register(
+            "relay_http_request_duration_seconds",
             "Time from a request's arrival to its response's headers, by route",
-            Unit::Seconds,
             latency.clone(),
         );
         Self {

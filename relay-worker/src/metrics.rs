@@ -5,7 +5,7 @@
 //!
 //! Every labelled series is resolved once here, so that a request costs a few atomic adds.
 
-use common::metrics::{latency_histogram, Counter, Family, Gauge, Histogram, Registry, Unit};
+use common::metrics::{latency_histogram, Counter, Family, Gauge, Histogram, Registry};
 
 /// How a request ended, as `relay_worker_requests_total{outcome}` counts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,10 +57,9 @@ impl WorkerMetrics {
             "Relay requests by outcome: answered, busy (in-flight limit), expired (deadline passed on arrival), 4xx (bad request), 5xx (the answer source failed)",
             requests,
         );
-        registry.register_with_unit(
-            "relay_worker_answer_duration",
+        registry.register(
+            "relay_worker_answer_duration_seconds",
             "Time from a request's arrival to its answer, by answer source",
-            Unit::Seconds,
             latency,
         );
         registry.register(
@@ -201,10 +200,9 @@ impl AnswerMetrics {
                 "Calls to the model (each attempt)",
                 self.model_calls.clone(),
             );
-            registry.register_with_unit(
-                "relay_worker_model_duration",
+            registry.register(
+                "relay_worker_model_duration_seconds",
                 "Time a model call took, successful or not",
-                Unit::Seconds,
                 self.model_seconds.clone(),
             );
             registry.register(

@@ -12,6 +12,7 @@ mod create_ticket;
 mod figures;
 mod helpers;
 mod lifecycle;
+mod metrics;
 mod overflow;
 mod processes;
 mod rate_limit;

@@ -1,0 +1,399 @@
+//! One scrape for the whole system: after a scripted load (member messages through the bot,
+//! relays through relay-http, one request refused busy, one model error), relay-http's
+//! `GET /metrics` parses with an OpenMetrics parser we did not write, and every counter moved
+//! by exactly what happened; a stopped worker then shows as down.
+
+use std::time::Duration;
+
+use axum::{
+    body::Body,
+    extract::State,
+    http::{Request, StatusCode},
+    routing::post,
+    Json, Router,
+};
+use common::{
+    payload::RelayRequest,
+    subjects::{headers, SERVICE_NAME},
+    test_util::eventually,
+};
+use http_body_util::BodyExt as _;
+use openmetrics_parser::{MetricsExposition, OpenMetricsType, OpenMetricsValue};
+use relay_worker::{
+    answer::{AnswerSettings, AnswerSource, LlmSettings, SourceKind},
+    test_util::{sample_request, spawn_worker_with},
+    WorkerSettings,
+};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+use tower::ServiceExt as _;
+
+use crate::{
+    fake_discord::FakeDiscord,
+    helpers::{spawn_bot_with_nats, SUBJECT, TOKEN, USER_ID},
+    set_up, wait_for_posts, SetUp,
+};
+
+/// What the fake model says it used per call.
+const TOKENS_IN: u64 = 11;
+const TOKENS_OUT: u64 = 7;
+/// A question the fake model answers 500.
+const FAIL: &str = "please fail";
+/// A question the fake model holds until released.
+const HOLD: &str = "please hold";
+
+/// The fake model's hold: tells when a request is held, lets them go when released.
+#[derive(Clone)]
+struct Hold {
+    holding: mpsc::UnboundedSender<()>,
+    released: watch::Receiver<bool>,
+}
+
+/// A fake OpenAI-compatible model: answers with its usage, fails [`FAIL`], holds [`HOLD`]
+/// (saying so on the receiver) until the sender says `true`.
+async fn start_model() -> (String, watch::Sender<bool>, mpsc::UnboundedReceiver<()>) {
+    let (release, released) = watch::channel(false);
+    let (holding, held) = mpsc::unbounded_channel();
+    async fn complete(
+        State(Hold {
+            holding,
+            mut released,
+        }): State<Hold>,
+        Json(body): Json<Value>,
+    ) -> (StatusCode, Json<Value>) {
+        let asked = body["messages"]
+            .as_array()
+            .and_then(|m| m.last())
+            .and_then(|m| m["content"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        if asked.contains(FAIL) {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({"error": {"message": "the fake model fails on purpose"}})),
+            );
+        }
+        if asked.contains(HOLD) {
+            let _ = holding.send(());
+            let _ = released.wait_for(|r| *r).await;
+        }
+        (
+            StatusCode::OK,
+            Json(json!({
+                "choices": [{"message": {"role": "assistant", "content": "An answer."}}],
+                "usage": {"prompt_tokens": TOKENS_IN, "completion_tokens": TOKENS_OUT}
+            })),
+        )
+    }
+    let app = Router::new()
+        .route("/v1/chat/completions", post(complete))
+        .with_state(Hold { holding, released });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/v1/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, release, held)
+}
+
+/// A parsed scrape.
+struct Scrape(MetricsExposition<OpenMetricsType, OpenMetricsValue>);
+
+impl Scrape {
+    async fn of(app: &Router) -> Self {
+        let response = app
+            .clone()
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("application/openmetrics-text"),
+            "{:?}",
+            response.headers()
+        );
+        let page = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&page)
+            .unwrap_or_else(|err| panic!("/metrics is not OpenMetrics ({err:?}):\n{page}"));
+        Self(parsed)
+    }
+
+    /// The sum of the family's samples whose labels include `labels` (a histogram's count).
+    fn value(&self, family: &str, labels: &[(&str, &str)]) -> f64 {
+        let Some(family) = self.0.families.get(family) else {
+            return 0.0;
+        };
+        family
+            .iter_samples()
+            .filter(|sample| {
+                let set = sample.get_labelset().unwrap();
+                labels
+                    .iter()
+                    .all(|(name, value)| set.get_label_value(name) == Some(*value))
+            })
+            .map(|sample| match &sample.value {
+                OpenMetricsValue::Counter(counter) => counter.value.as_f64(),
+                OpenMetricsValue::Gauge(gauge) => gauge.as_f64(),
+                OpenMetricsValue::Histogram(histogram) => histogram.count.unwrap_or(0) as f64,
+                other => panic!("unexpected sample {other:?}"),
+            })
+            .sum()
+    }
+
+    /// The instance IDs `ticket_up` lists for `service`, with their state.
+    fn up(&self, service: &str) -> Vec<(String, f64)> {
+        let family = &self.0.families["ticket_up"];
+        family
+            .iter_samples()
+            .filter_map(|sample| {
+                let set = sample.get_labelset().unwrap();
+                (set.get_label_value("service") == Some(service)).then(|| {
+                    let OpenMetricsValue::Gauge(value) = &sample.value else {
+                        panic!("ticket_up is a gauge")
+                    };
+                    (
+                        set.get_label_value("instance").unwrap().to_owned(),
+                        value.as_f64(),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// `POST /relay` saying `content`; its status.
+async fn relay(app: &Router, content: &str) -> StatusCode {
+    let body = json!({"guild_id": "1", "channel_id": "2", "user_id": "3", "content": content});
+    app.clone()
+        .oneshot(
+            Request::post("/relay")
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Every REST call the fake Discord has seen so far.
+async fn discord_calls(fake: &FakeDiscord) -> usize {
+    fake.wait_for("the calls so far", |calls| Some(calls.len()))
+        .await
+}
+
+#[tokio::test]
+async fn one_scrape_counts_what_the_bot_the_worker_and_the_sidecar_did() {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let SetUp { category, nats, .. } = set_up(&fake).await;
+    let ticket = fake.add_text_channel(&format!("ticket-{USER_ID}"), Some(category));
+    let (model_url, release, mut holding) = start_model().await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
+    let settings = bot.nats.settings();
+    // One request at a time, so that a second one while the first is held is refused busy.
+    let worker_settings = WorkerSettings {
+        max_in_flight: 1,
+        ..WorkerSettings::new(SUBJECT)
+    };
+    let answers = AnswerSource::start(&AnswerSettings {
+        source: SourceKind::Llm,
+        llm: Some(LlmSettings {
+            base_url: model_url.parse().unwrap(),
+            api_key: None,
+            model: "test-model".to_owned(),
+            system_prompt: "You are the test assistant.".to_owned(),
+            max_tokens: 200,
+            temperature: 0.0,
+            timeout: Duration::from_secs(30),
+            stream: false,
+        }),
+        ..AnswerSettings::placeholder()
+    })
+    .await
+    .unwrap();
+    let worker = spawn_worker_with(&settings, worker_settings, answers).await;
+    let nats = common::nats::connect(&settings, "metrics-test")
+        .await
+        .unwrap();
+    let app = relay_http::app(relay_http::AppState::new(
+        nats.clone(),
+        SUBJECT,
+        &relay_http::HttpSettings::default(),
+    ));
+
+    // Before: the bot has adopted its ticket, every process answers.
+    let before = eventually(
+        "the bot and the worker on the page",
+        Duration::from_secs(15),
+        || {
+            let app = app.clone();
+            async move {
+                let scrape = Scrape::of(&app).await;
+                let both = scrape.up(SERVICE_NAME).len() == 1
+                    && scrape.up("ticket-bot").len() == 1
+                    && scrape.value("ticket_bot_tickets_open", &[]) == 1.0;
+                both.then_some(scrape)
+            }
+        },
+    )
+    .await;
+
+    // The scripted load.
+    const MEMBER_MESSAGES: usize = 3;
+    const RELAYS: usize = 4;
+    for n in 0..MEMBER_MESSAGES {
+        fake.send_message(ticket, USER_ID, &format!("question number {n}"));
+        wait_for_posts(&fake, ticket, n + 1).await;
+    }
+    for n in 0..RELAYS {
+        assert_eq!(
+            relay(&app, &format!("relay number {n}")).await,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(relay(&app, FAIL).await, StatusCode::INTERNAL_SERVER_ERROR);
+    // Busy: one request held by the model fills the worker; a second is refused at once.
+    // (Sent from a task: the held one is answered only once released.)
+    let held = {
+        let request = RelayRequest {
+            content: common::payload::MessageContent::parse(HOLD.to_owned()).unwrap(),
+            ..sample_request()
+        };
+        let nats = nats.clone();
+        tokio::spawn(async move { nats.request(SUBJECT, request.to_json().into()).await })
+    };
+    holding.recv().await.expect("the model holds the request");
+    let refused = nats
+        .request(SUBJECT, sample_request().to_json().into())
+        .await
+        .unwrap();
+    assert_eq!(
+        refused
+            .headers
+            .as_ref()
+            .and_then(|map| map.get(headers::SERVICE_ERROR_CODE))
+            .map(|code| code.as_str()),
+        Some("503"),
+        "busy while the model holds the only request the worker takes"
+    );
+    release.send_replace(true);
+    held.await.unwrap().unwrap();
+
+    let after = Scrape::of(&app).await;
+    let delta = |family: &str, labels: &[(&str, &str)]| {
+        after.value(family, labels) - before.value(family, labels)
+    };
+    let relayed_by_bot = MEMBER_MESSAGES as f64;
+    // The relays and the held request.
+    let answered_directly = RELAYS as f64 + 1.0;
+    let answered = relayed_by_bot + answered_directly;
+    assert_eq!(
+        delta("relay_worker_requests", &[("outcome", "answered")]),
+        answered
+    );
+    assert_eq!(delta("relay_worker_requests", &[("outcome", "busy")]), 1.0);
+    assert_eq!(delta("relay_worker_requests", &[("outcome", "5xx")]), 1.0);
+    assert_eq!(delta("relay_worker_requests", &[("outcome", "4xx")]), 0.0);
+    assert_eq!(
+        delta("relay_worker_requests", &[("outcome", "expired")]),
+        0.0
+    );
+    let model_calls = answered + 1.0;
+    assert_eq!(delta("relay_worker_model_calls", &[]), model_calls);
+    assert_eq!(
+        delta("relay_worker_model_duration_seconds", &[]),
+        model_calls
+    );
+    assert_eq!(
+        delta("relay_worker_model_errors", &[("kind", "server")]),
+        1.0
+    );
+    assert_eq!(delta("relay_worker_model_errors", &[]), 1.0);
+    let answered_calls = model_calls - 1.0;
+    assert_eq!(
+        delta("relay_worker_model_tokens", &[("direction", "in")]),
+        answered_calls * TOKENS_IN as f64
+    );
+    assert_eq!(
+        delta("relay_worker_model_tokens", &[("direction", "out")]),
+        answered_calls * TOKENS_OUT as f64
+    );
+    assert_eq!(
+        delta("relay_worker_answer_duration_seconds", &[("source", "llm")]),
+        answered
+    );
+    assert_eq!(after.value("relay_worker_in_flight", &[]), 0.0);
+    // The sidecar: its own requests (the scrapes count too: one before, this one after).
+    assert_eq!(
+        delta(
+            "relay_http_requests",
+            &[("route", "/relay"), ("status", "200")]
+        ),
+        RELAYS as f64
+    );
+    assert_eq!(
+        delta(
+            "relay_http_requests",
+            &[("route", "/relay"), ("status", "500")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        delta(
+            "relay_http_request_duration_seconds",
+            &[("route", "/relay")]
+        ),
+        RELAYS as f64 + 1.0
+    );
+    // The bot.
+    assert_eq!(delta("ticket_bot_messages_relayed", &[]), relayed_by_bot);
+    assert_eq!(
+        delta("ticket_bot_reply_duration_seconds", &[]),
+        relayed_by_bot
+    );
+    assert_eq!(
+        delta("ticket_bot_first_words_duration_seconds", &[]),
+        relayed_by_bot
+    );
+    assert_eq!(after.value("ticket_bot_queue_depth", &[]), 0.0);
+    assert_eq!(after.value("ticket_bot_tickets_open", &[]), 1.0);
+    assert_eq!(delta("ticket_bot_tickets_opened", &[]), 0.0);
+    assert_eq!(delta("ticket_bot_discord_rate_limited", &[]), 0.0);
+    assert_eq!(
+        after.value(
+            "ticket_bot_shard_state",
+            &[("shard", "0"), ("state", "connected")]
+        ),
+        1.0
+    );
+    // Every REST call the fake Discord saw, from the bot's first (gateway discovery), is
+    // counted, typing included (it may still be on its way when the answers are posted).
+    eventually("every REST call counted", Duration::from_secs(15), || {
+        let (app, fake) = (app.clone(), fake.clone());
+        async move {
+            let scrape = Scrape::of(&app).await;
+            let counted = scrape.value("ticket_bot_discord_requests", &[]);
+            (counted > 0.0 && counted == discord_calls(&fake).await as f64).then_some(())
+        }
+    })
+    .await;
+
+    // A stopped worker shows as down on the next scrape, not as a gap.
+    let worker_id = after.up(SERVICE_NAME)[0].0.clone();
+    worker.stop().await.unwrap();
+    let down = Scrape::of(&app).await;
+    assert_eq!(down.up(SERVICE_NAME), vec![(worker_id, 0.0)]);
+    assert_eq!(down.up("ticket-bot").len(), 1);
+    assert_eq!(down.up("ticket-bot")[0].1, 1.0);
+    bot.shutdown().await.unwrap();
+}
