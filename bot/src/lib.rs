@@ -74,7 +74,7 @@ pub mod identify;
 mod listing;
 mod locks;
 mod members;
-mod metrics;
+pub mod metrics;
 pub mod proxy;
 mod rate_limit;
 mod rating;

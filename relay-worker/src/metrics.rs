@@ -192,37 +192,34 @@ impl Default for AnswerMetrics {
 }
 
 impl AnswerMetrics {
-    /// Registers the answer source's metrics; `model` and `knowledge` say which it uses.
-    pub(crate) fn register(&self, registry: &mut Registry, model: bool, knowledge: bool) {
-        if model {
-            registry.register(
-                "relay_worker_model_calls",
-                "Calls to the model (each attempt)",
-                self.model_calls.clone(),
-            );
-            registry.register(
-                "relay_worker_model_duration_seconds",
-                "Time a model call took, successful or not",
-                self.model_seconds.clone(),
-            );
-            registry.register(
-                "relay_worker_model_tokens",
-                "Tokens the model read (in) and wrote (out), as its usage reports them",
-                self.tokens.clone(),
-            );
-            registry.register(
-                "relay_worker_model_errors",
-                "Model calls that failed, by kind: timeout, connect, rate_limited, refused (other 4xx), server (5xx), invalid (an answer not as the API promises)",
-                self.model_errors.clone(),
-            );
-        }
-        if knowledge {
-            registry.register(
-                "relay_worker_knowledge_abstentions",
-                "Questions the knowledge search found no grounded passage for (answered with the staff follow-up)",
-                self.abstentions.clone(),
-            );
-        }
+    /// Registers the answer source's metrics: all of them whatever the source, so that a
+    /// dashboard's queries find their series (at 0) on every worker.
+    pub(crate) fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "relay_worker_model_calls",
+            "Calls to the model (each attempt)",
+            self.model_calls.clone(),
+        );
+        registry.register(
+            "relay_worker_model_duration_seconds",
+            "Time a model call took, successful or not",
+            self.model_seconds.clone(),
+        );
+        registry.register(
+            "relay_worker_model_tokens",
+            "Tokens the model read (in) and wrote (out), as its usage reports them",
+            self.tokens.clone(),
+        );
+        registry.register(
+            "relay_worker_model_errors",
+            "Model calls that failed, by kind: timeout, connect, rate_limited, refused (other 4xx), server (5xx), invalid (an answer not as the API promises)",
+            self.model_errors.clone(),
+        );
+        registry.register(
+            "relay_worker_knowledge_abstentions",
+            "Questions the knowledge search found no grounded passage for (answered with the staff follow-up)",
+            self.abstentions.clone(),
+        );
     }
 
     /// A model call ended after `seconds`, failed with `error` or not.
@@ -291,7 +288,7 @@ mod tests {
     fn model_errors_are_counted_by_kind() {
         let mut registry = registry("ticket-relay", "w1");
         let metrics = AnswerMetrics::default();
-        metrics.register(&mut registry, true, false);
+        metrics.register(&mut registry);
         metrics.model_call(0.5, None);
         metrics.model_call(0.1, Some(ModelError::RateLimited));
         metrics.tokens(12, 30);
@@ -305,6 +302,6 @@ mod tests {
         assert!(page.contains(r#"relay_worker_model_errors_total{service="ticket-relay",instance="w1",kind="rate_limited"} 1"#), "{page}");
         assert!(page.contains(r#"relay_worker_model_errors_total{service="ticket-relay",instance="w1",kind="timeout"} 0"#), "{page}");
         assert!(page.contains(r#"relay_worker_model_tokens_total{service="ticket-relay",instance="w1",direction="out"} 30"#), "{page}");
-        assert!(!page.contains("abstentions"), "{page}");
+        assert!(page.contains(r#"relay_worker_knowledge_abstentions_total{service="ticket-relay",instance="w1"} 0"#), "{page}");
     }
 }

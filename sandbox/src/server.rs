@@ -7,7 +7,7 @@
 //! lock leaves the sandbox usable for the rest of the test's output, without an unwrap on
 //! every lock.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use parking_lot::{Mutex, MutexGuard};
 use tokio::sync::Notify;
@@ -40,6 +40,9 @@ pub struct SandboxOptions {
     /// The identify limit, when enforced: none unless told (tests restart bots at once); the
     /// `discord-sandbox` binary enforces Discord's.
     pub identify_limit: Option<IdentifyLimit>,
+    /// The heartbeat interval HELLO asks for (Discord's 41.25 s unless told otherwise: a
+    /// test that needs a heartbeat's round trip, the gateway latency, asks for less).
+    pub heartbeat_interval: Duration,
 }
 
 impl SandboxOptions {
@@ -52,7 +55,15 @@ impl SandboxOptions {
             guilds: 1,
             guilds_per_shard: GUILDS_PER_SHARD,
             identify_limit: None,
+            heartbeat_interval: Duration::from_millis(crate::world::HEARTBEAT_INTERVAL_MS),
         }
+    }
+
+    /// HELLO asks for a heartbeat every `interval`.
+    #[must_use]
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.heartbeat_interval = interval;
+        self
     }
 
     /// `count` guilds (at least one) instead of one.
@@ -124,6 +135,9 @@ impl Server {
         world.set_gateway(GatewaySettings {
             guilds_per_shard: options.guilds_per_shard,
             identify_limit: options.identify_limit,
+            heartbeat_interval_ms: u64::try_from(options.heartbeat_interval.as_millis())
+                .unwrap_or(u64::MAX)
+                .max(1),
         });
         if options.general_channel {
             let guilds: Vec<u64> = world.guilds().map(|g| g.id).collect();

@@ -238,3 +238,91 @@ async fn identify_turns_work_as_the_bot_user_and_other_users_are_refused() {
         "worker may not open the identify bucket"
     );
 }
+
+/// `GET /metrics` under `nats/least-privilege.conf`: relay-http as `http` gathers the pages of
+/// a bot process (as `bot`, answering as the `ticket-bot` service) and of a worker (as
+/// `worker`) with no violation; no other user may ask the services for them, nor pose as the
+/// bot's metrics endpoint.
+#[tokio::test]
+async fn metrics_are_gathered_as_http_from_the_bot_and_worker_users_and_others_are_refused() {
+    use axum::{body::Body, http::Request};
+    use http_body_util::BodyExt as _;
+    use relay_worker::{test_util::spawn_worker_probed, Placeholder, WorkerSettings};
+    use tower::ServiceExt as _;
+
+    let broker = LeastPrivilegeServer::start();
+    let (bot, _events) = broker.connect_as("bot").await;
+    let metrics = bot::metrics::BotMetrics::new("broker-test-bot");
+    metrics.relayed();
+    let live = bot::metrics::Live {
+        open_tickets: Box::new(|| 2),
+        shards: None,
+    };
+    let _service = bot::metrics::serve(&bot, metrics, live)
+        .await
+        .expect("the bot user may answer as ticket-bot");
+    let worker = spawn_worker_probed(
+        &broker.settings_for("worker"),
+        WorkerSettings::new(relay_worker::test_util::SUBJECT),
+        Placeholder,
+        &broker.settings_for("admin"),
+    )
+    .await;
+    let http = common::nats::connect(&broker.settings_for("http"), "relay-http")
+        .await
+        .expect("connect");
+    let app = relay_http::app(relay_http::AppState::new(
+        http,
+        relay_worker::test_util::SUBJECT,
+        &relay_http::HttpSettings::default(),
+    ));
+    let page = eventually("both pages gathered", Duration::from_secs(15), || {
+        let app = app.clone();
+        async move {
+            let response = app
+                .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let page = String::from_utf8(body.to_vec()).unwrap();
+            let both = page.contains(
+                r#"ticket_bot_messages_relayed_total{service="ticket-bot",instance="broker-test-bot"} 1"#,
+            ) && page.contains(r#"relay_worker_requests_total{service="ticket-relay""#);
+            both.then_some(page)
+        }
+    })
+    .await;
+    assert!(
+        page.contains(
+            r#"ticket_bot_tickets_open{service="ticket-bot",instance="broker-test-bot"} 2"#
+        ),
+        "{page}"
+    );
+    broker.assert_no_violations();
+
+    // Only relay-http (and the admin) may ask; nobody but a bot may listen as its endpoint.
+    for (user, subject) in [
+        ("bot", "$SRV.STATS.ticket-relay"),
+        ("worker", "$SRV.STATS.ticket-bot"),
+    ] {
+        let (client, mut events) = broker.connect_as(user).await;
+        client
+            .publish(subject, bytes::Bytes::new())
+            .await
+            .expect("published");
+        events
+            .permissions_violation(&format!("Publish to \"{subject}\""))
+            .await;
+    }
+    for user in ["worker", "http"] {
+        let (client, mut events) = broker.connect_as(user).await;
+        let _subscription = client
+            .queue_subscribe("ticket-bot.metrics", "q".to_owned())
+            .await
+            .expect("sent");
+        events
+            .permissions_violation("Subscription to \"ticket-bot.metrics\"")
+            .await;
+    }
+    worker.stop().await.expect("the worker stops cleanly");
+}

@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 use tower::ServiceExt as _;
 
 use crate::{
-    fake_discord::FakeDiscord,
+    fake_discord::{FakeDiscord, SandboxOptions},
     helpers::{spawn_bot_with_nats, SUBJECT, TOKEN, USER_ID},
     set_up, wait_for_posts, SetUp,
 };
@@ -395,5 +395,117 @@ async fn one_scrape_counts_what_the_bot_the_worker_and_the_sidecar_did() {
     assert_eq!(down.up(SERVICE_NAME), vec![(worker_id, 0.0)]);
     assert_eq!(down.up("ticket-bot").len(), 1);
     assert_eq!(down.up("ticket-bot")[0].1, 1.0);
+    bot.shutdown().await.unwrap();
+}
+
+/// The metric names a dashboard's queries use: `ticket_…` and `relay_…` identifiers.
+fn queried_metrics(dashboard: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            let mut rest = expr;
+            while let Some(at) = rest.find(|c: char| c.is_ascii_lowercase()) {
+                let word: String = rest[at..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                rest = &rest[at + word.len()..];
+                if word.starts_with("ticket_") || word.starts_with("relay_") {
+                    names.push(word);
+                }
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[tokio::test]
+async fn every_metric_the_dashboard_queries_is_on_the_page() {
+    let dashboard: Value = serde_json::from_str(include_str!(
+        "../../../deploy/grafana/dashboards/ticket-assistant.json"
+    ))
+    .expect("the dashboard is JSON");
+    assert_eq!(dashboard["uid"], "ticket-assistant");
+    let queried = queried_metrics(&dashboard);
+    assert!(queried.len() >= 20, "{queried:?}");
+
+    // A heartbeat soon, so that the gateway latency is known (Discord asks for one in 41 s).
+    let fake = FakeDiscord::start(
+        SandboxOptions::new(TOKEN).heartbeat_interval(Duration::from_millis(200)),
+    )
+    .await;
+    let SetUp { nats, .. } = set_up(&fake).await;
+    let bot = spawn_bot_with_nats(fake.clone(), nats).await;
+    let settings = bot.nats.settings();
+    let (model_url, _release, _holding) = start_model().await;
+    let answers = AnswerSource::start(&AnswerSettings {
+        source: SourceKind::Llm,
+        llm: Some(LlmSettings {
+            base_url: model_url.parse().unwrap(),
+            api_key: None,
+            model: "test-model".to_owned(),
+            system_prompt: "You are the test assistant.".to_owned(),
+            max_tokens: 200,
+            temperature: 0.0,
+            timeout: Duration::from_secs(30),
+            stream: false,
+        }),
+        ..AnswerSettings::placeholder()
+    })
+    .await
+    .unwrap();
+    let worker = spawn_worker_with(&settings, WorkerSettings::new(SUBJECT), answers).await;
+    let nats = common::nats::connect(&settings, "metrics-test")
+        .await
+        .unwrap();
+    let app = relay_http::app(relay_http::AppState::new(
+        nats,
+        SUBJECT,
+        &relay_http::HttpSettings::default(),
+    ));
+    eventually(
+        "both processes on the page",
+        Duration::from_secs(15),
+        || {
+            let app = app.clone();
+            async move {
+                let scrape = Scrape::of(&app).await;
+                (scrape.up(SERVICE_NAME).len() == 1
+                    && scrape.up("ticket-bot").len() == 1
+                    && scrape.value("ticket_bot_shard_state", &[]) > 0.0
+                    && scrape.value("ticket_bot_gateway_latency_seconds", &[]) > 0.0)
+                    .then_some(())
+            }
+        },
+    )
+    .await;
+    // One relay, so that the sidecar's own families have their first series.
+    assert_eq!(relay(&app, "hello").await, StatusCode::OK);
+    let page = Scrape::of(&app).await;
+    let served: Vec<String> = page
+        .0
+        .families
+        .iter()
+        .flat_map(|(name, family)| {
+            let suffixes: &[&str] = match family.family_type {
+                OpenMetricsType::Counter => &["_total"],
+                OpenMetricsType::Histogram => &["_bucket", "_count", "_sum"],
+                _ => &[""],
+            };
+            suffixes.iter().map(move |suffix| format!("{name}{suffix}"))
+        })
+        .collect();
+    let missing: Vec<&String> = queried
+        .iter()
+        .filter(|name| !served.contains(name))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the dashboard queries {missing:?}, which /metrics lacks"
+    );
+    worker.stop().await.unwrap();
     bot.shutdown().await.unwrap();
 }

@@ -149,9 +149,7 @@ impl Responder for AnswerSource {
     }
 
     fn register_metrics(&self, registry: &mut Registry) {
-        let model = matches!(self.kind, Kind::Llm { .. });
-        self.metrics
-            .register(registry, model, self.knowledge().is_some());
+        self.metrics.register(registry);
     }
 }
 

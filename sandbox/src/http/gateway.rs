@@ -29,8 +29,6 @@ use crate::{
     world::{GatewaySender, Identify as IdentifyRequest, IdentifyRefusal},
 };
 
-/// What real Discord sends in HELLO; serenity heartbeats at this pace.
-const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 /// Discord's close code for a bad token.
 const AUTHENTICATION_FAILED: u16 = 4004;
 /// Discord's close code for "unknown error: reconnect".
@@ -127,10 +125,8 @@ pub async fn gateway(
 }
 
 async fn session(server: Server, mut socket: WebSocket, host: String) {
-    let hello = serde_json::to_value(Hello {
-        heartbeat_interval: HEARTBEAT_INTERVAL_MS,
-    })
-    .expect("HELLO serializes");
+    let heartbeat_interval = server.world().gateway_settings().heartbeat_interval_ms;
+    let hello = serde_json::to_value(Hello { heartbeat_interval }).expect("HELLO serializes");
     if send(&mut socket, &Outgoing::op(HELLO, Some(hello)))
         .await
         .is_err()

@@ -31,7 +31,7 @@ use std::{
     time::Instant,
 };
 
-pub use session::{GatewaySettings, Identify, IdentifyRefusal, Session};
+pub use session::{GatewaySettings, Identify, IdentifyRefusal, Session, HEARTBEAT_INTERVAL_MS};
 
 use tokio::sync::{broadcast, mpsc};
 

@@ -37,6 +37,8 @@ pub struct GatewaySettings {
     pub guilds_per_shard: usize,
     /// The identify limit, when the sandbox enforces it.
     pub identify_limit: Option<IdentifyLimit>,
+    /// The heartbeat interval HELLO asks for, in milliseconds (Discord's 41,250).
+    pub heartbeat_interval_ms: u64,
 }
 
 impl Default for GatewaySettings {
@@ -45,9 +47,13 @@ impl Default for GatewaySettings {
         Self {
             guilds_per_shard: GUILDS_PER_SHARD,
             identify_limit: None,
+            heartbeat_interval_ms: HEARTBEAT_INTERVAL_MS,
         }
     }
 }
+
+/// Discord's heartbeat interval, in milliseconds.
+pub const HEARTBEAT_INTERVAL_MS: u64 = 41_250;
 
 /// One gateway session of the bot.
 #[derive(Debug, Clone)]
@@ -337,6 +343,7 @@ mod tests {
         world.set_gateway(GatewaySettings {
             guilds_per_shard: 2,
             identify_limit: Some(IdentifyLimit::discord(2)),
+            ..GatewaySettings::default()
         });
         let start = Instant::now();
         assert!(identify_shard(&mut world, 0, 4, start).0.is_ok());
