@@ -19,7 +19,8 @@
 //! [`ticket_transcript`], [`ticket_reopen`], [`SERVER_FULL_NOTICE`], [`UNAVAILABLE_MESSAGE`]
 //! and [`BUSY_MESSAGE`], and the relay's limits in [`RelaySettings`]) so that tests can assert
 //! on it; the JetStream stores ([`registry`], [`archive`], [`claims`]), which the broker tests
-//! run as the `bot` NATS user; with the feature `test-util`, the harness other crates' tests
+//! run as the `bot` NATS user, and [`metrics`] (the process's counters and its `ticket-bot`
+//! service, which relay-http's `/metrics` gathers); with the feature `test-util`, the harness other crates' tests
 //! start the bot with (`test_util`).
 //!
 //! Inside, in floors; each module uses only those below it:

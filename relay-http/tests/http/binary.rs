@@ -102,7 +102,11 @@ async fn the_binary_serves_and_stops_cleanly_on_sigterm() {
     assert!(terminated.success());
     let status = wait_exit(&mut child, READY_WITHIN);
     assert!(status.success(), "exit status {status}");
-    log.extend(lines.try_iter());
+    // The reader thread hands over the last lines until it reads the pipe's end: wait for
+    // that (the channel closes), not only for what it has handed over so far.
+    while let Ok(line) = lines.recv_timeout(READY_WITHIN) {
+        log.push(line);
+    }
     assert!(
         log.iter()
             .any(|line| line == "[API] INFO - HTTP sidecar stopped"),

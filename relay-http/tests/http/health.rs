@@ -9,8 +9,8 @@ use relay_http::HttpSettings;
 use serde_json::json;
 
 use crate::helpers::{
-    app_with_its_one_slot_taken, spawn_app, spawn_app_with, test_settings, Options, PING_WINDOW,
-    READY_WITHIN,
+    app_with_a_token, app_with_its_one_slot_taken, spawn_app, spawn_app_with, test_settings,
+    Options, PING_WINDOW, READY_WITHIN,
 };
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -106,14 +106,7 @@ async fn health_needs_no_token() {
 
 #[tokio::test]
 async fn deep_health_needs_the_token_when_one_is_set() {
-    let app = spawn_app_with(Options {
-        settings: HttpSettings {
-            api_token: Some("t0ken".to_owned().into()),
-            ..test_settings()
-        },
-        ..Options::default()
-    })
-    .await;
+    let app = app_with_a_token().await;
     app.get("/health?deep=true")
         .await
         .assert_error(401, "unauthorized");

@@ -385,6 +385,18 @@ impl TestApp {
     }
 }
 
+/// An app with a worker whose sidecar wants `Authorization: Bearer t0ken`.
+pub async fn app_with_a_token() -> TestApp {
+    spawn_app_with(Options {
+        settings: HttpSettings {
+            api_token: Some("t0ken".to_owned().into()),
+            ..test_settings()
+        },
+        ..Options::default()
+    })
+    .await
+}
+
 /// An app allowed one request at a time, with that one slot taken by a `WAIT` request (held
 /// until a permit is added to `app.gate`); the handle gives that request's answer.
 pub async fn app_with_its_one_slot_taken() -> (TestApp, JoinHandle<(u16, Value)>) {

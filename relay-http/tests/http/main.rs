@@ -5,6 +5,7 @@ mod binary;
 mod health;
 mod helpers;
 mod limits;
+mod metrics;
 mod middleware;
 mod openapi;
 mod properties;
