@@ -57,7 +57,8 @@
 //!   `rating` (the rating prompt's buttons and form),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
-//!   `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
+//!   `metrics` (this process's counters, and its `ticket-bot` service in the NATS services
+//!   API that relay-http's `/metrics` gathers), `rate_limit` (the REST rate limiter used behind `DISCORD_PROXY_URL`, where serenity's own
 //!   must be off, and run on its own by the `discord-proxy` binary through [`proxy`]), `shards`
 //!   (`DISCORD_SHARD_COUNT`, `DISCORD_SHARDS`, and which guilds are this process's).
 
