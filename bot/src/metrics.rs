@@ -169,7 +169,7 @@ impl BotMetrics {
         );
         r.register(
             "ticket_bot_human_requests",
-            "Presses of \"Talk to a human\"",
+            "Presses of the Talk to a human button",
             inner.human_requests.clone(),
         );
         r.register(

@@ -17,8 +17,12 @@ pub use prometheus_client::{
 /// The key of a `$SRV.STATS` endpoint's `data` object that holds the process's metrics page.
 pub const STATS_FIELD: &str = "metrics";
 
-/// The `Content-Type` of a metrics page.
+/// The `Content-Type` of a metrics page in the OpenMetrics format (what Prometheus asks for).
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// The `Content-Type` of a metrics page in Prometheus' classic text format ([`to_prometheus`]),
+/// for clients that do not ask for OpenMetrics.
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// The label every series carries naming the process's service (`ticket-relay`, `ticket-bot`,
 /// `relay-http`).
@@ -111,6 +115,45 @@ pub fn merge<'a>(pages: impl IntoIterator<Item = &'a str>) -> String {
     merged
 }
 
+/// A [`merge`]d OpenMetrics page in Prometheus' classic text format (0.0.4): a counter's
+/// `# HELP` and `# TYPE` name its samples (`…_total`), and there is no `# EOF`. Histograms and
+/// gauges read the same in both.
+pub fn to_prometheus(page: &str) -> String {
+    let mut counters: Vec<&str> = Vec::new();
+    for line in page.lines() {
+        if let Some(name) = line
+            .strip_prefix("# TYPE ")
+            .and_then(|rest| rest.strip_suffix(" counter"))
+        {
+            counters.push(name);
+        }
+    }
+    let mut classic = String::with_capacity(page.len());
+    for line in page.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        // OpenMetrics escapes a quote in a HELP text; the classic format does not.
+        let line: Cow<'_, str> = if line.starts_with("# HELP ") {
+            Cow::Owned(line.replace("\\\"", "\""))
+        } else {
+            Cow::Borrowed(line)
+        };
+        match metadata_name(&line) {
+            Some(name) if counters.contains(&name) => {
+                let (kind, rest) = line.split_at("# HELP ".len());
+                classic.push_str(kind);
+                classic.push_str(name);
+                classic.push_str("_total");
+                classic.push_str(&rest[name.len()..]);
+            }
+            _ => classic.push_str(&line),
+        }
+        classic.push('\n');
+    }
+    classic
+}
+
 /// The family a `# HELP`, `# TYPE` or `# UNIT` line describes.
 fn metadata_name(line: &str) -> Option<&str> {
     let rest = line
@@ -185,6 +228,29 @@ mod tests {
         assert!(
             merged.contains(r#"instance="b2",outcome="answered"} 5"#),
             "{merged}"
+        );
+    }
+
+    #[test]
+    fn the_classic_format_names_counters_by_their_samples_and_has_no_eof() {
+        let merged = merge([page("a1", 3).as_str()]);
+        let classic = to_prometheus(&merged);
+        assert!(
+            classic.contains("# TYPE relay_worker_requests_total counter\n"),
+            "{classic}"
+        );
+        assert!(
+            classic.contains("# HELP relay_worker_requests_total Requests"),
+            "{classic}"
+        );
+        assert!(
+            classic.contains("# TYPE relay_worker_answer_duration_seconds histogram\n"),
+            "{classic}"
+        );
+        assert!(!classic.contains("# EOF"), "{classic}");
+        assert_eq!(
+            classic.lines().filter(|l| !l.starts_with('#')).count(),
+            merged.lines().filter(|l| !l.starts_with('#')).count()
         );
     }
 

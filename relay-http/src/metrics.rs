@@ -22,8 +22,8 @@ use axum::{
 use bytes::Bytes;
 use common::{
     metrics::{
-        encode, latency_histogram, merge, Counter, Family, Gauge, Histogram, Registry,
-        CONTENT_TYPE, STATS_FIELD,
+        encode, latency_histogram, merge, to_prometheus, Counter, Family, Gauge, Histogram,
+        Registry, CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, STATS_FIELD,
     },
     subjects::{stats_subject, BOT_SERVICE_NAME, SERVICE_NAME},
 };
@@ -218,12 +218,30 @@ pub(crate) async fn metrics(State(state): State<AppState>, headers: HeaderMap) -
         Ok::<_, ApiError>(state.0.metrics.scrape(state.nats()).await)
     };
     match scraped.await {
-        Ok(page) => (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], page).into_response(),
+        // Prometheus asks for OpenMetrics; curl and older scrapers get the classic format.
+        Ok(page) if wants_openmetrics(&headers) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, CONTENT_TYPE)], page).into_response()
+        }
+        Ok(page) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)],
+            to_prometheus(&page),
+        )
+            .into_response(),
         Err(err) => {
             err.log(request_id(&headers));
             err.into_response()
         }
     }
+}
+
+/// Whether the client's `Accept` names OpenMetrics.
+fn wants_openmetrics(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("application/openmetrics-text"))
 }
 
 /// The route label of a path: the API's routes, and `other` for the rest (a label per unknown

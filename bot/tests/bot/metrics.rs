@@ -101,7 +101,12 @@ impl Scrape {
     async fn of(app: &Router) -> Self {
         let response = app
             .clone()
-            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get("/metrics")
+                    .header("accept", "application/openmetrics-text; version=1.0.0")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
@@ -290,6 +295,21 @@ async fn one_scrape_counts_what_the_bot_the_worker_and_the_sidecar_did() {
     held.await.unwrap().unwrap();
 
     let after = Scrape::of(&app).await;
+    // The classic text format (what curl gets) parses with a Prometheus parser, with the same
+    // counts.
+    let classic = {
+        let response = app
+            .clone()
+            .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        String::from_utf8(body.to_vec()).unwrap()
+    };
+    let parsed = openmetrics_parser::prometheus::parse_prometheus(&classic)
+        .unwrap_or_else(|err| panic!("not Prometheus text ({err:?}):\n{classic}"));
+    let relayed = &parsed.families["ticket_bot_messages_relayed_total"];
+    assert_eq!(relayed.iter_samples().count(), 1);
     let delta = |family: &str, labels: &[(&str, &str)]| {
         after.value(family, labels) - before.value(family, labels)
     };

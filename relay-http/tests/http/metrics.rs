@@ -1,6 +1,8 @@
 //! `GET /metrics`: the sidecar's page follows `/relay`'s token and concurrency rules, counts its
 //! own requests by route and status, and carries each worker's page with `ticket_up`.
 
+use axum::http::Method;
+
 use crate::helpers::{
     app_with_a_token, app_with_its_one_slot_taken, post_json, spawn_app, valid_request,
 };
@@ -22,12 +24,15 @@ async fn the_page_has_the_sidecars_requests_and_each_workers_series() {
     let response = app.get("/metrics").await;
     assert_eq!(response.status, 200);
     assert_eq!(
-        response.headers["content-type"],
-        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+        response.headers["content-type"], "text/plain; version=0.0.4; charset=utf-8",
+        "the classic format unless OpenMetrics is asked for"
     );
     let page = String::from_utf8(response.body.to_vec()).unwrap();
-    assert!(page.ends_with("# EOF\n"), "{page}");
-    assert_eq!(page.matches("# EOF").count(), 1, "{page}");
+    assert!(!page.contains("# EOF"), "{page}");
+    assert!(
+        page.contains("# TYPE relay_http_requests_total counter\n"),
+        "{page}"
+    );
     assert_eq!(
         sample(&page, ok_relays) - sample(&before, ok_relays),
         1.0,
@@ -62,4 +67,28 @@ async fn the_page_needs_the_token_and_a_concurrency_slot() {
     app.gate.add_permits(1);
     first.await.unwrap();
     assert_eq!(app.get("/metrics").await.status, 200);
+}
+
+#[tokio::test]
+async fn prometheus_gets_openmetrics_when_it_asks() {
+    let app = spawn_app().await;
+    let accept = [(
+        "accept",
+        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
+    )];
+    let response = app
+        .send(Method::GET, "/metrics", &accept, bytes::Bytes::new())
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(
+        response.headers["content-type"],
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    );
+    let page = String::from_utf8(response.body.to_vec()).unwrap();
+    assert!(page.ends_with("# EOF\n"), "{page}");
+    assert_eq!(page.matches("# EOF").count(), 1, "{page}");
+    assert!(
+        page.contains("# TYPE relay_http_requests counter\n"),
+        "{page}"
+    );
 }
