@@ -310,6 +310,32 @@ mod tests {
     }
 
     #[test]
+    fn without_the_layer_the_hooks_allocate_nothing() {
+        let (_logs, _guard) =
+            crate::test_util::capture_logs(crate::telemetry::Service::Worker, "info");
+        let span = tracing::info_span!("relay request", request_id = "abc");
+        let _entered = span.enter();
+        let mut map = HeaderMap::new();
+        let incoming = http::HeaderMap::new();
+        let hooks = allocation_counter::measure(|| {
+            for _ in 0..100 {
+                inject_nats(None, &mut map);
+                inject_nats(Some(&current_span()), &mut map);
+                let call = traced_span(|| tracing::info_span!("model call"));
+                drop(http_headers(Some(&call)));
+                drop(server_span(&HttpHeadersRef(&incoming), || {
+                    tracing::info_span!("POST /relay")
+                }));
+                start_trace(&span);
+            }
+        });
+        assert_eq!(hooks.count_total, 0, "{hooks:?}");
+        // The counter sees what a span costs the log alone.
+        let one_span = allocation_counter::measure(|| drop(tracing::info_span!("relay", n = 1)));
+        assert!(one_span.count_total > 0, "{one_span:?}");
+    }
+
+    #[test]
     fn without_the_layer_nothing_is_injected_or_made() {
         let (_logs, _guard) =
             crate::test_util::capture_logs(crate::telemetry::Service::Worker, "info");
