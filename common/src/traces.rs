@@ -39,8 +39,11 @@ pub const EXPORTED_TARGETS: [&str; 6] = [
 /// How long shutdown waits for the last spans to go out.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What the OpenTelemetry layer takes: INFO and above from [`EXPORTED_TARGETS`], whatever
-/// `LOG_LEVEL` says (a quiet log does not mean no traces).
+/// What the OpenTelemetry layer takes from [`EXPORTED_TARGETS`], whatever `LOG_LEVEL` says (a
+/// quiet log does not mean no traces): spans at INFO and above, and inside them, the events at
+/// WARN and above (the failures, on the span where they happened). An INFO event would be a
+/// span event on every request (the worker logs each one), and `relay_bench` measured those as
+/// a large part of the cost of traces; the log line has the trace id instead.
 ///
 /// Its type also tells that a subscriber exports: see [`crate::trace_context::enabled`].
 #[derive(Debug, Clone)]
@@ -58,16 +61,32 @@ impl Default for ExportFilter {
     }
 }
 
+/// Whether a span (`span`) or an event at `level` may be exported, from its kind and level.
+fn exports_level(span: bool, level: tracing::Level) -> bool {
+    span || level <= tracing::Level::WARN
+}
+
+impl ExportFilter {
+    /// Events below WARN are not exported (spans are, from INFO).
+    fn wants_level(metadata: &Metadata<'_>) -> bool {
+        exports_level(metadata.is_span(), *metadata.level())
+    }
+}
+
 impl<S> Filter<S> for ExportFilter {
     fn enabled(&self, metadata: &Metadata<'_>, context: &Context<'_, S>) -> bool {
-        Filter::<S>::enabled(&self.0, metadata, context)
+        Self::wants_level(metadata) && Filter::<S>::enabled(&self.0, metadata, context)
     }
 
     fn callsite_enabled(
         &self,
         metadata: &'static Metadata<'static>,
     ) -> tracing::subscriber::Interest {
-        Filter::<S>::callsite_enabled(&self.0, metadata)
+        if Self::wants_level(metadata) {
+            Filter::<S>::callsite_enabled(&self.0, metadata)
+        } else {
+            tracing::subscriber::Interest::never()
+        }
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -177,5 +196,13 @@ mod tests {
         assert!(!wants("relay_worker::service", tracing::Level::DEBUG));
         assert!(!wants("serenity::gateway", tracing::Level::INFO));
         assert!(!wants("hyper_util::client", tracing::Level::INFO));
+    }
+
+    #[test]
+    fn spans_from_info_and_events_from_warn_are_exported() {
+        use tracing::Level;
+        assert!(exports_level(true, Level::INFO));
+        assert!(exports_level(false, Level::WARN) && exports_level(false, Level::ERROR));
+        assert!(!exports_level(false, Level::INFO));
     }
 }
