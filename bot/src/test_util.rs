@@ -15,7 +15,7 @@ use common::{
     payload::{MessageContent, RelayRequest, Snowflake},
     relay_client::RelayClient,
     telemetry::Service,
-    test_util::{capture_logs, eventually, CapturedLogs, NatsServer},
+    test_util::{capture_logs, capture_traced_logs, eventually, CapturedLogs, NatsServer},
 };
 use relay_worker::{test_util::spawn_worker, Responder, RunningWorker};
 use sandbox::{Sandbox, GUILD_ID};
@@ -102,7 +102,35 @@ pub async fn spawn_bot_with_settings(
     vars: &[(&str, &str)],
     tweak: impl FnOnce(&mut BotSettings),
 ) -> TestBot {
-    let (logs, log_guard) = capture_logs(Service::Bot, "info,bot=debug");
+    let logs = capture_logs(Service::Bot, LOG_LEVEL);
+    spawn_capturing(sandbox, nats, vars, tweak, logs).await
+}
+
+/// [`spawn_bot_with_nats`], the spans of the test's thread (the bot's, and a worker's started
+/// on the handle) exported through `provider`, and its lines carrying their trace ids (see
+/// `common::traces`). The subscriber is in place before anything starts: a span must close
+/// under the subscriber that was the default when it was made.
+pub async fn spawn_traced_bot(
+    sandbox: Sandbox,
+    nats: NatsServer,
+    provider: &common::traces::SdkTracerProvider,
+) -> TestBot {
+    let guild = GUILD_ID.to_string();
+    let logs = capture_traced_logs(Service::Bot, LOG_LEVEL, provider);
+    let vars = [("DISCORD_GUILD_ID", guild.as_str())];
+    spawn_capturing(sandbox, nats, &vars, |_| {}, logs).await
+}
+
+/// What the bot's tests log: everything at INFO, the bot's own DEBUG lines too.
+const LOG_LEVEL: &str = "info,bot=debug";
+
+async fn spawn_capturing(
+    sandbox: Sandbox,
+    nats: NatsServer,
+    vars: &[(&str, &str)],
+    tweak: impl FnOnce(&mut BotSettings),
+    (logs, log_guard): (CapturedLogs, tracing::subscriber::DefaultGuard),
+) -> TestBot {
     // A restarted bot finds the first one's registration in the record: wait for its own.
     let before = registrations(&sandbox);
     let (running, token, bot_nats) = start(&sandbox, &nats.url(), vars, tweak).await;

@@ -188,9 +188,14 @@ impl ConfigSource {
         Ok(settings)
     }
 
-    /// The log level (`LOG_LEVEL`).
+    /// The log level (`LOG_LEVEL`) and where spans go (`OTEL_EXPORTER_OTLP_ENDPOINT`).
     pub fn telemetry(&self) -> Result<TelemetrySettings, ConfigError> {
-        self.get()
+        let mut settings: TelemetrySettings = self.get()?;
+        // `OTEL_EXPORTER_OTLP_ENDPOINT=` (compose passes it through empty) means "no traces".
+        let set = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+        settings.otel_exporter_otlp_endpoint = set(settings.otel_exporter_otlp_endpoint);
+        settings.otel_service_name = set(settings.otel_service_name);
+        Ok(settings)
     }
 }
 
@@ -372,12 +377,20 @@ fn is_literal_subject(subject: &str) -> bool {
 pub struct TelemetrySettings {
     /// `LOG_LEVEL`: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`, or an `EnvFilter` directive list.
     pub log_level: String,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: the base URL of an OTLP/HTTP collector
+    /// (`http://jaeger:4318`); set, spans are exported to `<it>/v1/traces`, unset (or empty),
+    /// no trace is made at all.
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    /// `OTEL_SERVICE_NAME`: the spans' `service.name`, instead of the binary's name.
+    pub otel_service_name: Option<String>,
 }
 
 impl Default for TelemetrySettings {
     fn default() -> Self {
         Self {
             log_level: "INFO".to_owned(),
+            otel_exporter_otlp_endpoint: None,
+            otel_service_name: None,
         }
     }
 }
@@ -422,6 +435,35 @@ mod tests {
         let nats = source.nats().unwrap();
         assert!(nats.nats_token.is_none() && nats.nats_user.is_none());
         assert!(nats.nats_password.is_none() && nats.nats_creds.is_none());
+    }
+
+    #[test]
+    fn traces_are_off_unless_an_endpoint_is_set() {
+        let read = |endpoint, name| {
+            let mut vars = vec![];
+            for (key, value) in [
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                ("OTEL_SERVICE_NAME", name),
+            ] {
+                if let Some(value) = value {
+                    vars.push((key, value));
+                }
+            }
+            let settings = ConfigSource::from_vars(vars).telemetry().unwrap();
+            (
+                settings.otel_exporter_otlp_endpoint,
+                settings.otel_service_name,
+            )
+        };
+        assert_eq!(read(None, None), (None, None));
+        assert_eq!(read(Some(""), Some(" ")), (None, None), "empty means unset");
+        assert_eq!(
+            read(Some("http://jaeger:4318"), Some("worker-eu")),
+            (
+                Some("http://jaeger:4318".to_owned()),
+                Some("worker-eu".to_owned())
+            )
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! worker never works for a requester that has given up. A `busy` answer (the worker was at
 //! its in-flight limit and started nothing) is retried at once, a few times with jitter, so
 //! that NATS hands it to another member of the queue group instead of the user waiting.
+//! When traces are on, it also carries the requester's trace context ([`headers::TRACEPARENT`]).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +21,7 @@ use bytes::Bytes;
 use crate::{
     payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest},
     subjects::headers,
+    trace_context,
 };
 
 /// Why a relay request got no answer.
@@ -174,7 +176,7 @@ impl RelayClient {
         }
         let request = Request::new()
             .payload(payload)
-            .headers(request_headers(deadline_ms, request_id))
+            .headers(request_headers(deadline_ms, request_id, None))
             .timeout(Some(left));
         let message = self
             .client
@@ -195,13 +197,19 @@ pub(crate) fn busy_backoff() -> ExponentialBuilder {
         .with_jitter()
 }
 
-/// The headers every relay request carries: its deadline, and its request id when it has one.
-pub(crate) fn request_headers(deadline_ms: u64, request_id: Option<&str>) -> HeaderMap {
+/// The headers every relay request carries: its deadline, its request id when it has one, and
+/// when traces are on, the trace context of `trace` (the current span when `None`).
+pub(crate) fn request_headers(
+    deadline_ms: u64,
+    request_id: Option<&str>,
+    trace: Option<&tracing::Span>,
+) -> HeaderMap {
     let mut map = HeaderMap::new();
     map.insert(headers::DEADLINE, deadline_ms.to_string().as_str());
     if let Some(id) = request_id {
         map.insert(headers::REQUEST_ID, id);
     }
+    trace_context::inject_nats(trace, &mut map);
     map
 }
 

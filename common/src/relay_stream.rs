@@ -32,6 +32,7 @@ use crate::{
         RelayClient, RelayError,
     },
     subjects::headers,
+    trace_context,
 };
 
 /// A worker acknowledges a request it has not answered within this long.
@@ -175,6 +176,9 @@ struct Streamed {
     shown: bool,
     busy_delays: backon::ExponentialBackoff,
     started: bool,
+    /// The requester's span when the stream was made: the stream is polled later, maybe
+    /// outside it (by an HTTP response body), and every attempt carries its trace context.
+    trace: tracing::Span,
 }
 
 impl Streamed {
@@ -196,6 +200,7 @@ impl Streamed {
             shown: false,
             busy_delays: busy_backoff().build(),
             started: false,
+            trace: trace_context::current_span(),
         }
     }
 
@@ -253,7 +258,11 @@ impl Streamed {
             .subscribe(subject.clone())
             .await
             .map_err(|err| RelayError::Transport(err.to_string()))?;
-        let mut map = request_headers(self.deadline_ms, self.request_id.as_deref());
+        let mut map = request_headers(
+            self.deadline_ms,
+            self.request_id.as_deref(),
+            Some(&self.trace),
+        );
         map.insert(headers::STREAM, subject.as_str());
         let request = Request::new()
             .payload(self.payload.clone())

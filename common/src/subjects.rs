@@ -41,6 +41,12 @@ pub mod headers {
     pub const EVENT: &str = "X-Relay-Event";
     /// On a stream event: its number, 0, 1, 2... across all events of one request.
     pub const SEQ: &str = "X-Relay-Seq";
+    /// On a request, when traces are on: the W3C trace context of the requester's span
+    /// (`00-<trace id>-<span id>-<flags>`), which the worker's span of the request takes as its
+    /// parent; see [`crate::trace_context`].
+    pub const TRACEPARENT: &str = "traceparent";
+    /// Beside [`TRACEPARENT`] when the trace carries vendor state (W3C `tracestate`).
+    pub const TRACESTATE: &str = "tracestate";
 }
 
 /// `$SRV.PING.<name>`: every running instance of the named service answers it.

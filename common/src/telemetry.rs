@@ -1,5 +1,9 @@
 //! One logging set-up for every binary: `LOG_LEVEL` filters, and each event is one line
-//! `[SERVICE] LEVEL - message key=value ...` with the fields of its spans appended.
+//! `[SERVICE] LEVEL - message key=value ...` with the fields of its spans appended, and
+//! `trace_id=<32 hex digits>` last when traces are on and the event belongs to a sampled trace.
+//!
+//! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, [`init`] also installs the OpenTelemetry layer of
+//! [`crate::traces`]; unset, the subscriber is the logging one alone, as if traces did not exist.
 
 use std::{
     fmt,
@@ -8,6 +12,7 @@ use std::{
     time::Duration,
 };
 
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing::{Event, Subscriber};
 use tracing_subscriber::{
     filter::LevelFilter,
@@ -15,11 +20,12 @@ use tracing_subscriber::{
         format::Writer, writer::MutexGuardWriter, FmtContext, FormatEvent, FormatFields,
         FormattedFields, MakeWriter,
     },
+    layer::SubscriberExt as _,
     registry::LookupSpan,
-    EnvFilter,
+    EnvFilter, Layer as _,
 };
 
-use crate::config::TelemetrySettings;
+use crate::{config::TelemetrySettings, trace_context, traces};
 
 /// The log line prefix of each binary, as documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,15 +52,26 @@ impl Service {
     }
 }
 
-/// `LOG_LEVEL` is neither a level nor a valid filter directive list.
+/// Logging or tracing cannot start.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid configuration: LOG_LEVEL: {0}")]
-pub struct TelemetryError(String);
+pub enum TelemetryError {
+    /// `LOG_LEVEL` is neither a level nor a valid filter directive list.
+    #[error("invalid configuration: LOG_LEVEL: {0}")]
+    LogLevel(String),
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` is no usable collector URL.
+    #[error("invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: {0}")]
+    OtlpEndpoint(String),
+    /// A subscriber was installed already, or the flusher thread could not start.
+    #[error("cannot start logging: {0}")]
+    Start(String),
+}
 
-/// Formats events as `[SERVICE] LEVEL - message fields span-fields`.
+/// Formats events as `[SERVICE] LEVEL - message fields span-fields [trace_id=...]`.
 #[derive(Debug, Clone, Copy)]
 pub struct LineFormat {
     service: Service,
+    /// Whether to look for the trace of the event (only a subscriber with traces has one).
+    trace_ids: bool,
 }
 
 impl<S, N> FormatEvent<S, N> for LineFormat
@@ -85,6 +102,11 @@ where
                 }
             }
         }
+        if self.trace_ids {
+            if let Some(trace_id) = trace_context::current_trace_id() {
+                write!(writer, " trace_id={trace_id}")?;
+            }
+        }
         writeln!(writer)
     }
 }
@@ -95,7 +117,7 @@ where
 /// target name and silently log nothing else.
 pub fn filter(settings: &TelemetrySettings) -> Result<EnvFilter, TelemetryError> {
     let value = settings.log_level.trim();
-    let bad = |err: &dyn fmt::Display| TelemetryError(format!("{value:?}: {err}"));
+    let bad = |err: &dyn fmt::Display| TelemetryError::LogLevel(format!("{value:?}: {err}"));
     if !value.contains(['=', ',']) {
         let level: LevelFilter = value.parse().map_err(|err| bad(&err))?;
         return Ok(EnvFilter::default().add_directive(level.into()));
@@ -115,9 +137,39 @@ where
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
-        .event_format(LineFormat { service })
+        .event_format(LineFormat {
+            service,
+            trace_ids: false,
+        })
         .with_writer(writer)
         .finish()
+}
+
+/// [`subscriber`] with the spans of this system's crates exported through `provider` (see
+/// [`crate::traces`]), and each line inside a sampled trace ending in its `trace_id`.
+///
+/// `filter` (`LOG_LEVEL`) filters the lines only: the exporter takes what
+/// [`traces::ExportFilter`] lets through, so a quiet log still gives whole traces.
+pub fn traced_subscriber<W>(
+    service: Service,
+    filter: EnvFilter,
+    writer: W,
+    provider: &SdkTracerProvider,
+) -> impl Subscriber + Send + Sync + 'static
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let lines = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .event_format(LineFormat {
+            service,
+            trace_ids: true,
+        })
+        .with_writer(writer)
+        .with_filter(filter);
+    tracing_subscriber::registry()
+        .with(lines)
+        .with(traces::layer(provider))
 }
 
 /// How long a log line may wait in the stdout buffer.
@@ -136,14 +188,22 @@ impl<'a> MakeWriter<'a> for BufferedStdout {
     }
 }
 
-/// Flushes the buffered log lines when dropped. Hold it in `main` until the end.
+/// Flushes the buffered log lines, and exports the last spans, when dropped. Hold it in `main`
+/// until the end.
 #[must_use = "dropping the guard at once would lose no line but buffer none either"]
 #[derive(Debug)]
-pub struct LogGuard(SharedStdout);
+pub struct LogGuard {
+    stdout: SharedStdout,
+    traces: Option<SdkTracerProvider>,
+}
 
 impl Drop for LogGuard {
     fn drop(&mut self) {
-        flush(&self.0);
+        // First: a failed export is logged, and that line is flushed below.
+        if let Some(provider) = self.traces.take() {
+            traces::shutdown(&provider);
+        }
+        flush(&self.stdout);
     }
 }
 
@@ -153,20 +213,47 @@ fn flush(stdout: &Mutex<BufWriter<Stdout>>) {
     }
 }
 
-/// Installs the global subscriber, writing to stdout. Call once, first thing in `main`.
+/// Installs the global subscriber, writing to stdout, and exporting spans as `binary` (the
+/// `service.name`, unless `OTEL_SERVICE_NAME` names another) when `OTEL_EXPORTER_OTLP_ENDPOINT`
+/// is set. Call once, first thing in `main`.
 ///
 /// Lines go through a buffer that a background thread flushes every 100 ms (and a panic or the
 /// guard's drop at once): a worker logs every request at INFO, and one `write` system call per
 /// line was a large part of its cost per request (`relay_bench`).
-pub fn init(service: Service, settings: &TelemetrySettings) -> Result<LogGuard, TelemetryError> {
+pub fn init(
+    service: Service,
+    binary: &str,
+    settings: &TelemetrySettings,
+) -> Result<LogGuard, TelemetryError> {
     let filter = filter(settings)?;
     let stdout: SharedStdout = Arc::new(Mutex::new(BufWriter::with_capacity(
         64 * 1024,
         std::io::stdout(),
     )));
     let writer = BufferedStdout(Arc::clone(&stdout));
-    tracing::subscriber::set_global_default(subscriber(service, filter, writer))
-        .map_err(|err| TelemetryError(err.to_string()))?;
+    let started =
+        |err: tracing::subscriber::SetGlobalDefaultError| TelemetryError::Start(err.to_string());
+    let traces = match &settings.otel_exporter_otlp_endpoint {
+        None => {
+            tracing::subscriber::set_global_default(subscriber(service, filter, writer))
+                .map_err(started)?;
+            None
+        }
+        Some(endpoint) => {
+            let name = settings.otel_service_name.as_deref().unwrap_or(binary);
+            let provider = traces::provider(endpoint, name)?;
+            tracing::subscriber::set_global_default(traced_subscriber(
+                service, filter, writer, &provider,
+            ))
+            .map_err(started)?;
+            tracing::info!(
+                endpoint = %traces::traces_url(endpoint)?,
+                service_name = name,
+                "exporting traces"
+            );
+            Some(provider)
+        }
+    };
 
     let flusher = Arc::downgrade(&stdout);
     std::thread::Builder::new()
@@ -178,7 +265,7 @@ pub fn init(service: Service, settings: &TelemetrySettings) -> Result<LogGuard, 
                 std::thread::sleep(FLUSH_EVERY);
             }
         })
-        .map_err(|err| TelemetryError(format!("cannot start the log flusher: {err}")))?;
+        .map_err(|err| TelemetryError::Start(format!("cannot start the log flusher: {err}")))?;
     let on_panic = Arc::downgrade(&stdout);
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -187,7 +274,7 @@ pub fn init(service: Service, settings: &TelemetrySettings) -> Result<LogGuard, 
         }
         previous(info);
     }));
-    Ok(LogGuard(stdout))
+    Ok(LogGuard { stdout, traces })
 }
 
 #[cfg(test)]
@@ -214,6 +301,76 @@ mod tests {
         );
     }
 
+    /// The id of the trace `span` belongs to, as a log line writes it.
+    fn trace_id_of(span: &tracing::Span) -> String {
+        use opentelemetry::trace::TraceContextExt as _;
+        use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+        span.context().span().span_context().trace_id().to_string()
+    }
+
+    #[test]
+    fn lines_inside_a_sampled_trace_end_with_its_id() {
+        // No exporter: the spans are sampled, then dropped.
+        let provider = SdkTracerProvider::builder().build();
+        let (logs, guard) =
+            crate::test_util::capture_traced_logs(Service::Worker, "INFO", &provider);
+        let span = tracing::info_span!("request", request_id = "abc");
+        let trace_id = trace_id_of(&span);
+        span.in_scope(|| tracing::info!(guild_id = "1", "relay request"));
+        tracing::info!("outside any span");
+        drop(guard);
+
+        assert_eq!(trace_id.len(), 32);
+        assert!(trace_id
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        assert_ne!(trace_id, "0".repeat(32));
+        assert_eq!(
+            logs.contents(),
+            format!(
+                "[WORKER] INFO - relay request guild_id=\"1\" request_id=\"abc\" trace_id={trace_id}\n\
+                 [WORKER] INFO - outside any span\n"
+            )
+        );
+    }
+
+    #[test]
+    fn lines_of_an_unsampled_trace_or_without_traces_carry_no_id() {
+        let provider = SdkTracerProvider::builder()
+            .with_sampler(opentelemetry_sdk::trace::Sampler::AlwaysOff)
+            .build();
+        let (logs, guard) = crate::test_util::capture_traced_logs(Service::Api, "INFO", &provider);
+        tracing::info_span!("request").in_scope(|| tracing::info!("not sampled"));
+        drop(guard);
+        assert_eq!(logs.contents(), "[API] INFO - not sampled\n");
+
+        let out = capture(Service::Api, "INFO", || {
+            tracing::info_span!("request").in_scope(|| tracing::info!("no traces"));
+        });
+        assert_eq!(out, "[API] INFO - no traces\n");
+    }
+
+    #[test]
+    fn a_quiet_log_still_exports_whole_spans() {
+        let provider = SdkTracerProvider::builder().build();
+        let (logs, guard) = crate::test_util::capture_traced_logs(Service::Bot, "WARN", &provider);
+        let span = tracing::info_span!("ticket message");
+        assert!(
+            !span.is_disabled(),
+            "the exporter takes INFO spans at LOG_LEVEL=WARN"
+        );
+        span.in_scope(|| {
+            tracing::info!("hidden");
+            tracing::warn!("shown");
+        });
+        let trace_id = trace_id_of(&span);
+        drop(guard);
+        assert_eq!(
+            logs.contents(),
+            format!("[BOT] WARN - shown trace_id={trace_id}\n")
+        );
+    }
+
     #[test]
     fn log_level_filters() {
         let out = capture(Service::Bot, "warn", || {
@@ -227,11 +384,13 @@ mod tests {
     fn bad_log_level_is_a_named_error() {
         let settings = TelemetrySettings {
             log_level: "INFOO".to_owned(),
+            ..TelemetrySettings::default()
         };
         let err = filter(&settings).unwrap_err();
         assert!(err.to_string().contains("LOG_LEVEL"), "{err}");
         let settings = TelemetrySettings {
             log_level: "info,async_nats=loud".to_owned(),
+            ..TelemetrySettings::default()
         };
         assert!(filter(&settings).is_err());
     }

@@ -8,9 +8,11 @@
 //!
 //! [`LeastPrivilegeServer`] runs the repo's `nats/least-privilege.conf` with test passwords and
 //! connects as each of its users. Also [`capture_logs`], the log lines of one test in the house
-//! format, [`eventually`], [`assert_received_nothing`] and [`TestDir`].
+//! format ([`capture_traced_logs`] with its spans exported), [`OtlpCollector`], a stand-in that
+//! receives them, [`eventually`], [`assert_received_nothing`] and [`TestDir`].
 
 mod least_privilege;
+mod otlp;
 
 use std::{
     io::{BufRead, BufReader},
@@ -27,6 +29,7 @@ use async_nats::Subscriber;
 use futures::FutureExt;
 
 pub use least_privilege::{Events, LeastPrivilegeServer};
+pub use otlp::{CollectedSpan, OtlpCollector};
 
 use crate::{
     config::{NatsSettings, TelemetrySettings},
@@ -358,14 +361,50 @@ pub fn capture_logs(
     service: Service,
     log_level: &str,
 ) -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    capture(log_level, |filter, writer| {
+        tracing::Dispatch::new(telemetry::subscriber(service, filter, writer))
+    })
+}
+
+/// [`capture_logs`] with traces: the spans of this thread go to `provider` (see
+/// [`crate::traces`]), and the lines inside a trace carry its `trace_id`.
+pub fn capture_traced_logs(
+    service: Service,
+    log_level: &str,
+    provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+) -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
+    capture(log_level, |filter, writer| {
+        tracing::Dispatch::new(telemetry::traced_subscriber(
+            service, filter, writer, provider,
+        ))
+    })
+}
+
+/// Sets the subscriber `make` builds, filtered at `log_level` and writing to new
+/// [`CapturedLogs`], as this thread's default.
+fn capture(
+    log_level: &str,
+    make: impl FnOnce(tracing_subscriber::EnvFilter, CapturedWriter) -> tracing::Dispatch,
+) -> (CapturedLogs, tracing::subscriber::DefaultGuard) {
     let logs = CapturedLogs::default();
     let settings = TelemetrySettings {
         log_level: log_level.to_owned(),
+        ..TelemetrySettings::default()
     };
     let filter = telemetry::filter(&settings).expect("a valid log level");
-    let writer = logs.clone();
-    let subscriber = telemetry::subscriber(service, filter, move || writer.clone());
-    (logs, tracing::subscriber::set_default(subscriber))
+    let dispatch = make(filter, CapturedWriter(logs.clone()));
+    (logs, tracing::dispatcher::set_default(&dispatch))
+}
+
+/// Hands the formatter a clone of the [`CapturedLogs`] for each line.
+struct CapturedWriter(CapturedLogs);
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedWriter {
+    type Writer = CapturedLogs;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.0.clone()
+    }
 }
 
 #[cfg(test)]

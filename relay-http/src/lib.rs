@@ -31,7 +31,7 @@ use axum::{
     routing::{get, post},
     Router,
 };
-use common::relay_client::RelayClient;
+use common::{relay_client::RelayClient, subjects::headers};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::{
     net::TcpListener,
@@ -176,6 +176,9 @@ fn cors(origins: &AllowedOrigins) -> CorsLayer {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             X_REQUEST_ID.clone(),
+            // A browser in a traced app sends its trace context (W3C trace context).
+            HeaderName::from_static(headers::TRACEPARENT),
+            HeaderName::from_static(headers::TRACESTATE),
         ])
         .expose_headers([X_REQUEST_ID.clone()])
         .max_age(Duration::from_secs(600));

@@ -21,7 +21,7 @@ use tokio::net::TcpListener;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
-    let _logs = telemetry::init(Service::Api, &source.telemetry()?)?;
+    let _logs = telemetry::init(Service::Api, env!("CARGO_BIN_NAME"), &source.telemetry()?)?;
     let nats = source.nats()?;
     let settings = HttpSettings::load(&source)?;
     let client = common::nats::connect(&nats, "relay-http")

@@ -6,7 +6,8 @@
 //! the body, the parse that validates it, the NATS request and the reply. There is no tracing
 //! span per request (the fmt layer would format its fields into a new `String` each time);
 //! instead every log line carries `request_id` as a field. Success is logged at DEBUG since
-//! the worker already logs each request at INFO under the same id.
+//! the worker already logs each request at INFO under the same id. With traces on (and only
+//! then), each request is a span, without fields, continuing the caller's `traceparent`.
 
 use axum::{
     body::{to_bytes, Body},
@@ -14,9 +15,13 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
-use common::payload::{PayloadError, RelayRequest};
+use common::{
+    payload::{PayloadError, RelayRequest},
+    trace_context::{self, HttpHeadersRef},
+};
 use http_body_util::LengthLimitError;
 use subtle::ConstantTimeEq;
+use tracing::Instrument as _;
 
 use crate::{
     error::{json_response, ApiError},
@@ -28,13 +33,16 @@ pub async fn relay(State(state): State<AppState>, request: Request) -> Response 
     let (parts, body) = request.into_parts();
     let request_id = request_id(&parts.headers);
     let streamed = stream::requested(parts.uri.query());
+    let span = trace_context::server_span(&HttpHeadersRef(&parts.headers), || {
+        tracing::info_span!("POST /relay")
+    });
     let outcome = async {
         // A streamed answer gives its permit back once its headers are out (its body is
         // paced by the worker, not by this process).
         let _permit = state.admit()?;
         forward(&state, &parts.headers, body, request_id, streamed).await
     };
-    match outcome.await {
+    match outcome.instrument(span).await {
         Ok(response) => {
             tracing::debug!(request_id, "relay answered");
             response

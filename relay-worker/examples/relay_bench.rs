@@ -4,6 +4,9 @@
 //! cargo build --release -p relay-worker --bins --examples
 //! target/release/examples/relay_bench --requests 100000 --concurrency 64 --rounds 3
 //! WORKER_LOG_LEVEL=warn target/release/examples/relay_bench   # without the per-request log line
+//! # Traces on: a collector stand-in that counts what it gets, then the worker exporting to it
+//! target/release/examples/relay_bench --otlp-sink 127.0.0.1:4318 &
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 target/release/examples/relay_bench
 //! ```
 //!
 //! It starts a private nats-server, then in separate processes the real `relay-worker` binary
@@ -24,7 +27,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use common::test_util::NatsServer;
+use common::test_util::{NatsServer, OtlpCollector};
 use futures::StreamExt;
 
 const TRIVIAL_SUBJECT: &str = "bench.trivial";
@@ -50,6 +53,9 @@ async fn main() {
     let argv: Vec<String> = std::env::args().collect();
     if let Some(i) = argv.iter().position(|a| a == "--trivial") {
         return trivial_responder(&argv[i + 1]).await;
+    }
+    if let Some(i) = argv.iter().position(|a| a == "--otlp-sink") {
+        return otlp_sink(&argv[i + 1]).await;
     }
     let args = Args {
         requests: arg(&argv, "--requests", 50_000),
@@ -239,6 +245,22 @@ async fn trivial_responder(url: &str) {
     while let Some(message) = requests.next().await {
         if let Some(to) = message.reply {
             client.publish(to, reply.clone()).await.unwrap();
+        }
+    }
+}
+
+/// An OTLP collector stand-in on `addr` that counts the spans it gets (the worker's env passes
+/// through, so `OTEL_EXPORTER_OTLP_ENDPOINT` pointing here measures the cost of traces on).
+async fn otlp_sink(addr: &str) {
+    let sink = OtlpCollector::sink(addr.parse().expect("host:port")).await;
+    println!("OTLP sink at {}", sink.endpoint());
+    let mut reported = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let count = sink.count();
+        if count != reported {
+            println!("spans received: {count}");
+            reported = count;
         }
     }
 }

@@ -8,7 +8,11 @@ use relay_worker::{AnswerSettings, AnswerSource, WorkerSettings};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
-    let _logs = telemetry::init(telemetry::Service::Worker, &source.telemetry()?)?;
+    let _logs = telemetry::init(
+        telemetry::Service::Worker,
+        env!("CARGO_BIN_NAME"),
+        &source.telemetry()?,
+    )?;
     let nats = source.nats()?;
     let settings = WorkerSettings::load(&source, &nats.relay_subject)?;
     let answers = AnswerSource::start(&AnswerSettings::load(&source)?).await?;

@@ -30,6 +30,7 @@ use common::{
     payload::{ErrorBody, ErrorCode, RelayReply, RelayRequest},
     relay_client::unix_millis,
     subjects::{headers, QUEUE_GROUP, SERVICE_NAME},
+    trace_context::{self, NatsHeadersRef},
 };
 use futures::{FutureExt, StreamExt};
 use tokio::sync::{oneshot, Semaphore};
@@ -418,14 +419,23 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The span of one request, carrying the `X-Request-Id` the requester sent. Requests without
-/// one (most NATS clients) get no span: an enabled span costs an allocation per request.
+/// one (most NATS clients) get no span, unless traces are on: an enabled span costs an
+/// allocation per request. With traces on, the span continues the requester's trace (its
+/// `traceparent` header), or starts one.
 fn request_span(message: &Message) -> tracing::Span {
-    match message
-        .headers
-        .as_ref()
+    let map = message.headers.as_ref();
+    let request_id = map
         .and_then(|map| map.get(headers::REQUEST_ID))
-    {
-        Some(request_id) => tracing::info_span!("relay", request_id = request_id.as_str()),
+        .map(|id| id.as_str());
+    if trace_context::enabled() {
+        let span = tracing::info_span!("relay request", request_id);
+        if let Some(map) = map {
+            trace_context::continue_trace(&span, &NatsHeadersRef(map));
+        }
+        return span;
+    }
+    match request_id {
+        Some(request_id) => tracing::info_span!("relay request", request_id),
         None => tracing::Span::none(),
     }
 }

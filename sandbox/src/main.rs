@@ -8,7 +8,11 @@ use sandbox::{SandboxSettings, Server};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
-    let _logs = telemetry::init(telemetry::Service::Sandbox, &source.telemetry()?)?;
+    let _logs = telemetry::init(
+        telemetry::Service::Sandbox,
+        env!("CARGO_BIN_NAME"),
+        &source.telemetry()?,
+    )?;
     let settings = SandboxSettings::load(&source)?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

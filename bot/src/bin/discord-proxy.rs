@@ -9,7 +9,11 @@ use common::{config::ConfigSource, shutdown::shutdown_signal, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
-    let _logs = telemetry::init(telemetry::Service::Bot, &source.telemetry()?)?;
+    let _logs = telemetry::init(
+        telemetry::Service::Bot,
+        env!("CARGO_BIN_NAME"),
+        &source.telemetry()?,
+    )?;
     let settings = ProxySettings::load(&source)?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

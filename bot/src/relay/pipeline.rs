@@ -20,6 +20,7 @@ use common::{
     payload::{RelayReply, RelayRequest},
     relay_client::RelayError,
     relay_stream::StreamEvent,
+    trace_context,
 };
 use futures::StreamExt as _;
 use serenity::all::{
@@ -27,6 +28,7 @@ use serenity::all::{
     MessageId, MessageReference,
 };
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::{
     decision::{Decision, Facts},
@@ -83,8 +85,16 @@ struct Failure {
 }
 
 impl Inner {
-    #[tracing::instrument(name = "relay", skip_all, fields(message_id = %message.id, user_id = %message.author.id))]
+    /// Decides and acts on `message` in a span of its own: with traces on, the root of the
+    /// message's trace (not a part of its channel task's), whose context goes with the relay
+    /// request to the worker.
     pub(super) async fn relay(&self, message: Message) {
+        let span = tracing::info_span!("ticket message", message_id = %message.id, user_id = %message.author.id);
+        trace_context::start_trace(&span);
+        self.decide_and_act(message).instrument(span).await;
+    }
+
+    async fn decide_and_act(&self, message: Message) {
         // Staff first: the lookup may wait for REST, and the ticket is read after it.
         let from_staff = self.is_staff(&message).await;
         let ticket = self.registry.open_ticket(message.channel_id);

@@ -17,7 +17,7 @@ use serde_json::Value;
 pub use bot::test_util::{
     nats, nats_with, record_setup, record_topics, register_tickets, register_topic_tickets,
     spawn_bot, spawn_bot_with_nats, spawn_bot_with_settings, spawn_bot_with_vars, spawn_second_bot,
-    wait_connected, TestBot, PROBE, SUBJECT, TOKEN,
+    spawn_traced_bot, wait_connected, TestBot, PROBE, SUBJECT, TOKEN,
 };
 
 /// A member without special permissions.

@@ -27,6 +27,7 @@ mod threads;
 mod ticket_stats;
 mod tickets;
 mod topics;
+mod traces;
 
 /// The Discord these tests run against: the `sandbox` crate, under the name the tests use.
 mod fake_discord {

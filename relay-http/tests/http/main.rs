@@ -13,3 +13,4 @@ mod relay;
 mod request_id;
 mod shutdown;
 mod stream;
+mod traces;

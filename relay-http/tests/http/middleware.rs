@@ -45,7 +45,13 @@ async fn cors_preflight_allows_every_origin_by_default() {
     let headers = header(&response, "access-control-allow-headers")
         .unwrap()
         .to_ascii_lowercase();
-    for name in ["content-type", "authorization", "x-request-id"] {
+    for name in [
+        "content-type",
+        "authorization",
+        "x-request-id",
+        "traceparent",
+        "tracestate",
+    ] {
         assert!(headers.contains(name), "{headers}");
     }
 

@@ -51,6 +51,9 @@
 //!
 //! No other retry happens here: one request is at most two calls (the 429 case), and a repeated
 //! request for the same message joins the running answer ([`super::in_flight`]).
+//!
+//! With traces on, each call is a `model call` span under the worker's span of the request, and
+//! its `traceparent` goes to the model server.
 
 use std::{
     borrow::Cow,
@@ -62,11 +65,13 @@ use std::{
 use common::{
     config::redact_url,
     payload::{HistoryRole, RelayReply, RelayRequest},
+    trace_context,
 };
 use reqwest::{header, StatusCode, Url};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::{
     citations::{self, Cited, NOT_COVERED},
@@ -301,10 +306,14 @@ impl Model {
         }
     }
 
-    /// One call to the model, counted in the metrics.
+    /// One call to the model, counted in the metrics, in a span of its own when traces are
+    /// on, whose trace context goes with the request (`traceparent`): the model server's spans
+    /// join the trace.
     async fn call(&self, body: &Outgoing<'_>) -> Result<String, Failure> {
+        let span = trace_context::traced_span(|| tracing::info_span!("model call"));
+        let trace = trace_context::http_headers(Some(&span));
         let started = Instant::now();
-        let outcome = self.call_uncounted(body).await;
+        let outcome = self.send(body, trace).instrument(span).await;
         let error = outcome.as_ref().err().map(Failure::kind);
         self.metrics
             .model_call(started.elapsed().as_secs_f64(), error);
@@ -315,13 +324,15 @@ impl Model {
         outcome.map(|(answer, _)| answer)
     }
 
-    async fn call_uncounted(
+    async fn send(
         &self,
         body: &Outgoing<'_>,
+        trace: header::HeaderMap,
     ) -> Result<(String, Option<Usage>), Failure> {
         let mut request = self
             .http
             .post(self.endpoint.clone())
+            .headers(trace)
             .header(header::CONTENT_TYPE, "application/json")
             .body(body.json.clone());
         if let Some(key) = &self.settings.api_key {

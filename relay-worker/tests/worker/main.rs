@@ -7,6 +7,7 @@ mod fake_model;
 mod helpers;
 mod nothing_lost;
 mod streaming;
+mod traces;
 
 use std::{
     io::{BufRead, BufReader, Read, Write},
