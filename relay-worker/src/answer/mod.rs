@@ -159,9 +159,12 @@ impl AnswerSource {
                     }
                 }
             }
+            // Boxed: held inline, the model's kilobytes of state would size the future of
+            // every request, whichever source answers it, and the worker moves each request's
+            // future into its box whole.
             Kind::Llm { model, .. } => match pieces {
-                Some(pieces) => model.respond_streaming(request, pieces).await?,
-                None => model.respond(request).await?,
+                Some(pieces) => Box::pin(model.respond_streaming(request, pieces)).await?,
+                None => Box::pin(model.respond(request)).await?,
             },
         };
         // The bot keeps the source with each answer's feedback, to tell the sources apart. The
