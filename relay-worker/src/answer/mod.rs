@@ -210,9 +210,13 @@ pub fn capped(reply: RelayReply, max_chars: usize) -> RelayReply {
         sources,
         source,
     } = reply;
-    let footer_at = text
-        .rfind(&format!("\n\n{SOURCES_LINE}"))
-        .filter(|_| !sources.is_empty());
+    // Looked for only when there are sources: most replies have none, and the search costs an
+    // allocation and a scan of the whole text.
+    let footer_at = if sources.is_empty() {
+        None
+    } else {
+        text.rfind(&format!("\n\n{SOURCES_LINE}"))
+    };
     let text = match footer_at {
         Some(at) if text[at..].chars().count() < max_chars / 2 => {
             let footer = &text[at..];
