@@ -307,6 +307,29 @@ mod tests {
         assert_eq!(short.sources, ["billing.md › Refunds"], "{}", short.reply);
     }
 
+    #[tokio::test]
+    async fn the_future_of_a_request_does_not_hold_the_models_state() {
+        let settings = AnswerSettings::load(&common::config::ConfigSource::from_vars([
+            ("ANSWER_SOURCE", "llm"),
+            ("LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "m"),
+        ]))
+        .unwrap();
+        let source = AnswerSource::start(&settings).await.unwrap();
+        let Kind::Llm { model, .. } = &source.kind else {
+            panic!("an llm source")
+        };
+        let request = RelayRequest::parse(
+            br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","message_id":"4"}"#,
+        )
+        .unwrap();
+        // Not run: only their sizes are compared. The worker moves each request's future into
+        // its box whole, so the model's state must sit behind a box of its own.
+        let whole = std::mem::size_of_val(&source.respond(request.clone()));
+        let model = std::mem::size_of_val(&model.respond(request));
+        assert!(whole < model, "{whole} bytes hold the model's {model}");
+    }
+
     #[test]
     fn a_cut_keeps_the_sources_line() {
         let text = format!(
