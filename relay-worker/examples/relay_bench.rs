@@ -7,6 +7,7 @@
 //! # Traces on: a collector stand-in that counts what it gets, then the worker exporting to it
 //! target/release/examples/relay_bench --otlp-sink 127.0.0.1:4318 &
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 target/release/examples/relay_bench
+//! target/release/examples/relay_bench --against nats://127.0.0.1:4222 --requests 20000 --rounds 1
 //! ```
 //!
 //! It starts a private nats-server, then in separate processes the real `relay-worker` binary
@@ -14,6 +15,10 @@
 //! fixed reply on `bench.trivial` from a plain subscription). One client sends the same valid
 //! request to each with the same concurrency, alternating rounds, and prints throughput,
 //! p50/p99 latency, their ratio, and the worker's resident memory idle and at peak.
+//!
+//! `--against URL` only loads a worker that is already running on that server's
+//! `tickets.relay` (one started under `valgrind --tool=callgrind`, say, to count its
+//! instructions per request) and prints the client's side of each round.
 
 #[path = "bench_support/mod.rs"]
 mod bench_support;
@@ -62,6 +67,9 @@ async fn main() {
         concurrency: arg(&argv, "--concurrency", 64),
         rounds: arg(&argv, "--rounds", 3),
     };
+    if let Some(i) = argv.iter().position(|a| a == "--against") {
+        return against(&argv[i + 1], &args).await;
+    }
 
     let server = NatsServer::start();
     let worker_bin = worker_binary();
@@ -100,9 +108,9 @@ async fn main() {
     let mut trivial_runs = Vec::new();
     let mut relay_runs = Vec::new();
     for round in 1..=args.rounds {
-        let t = load(&client, TRIVIAL_SUBJECT, trivial_pid, &args).await;
+        let t = load(&client, TRIVIAL_SUBJECT, Some(trivial_pid), &args).await;
         println!("round {round} trivial responder: {t}");
-        let r = load(&client, RELAY_SUBJECT, worker_pid, &args).await;
+        let r = load(&client, RELAY_SUBJECT, Some(worker_pid), &args).await;
         println!("round {round} relay-worker:      {r}");
         trivial_runs.push(t);
         relay_runs.push(r);
@@ -117,17 +125,28 @@ async fn main() {
         r.p50.as_secs_f64() / t.p50.as_secs_f64(),
         r.p99.as_secs_f64() / t.p99.as_secs_f64()
     );
+    let (r_cpu, t_cpu) = (r.cpu_per_request.unwrap(), t.cpu_per_request.unwrap());
     println!(
         "CPU time per request in the responder process: relay-worker {:.1} us, trivial {:.1} us ({:.2}x)",
-        r.cpu_per_request.as_secs_f64() * 1e6,
-        t.cpu_per_request.as_secs_f64() * 1e6,
-        r.cpu_per_request.as_secs_f64() / t.cpu_per_request.as_secs_f64()
+        r_cpu.as_secs_f64() * 1e6,
+        t_cpu.as_secs_f64() * 1e6,
+        r_cpu.as_secs_f64() / t_cpu.as_secs_f64()
     );
     println!(
         "relay-worker resident memory: idle {} KiB, peak under load {} KiB",
         idle_kib,
         proc_status_kib(worker_pid, "VmHWM")
     );
+}
+
+/// Loads the worker already serving on `url`, round after round.
+async fn against(url: &str, args: &Args) {
+    let client = async_nats::connect(url).await.unwrap();
+    wait_until_answered(&client, RELAY_SUBJECT).await;
+    for round in 1..=args.rounds {
+        let r = load(&client, RELAY_SUBJECT, None, args).await;
+        println!("round {round} relay-worker: {r}");
+    }
 }
 
 async fn wait_until_answered(client: &async_nats::Client, subject: &str) {
@@ -148,7 +167,8 @@ async fn wait_until_answered(client: &async_nats::Client, subject: &str) {
 struct Summary {
     rps: f64,
     /// CPU (user + system) the responding process spent per request: less noisy than rates.
-    cpu_per_request: Duration,
+    /// Unknown for a worker of another run (`--against`).
+    cpu_per_request: Option<Duration>,
     p50: Duration,
     p99: Duration,
 }
@@ -164,12 +184,15 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:>8.0} req/s  p50 {:>7.1} us  p99 {:>7.1} us  responder CPU {:>5.1} us/req",
+            "{:>8.0} req/s  p50 {:>7.1} us  p99 {:>7.1} us",
             self.rps,
             self.p50.as_secs_f64() * 1e6,
             self.p99.as_secs_f64() * 1e6,
-            self.cpu_per_request.as_secs_f64() * 1e6
-        )
+        )?;
+        match self.cpu_per_request {
+            Some(cpu) => write!(f, "  responder CPU {:>5.1} us/req", cpu.as_secs_f64() * 1e6),
+            None => Ok(()),
+        }
     }
 }
 
@@ -189,10 +212,10 @@ fn cpu_time(pid: u32) -> Duration {
 async fn load(
     client: &async_nats::Client,
     subject: &'static str,
-    responder_pid: u32,
+    responder_pid: Option<u32>,
     args: &Args,
 ) -> Summary {
-    let cpu_before = cpu_time(responder_pid);
+    let cpu_before = responder_pid.map(cpu_time);
     let remaining = Arc::new(std::sync::atomic::AtomicUsize::new(args.requests));
     let started = Instant::now();
     let tasks: Vec<_> = (0..args.concurrency)
@@ -226,12 +249,14 @@ async fn load(
         latencies.extend(task.await.unwrap());
     }
     let elapsed = started.elapsed();
-    let cpu = cpu_time(responder_pid) - cpu_before;
+    let cpu = responder_pid
+        .zip(cpu_before)
+        .map(|(pid, before)| cpu_time(pid) - before);
     latencies.sort_unstable();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
     Summary {
         rps: latencies.len() as f64 / elapsed.as_secs_f64(),
-        cpu_per_request: cpu / u32::try_from(latencies.len()).unwrap(),
+        cpu_per_request: cpu.map(|cpu| cpu / u32::try_from(latencies.len()).unwrap()),
         p50: at(0.50),
         p99: at(0.99),
     }

@@ -323,32 +323,24 @@ impl<R: Responder> Handler<R> {
         stream: Option<Subject>,
     ) -> Result<RelayReply, Failure> {
         match stream {
-            None => {
-                self.contained(self.responder.respond(request), budget)
-                    .await
-            }
-            Some(subject) => {
-                let (pieces, receiver) = Pieces::channel();
-                let answer = self.responder.respond_streaming(request, pieces);
-                Events::new(self.client.clone(), subject)
-                    .around(self.contained(answer, budget), receiver)
-                    .await
-            }
+            None => contained(self.responder.respond(request), budget).await,
+            // Boxed: held inline, the events' state made the future of every request kilobytes
+            // bigger, streamed or not, and `take` moves that future into its box whole.
+            Some(subject) => Box::pin(self.streamed(request, budget, subject)).await,
         }
     }
 
-    async fn contained(
+    async fn streamed(
         &self,
-        answer: impl Future<Output = Result<RelayReply, ResponderError>>,
+        request: RelayRequest,
         budget: Duration,
+        subject: Subject,
     ) -> Result<RelayReply, Failure> {
-        let call = AssertUnwindSafe(answer).catch_unwind();
-        match tokio::time::timeout(budget, call).await {
-            Ok(Ok(Ok(reply))) => Ok(reply),
-            Ok(Ok(Err(err))) => Err(Failure::Responder(err)),
-            Ok(Err(panic)) => Err(Failure::Panicked(panic_message(panic.as_ref()))),
-            Err(_) => Err(Failure::TimedOut(budget)),
-        }
+        let (pieces, receiver) = Pieces::channel();
+        let answer = self.responder.respond_streaming(request, pieces);
+        Events::new(self.client.clone(), subject)
+            .around(contained(answer, budget), receiver)
+            .await
     }
 
     async fn send(&self, reply: Subject, result: Result<RelayReply, Failure>, received: Instant) {
@@ -408,6 +400,22 @@ impl<R: Responder> Handler<R> {
             Some((&body.error.code, &body.error.message)),
         );
     }
+}
+
+/// `answer`, with its panic or its running past `budget` as a [`Failure`]. A plain function
+/// and not an `async fn`: that would hold `answer` twice in its state, as its argument and as
+/// the future it awaits.
+fn contained(
+    answer: impl Future<Output = Result<RelayReply, ResponderError>>,
+    budget: Duration,
+) -> impl Future<Output = Result<RelayReply, Failure>> {
+    let call = AssertUnwindSafe(answer).catch_unwind();
+    tokio::time::timeout(budget, call).map(move |outcome| match outcome {
+        Ok(Ok(Ok(reply))) => Ok(reply),
+        Ok(Ok(Err(err))) => Err(Failure::Responder(err)),
+        Ok(Err(panic)) => Err(Failure::Panicked(panic_message(panic.as_ref()))),
+        Err(_) => Err(Failure::TimedOut(budget)),
+    })
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

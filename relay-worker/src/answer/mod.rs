@@ -176,9 +176,12 @@ impl AnswerSource {
                     }
                 }
             }
+            // Boxed: held inline, the model's kilobytes of state would size the future of
+            // every request, whichever source answers it, and the worker moves each request's
+            // future into its box whole.
             Kind::Llm { model, .. } => match pieces {
-                Some(pieces) => model.respond_streaming(request, pieces).await?,
-                None => model.respond(request).await?,
+                Some(pieces) => Box::pin(model.respond_streaming(request, pieces)).await?,
+                None => Box::pin(model.respond(request)).await?,
             },
         };
         // The bot keeps the source with each answer's feedback, to tell the sources apart. The
@@ -224,9 +227,13 @@ pub fn capped(reply: RelayReply, max_chars: usize) -> RelayReply {
         sources,
         source,
     } = reply;
-    let footer_at = text
-        .rfind(&format!("\n\n{SOURCES_LINE}"))
-        .filter(|_| !sources.is_empty());
+    // Looked for only when there are sources: most replies have none, and the search costs an
+    // allocation and a scan of the whole text.
+    let footer_at = if sources.is_empty() {
+        None
+    } else {
+        text.rfind(&format!("\n\n{SOURCES_LINE}"))
+    };
     let text = match footer_at {
         Some(at) if text[at..].chars().count() < max_chars / 2 => {
             let footer = &text[at..];
@@ -315,6 +322,29 @@ mod tests {
             .contains("**billing.md › Refunds**\nWithin 14 days."));
         let short = from_documents(&hits, 200);
         assert_eq!(short.sources, ["billing.md › Refunds"], "{}", short.reply);
+    }
+
+    #[tokio::test]
+    async fn the_future_of_a_request_does_not_hold_the_models_state() {
+        let settings = AnswerSettings::load(&common::config::ConfigSource::from_vars([
+            ("ANSWER_SOURCE", "llm"),
+            ("LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("LLM_MODEL", "m"),
+        ]))
+        .unwrap();
+        let source = AnswerSource::start(&settings).await.unwrap();
+        let Kind::Llm { model, .. } = &source.kind else {
+            panic!("an llm source")
+        };
+        let request = RelayRequest::parse(
+            br#"{"guild_id":"1","channel_id":"2","user_id":"3","content":"hi","message_id":"4"}"#,
+        )
+        .unwrap();
+        // Not run: only their sizes are compared. The worker moves each request's future into
+        // its box whole, so the model's state must sit behind a box of its own.
+        let whole = std::mem::size_of_val(&source.respond(request.clone()));
+        let model = std::mem::size_of_val(&model.respond(request));
+        assert!(whole < model, "{whole} bytes hold the model's {model}");
     }
 
     #[test]
