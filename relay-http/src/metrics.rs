@@ -56,6 +56,22 @@ struct Route {
     route: &'static str,
 }
 
+/// One route's latency and its requests by the statuses the API answers.
+#[derive(Debug)]
+struct RouteSeries {
+    route: &'static str,
+    latency: Histogram,
+    by_status: Vec<(u16, Counter)>,
+}
+
+/// The routes of the page's `route` label.
+const ROUTES: [&str; 5] = ["/relay", "/health", "/metrics", "/openapi.json", "other"];
+
+/// The statuses the API answers (see `openapi.json`), resolved once per route.
+const USUAL_STATUSES: [u16; 13] = [
+    200, 400, 401, 404, 405, 408, 413, 415, 500, 502, 503, 504, 429,
+];
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Process {
     service: String,
@@ -67,7 +83,9 @@ struct Process {
 pub(crate) struct HttpMetrics {
     registry: Registry,
     requests: Family<RouteStatus, Counter>,
-    latency: Family<Route, Histogram, fn() -> Histogram>,
+    /// Each route's series, resolved once: a request bumps atomics and looks nothing up
+    /// (a statuses not listed in [`USUAL_STATUSES`] goes through `requests`).
+    routes: Vec<RouteSeries>,
     window: Duration,
     /// Every process that answered a scrape, and when it last did.
     seen: Mutex<HashMap<Process, Instant>>,
@@ -90,25 +108,45 @@ impl HttpMetrics {
             "Time from a request's arrival to its response's headers, by route",
             latency.clone(),
         );
+        let routes = ROUTES
+            .iter()
+            .map(|&route| RouteSeries {
+                route,
+                latency: latency.get_or_create(&Route { route }).clone(),
+                by_status: USUAL_STATUSES
+                    .iter()
+                    .map(|&status| {
+                        let labels = RouteStatus { route, status };
+                        (status, requests.get_or_create(&labels).clone())
+                    })
+                    .collect(),
+            })
+            .collect();
         Self {
             registry,
             requests,
-            latency,
+            routes,
             window,
             seen: Mutex::new(HashMap::new()),
         }
     }
 
     fn record(&self, route: &'static str, status: StatusCode, seconds: f64) {
-        self.requests
-            .get_or_create(&RouteStatus {
-                route,
-                status: status.as_u16(),
-            })
-            .inc();
-        self.latency
-            .get_or_create(&Route { route })
-            .observe(seconds);
+        let status = status.as_u16();
+        let Some(series) = self.routes.iter().find(|series| series.route == route) else {
+            return;
+        };
+        series.latency.observe(seconds);
+        match series.by_status.iter().find(|(usual, _)| *usual == status) {
+            Some((_, counter)) => {
+                counter.inc();
+            }
+            None => {
+                self.requests
+                    .get_or_create(&RouteStatus { route, status })
+                    .inc();
+            }
+        }
     }
 
     /// The whole system's page: this sidecar's, then every process's that answers within the
