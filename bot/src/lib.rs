@@ -260,7 +260,10 @@ pub fn intents() -> GatewayIntents {
 
 /// The REST client: no message it sends can ping anyone, and with `DISCORD_PROXY_URL` every
 /// call (gateway discovery included) goes to the proxy through the bot's rate limiter.
-fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>) -> Http {
+///
+/// Without it serenity's own rate limiter is in charge: its waits (a bucket empty, a 429) are
+/// counted in `metrics`; the calls themselves are counted only by the bot's limiter.
+fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>, metrics: &BotMetrics) -> Http {
     let mut builder = HttpBuilder::new(settings.discord_token.expose_secret())
         .default_allowed_mentions(CreateAllowedMentions::new());
     if let Some(limiter) = limiter {
@@ -283,7 +286,14 @@ fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>) -> Http {
             }
         }
     }
-    builder.build()
+    let mut http = builder.build();
+    if let Some(ratelimiter) = http.ratelimiter.as_mut() {
+        let metrics = metrics.clone();
+        ratelimiter.set_ratelimit_callback(Box::new(move |info| {
+            metrics.rate_limit_wait(info.timeout);
+        }));
+    }
+    http
 }
 
 /// Opens the registry, retrying while NATS is still connecting (up to [`NATS_START_WAIT`]).
@@ -316,7 +326,7 @@ pub async fn run(
         ),
         None => None,
     };
-    let http = http(&settings, limiter.as_ref());
+    let http = http(&settings, limiter.as_ref(), &metrics);
     // serenity falls back to Discord's public gateway when this fails, bypassing the proxy and
     // hiding a bad token behind reconnect loops: fail at start instead, saying what to check.
     let discovered = http
