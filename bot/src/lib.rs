@@ -53,7 +53,9 @@
 //!   (`/ticket-stats`' figures from ticket entries), `reopen` (whether a closed ticket may be
 //!   reopened, and its next channel's first message),
 //!   `hours` (support hours in a time zone: open now? back when? open time between two
-//!   moments), `clock` (the injectable "now" of the hours), `listing` (`/ticket-list`'s pages),
+//!   moments), `clock` (the injectable "now" of the hours), `response` (the staff's first
+//!   response to a ticket, or the owner's wait so far, one definition for both commands),
+//!   `listing` (`/ticket-list`'s pages),
 //!   `rating` (the rating prompt's buttons and form),
 //!   `settings/` (the typed settings, the relay's and the lifecycle's), `transcript` (a
 //!   closed ticket's text and HTML), `split` (long answers), `locks` (per-key async locks),
@@ -83,6 +85,7 @@ mod rating;
 pub mod registry;
 mod relay;
 mod reopen;
+mod response;
 mod settings;
 mod shards;
 mod split;

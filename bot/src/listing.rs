@@ -3,11 +3,17 @@
 //! press needs no memory of the list, in this process or another). Open tickets come most
 //! pressing first (priority, then the oldest); closed ones the latest closed first. A topic
 //! filter travels as the topic's ID (a name may not fit in a custom ID's 100 characters) and
-//! is matched against each ticket's topic name, in any case.
+//! is matched against each ticket's topic name, in any case. Each ticket's line ends with its
+//! response time ([`crate::response`], as `/ticket-stats` counts it): the staff's first
+//! response, or how long the owner has waited so far, within the support hours when set.
 
 use serenity::all::{ChannelId, Timestamp, UserId};
 
-use crate::registry::{Block, Priority, TicketEntry};
+use crate::{
+    hours::Schedule,
+    registry::{Block, Priority, TicketEntry},
+    response::Response,
+};
 
 /// Lines on one page.
 pub const PAGE_SIZE: usize = 25;
@@ -137,12 +143,23 @@ pub struct Page {
     pub total: usize,
 }
 
+/// When a list is shown, for its response times: the guild's support hours (if set) and now
+/// (Unix seconds, by the bot's [`crate::Clock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// The support hours response times count within; all the time without.
+    pub hours: Option<Schedule>,
+    /// Now, in seconds since the Unix epoch.
+    pub now: i64,
+}
+
 /// The page of `query` over `tickets` (any order; only those the query keeps are shown);
 /// `topic` is the name of the query's topic (looked up by its ID in the guild's entry).
 pub fn tickets_page(
     mut tickets: Vec<(ChannelId, TicketEntry)>,
     query: Query,
     topic: Option<&str>,
+    timing: Timing,
 ) -> Page {
     tickets.retain(|(_, t)| query.keeps(t, topic));
     if query.status == Status::Closed {
@@ -157,7 +174,7 @@ pub fn tickets_page(
         });
     }
     paged(&tickets, query.page, |(channel, t)| {
-        ticket_line(*channel, t)
+        ticket_line(*channel, t, timing)
     })
 }
 
@@ -194,8 +211,9 @@ fn paged<T>(items: &[T], page: usize, line: impl Fn(&T) -> String) -> Page {
 }
 
 /// `<#channel> · <@owner> · Billing · 🔴 urgent · claimed by <@x> · opened 3 hours ago ·
-/// active 5 min ago` (the topic only when the ticket has one).
-fn ticket_line(channel: ChannelId, ticket: &TicketEntry) -> String {
+/// active 5 min ago · first response 25 min 0 s (within support hours)` (the topic only when
+/// the ticket has one; no response time for a closed ticket staff never answered).
+fn ticket_line(channel: ChannelId, ticket: &TicketEntry, timing: Timing) -> String {
     let relative = |at: &Timestamp| format!("<t:{}:R>", at.unix_timestamp());
     let priority = match ticket.handling.priority {
         Priority::Urgent => "🔴 urgent",
@@ -216,8 +234,11 @@ fn ticket_line(channel: ChannelId, ticket: &TicketEntry) -> String {
         .as_deref()
         .map(|t| format!("{t} · "))
         .unwrap_or_default();
+    let response = Response::of(ticket, timing.hours, timing.now)
+        .map(|r| format!(" · {}", r.describe(timing.hours.is_some())))
+        .unwrap_or_default();
     format!(
-        "<#{channel}> · <@{}> · {topic}{priority} · {claimer} · opened {} · {when}",
+        "<#{channel}> · <@{}> · {topic}{priority} · {claimer} · opened {} · {when}{response}",
         ticket.owner_id,
         relative(&ticket.opened_at)
     )
@@ -228,11 +249,21 @@ mod tests {
     use serenity::all::GuildId;
 
     use super::*;
-    use crate::registry::TicketStatus;
+    use crate::{clock::Clock, hours::SupportHours, registry::TicketStatus};
+
+    /// When the tickets below open, `n` seconds later each.
+    const OPENED: i64 = 1_800_000_000;
+
+    /// A list shown an hour after [`OPENED`], without support hours.
+    fn wall() -> Timing {
+        Timing {
+            hours: None,
+            now: Clock::starting_at(OPENED + 3_600).now(),
+        }
+    }
 
     fn ticket(n: u64, priority: Priority, claimed: Option<u64>) -> (ChannelId, TicketEntry) {
-        let opened =
-            Timestamp::from_unix_timestamp(1_800_000_000 + i64::try_from(n).unwrap()).unwrap();
+        let opened = Timestamp::from_unix_timestamp(OPENED + i64::try_from(n).unwrap()).unwrap();
         let mut t = TicketEntry::opened(GuildId::new(1), UserId::new(1000 + n), opened);
         t.handling.priority = priority;
         t.handling.claimed_by = claimed.map(UserId::new);
@@ -256,13 +287,13 @@ mod tests {
             topic: None,
             page: 0,
         };
-        let first = tickets_page(tickets.clone(), query, None);
+        let first = tickets_page(tickets.clone(), query, None, wall());
         assert_eq!((first.page, first.pages, first.total), (0, 3, 63));
         assert_eq!(first.lines.len(), PAGE_SIZE);
         assert!(first.lines[0].starts_with("<#70> · <@1070> · 🔴 urgent · claimed by <@5>"));
         assert!(first.lines[1].starts_with("<#71> "));
         assert!(first.lines[2].starts_with("<#1> "), "then the oldest");
-        let last = tickets_page(tickets.clone(), Query { page: 9, ..query }, None);
+        let last = tickets_page(tickets.clone(), Query { page: 9, ..query }, None, wall());
         assert_eq!(
             (last.page, last.lines.len()),
             (2, 13),
@@ -276,6 +307,7 @@ mod tests {
                 ..query
             },
             None,
+            wall(),
         );
         assert_eq!(claimed.total, 1);
         let by_other = tickets_page(
@@ -285,6 +317,7 @@ mod tests {
                 ..query
             },
             None,
+            wall(),
         );
         assert_eq!((by_other.total, by_other.pages), (0, 1));
         let closed = tickets_page(
@@ -294,6 +327,7 @@ mod tests {
                 ..query
             },
             None,
+            wall(),
         );
         assert_eq!(closed.total, 1);
     }
@@ -339,7 +373,7 @@ mod tests {
             topic: Some(1),
             page: 0,
         };
-        let billing = tickets_page(tickets.clone(), query, Some("BILLING"));
+        let billing = tickets_page(tickets.clone(), query, Some("BILLING"), wall());
         assert_eq!(billing.total, 2);
         assert!(billing.lines[0].starts_with("<#1> · <@1001> · Billing · normal · unclaimed"));
         let all = tickets_page(
@@ -349,11 +383,66 @@ mod tests {
                 ..query
             },
             None,
+            wall(),
         );
         assert_eq!(all.total, 4);
         assert!(
             all.lines[3].starts_with("<#4> · <@1004> · normal · "),
             "no topic"
         );
+    }
+
+    #[test]
+    fn each_line_ends_with_the_response_time_within_the_hours_when_set() {
+        let (answered_id, mut answered) = ticket(1, Priority::Normal, None);
+        let replied = answered.opened_at.unix_timestamp() + 40 * 60;
+        answered.staff_replied_at = Some(Timestamp::from_unix_timestamp(replied).unwrap());
+        let waiting = ticket(2, Priority::Normal, None);
+        let (closed_id, mut closed) = ticket(3, Priority::Normal, None);
+        closed.status = TicketStatus::Deleted;
+        closed.closed_at = Some(closed.opened_at);
+        let tickets = vec![(answered_id, answered), waiting, (closed_id, closed)];
+        let query = Query {
+            status: Status::Open,
+            claimed_by: None,
+            topic: None,
+            page: 0,
+        };
+        // OPENED is Friday 08:00 UTC; shown at 11:00:30 (the clock runs on: whole minutes).
+        let now = Clock::starting_at(OPENED + 3 * 3_600 + 30).now();
+        let wall = tickets_page(tickets.clone(), query, None, Timing { hours: None, now });
+        assert_endings(
+            &wall,
+            &[" · first response 40 min 0 s", " · waiting 3 h 0 min"],
+        );
+
+        // Staff are there from 08:30: the first 30 minutes of each count for nothing.
+        let hours = SupportHours::parse("UTC", "mon-fri", "08:30", "17:00")
+            .unwrap()
+            .schedule();
+        let within = tickets_page(tickets.clone(), query, None, Timing { hours, now });
+        assert_endings(
+            &within,
+            &[
+                " · first response 10 min 1 s (within support hours)",
+                " · waiting 2 h 30 min (within support hours)",
+            ],
+        );
+
+        // A closed ticket nobody answered has no response time.
+        let closed = Query {
+            status: Status::Closed,
+            ..query
+        };
+        let closed = tickets_page(tickets, closed, None, Timing { hours, now });
+        assert_endings(&closed, &[&format!(" · closed <t:{}:R>", OPENED + 3)]);
+    }
+
+    /// Line `n` of `page` ends with `endings[n]`, and there are as many lines.
+    fn assert_endings(page: &Page, endings: &[&str]) {
+        assert_eq!(page.lines.len(), endings.len(), "{:?}", page.lines);
+        for (line, ending) in page.lines.iter().zip(endings) {
+            assert!(line.ends_with(ending), "{line:?} ends with {ending:?}");
+        }
     }
 }

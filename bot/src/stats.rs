@@ -4,14 +4,19 @@
 //! were rated, and the median times to the first answer and to the close; and the staff's
 //! figures: per staff member the tickets they claimed and closed, their median first response
 //! and their average rating, with the guild's rating average and response median (responses
-//! counted within the support hours when the guild has them). Pure: the command reads the
-//! entries, [`TicketStats::of`] counts, [`TicketStats::report`] words it.
+//! counted within the support hours when the guild has them, as [`crate::response`] defines
+//! them). Pure: the command reads the entries, [`TicketStats::of`] counts,
+//! [`TicketStats::report`] words it.
 
 use std::{collections::HashMap, time::Duration};
 
-use serenity::all::{Timestamp, UserId};
+use serenity::all::UserId;
 
-use crate::{hours::Schedule, registry::TicketEntry};
+use crate::{
+    hours::Schedule,
+    registry::TicketEntry,
+    response::{between, first_response, human},
+};
 
 /// At most this many staff members are listed (the busiest first): the report must fit in
 /// one Discord message.
@@ -199,18 +204,9 @@ impl StaffStats {
             {
                 figures_of(&mut members, closer).closed += 1;
             }
-            if let (Some(by), Some(at)) = (handling.staff_replied_by, &ticket.staff_replied_at) {
-                let response =
-                    match hours {
-                        Some(hours) => Duration::from_secs(
-                            u64::try_from(hours.open_seconds(
-                                ticket.opened_at.unix_timestamp(),
-                                at.unix_timestamp(),
-                            ))
-                            .unwrap_or(0),
-                        ),
-                        None => between(&ticket.opened_at, at),
-                    };
+            if let (Some(by), Some(response)) =
+                (handling.staff_replied_by, first_response(ticket, hours))
+            {
                 figures_of(&mut members, by);
                 responses.entry(by).or_default().push(response);
                 all_responses.push(response);
@@ -295,12 +291,6 @@ fn average(stars: u32, ratings: u32) -> String {
     format!("{}.{} ({ratings} rating{plural})", tenths / 10, tenths % 10)
 }
 
-/// From `from` to `to` (zero when `to` is earlier: clocks of different writers).
-fn between(from: &Timestamp, to: &Timestamp) -> Duration {
-    let nanos = to.unix_timestamp_nanos() - from.unix_timestamp_nanos();
-    Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
-}
-
 /// The median (the mean of the two middle values for an even count), `None` for no values.
 fn median(values: &mut [Duration]) -> Option<Duration> {
     values.sort_unstable();
@@ -325,23 +315,9 @@ fn percent(part: u64, whole: u64) -> String {
     format!("{}%", (part * 200 + whole) / (whole * 2))
 }
 
-/// A duration for people: "42 s", "3 min 5 s", "2 h 10 min", "3 d 4 h".
-fn human(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    let (days, hours, minutes, seconds) =
-        (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60, secs % 60);
-    match (days, hours, minutes) {
-        (0, 0, 0) if secs == 0 => format!("{} ms", duration.as_millis()),
-        (0, 0, 0) => format!("{seconds} s"),
-        (0, 0, _) => format!("{minutes} min {seconds} s"),
-        (0, _, _) => format!("{hours} h {minutes} min"),
-        _ => format!("{days} d {hours} h"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use serenity::all::{GuildId, UserId};
+    use serenity::all::{GuildId, Timestamp, UserId};
 
     use super::*;
     use crate::registry::TicketStatus;

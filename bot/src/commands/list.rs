@@ -1,8 +1,9 @@
 //! `/ticket-list [status] [claimed-by] [topic]` (Support and administrators, ephemeral): the
-//! guild's tickets with owner, topic, priority, claimer, age and last activity, 25 a page with Previous/Next
-//! buttons ([`crate::listing`] makes the pages; the buttons carry the query), or with
-//! `status:blocked` the members blocked from opening tickets. Open tickets come from the
-//! registry's copy in memory; closed ones take a pass over the `tickets` bucket.
+//! guild's tickets with owner, topic, priority, claimer, age, last activity and response time
+//! (within the support hours when set), 25 a page with Previous/Next buttons
+//! ([`crate::listing`] makes the pages; the buttons carry the query), or with `status:blocked`
+//! the members blocked from opening tickets. Open tickets come from the registry's copy in
+//! memory; closed ones take a pass over the `tickets` bucket.
 
 use serenity::all::{
     ButtonStyle, CommandInteraction, CommandOptionType, ComponentInteraction, Context,
@@ -17,7 +18,7 @@ use super::{
     guard, options,
 };
 use crate::{
-    listing::{blocks_page, tickets_page, Page, Query, Status},
+    listing::{blocks_page, tickets_page, Page, Query, Status, Timing},
     registry::{topics, RegistryError},
     tickets::Tickets,
 };
@@ -194,6 +195,10 @@ pub async fn page(
     topic: Option<&str>,
 ) -> Result<Page, RegistryError> {
     let registry = tickets.registry();
+    let timing = Timing {
+        hours: tickets.support_hours(guild),
+        now: tickets.now(),
+    };
     Ok(match query.status {
         Status::Blocked => {
             let blocked = registry
@@ -206,10 +211,10 @@ pub async fn page(
             let closed = registry
                 .find_tickets(|t| t.guild_id == guild && !t.is_open())
                 .await?;
-            tickets_page(closed, query, topic)
+            tickets_page(closed, query, topic, timing)
         }
         Status::Open | Status::Claimed | Status::Unclaimed => {
-            tickets_page(registry.open_tickets(Some(guild)), query, topic)
+            tickets_page(registry.open_tickets(Some(guild)), query, topic, timing)
         }
     })
 }

@@ -69,11 +69,7 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
                 read_ms = started.elapsed().as_millis(),
                 "ticket statistics computed"
             );
-            let hours = tickets
-                .registry()
-                .guild(guild)
-                .and_then(|g| g.staff.hours)
-                .and_then(|h| h.schedule());
+            let hours = tickets.support_hours(guild);
             TicketStats::with_staff(&entries, hours, Some(tickets.bot_id())).report(days)
         }
         Err(err) => {

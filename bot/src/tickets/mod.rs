@@ -254,6 +254,16 @@ impl Tickets {
         self.inner.bot_id
     }
 
+    /// `guild`'s support hours, ready to ask; `None` without (or when they no longer read).
+    pub fn support_hours(&self, guild: GuildId) -> Option<crate::hours::Schedule> {
+        self.inner.registry.guild(guild)?.staff.hours?.schedule()
+    }
+
+    /// Now, in Unix seconds, by the bot's clock (the one a test may shift).
+    pub fn now(&self) -> i64 {
+        self.inner.settings.clock.now()
+    }
+
     /// Stops the sweep and waits up to `grace` for pending closes (a close left undone is
     /// carried forward from its stored step by the next start, or by another bot process).
     pub async fn shutdown(&self, grace: Duration) {

@@ -69,8 +69,7 @@ pub fn staff_away_notice(back: i64) -> String {
 impl Tickets {
     /// When staff are next there in `guild`, if its support hours say they are away now.
     pub fn staff_back_at(&self, guild: GuildId) -> Option<i64> {
-        let hours = self.registry().guild(guild)?.staff.hours?;
-        hours.schedule()?.next_open(self.inner.settings.clock.now())
+        self.support_hours(guild)?.next_open(self.now())
     }
 
     /// Finds the user's open ticket or opens one, under a topic with the member's answers to

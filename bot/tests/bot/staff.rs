@@ -415,7 +415,8 @@ fn list_lines(message: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn ticket_list_pages_25_at_a_time_most_pressing_first_and_filters_by_claimer() {
+async fn ticket_list_pages_25_at_a_time_most_pressing_first_filters_by_claimer_and_shows_response_times(
+) {
     let fake = FakeDiscord::start(TOKEN).await;
     let crate::SetUp { category, nats, .. } = crate::set_up(&fake).await;
     let general = fake.add_text_channel("general", None);
@@ -461,6 +462,14 @@ async fn ticket_list_pages_25_at_a_time_most_pressing_first_and_filters_by_claim
         lines[0].contains("urgent · unclaimed · opened <t:"),
         "{lines:?}"
     );
+    // Staff have written in none of them: each line tells how long its owner has waited, in
+    // wall time (the guild has no support hours).
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" · waiting ") && !l.contains("support hours")),
+        "{lines:?}"
+    );
     let buttons = button_ids(&list);
     assert_eq!(buttons.len(), 2);
     assert_eq!(
@@ -489,11 +498,20 @@ async fn ticket_list_pages_25_at_a_time_most_pressing_first_and_filters_by_claim
 
     // Filtered by claimer and status; the blocks have their own list.
     let by = [CommandOption::User("claimed-by".into(), SUPPORT_ID)];
+    fake.send_message(claimed, SUPPORT_ID, "on it");
+    entry_when(&bot, claimed, "the first staff response", |e| {
+        e["staff_replied_at"].is_string()
+    })
+    .await;
     let mine = run(&fake, SUPPORT_ID, ticket_list::NAME, general, &by).await;
     assert_eq!(
         mine,
         format!("**Open tickets claimed by <@{SUPPORT_ID}>:** 1 · page 1 of 1")
     );
+    let line = list_lines(&latest(&fake, general, &mine)).concat();
+    assert!(line.starts_with(&format!("<#{claimed}> ")), "{line}");
+    assert!(line.contains(" · first response "), "{line}");
+    assert!(!line.contains("waiting"), "{line}");
     for (status, heading) in [
         ("unclaimed", "**Unclaimed tickets:** 29 · page 1 of 2"),
         ("closed", "**Closed tickets:** none"),
@@ -503,8 +521,49 @@ async fn ticket_list_pages_25_at_a_time_most_pressing_first_and_filters_by_claim
         let listed = run(&fake, ADMIN_ID, ticket_list::NAME, general, &option).await;
         assert_eq!(listed, heading);
     }
+
+    // With support hours, the response times count only those hours, and say so.
+    let field = |n: &str, v: &str| CommandOption::String(n.into(), v.into());
+    let every_day = [CommandOption::Subcommand(
+        "set".into(),
+        vec![
+            field("timezone", "UTC"),
+            field("days", "all"),
+            field("from", "00:00"),
+            field("to", "23:59"),
+        ],
+    )];
+    let set = run(&fake, ADMIN_ID, ticket_hours::NAME, general, &every_day).await;
+    assert!(set.starts_with("Support hours: "), "{set}");
+    let heading = run(&fake, SUPPORT_ID, ticket_list::NAME, general, &[]).await;
+    let lines = list_lines(&latest(&fake, general, &heading));
+    assert_eq!(lines.len(), ticket_list::PAGE_SIZE);
+    assert!(
+        lines.iter().all(|l| l.ends_with(" (within support hours)")),
+        "{lines:?}"
+    );
+    let claimed_line = lines
+        .iter()
+        .find(|l| l.starts_with(&format!("<#{claimed}> ")))
+        .expect("the claimed ticket on the first page");
+    assert!(
+        claimed_line.contains(" · first response "),
+        "{claimed_line}"
+    );
+    assert!(
+        lines.iter().filter(|l| l.contains(" · waiting ")).count() == lines.len() - 1,
+        "{lines:?}"
+    );
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
+}
+
+/// The latest message in `channel` whose content is `content` (a list's heading).
+fn latest(fake: &FakeDiscord, channel: u64, content: &str) -> Value {
+    fake.messages(channel)
+        .into_iter()
+        .rfind(|m| m["content"] == content)
+        .expect("the list")
 }
 
 #[tokio::test]
