@@ -64,8 +64,9 @@ struct RouteSeries {
     by_status: Vec<(u16, Counter)>,
 }
 
-/// The routes of the page's `route` label.
-const ROUTES: [&str; 5] = ["/relay", "/health", "/metrics", "/openapi.json", "other"];
+/// The routes of the page's `route` label, and [`OTHER`] for every other path.
+const ROUTES: [&str; 5] = ["/relay", "/health", "/metrics", "/openapi.json", OTHER];
+const OTHER: &str = "other";
 
 /// The statuses the API answers (see `openapi.json`), resolved once per route.
 const USUAL_STATUSES: [u16; 13] = [
@@ -285,13 +286,11 @@ fn wants_openmetrics(headers: &HeaderMap) -> bool {
 /// The route label of a path: the API's routes, and `other` for the rest (a label per unknown
 /// path would let any client add series).
 fn route_of(path: &str) -> &'static str {
-    match path {
-        "/relay" => "/relay",
-        "/health" => "/health",
-        "/metrics" => "/metrics",
-        "/openapi.json" => "/openapi.json",
-        _ => "other",
-    }
+    ROUTES
+        .iter()
+        .find(|route| **route == path)
+        .copied()
+        .unwrap_or(OTHER)
 }
 
 /// Counts every request by route and status, and times it to its response's headers.
