@@ -1142,7 +1142,18 @@ where
         .await
         .map_err(|e| RegistryError::bucket(bucket, e))?;
     if status.values() > 0 {
-        while let Some(entry) = watch.next().await {
+        loop {
+            let Some(entry) = watch.next().await else {
+                // The watch ended before it caught up (its consumer went, under load): go on
+                // from where it stopped, or the registry would start with part of its entries.
+                tracing::debug!(bucket, "the registry's first read ended early; reading on");
+                tokio::time::sleep(REWATCH_AFTER).await;
+                watch = store
+                    .watch_all_from_revision(last + 1)
+                    .await
+                    .map_err(|e| RegistryError::bucket(bucket, e))?;
+                continue;
+            };
             let entry = entry.map_err(|e| RegistryError::bucket(bucket, e))?;
             let caught_up = entry.delta == 0;
             last = entry.revision;
