@@ -115,10 +115,10 @@ impl Gateway {
     }
 
     /// Each shard's manager, for the metrics' readings of its stage and latency.
-    pub fn managers(&self) -> Vec<(u32, Arc<ShardManager>)> {
+    pub fn managers(&self) -> Vec<(u32, std::sync::Weak<ShardManager>)> {
         self.managers
             .iter()
-            .map(|(shard, manager)| (*shard, Arc::clone(manager)))
+            .map(|(shard, manager)| (*shard, Arc::downgrade(manager)))
             .collect()
     }
 

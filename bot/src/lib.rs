@@ -417,8 +417,14 @@ pub async fn run(
         plan.clone(),
     );
     let shards = gateway.stopper();
+    // Weak: the services API keeps its stats handler as long as the NATS connection lives,
+    // and a registry kept alive with it would keep watching after the bot stopped.
+    let registry = Arc::downgrade(&registry);
     let live = metrics::Live {
         open_tickets: Box::new(move || {
+            let Some(registry) = registry.upgrade() else {
+                return 0;
+            };
             let open = registry.open_tickets(None);
             let ours = open.iter().filter(|(_, t)| plan.holds(t.guild_id)).count();
             i64::try_from(ours).unwrap_or(i64::MAX)

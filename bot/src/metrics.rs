@@ -7,7 +7,7 @@
 //! read when a scrape asks ([`Live`]).
 
 use std::{
-    sync::{atomic::AtomicU64, Arc},
+    sync::{atomic::AtomicU64, Arc, Weak},
     time::Duration,
 };
 
@@ -270,6 +270,9 @@ impl BotMetrics {
         self.0.tickets_open.set((live.open_tickets)());
         if let Some(managers) = &live.shards {
             for (shard, manager) in managers {
+                let Some(manager) = manager.upgrade() else {
+                    continue;
+                };
                 // A scrape never waits for the shard runners: a busy lock skips one reading.
                 let Ok(runners) = manager.runners.try_lock() else {
                     continue;
@@ -312,8 +315,9 @@ pub fn since(at: &serenity::model::Timestamp) -> Duration {
 pub struct Live {
     /// How many tickets are open in this process's guilds.
     pub open_tickets: Box<dyn Fn() -> i64 + Send + Sync>,
-    /// The shard managers, by shard.
-    pub shards: Option<Vec<(u32, Arc<serenity::gateway::ShardManager>)>>,
+    /// The shard managers, by shard. Weak: the services API keeps its stats handler as long as
+    /// the NATS connection lives, and a manager holds the whole bot (its event handler).
+    pub shards: Option<Vec<(u32, Weak<serenity::gateway::ShardManager>)>>,
 }
 
 fn stage_name(stage: &serenity::gateway::ConnectionStage) -> &'static str {
