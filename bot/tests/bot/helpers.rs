@@ -155,6 +155,11 @@ pub fn mentions_nothing(body: &Value) -> bool {
 
 /// The real relay worker asking `model_url`, streaming or not.
 pub async fn start_llm_worker(bot: &mut TestBot, model_url: &str, stream: bool) {
+    bot.start_worker(llm_answers(model_url, stream).await).await;
+}
+
+/// The `llm` answer source asking the test model at `model_url`, streaming or not.
+pub async fn llm_answers(model_url: &str, stream: bool) -> AnswerSource {
     let settings = AnswerSettings {
         source: SourceKind::Llm,
         llm: Some(LlmSettings {
@@ -169,6 +174,5 @@ pub async fn start_llm_worker(bot: &mut TestBot, model_url: &str, stream: bool) 
         }),
         ..AnswerSettings::placeholder()
     };
-    bot.start_worker(AnswerSource::start(&settings).await.unwrap())
-        .await;
+    AnswerSource::start(&settings).await.unwrap()
 }

@@ -20,7 +20,6 @@ use common::{
 use http_body_util::BodyExt as _;
 use openmetrics_parser::{MetricsExposition, OpenMetricsType, OpenMetricsValue};
 use relay_worker::{
-    answer::{AnswerSettings, AnswerSource, LlmSettings, SourceKind},
     test_util::{sample_request, spawn_worker_with},
     WorkerSettings,
 };
@@ -30,7 +29,7 @@ use tower::ServiceExt as _;
 
 use crate::{
     fake_discord::{FakeDiscord, SandboxOptions},
-    helpers::{spawn_bot_with_nats, SUBJECT, TOKEN, USER_ID},
+    helpers::{llm_answers, spawn_bot_with_nats, SUBJECT, TOKEN, USER_ID},
     set_up, wait_for_posts, SetUp,
 };
 
@@ -92,6 +91,15 @@ async fn start_model() -> (String, watch::Sender<bool>, mpsc::UnboundedReceiver<
     let url = format!("http://{}/v1/", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, release, held)
+}
+
+/// relay-http's router on `nats`, with its default settings.
+fn sidecar(nats: async_nats::Client) -> Router {
+    relay_http::app(relay_http::AppState::new(
+        nats,
+        SUBJECT,
+        &relay_http::HttpSettings::default(),
+    ))
 }
 
 /// A parsed scrape.
@@ -210,31 +218,12 @@ async fn one_scrape_counts_what_the_bot_the_worker_and_the_sidecar_did() {
         max_in_flight: 1,
         ..WorkerSettings::new(SUBJECT)
     };
-    let answers = AnswerSource::start(&AnswerSettings {
-        source: SourceKind::Llm,
-        llm: Some(LlmSettings {
-            base_url: model_url.parse().unwrap(),
-            api_key: None,
-            model: "test-model".to_owned(),
-            system_prompt: "You are the test assistant.".to_owned(),
-            max_tokens: 200,
-            temperature: 0.0,
-            timeout: Duration::from_secs(30),
-            stream: false,
-        }),
-        ..AnswerSettings::placeholder()
-    })
-    .await
-    .unwrap();
+    let answers = llm_answers(&model_url, false).await;
     let worker = spawn_worker_with(&settings, worker_settings, answers).await;
     let nats = common::nats::connect(&settings, "metrics-test")
         .await
         .unwrap();
-    let app = relay_http::app(relay_http::AppState::new(
-        nats.clone(),
-        SUBJECT,
-        &relay_http::HttpSettings::default(),
-    ));
+    let app = sidecar(nats.clone());
 
     // Before: the bot has adopted its ticket, every process answers.
     let before = eventually(
@@ -461,31 +450,12 @@ async fn every_metric_the_dashboard_queries_is_on_the_page() {
     let bot = spawn_bot_with_nats(fake.clone(), nats).await;
     let settings = bot.nats.settings();
     let (model_url, _release, _holding) = start_model().await;
-    let answers = AnswerSource::start(&AnswerSettings {
-        source: SourceKind::Llm,
-        llm: Some(LlmSettings {
-            base_url: model_url.parse().unwrap(),
-            api_key: None,
-            model: "test-model".to_owned(),
-            system_prompt: "You are the test assistant.".to_owned(),
-            max_tokens: 200,
-            temperature: 0.0,
-            timeout: Duration::from_secs(30),
-            stream: false,
-        }),
-        ..AnswerSettings::placeholder()
-    })
-    .await
-    .unwrap();
+    let answers = llm_answers(&model_url, false).await;
     let worker = spawn_worker_with(&settings, WorkerSettings::new(SUBJECT), answers).await;
     let nats = common::nats::connect(&settings, "metrics-test")
         .await
         .unwrap();
-    let app = relay_http::app(relay_http::AppState::new(
-        nats,
-        SUBJECT,
-        &relay_http::HttpSettings::default(),
-    ));
+    let app = sidecar(nats.clone());
     eventually(
         "both processes on the page",
         Duration::from_secs(15),
