@@ -370,8 +370,10 @@ async fn the_model_streaming_through_the_real_worker_shows_its_first_words_while
     release.send_replace(true);
     let last = wait_for_whole(&fake, ticket, &whole).await;
 
+    // Not always all of "word0": the worker holds back a tail that may begin its per-request
+    // staff code (random hex), so a code starting with "0" keeps the "0" for the next piece.
     assert!(
-        first_words.starts_with("word0") && whole.starts_with(first_words.trim_end()),
+        !first_words.is_empty() && whole.starts_with(first_words.trim_end()),
         "{first_words}"
     );
     assert!(first_words.len() < whole.len(), "{first_words}");
