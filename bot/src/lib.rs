@@ -203,6 +203,8 @@ pub use clock::Clock;
 pub use guild::LOG_CHANNEL;
 /// Discord's global REST limit, which the bot's limiter keeps behind `DISCORD_PROXY_URL`.
 pub use rate_limit::GLOBAL_PER_SECOND as GLOBAL_REST_PER_SECOND;
+/// The bot's REST rate limiter in front of `DISCORD_PROXY_URL`, and what it says is left.
+pub use rate_limit::{RateLimitedProxy, RestBudget};
 pub use relay::{BUSY_MESSAGE, HANDOFF_MESSAGE, SLOW_DOWN_MESSAGE, UNAVAILABLE_MESSAGE};
 pub use settings::{AutoClose, BotSettings, LifecycleSettings, RelaySettings};
 
@@ -223,7 +225,6 @@ use handler::Handler;
 use identify::IdentifyGate;
 use members::Members;
 use metrics::BotMetrics;
-use rate_limit::RateLimitedProxy;
 use relay::Relay;
 use shards::ShardPlan;
 use tickets::Tickets;

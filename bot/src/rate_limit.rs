@@ -22,19 +22,29 @@
 //! typing).
 //!
 //! `governor` rather than a hand-written token bucket: it is the maintained GCRA implementation
-//! of the ecosystem, lock-free, with an async `until_ready` that queues callers fairly.
+//! of the ecosystem, lock-free. Its `until_ready` does not queue: every waiter wakes when it
+//! computes a free moment and newcomers can take it first, so under a long overload one call
+//! could wait far longer than the rest. Callers take their turn through a FIFO queue (tokio's
+//! fair mutex) instead, and the longest wait is the queue's length over the rate.
 //!
 //! The same limiter runs on its own as the `discord-proxy` binary ([`serve`]): every process of
 //! a sharded bot shares one token and so one global budget, which no process's own limiter can
-//! keep; pointed at one `discord-proxy` through `DISCORD_PROXY_URL`, they all draw on its one
-//! budget, and it alone learns the route buckets and the 429s.
+//! keep. Pointed at one `discord-proxy` through `DISCORD_PROXY_URL`, each process's limiter takes
+//! every call's global turn there first (`POST` [`TURN_PATH`], answered when the turn comes,
+//! with the shared budget left), then sends the call marked with [`TURN_HEADER`], which the
+//! proxy forwards without a second wait. Only the head of a process's queue asks, so the
+//! proxy's queue holds one call per busy process and serves the processes in turn. The waiting
+//! is never inside a call that `DISCORD_HTTP_TIMEOUT_SECS` bounds (a long queue is not a
+//! stalled Discord), and each process's [`RestBudget`] reads what every process spends. A
+//! `DISCORD_PROXY_URL` that is not a `discord-proxy` (it answers the turn 404) is left to this
+//! limiter's own global limit, as with one process.
 
 use std::{
     collections::{HashMap, VecDeque},
     net::{Ipv4Addr, SocketAddr},
     num::NonZeroU32,
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU8, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -45,6 +55,7 @@ use axum::{
     extract::{Request, State},
     http::{HeaderMap, HeaderName, Method, StatusCode},
     response::{IntoResponse, Response},
+    routing::post,
     Json, Router,
 };
 use common::config::redact_url;
@@ -71,6 +82,12 @@ const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// larger number (`inf`, `1e300`, twenty digits) is a bug or a hostile proxy, not a reason to
 /// stop for days (or to panic turning it into a `Duration`).
 const MAX_WAIT: Duration = Duration::from_secs(3600);
+/// Where a `discord-proxy` hands out global turns: `POST`, answered `{"left": n}` (calls left in
+/// the shared budget's current second) when the caller's turn comes.
+pub const TURN_PATH: &str = "/discord-proxy/turn";
+/// Marks a call whose global turn was taken at [`TURN_PATH`]: the proxy sends it without
+/// waiting for the global limit again (its route bucket still applies).
+pub const TURN_HEADER: &str = "x-discord-proxy-turn";
 /// Hop-by-hop headers and those the HTTP clients set themselves.
 const NOT_FORWARDED: [&str; 5] = [
     "host",
@@ -92,20 +109,37 @@ struct Bucket {
 /// The limiter's state, shared by every forwarded call.
 struct Limiter {
     upstream: String,
+    /// Forwarded calls, each bounded by `DISCORD_HTTP_TIMEOUT_SECS`.
     client: reqwest::Client,
+    /// Turns at a shared `discord-proxy`: unbounded, because the wait is a queue, not a stall.
+    turns: reqwest::Client,
+    /// Whether `upstream` keeps the global budget (a `discord-proxy`): [`UPSTREAM_UNKNOWN`]
+    /// until it first answers a turn, and never asked when this limiter is the shared one.
+    upstream_keeps_budget: AtomicU8,
     global: DefaultDirectRateLimiter,
+    /// The FIFO queue in front of `global`.
+    queue: tokio::sync::Mutex<()>,
     global_blocked_until: Mutex<Option<Instant>>,
+    role: Role,
     buckets: Mutex<HashMap<String, Bucket>>,
     usage: Arc<Usage>,
     metrics: BotMetrics,
 }
 
-/// How the global limit is being used: the calls waiting for their turn, and when the calls
-/// of the last second went.
+/// [`Limiter::upstream_keeps_budget`]: not known yet (ask).
+const UPSTREAM_UNKNOWN: u8 = 0;
+/// A `discord-proxy`: every global turn is taken there.
+const UPSTREAM_SHARED: u8 = 1;
+/// Not a `discord-proxy`, or this limiter is the shared one: turns are taken here.
+const UPSTREAM_PLAIN: u8 = 2;
+
+/// How the global limit is being used: the calls waiting for their turn, when the calls of
+/// the last second went, and what a shared `discord-proxy` last said is left of its budget.
 #[derive(Default)]
 struct Usage {
     waiting: AtomicUsize,
     recent: Mutex<VecDeque<Instant>>,
+    shared_left: Mutex<Option<(Instant, u32)>>,
 }
 
 /// The window [`Usage::recent`] counts over: the limit's own.
@@ -131,7 +165,12 @@ impl Usage {
             recent.len()
         };
         let used = sent + self.waiting.load(Ordering::Relaxed);
-        GLOBAL_PER_SECOND.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX))
+        let here = GLOBAL_PER_SECOND.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX));
+        match *self.shared_left.lock() {
+            // The shared budget is spent by other processes too; its reading ages like a call.
+            Some((at, shared)) if at.elapsed() < USAGE_WINDOW => here.min(shared),
+            _ => here,
+        }
     }
 }
 
@@ -178,8 +217,9 @@ impl std::fmt::Debug for RestBudget {
 
 impl RestBudget {
     /// Calls left in the current second: [`GLOBAL_PER_SECOND`] less the calls sent in the last
-    /// second and those waiting for their turn. `None` without the bot's limiter (serenity's
-    /// own limiter is in charge, and says nothing).
+    /// second and those waiting for their turn; behind a `discord-proxy`, no more than it last
+    /// said is left for all processes. `None` without the bot's limiter (serenity's own limiter
+    /// is in charge, and says nothing).
     pub fn left(&self) -> Option<u32> {
         self.usage.as_ref().map(|usage| usage.left())
     }
@@ -215,7 +255,7 @@ impl RateLimitedProxy {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let (app, usage) = app(upstream, timeout, metrics)?;
+        let (app, usage) = app(upstream, timeout, metrics, Role::InBot)?;
         let stop = CancellationToken::new();
         let stopped = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move {
@@ -262,29 +302,36 @@ impl RateLimitedProxy {
     }
 }
 
-/// The forwarder of every call to `upstream` within Discord's limits, each call to it bounded
-/// by `timeout`.
-/// The limiter's router, and its count of calls for [`RestBudget`].
+/// Which limiter this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A bot process's own, in front of `DISCORD_PROXY_URL` (which may be a `discord-proxy`).
+    InBot,
+    /// The `discord-proxy` every process shares: it hands out turns and forwards to Discord.
+    Shared,
+}
+
+/// The limiter's router, forwarding every call to `upstream` within Discord's limits (each
+/// call to it bounded by `timeout`), and its count of calls for [`RestBudget`].
 fn app(
     upstream: &str,
     timeout: Duration,
     metrics: BotMetrics,
+    role: Role,
 ) -> std::io::Result<(Router, Arc<Usage>)> {
-    let per_second = NonZeroU32::new(GLOBAL_PER_SECOND).expect("a positive limit");
-    let limiter = Arc::new(Limiter {
-        upstream: upstream.trim_end_matches('/').to_owned(),
-        client: reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .map_err(std::io::Error::other)?,
-        global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
-        global_blocked_until: Mutex::new(None),
-        buckets: Mutex::new(HashMap::new()),
-        usage: Arc::default(),
+    let limiter = Arc::new(Limiter::new(
+        upstream,
+        timeout,
+        GLOBAL_PER_SECOND,
         metrics,
-    });
+        role,
+    )?);
     let usage = Arc::clone(&limiter.usage);
-    Ok((Router::new().fallback(forward).with_state(limiter), usage))
+    let router = match role {
+        Role::InBot => Router::new(),
+        Role::Shared => Router::new().route(TURN_PATH, post(turn)),
+    };
+    Ok((router.fallback(forward).with_state(limiter), usage))
 }
 
 /// Runs the limiter as a shared REST proxy on `listener` until `shutdown` (the `discord-proxy`
@@ -297,7 +344,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // The shared proxy is not a NATS service (yet): its counts stay with it.
-    let (app, _) = app(upstream, timeout, BotMetrics::new("discord-proxy"))?;
+    let (app, _) = app(
+        upstream,
+        timeout,
+        BotMetrics::new("discord-proxy"),
+        Role::Shared,
+    )?;
     tracing::info!(
         addr = %listener.local_addr()?,
         upstream = %redact_url(upstream),
@@ -314,6 +366,18 @@ fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "message": message, "code": 0 }))).into_response()
 }
 
+/// `POST` [`TURN_PATH`]: answers when the caller's global turn comes, with what is left.
+async fn turn(State(limiter): State<Arc<Limiter>>) -> Json<Value> {
+    let waiting = Instant::now();
+    {
+        let _waiting = Waiting::new(&limiter.usage.waiting);
+        limiter.wait_global_block().await;
+        limiter.take_global_turn().await;
+    }
+    limiter.metrics.rate_limit_wait(waiting.elapsed());
+    Json(json!({ "left": limiter.usage.left() }))
+}
+
 async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = to_bytes(body, MAX_BODY_BYTES).await else {
@@ -328,18 +392,24 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
     for name in NOT_FORWARDED {
         headers.remove(name);
     }
+    // Only the shared limiter honours a turn taken at it; a bot's limiter takes its own.
+    let mut turn_taken = headers.remove(TURN_HEADER).is_some() && limiter.role == Role::Shared;
     let mut attempt = 0;
     loop {
         let waiting = Instant::now();
-        limiter.wait_turn(&route).await;
+        let turn = limiter.wait_turn(&route, turn_taken).await;
+        // A retry is another call to Discord: it takes another turn.
+        turn_taken = false;
         limiter.metrics.rate_limit_wait(waiting.elapsed());
-        let sent = limiter
+        let mut request = limiter
             .client
             .request(parts.method.clone(), format!("{}{path}", limiter.upstream))
             .headers(headers.clone())
-            .body(body.clone())
-            .send()
-            .await;
+            .body(body.clone());
+        if turn == Turn::Upstream {
+            request = request.header(TURN_HEADER, "taken");
+        }
+        let sent = request.send().await;
         let response = match sent {
             Ok(response) => response,
             Err(err) if err.is_timeout() => {
@@ -394,10 +464,85 @@ fn answer(status: StatusCode, headers: &HeaderMap, body: axum::body::Bytes) -> R
     response
 }
 
+/// Where a call's global turn was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Turn {
+    /// Here, or not needed (interaction callbacks, webhooks, a turn taken at this proxy).
+    Here,
+    /// At the `discord-proxy` upstream: the call is sent marked with [`TURN_HEADER`].
+    Upstream,
+}
+
 impl Limiter {
-    /// Waits until this call may go: no global block, the global rate, the route's bucket.
-    async fn wait_turn(&self, route: &Route) {
-        let waiting = (!route.exempt_from_global).then(|| Waiting::new(&self.usage.waiting));
+    fn new(
+        upstream: &str,
+        timeout: Duration,
+        per_second: u32,
+        metrics: BotMetrics,
+        role: Role,
+    ) -> std::io::Result<Self> {
+        let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+        let upstream_keeps_budget = match role {
+            Role::InBot => UPSTREAM_UNKNOWN,
+            Role::Shared => UPSTREAM_PLAIN,
+        };
+        Ok(Self {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            client: reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .map_err(std::io::Error::other)?,
+            turns: reqwest::Client::builder()
+                .connect_timeout(timeout)
+                .tcp_keepalive(Duration::from_secs(15))
+                .build()
+                .map_err(std::io::Error::other)?,
+            upstream_keeps_budget: AtomicU8::new(upstream_keeps_budget),
+            global: RateLimiter::direct(Quota::per_second(per_second).allow_burst(NonZeroU32::MIN)),
+            queue: tokio::sync::Mutex::new(()),
+            global_blocked_until: Mutex::new(None),
+            role,
+            buckets: Mutex::new(HashMap::new()),
+            usage: Arc::default(),
+            metrics,
+        })
+    }
+
+    /// Waits until this call may go: no global block, its global turn (unless `turn_taken`
+    /// at this shared proxy already), the route's bucket.
+    async fn wait_turn(&self, route: &Route, turn_taken: bool) -> Turn {
+        let mut turn = Turn::Here;
+        if !turn_taken {
+            let counts = !route.exempt_from_global;
+            let _waiting = counts.then(|| Waiting::new(&self.usage.waiting));
+            self.wait_global_block().await;
+            if counts {
+                turn = self.take_global_turn().await;
+            }
+        }
+        self.wait_bucket(route).await;
+        turn
+    }
+
+    /// Takes a call's global turn in FIFO order: at the upstream when it is a `discord-proxy`,
+    /// else here. Only the head of the queue waits for it, so a process asks a shared proxy for
+    /// one turn at a time (one connection, however long its queue), and the proxy's own queue
+    /// serves the processes in turn.
+    async fn take_global_turn(&self) -> Turn {
+        let _head = self.queue.lock().await;
+        // A block that began while this call queued holds it too.
+        self.wait_global_block().await;
+        let turn = if self.take_turn_upstream().await {
+            Turn::Upstream
+        } else {
+            self.global.until_ready().await;
+            Turn::Here
+        };
+        self.usage.sent();
+        turn
+    }
+
+    async fn wait_global_block(&self) {
         loop {
             let blocked = *self.global_blocked_until.lock();
             match blocked {
@@ -407,11 +552,64 @@ impl Limiter {
                 _ => break,
             }
         }
-        if let Some(waiting) = waiting {
-            self.global.until_ready().await;
-            self.usage.sent();
-            drop(waiting);
+    }
+
+    /// Takes the call's global turn at the upstream when it is a `discord-proxy`; false when
+    /// it is not (or could not be asked: the call itself will tell), and the turn is ours.
+    async fn take_turn_upstream(&self) -> bool {
+        if self.upstream_keeps_budget.load(Ordering::Relaxed) == UPSTREAM_PLAIN {
+            return false;
         }
+        let asked = self
+            .turns
+            .post(format!("{}{TURN_PATH}", self.upstream))
+            .send()
+            .await;
+        let answer = match asked {
+            Ok(answer) => answer,
+            Err(err) => {
+                tracing::debug!(error = %err.without_url(), "cannot ask DISCORD_PROXY_URL for a turn");
+                return false;
+            }
+        };
+        let status = answer.status();
+        if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
+            if self
+                .upstream_keeps_budget
+                .swap(UPSTREAM_PLAIN, Ordering::Relaxed)
+                != UPSTREAM_PLAIN
+            {
+                tracing::info!(
+                    "DISCORD_PROXY_URL hands out no turns (not a discord-proxy): this process keeps the global limit itself"
+                );
+            }
+            return false;
+        }
+        if !status.is_success() {
+            return false;
+        }
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            left: u32,
+        }
+        let read = answer.bytes().await.ok();
+        if let Some(Answer { left }) = read.and_then(|body| serde_json::from_slice(&body).ok()) {
+            *self.usage.shared_left.lock() = Some((Instant::now(), left));
+        }
+        if self
+            .upstream_keeps_budget
+            .swap(UPSTREAM_SHARED, Ordering::Relaxed)
+            != UPSTREAM_SHARED
+        {
+            tracing::info!(
+                "DISCORD_PROXY_URL is a discord-proxy: every process takes its global turns there"
+            );
+        }
+        true
+    }
+
+    /// Waits until the route's bucket has room.
+    async fn wait_bucket(&self, route: &Route) {
         loop {
             let wait = {
                 let mut buckets = self.buckets.lock();
@@ -630,17 +828,25 @@ mod tests {
         }
     }
 
-    /// A limiter whose global limit never waits (1,000 a second), forwarding nowhere.
+    /// A shared limiter whose global limit never waits here (1,000 a second, all at once),
+    /// forwarding nowhere.
     fn limiter() -> Limiter {
-        Limiter {
-            upstream: String::new(),
-            client: reqwest::Client::new(),
-            global: RateLimiter::direct(Quota::per_second(NonZeroU32::new(1000).unwrap())),
-            global_blocked_until: Mutex::new(None),
-            buckets: Mutex::new(HashMap::new()),
-            usage: Arc::default(),
-            metrics: BotMetrics::new("test"),
-        }
+        let mut limiter = limiter_at(1000);
+        limiter.global = RateLimiter::direct(Quota::per_second(NonZeroU32::new(1000).unwrap()));
+        limiter
+    }
+
+    /// A shared limiter of `per_second` calls a second, one at a time as Discord's.
+    fn limiter_at(per_second: u32) -> Limiter {
+        let metrics = BotMetrics::new("test");
+        Limiter::new(
+            "",
+            Duration::from_secs(1),
+            per_second,
+            metrics,
+            Role::Shared,
+        )
+        .unwrap()
     }
 
     #[tokio::test(start_paused = true)]
@@ -652,12 +858,15 @@ mod tests {
         assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND));
         let route = route_key("PATCH", "/api/v10/channels/1/messages/2");
         for _ in 0..30 {
-            limiter.wait_turn(&route).await;
+            limiter.wait_turn(&route, false).await;
         }
         assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND - 30));
         // Interaction callbacks are not counted by Discord, nor here.
         limiter
-            .wait_turn(&route_key("POST", "/api/v10/interactions/5/tok/callback"))
+            .wait_turn(
+                &route_key("POST", "/api/v10/interactions/5/tok/callback"),
+                false,
+            )
             .await;
         assert_eq!(budget.left(), Some(GLOBAL_PER_SECOND - 30));
         {
@@ -686,7 +895,7 @@ mod tests {
             assert!(bucket.window <= MAX_WAIT, "{reset}");
         }
         limiter.block(&route, true, MAX_WAIT);
-        let waited = tokio::time::timeout(MAX_WAIT * 2, limiter.wait_turn(&route)).await;
+        let waited = tokio::time::timeout(MAX_WAIT * 2, limiter.wait_turn(&route, false)).await;
         assert!(waited.is_ok(), "an hour at most, then the call goes");
     }
 
@@ -699,7 +908,7 @@ mod tests {
         headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
         headers.insert("x-ratelimit-reset-after", "5".parse().unwrap());
         limiter.learn(&route, &headers);
-        let wait = limiter.wait_turn(&route);
+        let wait = limiter.wait_turn(&route, false);
         tokio::pin!(wait);
         let early = tokio::time::timeout(Duration::from_secs(4), &mut wait).await;
         assert!(early.is_err(), "still waiting before the reset");
@@ -708,8 +917,29 @@ mod tests {
             .expect("goes once the bucket resets");
         // Another channel is another bucket.
         let other = route_key("POST", "/api/v10/channels/2/messages");
-        tokio::time::timeout(Duration::from_millis(1), limiter.wait_turn(&other))
+        tokio::time::timeout(Duration::from_millis(1), limiter.wait_turn(&other, false))
             .await
             .expect("no wait on another bucket");
+    }
+
+    #[tokio::test]
+    async fn global_turns_are_taken_in_the_order_asked() {
+        let limiter = Arc::new(limiter_at(200));
+        let route = route_key("GET", "/api/v10/users/@me");
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut calls = Vec::new();
+        for n in 0..30 {
+            let (limiter, route, order) = (Arc::clone(&limiter), route.clone(), Arc::clone(&order));
+            calls.push(tokio::spawn(async move {
+                limiter.wait_turn(&route, false).await;
+                order.lock().push(n);
+            }));
+            // Call n asks for its turn before call n + 1 does.
+            tokio::task::yield_now().await;
+        }
+        for call in calls {
+            call.await.unwrap();
+        }
+        assert_eq!(*order.lock(), (0..30).collect::<Vec<_>>());
     }
 }

@@ -5,7 +5,7 @@
 //! written meanwhile (catch-up), no IDENTIFY goes over the limit, and the two together never
 //! meet the sandbox's global 429.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, time::Duration};
 
 use bot::proxy::{self, ProxySettings};
 use common::test_util::eventually;
@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     content,
-    fake_discord::{FakeDiscord, SandboxOptions, ADMIN_ID, MEMBER_A_ID},
+    fake_discord::{FakeDiscord, Limit, RateLimits, SandboxOptions, ADMIN_ID, MEMBER_A_ID},
     helpers::{echo, nats, spawn_bot_with_vars, spawn_second_bot, TOKEN},
     reference_id,
     tickets::mentioned_channel,
@@ -26,12 +26,17 @@ const SHARDS: u32 = 4;
 
 /// A `discord-proxy` in front of `fake`, stopped when the token is cancelled.
 async fn discord_proxy(fake: &FakeDiscord) -> (String, CancellationToken) {
+    discord_proxy_with(fake, Duration::from_secs(15)).await
+}
+
+/// [`discord_proxy`] with `timeout` as its `DISCORD_HTTP_TIMEOUT_SECS`.
+async fn discord_proxy_with(fake: &FakeDiscord, timeout: Duration) -> (String, CancellationToken) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let settings = ProxySettings {
         addr: listener.local_addr().unwrap(),
         upstream: fake.url(),
-        timeout: std::time::Duration::from_secs(15),
+        timeout,
     };
     let stop = CancellationToken::new();
     let stopped = stop.clone().cancelled_owned();
@@ -164,5 +169,72 @@ async fn two_processes_on_shard_ranges_answer_every_guild_once_within_the_identi
     );
     second.shutdown().await.unwrap();
     first.shutdown().await.unwrap();
+    stop_proxy.cancel();
+}
+
+/// `calls` GETs of `/users/@me` through `limiter` at once; their statuses.
+async fn burst(limiter: &bot::RateLimitedProxy, calls: usize) -> Vec<u16> {
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/v10/users/@me", limiter.url());
+    let sent = (0..calls).map(|_| {
+        let call = client
+            .get(&url)
+            .header("authorization", format!("Bot {TOKEN}"));
+        async move {
+            call.send()
+                .await
+                .map_or(0, |answer| answer.status().as_u16())
+        }
+    });
+    futures::future::join_all(sent).await
+}
+
+/// Three bot processes' limiters take their calls' global turns in the one queue of the shared
+/// `discord-proxy`. Two of them send 100 calls each at once, twice what the proxy may pass: the
+/// queue lasts about four seconds, far past the one-second `DISCORD_HTTP_TIMEOUT_SECS` of each
+/// hop, and no call is lost to a timeout, since waiting for a turn is not a stalled call. The
+/// sandbox's global bucket never answers 429, and the third process, which sent 5 calls
+/// meanwhile, reads the others' spending in its budget.
+#[tokio::test]
+async fn limiters_wait_in_one_queue_at_the_discord_proxy_and_lose_no_call_to_the_timeout() {
+    let limits = RateLimits {
+        global: Some(Limit {
+            requests: bot::GLOBAL_REST_PER_SECOND,
+            per: Duration::from_secs(1),
+        }),
+        route: None,
+    };
+    let fake = FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(limits)).await;
+    let timeout = Duration::from_secs(1);
+    let (proxy_url, stop_proxy) = discord_proxy_with(&fake, timeout).await;
+    let start = |name: &'static str| {
+        let url = proxy_url.clone();
+        async move {
+            bot::RateLimitedProxy::start(&url, timeout, bot::metrics::BotMetrics::new(name))
+                .await
+                .unwrap()
+        }
+    };
+    let (a, b, c) = (start("a").await, start("b").await, start("c").await);
+
+    let few_of_c = async {
+        eventually("the others' calls reaching the sandbox", WAIT, || {
+            let reached = fake.calls(reqwest::Method::GET, "/users/@me").len();
+            // More than a second's worth: the shared budget is being spent in full.
+            async move { (reached > 60).then_some(()) }
+        })
+        .await;
+        let statuses = burst(&c, 5).await;
+        (statuses, c.budget().left())
+    };
+    let (of_a, of_b, (of_c, left_for_c)) = tokio::join!(burst(&a, 100), burst(&b, 100), few_of_c);
+
+    let all: Vec<u16> = [of_a, of_b, of_c].concat();
+    assert!(all.iter().all(|s| *s == 200), "{all:?}");
+    assert_eq!(fake.calls(reqwest::Method::GET, "/users/@me").len(), 205);
+    assert_eq!(fake.global_rate_limited(), 0, "{:?}", fake.rate_limited());
+    // By its own 5 calls c would have 45 left; the others spent the rest of the shared second.
+    let left = left_for_c.expect("measured");
+    assert!(left < 10, "{left} left by c's reading of the shared budget");
     stop_proxy.cancel();
 }
