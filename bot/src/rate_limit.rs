@@ -33,9 +33,11 @@
 //! every call's global turn there first (`POST` [`TURN_PATH`], answered when the turn comes,
 //! with the shared budget left), then sends the call marked with [`TURN_HEADER`], which the
 //! proxy forwards without a second wait. Only the head of a process's queue asks, so the
-//! proxy's queue holds one call per busy process and serves the processes in turn. The waiting
-//! is never inside a call that `DISCORD_HTTP_TIMEOUT_SECS` bounds (a long queue is not a
-//! stalled Discord), and each process's [`RestBudget`] reads what every process spends. A
+//! proxy's queue holds one call per busy process and serves the processes in turn. The long
+//! wait is in the process's own queue, never inside a call that `DISCORD_HTTP_TIMEOUT_SECS`
+//! bounds (a long queue is not a stalled Discord; a turn is bounded as a call is, since it
+//! waits for a few other processes at most), and each process's [`RestBudget`] reads what
+//! every process spends. A
 //! `DISCORD_PROXY_URL` that is not a `discord-proxy` (it answers the turn 404) is left to this
 //! limiter's own global limit, as with one process.
 
@@ -111,7 +113,9 @@ struct Limiter {
     upstream: String,
     /// Forwarded calls, each bounded by `DISCORD_HTTP_TIMEOUT_SECS`.
     client: reqwest::Client,
-    /// Turns at a shared `discord-proxy`: unbounded, because the wait is a queue, not a stall.
+    /// Turns at a shared `discord-proxy`, bounded like a call: its queue holds one call per
+    /// busy process, so a turn waits there for a few others' (or a global 429's wait), and a
+    /// proxy that does not answer within the bound is stalled.
     turns: reqwest::Client,
     /// Whether `upstream` keeps the global budget (a `discord-proxy`): [`UPSTREAM_UNKNOWN`]
     /// until it first answers a turn, and never asked when this limiter is the shared one.
@@ -493,8 +497,7 @@ impl Limiter {
                 .build()
                 .map_err(std::io::Error::other)?,
             turns: reqwest::Client::builder()
-                .connect_timeout(timeout)
-                .tcp_keepalive(Duration::from_secs(15))
+                .timeout(timeout)
                 .build()
                 .map_err(std::io::Error::other)?,
             upstream_keeps_budget: AtomicU8::new(upstream_keeps_budget),
@@ -568,7 +571,8 @@ impl Limiter {
         let answer = match asked {
             Ok(answer) => answer,
             Err(err) => {
-                tracing::debug!(error = %err.without_url(), "cannot ask DISCORD_PROXY_URL for a turn");
+                // The call goes all the same, and waits at the proxy if it must.
+                tracing::warn!(error = %err.without_url(), "cannot get a turn from DISCORD_PROXY_URL; taking it here");
                 return false;
             }
         };

@@ -98,3 +98,33 @@ async fn credentials_in_the_proxy_url_reach_no_log_line_nor_error() {
     assert!(logs.contains("cannot reach DISCORD_PROXY_URL"), "{logs}");
     assert!(!logs.contains(SECRET), "{logs}");
 }
+
+/// A `DISCORD_PROXY_URL` that takes the turn request and never answers it is taken as stalled
+/// after `DISCORD_HTTP_TIMEOUT_SECS`, like a call: the call takes its global turn in the
+/// process instead, and goes through.
+#[tokio::test]
+async fn a_proxy_that_never_hands_out_a_turn_is_stalled_and_the_call_still_goes() {
+    let proxy = axum::Router::new()
+        .route(
+            "/discord-proxy/turn",
+            axum::routing::post(|| std::future::pending::<()>()),
+        )
+        .fallback(|| async { axum::Json(serde_json::json!({"id": "1"})) });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, proxy).await.unwrap() });
+    let limiter = bot::RateLimitedProxy::start(
+        &url,
+        Duration::from_secs(1),
+        bot::metrics::BotMetrics::new("test"),
+    )
+    .await
+    .unwrap();
+
+    let answer = reqwest::get(format!("{}/api/v10/users/@me", limiter.url()))
+        .await
+        .unwrap();
+
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.text().await.unwrap(), r#"{"id":"1"}"#);
+}
