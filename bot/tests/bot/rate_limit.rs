@@ -107,7 +107,7 @@ async fn a_proxy_that_never_hands_out_a_turn_is_stalled_and_the_call_still_goes(
     let proxy = axum::Router::new()
         .route(
             "/discord-proxy/turn",
-            axum::routing::post(|| std::future::pending::<()>()),
+            axum::routing::post(std::future::pending::<()>),
         )
         .fallback(|| async { axum::Json(serde_json::json!({"id": "1"})) });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
