@@ -373,11 +373,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 /// `POST` [`TURN_PATH`]: answers when the caller's global turn comes, with what is left.
 async fn turn(State(limiter): State<Arc<Limiter>>) -> Json<Value> {
     let waiting = Instant::now();
-    {
-        let _waiting = Waiting::new(&limiter.usage.waiting);
-        limiter.wait_global_block().await;
-        limiter.take_global_turn().await;
-    }
+    limiter.wait_global().await;
     limiter.metrics.rate_limit_wait(waiting.elapsed());
     Json(json!({ "left": limiter.usage.left() }))
 }
@@ -514,17 +510,24 @@ impl Limiter {
     /// Waits until this call may go: no global block, its global turn (unless `turn_taken`
     /// at this shared proxy already), the route's bucket.
     async fn wait_turn(&self, route: &Route, turn_taken: bool) -> Turn {
-        let mut turn = Turn::Here;
-        if !turn_taken {
-            let counts = !route.exempt_from_global;
-            let _waiting = counts.then(|| Waiting::new(&self.usage.waiting));
+        let turn = if turn_taken {
+            Turn::Here
+        } else if route.exempt_from_global {
             self.wait_global_block().await;
-            if counts {
-                turn = self.take_global_turn().await;
-            }
-        }
+            Turn::Here
+        } else {
+            self.wait_global().await
+        };
         self.wait_bucket(route).await;
         turn
+    }
+
+    /// Waits out a global 429's block, then takes the call's global turn, counted as waiting
+    /// meanwhile.
+    async fn wait_global(&self) -> Turn {
+        let _waiting = Waiting::new(&self.usage.waiting);
+        self.wait_global_block().await;
+        self.take_global_turn().await
     }
 
     /// Takes a call's global turn in FIFO order: at the upstream when it is a `discord-proxy`,
@@ -578,11 +581,7 @@ impl Limiter {
         };
         let status = answer.status();
         if status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED {
-            if self
-                .upstream_keeps_budget
-                .swap(UPSTREAM_PLAIN, Ordering::Relaxed)
-                != UPSTREAM_PLAIN
-            {
+            if self.learned_upstream(UPSTREAM_PLAIN) {
                 tracing::info!(
                     "DISCORD_PROXY_URL hands out no turns (not a discord-proxy): this process keeps the global limit itself"
                 );
@@ -600,16 +599,17 @@ impl Limiter {
         if let Some(Answer { left }) = read.and_then(|body| serde_json::from_slice(&body).ok()) {
             *self.usage.shared_left.lock() = Some((Instant::now(), left));
         }
-        if self
-            .upstream_keeps_budget
-            .swap(UPSTREAM_SHARED, Ordering::Relaxed)
-            != UPSTREAM_SHARED
-        {
+        if self.learned_upstream(UPSTREAM_SHARED) {
             tracing::info!(
                 "DISCORD_PROXY_URL is a discord-proxy: every process takes its global turns there"
             );
         }
         true
+    }
+
+    /// Records what the upstream is; true the first time it is learned (or when it changed).
+    fn learned_upstream(&self, kind: u8) -> bool {
+        self.upstream_keeps_budget.swap(kind, Ordering::Relaxed) != kind
     }
 
     /// Waits until the route's bucket has room.
