@@ -20,6 +20,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::traces::ExportFilter;
 
+/// HTTP headers (axum's and reqwest's) as the carrier of a trace context: OpenTelemetry's own.
+pub use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+
 /// Whether the current subscriber exports spans (it carries the exporter's filter, and so the
 /// OpenTelemetry layer: see [`crate::traces::ExportFilter`]).
 pub fn enabled() -> bool {
@@ -82,7 +85,7 @@ pub fn inject_nats(span: Option<&Span>, map: &mut HeaderMap) {
 /// HTTP request: empty, which allocates nothing, when traces are off.
 pub fn http_headers(span: Option<&Span>) -> http::HeaderMap {
     let mut map = http::HeaderMap::new();
-    inject(span, &mut HttpHeaders(&mut map));
+    inject(span, &mut HeaderInjector(&mut map));
     map
 }
 
@@ -151,33 +154,6 @@ impl Extractor for NatsHeadersRef<'_> {
     }
 }
 
-/// HTTP headers (axum's and reqwest's) as the carrier of a trace context.
-pub struct HttpHeaders<'a>(pub &'a mut http::HeaderMap);
-
-impl Injector for HttpHeaders<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
-}
-
-/// Read-only HTTP headers as the carrier of a trace context.
-pub struct HttpHeadersRef<'a>(pub &'a http::HeaderMap);
-
-impl Extractor for HttpHeadersRef<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::HeaderName::as_str).collect()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,7 +204,7 @@ mod tests {
     fn http_headers_round_trip_and_refuse_what_is_no_header_value() {
         let mut map = http::HeaderMap::new();
         {
-            let mut injector = HttpHeaders(&mut map);
+            let mut injector = HeaderInjector(&mut map);
             injector.set(
                 "traceparent",
                 "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00".to_owned(),
@@ -236,7 +212,7 @@ mod tests {
             injector.set("tracestate", "bad\nvalue".to_owned());
         }
         assert_eq!(map.len(), 1, "{map:?}");
-        let context = TraceContextPropagator::new().extract(&HttpHeadersRef(&map));
+        let context = TraceContextPropagator::new().extract(&HeaderExtractor(&map));
         let span = context.span();
         let remote = span.span_context();
         assert!(remote.is_valid() && !remote.is_sampled());
@@ -323,7 +299,7 @@ mod tests {
                 inject_nats(Some(&current_span()), &mut map);
                 let call = traced_span(|| tracing::info_span!("model call"));
                 drop(http_headers(Some(&call)));
-                drop(server_span(&HttpHeadersRef(&incoming), || {
+                drop(server_span(&HeaderExtractor(&incoming), || {
                     tracing::info_span!("POST /relay")
                 }));
                 start_trace(&span);

@@ -17,7 +17,7 @@ use axum::{
 };
 use common::{
     payload::{PayloadError, RelayRequest},
-    trace_context::{self, HttpHeadersRef},
+    trace_context::{self, HeaderExtractor},
 };
 use http_body_util::LengthLimitError;
 use subtle::ConstantTimeEq;
@@ -33,7 +33,7 @@ pub async fn relay(State(state): State<AppState>, request: Request) -> Response 
     let (parts, body) = request.into_parts();
     let request_id = request_id(&parts.headers);
     let streamed = stream::requested(parts.uri.query());
-    let span = trace_context::server_span(&HttpHeadersRef(&parts.headers), || {
+    let span = trace_context::server_span(&HeaderExtractor(&parts.headers), || {
         tracing::info_span!("POST /relay")
     });
     let outcome = async {
