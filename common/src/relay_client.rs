@@ -9,12 +9,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 
 use async_nats::{
     client::{Request, RequestError, RequestErrorKind},
     connection::State,
-    Client, HeaderMap, Message, Subject,
+    Client, HeaderMap, HeaderName, Message, Subject,
 };
 use bytes::Bytes;
 
@@ -152,10 +152,24 @@ impl RelayClient {
     ) -> Result<RelayReply, RelayError> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         let deadline_ms = unix_millis(SystemTime::now() + self.timeout);
-        (|| self.attempt(payload.clone(), request_id, deadline, deadline_ms))
-            .retry(busy_backoff())
-            .when(|err| matches!(err, RelayError::Busy))
-            .await
+        // The backoff (and its jitter's generator) is made at the first `busy` answer only:
+        // most requests are answered at the first attempt.
+        let mut busy_delays = None;
+        loop {
+            match self
+                .attempt(payload.clone(), request_id, deadline, deadline_ms)
+                .await
+            {
+                Err(RelayError::Busy) => {
+                    let delays = busy_delays.get_or_insert_with(|| busy_backoff().build());
+                    match delays.next() {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return Err(RelayError::Busy),
+                    }
+                }
+                answered => return answered,
+            }
+        }
     }
 
     async fn attempt(
@@ -204,10 +218,13 @@ pub(crate) fn request_headers(
     request_id: Option<&str>,
     trace: Option<&tracing::Span>,
 ) -> HeaderMap {
+    // Names made from `&str` would be checked and copied on every request.
+    const DEADLINE: HeaderName = HeaderName::from_static(headers::DEADLINE);
+    const REQUEST_ID: HeaderName = HeaderName::from_static(headers::REQUEST_ID);
     let mut map = HeaderMap::new();
-    map.insert(headers::DEADLINE, deadline_ms.to_string().as_str());
+    map.insert(DEADLINE, deadline_ms.to_string());
     if let Some(id) = request_id {
-        map.insert(headers::REQUEST_ID, id);
+        map.insert(REQUEST_ID, id);
     }
     trace_context::inject_nats(trace, &mut map);
     map

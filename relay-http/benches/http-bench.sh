@@ -9,11 +9,15 @@
 # requests/s, p50 and p99 of each, their ratio, and relay-http's resident memory (VmRSS, the
 # highest sample taken every 0.5 s under load). Fails if any request got a non-2xx answer.
 #
-# Settings (environment): CONNECTIONS (64), DURATION (10s), THREADS (2), WORKER_LOG_LEVEL
-# (info, as in production: one line per request), RELAY_FIRST=1 to measure /relay before
-# /health, BIN to measure other builds of both binaries (a folder holding them), RELAY_HTTP_BIN
-# to measure another build of relay-http alone. relay-http logs at info (no
-# line per successful request at that level).
+# One pair of runs swings by a tenth either way on a shared 2-core machine, and whichever of
+# the two runs first tends to lose, so the pair is repeated ROUNDS times, the order swapped
+# each round, and the median of the rounds' ratios is the figure.
+#
+# Settings (environment): CONNECTIONS (64), DURATION (10s, each run), ROUNDS (4: each order
+# twice), THREADS (2), WORKER_LOG_LEVEL (info, as in production: one line per request),
+# RELAY_FIRST=1 to measure /relay first in the first round, BIN to measure other builds of both
+# binaries (a folder holding them), RELAY_HTTP_BIN to measure another build of relay-http
+# alone. relay-http logs at info (no line per successful request at that level).
 # Needs nats-server, wrk and curl (Debian: apt-get install -y nats-server wrk curl).
 
 set -euo pipefail
@@ -23,6 +27,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-10s}
 THREADS=${THREADS:-2}
 WORKER_LOG_LEVEL=${WORKER_LOG_LEVEL:-info}
+ROUNDS=${ROUNDS:-4}
 RELAY_FIRST=${RELAY_FIRST:-0}
 SCRIPT=relay-http/benches/relay.lua
 
@@ -87,13 +92,21 @@ measure() {
     eval "${name#/}_rps=$rps"
 }
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, relay-http at $URL, one relay-worker, nats-server :$NATS_PORT, worker LOG_LEVEL=$WORKER_LOG_LEVEL"
-if [ "$RELAY_FIRST" = 1 ]; then
-    measure relay /relay -s "$SCRIPT"
-    measure health /health
-else
-    measure health /health
-    measure relay /relay -s "$SCRIPT"
-fi
-awk -v r="$relay_rps" -v h="$health_rps" 'BEGIN { printf "ratio    /relay is %.2f of /health (target >= 0.50)\n", r / h }'
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency, relay-http at $URL, one relay-worker, nats-server :$NATS_PORT, worker LOG_LEVEL=$WORKER_LOG_LEVEL, $ROUNDS rounds"
+ratios=()
+for round in $(seq "$ROUNDS"); do
+    echo "round $round"
+    if (( (round + RELAY_FIRST) % 2 == 0 )); then
+        measure relay /relay -s "$SCRIPT"
+        measure health /health
+    else
+        measure health /health
+        measure relay /relay -s "$SCRIPT"
+    fi
+    ratio=$(awk -v r="$relay_rps" -v h="$health_rps" 'BEGIN { printf "%.2f", r / h }')
+    ratios+=("$ratio")
+    echo "ratio    /relay is $ratio of /health"
+done
+median=$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+echo "ratio    median of ${ROUNDS} rounds: /relay is $median of /health (rounds: ${ratios[*]}; target >= 0.50)"
 echo "relay-http VmRSS idle after the runs: $(awk '/^VmRSS/ {print $2}' "/proc/$HTTP_PID/status") kB"
