@@ -1,12 +1,13 @@
 //! `/ticket-panel` (administrators): posts a message with an "Open a ticket" button in the
 //! current channel, and records it in the guild's registry entry. With ticket topics it offers
 //! one button per topic instead (one row of up to five), or past five topics a select menu (up
-//! to 25, Discord's limit of options) ([`layout`]).
+//! to 25, Discord's limit of options) ([`layout`]). When topics are added or removed, the
+//! panels already posted are edited to offer them ([`refresh`]).
 
 use serenity::all::{
     ButtonStyle, CommandInteraction, Context, CreateActionRow, CreateAllowedMentions, CreateButton,
     CreateCommand, CreateMessage, CreateSelectMenu, CreateSelectMenuKind, CreateSelectMenuOption,
-    Permissions, ReactionType,
+    EditMessage, Http, Permissions, ReactionType,
 };
 
 use super::{
@@ -14,8 +15,8 @@ use super::{
     create_ticket::{TOPIC_BUTTON_PREFIX, TOPIC_MENU},
 };
 use crate::{
-    guild::refusal::Refusal,
-    registry::{PanelMessage, Topic},
+    guild::refusal::{self, Refusal},
+    registry::{GuildEntry, PanelMessage, Topic},
     tickets::{Tickets, OPEN_BUTTON},
 };
 
@@ -90,6 +91,36 @@ fn components(layout: Layout) -> Vec<CreateActionRow> {
                     .placeholder("What is your ticket about?"),
             )]
         }
+    }
+}
+
+/// Edits every panel recorded for `guild` to offer its topics as they are now; returns how
+/// many were updated. A panel deleted since it was posted is skipped.
+pub async fn refresh(http: &Http, guild: &GuildEntry) -> usize {
+    let mut updated = 0;
+    for panel in &guild.panel_messages {
+        let edit = EditMessage::new().components(components(layout(&guild.topics)));
+        match panel
+            .channel_id
+            .edit_message(http, panel.message_id, edit)
+            .await
+        {
+            Ok(_) => updated += 1,
+            Err(err) if refusal::is_unknown(&err) => {
+                tracing::info!(message_id = %panel.message_id, "a ticket panel was deleted; not updated");
+            }
+            Err(err) => Refusal::of(&err).log(&err, "update a ticket panel"),
+        }
+    }
+    updated
+}
+
+/// How the panels fared after a change of topics, for the administrator's answer.
+pub fn refreshed(updated: usize) -> String {
+    match updated {
+        0 => "Post a panel with `/ticket-panel` to offer it.".to_owned(),
+        1 => "The posted panel shows the change.".to_owned(),
+        n => format!("The {n} posted panels show the change."),
     }
 }
 

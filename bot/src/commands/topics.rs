@@ -16,7 +16,7 @@ use super::{
 use crate::{
     registry::{
         topics::{self, MAX_QUESTIONS, MAX_TOPICS},
-        Topic, TopicQuestion,
+        GuildEntry, Topic, TopicQuestion,
     },
     tickets::Tickets,
 };
@@ -128,10 +128,14 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
             if !defer(&ctx.http, command).await {
                 return;
             }
-            let text = match sub {
+            let (mut text, changed) = match sub {
                 "add" => add(tickets, guild_id, options).await,
                 _ => remove(tickets, guild_id, text(options, "name").unwrap_or_default()).await,
             };
+            if let Some(guild) = changed {
+                let updated = super::panel::refresh(&ctx.http, &guild).await;
+                text = format!("{text} {}", super::panel::refreshed(updated));
+            }
             follow_up(&ctx.http, command, &text).await;
         }
         other => tracing::warn!(subcommand = other, "unknown subcommand, ignored"),
@@ -173,22 +177,28 @@ fn unknown(name: &str, topics: &[Topic]) -> String {
 }
 
 /// What `/ticket-topic add` did, in words.
-async fn add(tickets: &Tickets, guild_id: GuildId, options: &[CommandDataOption]) -> String {
+/// What `/ticket-topic add` did, in words, and the guild's entry when it changed.
+async fn add(
+    tickets: &Tickets,
+    guild_id: GuildId,
+    options: &[CommandDataOption],
+) -> (String, Option<GuildEntry>) {
     let name = match TopicName::parse(text(options, "name").unwrap_or_default()) {
         Ok(name) => name,
-        Err(problem) => return format!("The topic's name {problem}."),
+        Err(problem) => return (format!("The topic's name {problem}."), None),
     };
     let description = text(options, "description").map(str::to_owned);
     if description
         .as_ref()
         .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
     {
-        return format!("The description must be at most {MAX_DESCRIPTION_CHARS} characters.");
+        let text = format!("The description must be at most {MAX_DESCRIPTION_CHARS} characters.");
+        return (text, None);
     }
     let emoji = text(options, "emoji").map(str::to_owned);
     if let Some(emoji) = &emoji {
         if ReactionType::try_from(emoji.as_str()).is_err() {
-            return format!("`{emoji}` is not an emoji.");
+            return (format!("`{emoji}` is not an emoji."), None);
         }
     }
     let support_role_id =
@@ -221,22 +231,25 @@ async fn add(tickets: &Tickets, guild_id: GuildId, options: &[CommandDataOption]
         })
         .await;
     match changed {
-        Ok(Some((_, true))) => format!(
-            "Topic `{}` added. Give it intake questions with `/ticket-topic questions`, and post \
-             the panel again with `/ticket-panel` to show it.",
-            name.as_str()
+        Ok(Some((guild, true))) => (
+            format!(
+                "Topic `{}` added. Give it intake questions with `/ticket-topic questions`.",
+                name.as_str()
+            ),
+            Some(guild),
         ),
-        Ok(Some((_, false))) => refusal.unwrap_or_default(),
-        Ok(None) => NOT_SET_UP.to_owned(),
+        Ok(Some((_, false))) => (refusal.unwrap_or_default(), None),
+        Ok(None) => (NOT_SET_UP.to_owned(), None),
         Err(err) => {
             tracing::error!(error = %err, "cannot record the topic");
-            "The topic could not be saved (the registry is unavailable); try again.".to_owned()
+            let text = "The topic could not be saved (the registry is unavailable); try again.";
+            (text.to_owned(), None)
         }
     }
 }
 
-/// What `/ticket-topic remove` did, in words.
-async fn remove(tickets: &Tickets, guild_id: GuildId, name: &str) -> String {
+/// What `/ticket-topic remove` did, in words, and the guild's entry when it changed.
+async fn remove(tickets: &Tickets, guild_id: GuildId, name: &str) -> (String, Option<GuildEntry>) {
     let mut removed = None;
     let changed = tickets
         .registry()
@@ -253,16 +266,19 @@ async fn remove(tickets: &Tickets, guild_id: GuildId, name: &str) -> String {
         })
         .await;
     match changed {
-        Ok(Some((_, true))) => format!(
-            "Topic `{}` removed; its open tickets stay as they are. Post the panel again with \
-             `/ticket-panel`.",
-            removed.unwrap_or_default()
+        Ok(Some((guild, true))) => (
+            format!(
+                "Topic `{}` removed; its open tickets stay as they are.",
+                removed.unwrap_or_default()
+            ),
+            Some(guild),
         ),
-        Ok(Some((guild, false))) => unknown(name, &guild.topics),
-        Ok(None) => NOT_SET_UP.to_owned(),
+        Ok(Some((guild, false))) => (unknown(name, &guild.topics), None),
+        Ok(None) => (NOT_SET_UP.to_owned(), None),
         Err(err) => {
             tracing::error!(error = %err, "cannot remove the topic");
-            "The topic could not be removed (the registry is unavailable); try again.".to_owned()
+            let text = "The topic could not be removed (the registry is unavailable); try again.";
+            (text.to_owned(), None)
         }
     }
 }

@@ -3,7 +3,8 @@
 //! with questions through its form, the channel's overwrites (the topic's Support role too), the
 //! welcome with the topic and the answers, the answers reaching the model (a fake
 //! OpenAI-compatible server records the prompt), one ticket for two quick presses,
-//! `/create-ticket topic:`, `/ticket-topic`, and a guild without topics as before.
+//! `/create-ticket topic:`, `/ticket-topic` (posted panels follow its changes), and a guild without
+//! topics as before.
 
 use std::{
     sync::{Arc, Mutex},
@@ -324,6 +325,62 @@ async fn past_five_topics_the_panel_is_a_select_menu_that_opens_the_chosen_topic
     assert_eq!(answer, format!("Your ticket is ready: <#{ticket}>"));
     let entry = stored(&bot, "tickets", ticket).await.expect("the entry");
     assert_eq!(entry["topic"], "Topic 6");
+    bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.expect("clean shutdown");
+}
+
+/// Runs `/ticket-topic <sub> name:<name>` as the administrator; returns the answer.
+async fn change_topic(fake: &FakeDiscord, channel: u64, sub: &str, name: &str) -> String {
+    let interaction = fake
+        .run_command_with(
+            persona(ADMIN_ID),
+            topics::NAME,
+            channel,
+            &[CommandOption::Subcommand(
+                sub.into(),
+                vec![CommandOption::String("name".into(), name.into())],
+            )],
+        )
+        .expect("/ticket-topic");
+    fake.wait_for_answer(interaction).await
+}
+
+#[tokio::test]
+async fn posted_panels_follow_the_topics_as_they_are_added_and_removed() {
+    let (fake, bot, channel, _) = start(vec![topic(1, "Billing", None, &[])]).await;
+    let panel = post_panel(&fake, channel).await;
+    // A second panel whose channel staff deleted since: skipped, and said nowhere.
+    let elsewhere = fake.add_text_channel("help", None);
+    post_panel(&fake, elsewhere).await;
+    assert!(fake.delete_channel(elsewhere));
+    let now = || {
+        fake.messages(channel)
+            .into_iter()
+            .find(|m| id_of(m) == id_of(&panel))
+            .expect("the panel is still there")
+    };
+    let button = |id: u32| format!("{TOPIC_BUTTON_PREFIX}{id}");
+    assert_eq!(button_ids(&panel), [button(1)]);
+
+    assert_eq!(
+        change_topic(&fake, channel, "add", "Shipping").await,
+        "Topic `Shipping` added. Give it intake questions with `/ticket-topic questions`. The \
+         posted panel shows the change."
+    );
+    assert_eq!(button_ids(&now()), [button(1), button(2)]);
+    assert_eq!(
+        change_topic(&fake, channel, "remove", "billing").await,
+        "Topic `Billing` removed; its open tickets stay as they are. The posted panel shows the \
+         change."
+    );
+    assert_eq!(button_ids(&now()), [button(2)]);
+    change_topic(&fake, channel, "remove", "Shipping").await;
+    assert_eq!(button_ids(&now()), [panel::OPEN_BUTTON]);
+    assert_eq!(
+        now()["content"],
+        panel["content"],
+        "only the buttons change"
+    );
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.expect("clean shutdown");
 }

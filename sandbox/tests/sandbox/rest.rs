@@ -1,7 +1,8 @@
 //! The REST API over real HTTP: Discord's rate-limit headers on every answer, its 429 for a
 //! route bucket and for the global limit (interaction callbacks exempt), the token check
 //! (before the limits: a call without the token spends none), and Discord's plain 404 for a
-//! route or method it does not have.
+//! route or method it does not have; a message edited or deleted only through its own, existing
+//! channel.
 
 use std::time::Duration;
 
@@ -160,4 +161,53 @@ async fn an_unknown_route_or_method_or_guild_is_discords_plain_404_and_recorded(
             "/api/v10/applications/1/commands"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_message_is_edited_or_deleted_only_in_its_own_channel_and_not_once_it_is_deleted() {
+    let sandbox = Sandbox::start(SandboxOptions::new(TOKEN).rate_limits(limits(None, None))).await;
+    let client = Client::new(&sandbox);
+    let here = sandbox.add_text_channel("here", None);
+    let there = sandbox.add_text_channel("there", None);
+    let posted = client
+        .api(
+            "POST",
+            &format!("/channels/{here}/messages"),
+            Some(serde_json::json!({ "content": "panel" })),
+        )
+        .await;
+    assert_eq!(posted.status, 200, "{:?}", posted.body);
+    let message = posted.body["id"].as_str().expect("an id").to_owned();
+    let edit = serde_json::json!({ "content": "edited" });
+
+    for method in ["PATCH", "DELETE"] {
+        let elsewhere = client
+            .api(
+                method,
+                &format!("/channels/{there}/messages/{message}"),
+                Some(edit.clone()),
+            )
+            .await;
+        assert_eq!(elsewhere.status, 404, "{method}");
+        assert_eq!(elsewhere.body["code"], 10_008, "{method}: Unknown Message");
+    }
+    let edited = client
+        .api(
+            "PATCH",
+            &format!("/channels/{here}/messages/{message}"),
+            Some(edit.clone()),
+        )
+        .await;
+    assert_eq!(edited.body["content"], "edited");
+
+    assert!(sandbox.delete_channel(here));
+    let gone = client
+        .api(
+            "PATCH",
+            &format!("/channels/{here}/messages/{message}"),
+            Some(edit),
+        )
+        .await;
+    assert_eq!(gone.status, 404);
+    assert_eq!(gone.body["code"], 10_003, "Unknown Channel");
 }
