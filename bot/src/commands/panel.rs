@@ -97,9 +97,10 @@ fn components(layout: Layout) -> Vec<CreateActionRow> {
 /// Edits every panel recorded for `guild` to offer its topics as they are now; returns how
 /// many were updated. A panel deleted since it was posted is skipped.
 pub async fn refresh(http: &Http, guild: &GuildEntry) -> usize {
+    let rows = components(layout(&guild.topics));
     let mut updated = 0;
     for panel in &guild.panel_messages {
-        let edit = EditMessage::new().components(components(layout(&guild.topics)));
+        let edit = EditMessage::new().components(rows.clone());
         match panel
             .channel_id
             .edit_message(http, panel.message_id, edit)
@@ -118,7 +119,7 @@ pub async fn refresh(http: &Http, guild: &GuildEntry) -> usize {
 /// How the panels fared after a change of topics, for the administrator's answer.
 pub fn refreshed(updated: usize) -> String {
     match updated {
-        0 => "Post a panel with `/ticket-panel` to offer it.".to_owned(),
+        0 => "No panel is posted yet: `/ticket-panel` posts one.".to_owned(),
         1 => "The posted panel shows the change.".to_owned(),
         n => format!("The {n} posted panels show the change."),
     }

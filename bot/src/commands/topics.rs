@@ -176,7 +176,6 @@ fn unknown(name: &str, topics: &[Topic]) -> String {
     }
 }
 
-/// What `/ticket-topic add` did, in words.
 /// What `/ticket-topic add` did, in words, and the guild's entry when it changed.
 async fn add(
     tickets: &Tickets,
