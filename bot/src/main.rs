@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         env!("CARGO_BIN_NAME"),
         &source.telemetry()?,
     )?;
+    common::open_files::raise_and_log();
     let nats = source.nats()?;
     let settings = BotSettings::load(&source, &nats)?;
     let client = common::nats::connect(&nats, "bot")

@@ -2,13 +2,14 @@
 //! names ([`subjects`]), configuration ([`config`]), logging ([`telemetry`]), metrics
 //! ([`metrics`]) and traces ([`traces`], carried across hops by [`trace_context`]), the NATS
 //! connection ([`nats`]), the requesting side of the relay ([`relay_client`], streamed:
-//! [`relay_stream`]) and shutdown ([`shutdown`]).
+//! [`relay_stream`]), shutdown ([`shutdown`]) and the open-files limit ([`open_files`]).
 //!
 //! With the `test-util` feature it also carries [`test_util`], a real `nats-server` per test.
 
 pub mod config;
 pub mod metrics;
 pub mod nats;
+pub mod open_files;
 pub mod payload;
 pub mod relay_client;
 pub mod relay_stream;

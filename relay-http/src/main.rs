@@ -27,6 +27,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let source = ConfigSource::load()?;
     let _logs = telemetry::init(Service::Api, env!("CARGO_BIN_NAME"), &source.telemetry()?)?;
+    common::open_files::raise_and_log();
     let nats = source.nats()?;
     let settings = HttpSettings::load(&source)?;
     let client = common::nats::connect(&nats, "relay-http")

@@ -18,6 +18,7 @@ async fn main() -> anyhow::Result<()> {
         env!("CARGO_BIN_NAME"),
         &source.telemetry()?,
     )?;
+    common::open_files::raise_and_log();
     let nats = source.nats()?;
     let settings = WorkerSettings::load(&source, &nats.relay_subject)?;
     let answers = AnswerSource::start(&AnswerSettings::load(&source)?).await?;

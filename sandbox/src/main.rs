@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         env!("CARGO_BIN_NAME"),
         &source.telemetry()?,
     )?;
+    common::open_files::raise_and_log();
     let settings = SandboxSettings::load(&source)?;
     let listener = tokio::net::TcpListener::bind(settings.addr)
         .await

@@ -148,3 +148,63 @@ fn huge_numeric_settings_are_refused_by_name_without_a_panic() {
         assert!(!stderr.contains("panicked"), "{key}={value}: {stderr}");
     }
 }
+
+/// The soft and hard limits on open files of process `pid`, from `/proc/<pid>/limits`.
+fn open_files_limits(pid: &str) -> (u64, u64) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .unwrap_or_else(|| panic!("{limits}"));
+    let mut numbers = line
+        .split_whitespace()
+        .filter_map(|word| word.parse::<u64>().ok());
+    (numbers.next().unwrap(), numbers.next().unwrap())
+}
+
+#[test]
+fn the_binary_raises_its_open_files_limit_to_the_hard_limit() {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let (_, hard) = open_files_limits("self");
+    let low = hard.min(256);
+    // prlimit (util-linux) starts the binary with only its soft limit lowered, as systemd's
+    // 1,024 would: the binary itself must raise it.
+    let mut child = Command::new("prlimit")
+        .arg(format!("--nofile={low}:"))
+        .arg(env!("CARGO_BIN_EXE_relay-http"))
+        .env_clear()
+        .current_dir(std::env::temp_dir())
+        .envs([
+            ("NATS_URL", url.as_str()),
+            ("HOST", "127.0.0.1"),
+            ("PORT", "0"),
+            ("LOG_LEVEL", "info"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("prlimit starts relay-http");
+    let mut log = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let listening = line.contains("HTTP sidecar listening");
+        log.push(line);
+        if listening {
+            break;
+        }
+    }
+    // prlimit execs the binary: the same process.
+    let limits = open_files_limits(&child.id().to_string());
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    assert_eq!(limits, (hard, hard), "{log:#?}");
+    if low < hard {
+        let raised = format!(
+            "[API] INFO - open files: soft limit raised to the hard limit from={low} to={hard}"
+        );
+        assert!(log.contains(&raised), "{log:#?}");
+    }
+}
