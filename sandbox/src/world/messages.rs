@@ -82,6 +82,18 @@ impl World {
             .find(|m| m.message.id == id)
     }
 
+    /// As Discord: a deleted channel is unknown, and so is a message asked for in another
+    /// channel than its own.
+    fn message_in(&self, channel: u64, id: u64) -> Result<(), ApiError> {
+        if self.channel(channel).is_none() {
+            return Err(ApiError::UnknownChannel);
+        }
+        match self.message(id) {
+            Some(stored) if stored.message.channel_id == channel => Ok(()),
+            _ => Err(ApiError::UnknownMessage),
+        }
+    }
+
     /// The message `id` as `user` can act on it: in a channel they see, and not an ephemeral
     /// one shown to someone else; anything else is unknown to them, as in Discord.
     pub(super) fn message_seen_by(
@@ -263,10 +275,12 @@ impl World {
     /// `PATCH /channels/{id}/messages/{id}`: the bot edits a message (MESSAGE_UPDATE).
     pub fn edit_message(
         &mut self,
+        channel: u64,
         id: u64,
         body: MessageBody,
         attachments: Vec<Attachment>,
     ) -> Result<Message, ApiError> {
+        self.message_in(channel, id)?;
         if let Some(refusal) = components_refusal(&body) {
             return Err(refusal);
         }
@@ -279,9 +293,9 @@ impl World {
     }
 
     /// `DELETE /channels/{id}/messages/{id}`: the bot deletes a message (MESSAGE_DELETE).
-    pub fn delete_message(&mut self, id: u64) -> Result<(), ApiError> {
+    pub fn delete_message(&mut self, channel: u64, id: u64) -> Result<(), ApiError> {
+        self.message_in(channel, id)?;
         let removed = self.remove_message(id).ok_or(ApiError::UnknownMessage)?;
-        let channel = removed.message.channel_id;
         self.send_event(Event::MessageDelete(MessageDelete {
             id,
             channel_id: channel,
@@ -403,7 +417,7 @@ mod tests {
         let posted = world.post_message(channel, text(""), files).unwrap();
         assert_eq!(posted.author.id, BOT_ID);
         let edited = world
-            .edit_message(posted.id, text("edited"), vec![])
+            .edit_message(channel, posted.id, text("edited"), vec![])
             .unwrap();
         assert_eq!(
             (edited.content.as_str(), edited.attachments.len()),
@@ -416,9 +430,9 @@ mod tests {
         let listed = world.list_messages(channel, all).unwrap();
         assert_eq!(listed.len(), 1, "no ephemeral answer");
         assert_eq!(listed[0].guild_id, None, "no guild over REST");
-        world.delete_message(posted.id).unwrap();
+        world.delete_message(channel, posted.id).unwrap();
         assert_eq!(
-            world.delete_message(posted.id),
+            world.delete_message(channel, posted.id),
             Err(ApiError::UnknownMessage)
         );
         assert_eq!(world.list_messages(1, all), Err(ApiError::UnknownChannel));

@@ -503,7 +503,7 @@ mod tests {
             (stored.message_count, stored.total_message_sent),
             (Some(2), Some(2))
         );
-        world.delete_message(posted.id).unwrap();
+        world.delete_message(thread, posted.id).unwrap();
         assert_eq!(world.home().channel(thread).unwrap().message_count, Some(1));
         assert_eq!(
             names(&mut rx),
