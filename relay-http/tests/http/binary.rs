@@ -14,8 +14,12 @@ use common::test_util::{eventually, NatsServer};
 use crate::helpers::READY_WITHIN;
 
 fn relay_http(vars: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_relay-http"));
-    // Only what the test sets: no .env, config file or stray variable of the machine.
+    isolated(Command::new(env!("CARGO_BIN_EXE_relay-http")), vars)
+}
+
+/// `command` with only the variables the test sets: no .env, config file or stray variable of
+/// the machine.
+fn isolated(mut command: Command, vars: &[(&str, &str)]) -> Command {
     command
         .env_clear()
         .current_dir(std::env::temp_dir())
@@ -170,22 +174,21 @@ fn the_binary_raises_its_open_files_limit_to_the_hard_limit() {
     let low = hard.min(256);
     // prlimit (util-linux) starts the binary with only its soft limit lowered, as systemd's
     // 1,024 would: the binary itself must raise it.
-    let mut child = Command::new("prlimit")
+    let mut prlimit = Command::new("prlimit");
+    prlimit
         .arg(format!("--nofile={low}:"))
-        .arg(env!("CARGO_BIN_EXE_relay-http"))
-        .env_clear()
-        .current_dir(std::env::temp_dir())
-        .envs([
+        .arg(env!("CARGO_BIN_EXE_relay-http"));
+    let mut child = isolated(
+        prlimit,
+        &[
             ("NATS_URL", url.as_str()),
             ("HOST", "127.0.0.1"),
             ("PORT", "0"),
             ("LOG_LEVEL", "info"),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("prlimit starts relay-http");
+        ],
+    )
+    .spawn()
+    .expect("prlimit starts relay-http");
     let mut log = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
