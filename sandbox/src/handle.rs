@@ -310,6 +310,20 @@ impl Sandbox {
         self.world().revoke_manage_threads(guild);
     }
 
+    /// Takes the Server Members intent away from the bot's application: listing the guild's
+    /// members (`GET /guilds/{id}/members`) gets 403 Missing Access, as from Discord.
+    pub fn revoke_members_intent(&self) {
+        self.world().revoke_members_intent(GUILD_ID);
+    }
+
+    /// Gives persona `user` the role `role` (as an administrator would, telling nobody); panics
+    /// when either is not the guild's.
+    pub fn give_role(&self, user: u64, role: u64) {
+        self.world()
+            .set_member_role(GUILD_ID, user, role, true)
+            .expect("a persona and a role of the guild");
+    }
+
     /// The guild's channels now (its threads apart: [`Sandbox::threads`]).
     pub fn channels(&self) -> Vec<Value> {
         self.channels_in(GUILD_ID)

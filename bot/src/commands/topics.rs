@@ -1,12 +1,13 @@
 //! `/ticket-topic add|remove|list|questions` (administrators): the guild's ticket topics, kept
 //! by ID in its registry entry. `questions` answers with a form of five lines, one question each
 //! (`label | short or paragraph | required or optional`), filled with the topic's questions;
-//! its submission replaces them.
+//! its submission replaces them. In thread mode, adding a topic with a Support role of its own
+//! says whether the bot can add that role's members to its ticket threads.
 
 use serenity::all::{
     CommandDataOption, CommandDataOptionValue, CommandInteraction, CommandOptionType, Context,
     CreateActionRow, CreateCommand, CreateCommandOption, CreateInputText, CreateModal, GuildId,
-    InputTextStyle, ModalInteraction, Permissions, ReactionType,
+    InputTextStyle, ModalInteraction, Permissions, ReactionType, RoleId,
 };
 
 use super::{
@@ -18,7 +19,7 @@ use crate::{
         topics::{self, MAX_QUESTIONS, MAX_TOPICS},
         GuildEntry, Topic, TopicQuestion,
     },
-    tickets::Tickets,
+    tickets::{TeamError, Tickets, MAX_TEAM_IN_THREAD},
 };
 use common::payload::TopicName;
 
@@ -230,19 +231,47 @@ async fn add(
         })
         .await;
     match changed {
-        Ok(Some((guild, true))) => (
-            format!(
+        Ok(Some((guild, true))) => {
+            let mut text = format!(
                 "Topic `{}` added. Give it intake questions with `/ticket-topic questions`.",
                 name.as_str()
-            ),
-            Some(guild),
-        ),
+            );
+            let own_role = support_role_id.filter(|role| *role != guild.support_role_id);
+            if let (Some(role), Some(_)) = (own_role, guild.thread_parent()) {
+                text.push(' ');
+                text.push_str(&thread_team(tickets, guild_id, role).await);
+            }
+            (text, Some(guild))
+        }
         Ok(Some((_, false))) => (refusal.unwrap_or_default(), None),
         Ok(None) => (NOT_SET_UP.to_owned(), None),
         Err(err) => {
             tracing::error!(error = %err, "cannot record the topic");
             let text = "The topic could not be saved (the registry is unavailable); try again.";
             (text.to_owned(), None)
+        }
+    }
+}
+
+/// In thread mode, how a topic's own Support role gets to see its tickets, and whether it can.
+async fn thread_team(tickets: &Tickets, guild_id: GuildId, role: RoleId) -> String {
+    match tickets.can_list_members(guild_id).await {
+        Ok(()) => format!(
+            "In thread mode I add the members of <@&{role}> to each of its tickets (the first \
+             {MAX_TEAM_IN_THREAD})."
+        ),
+        Err(TeamError::NoMembersIntent) => format!(
+            "In thread mode I add the members of <@&{role}> to each of its tickets, but Discord \
+             does not let me list the server's members: turn on the **Server Members** intent \
+             (Developer Portal, my application's Bot page, Privileged Gateway Intents). Until \
+             then they see its tickets only with Support or Manage Threads."
+        ),
+        Err(TeamError::Discord(err)) => {
+            tracing::warn!(error = %err, "cannot check whether the server's members can be listed");
+            format!(
+                "In thread mode I add the members of <@&{role}> to each of its tickets; I could \
+                 not check now that Discord lets me list them."
+            )
         }
     }
 }

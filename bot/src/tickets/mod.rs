@@ -57,7 +57,7 @@ pub use priority::PriorityChange;
 pub use rating::Rated;
 pub use reopen::{ReopenError, Reopening};
 pub use setup::{Found, Outcome, SetupError};
-pub use thread::THREAD_REOPENED;
+pub use thread::{TeamError, MAX_TEAM_IN_THREAD, THREAD_REOPENED};
 
 /// What the tickets work with, built before the gateway connects.
 pub struct Parts {

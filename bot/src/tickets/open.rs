@@ -126,7 +126,15 @@ impl Tickets {
         let topic = entry.topic_id.and_then(|id| setup.topic(id));
         let channel = if let Some(parent) = setup.thread_parent() {
             entry.thread = true;
-            self.create_ticket_thread(parent, user_id, members).await?
+            let own_role = topic
+                .and_then(|t| t.support_role_id)
+                .filter(|role| *role != setup.support_role_id);
+            let team = match own_role {
+                Some(role) => self.topic_team(guild_id, role).await,
+                None => Vec::new(),
+            };
+            self.create_ticket_thread(parent, user_id, members, &team)
+                .await?
         } else {
             let mut overwrites =
                 ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());

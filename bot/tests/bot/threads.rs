@@ -2,14 +2,16 @@
 //! JetStream: a ticket is a private thread of `#tickets` that its owner and Support see and
 //! another member does not, the relay answers there, members are added as thread members, a
 //! close archives the transcript and locks and archives the thread (kept, not deleted), and a
-//! reopening unarchives it with the conversation in place; a restart keeps an open thread
+//! reopening unarchives it with the conversation in place; a topic's own Support role is added
+//! to its tickets' threads (and the administrator told when Discord does not let the bot list
+//! the members); a restart keeps an open thread
 //! that Discord archived while idle and catches up in it; going back to channel mode makes
 //! new tickets channels while the open threads stay tickets. Channel mode is what every other
 //! test module runs.
 
 use std::time::Duration;
 
-use bot::{close_ticket, create_ticket, setup, ticket_members, ticket_reopen};
+use bot::{close_ticket, create_ticket, setup, ticket_members, ticket_reopen, ticket_topic};
 use common::{payload::HistoryRole, test_util::eventually};
 use relay_worker::test_util::spawn_worker;
 use sandbox::fixtures::CommandOption;
@@ -17,7 +19,7 @@ use serde_json::Value;
 
 use crate::{
     content,
-    fake_discord::{FakeDiscord, ADMIN_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
+    fake_discord::{FakeDiscord, ADMIN_ID, BOT_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
     helpers::{echo, spawn_bot_with_vars, TOKEN},
     reopen::{history_of, id, press, reopen_button, summary_in_dm},
     tickets::{
@@ -33,6 +35,26 @@ async fn set_up_threads(fake: &FakeDiscord) -> String {
         channel_named(fake, "general").unwrap_or_else(|| fake.add_text_channel("general", None));
     let mode = CommandOption::String(setup::MODE_OPTION.into(), "threads".into());
     run(fake, ADMIN_ID, setup::NAME, general, &[mode]).await
+}
+
+/// Runs `/ticket-topic add` for a topic named `name` handled by `role` too; the answer.
+async fn add_topic(fake: &FakeDiscord, channel: u64, name: &str, role: u64) -> String {
+    let add = CommandOption::Subcommand(
+        "add".into(),
+        vec![
+            CommandOption::String("name".into(), name.into()),
+            CommandOption::Role("support-role".into(), role),
+        ],
+    );
+    run(fake, ADMIN_ID, ticket_topic::NAME, channel, &[add]).await
+}
+
+/// Opens `user`'s ticket under the topic `name` (one without questions); its thread.
+async fn open_under(fake: &FakeDiscord, user: u64, channel: u64, name: &str) -> u64 {
+    let topic = CommandOption::String("topic".into(), name.into());
+    let answer = run(fake, user, create_ticket::NAME, channel, &[topic]).await;
+    assert!(answer.starts_with("Your ticket is ready"), "{answer}");
+    mentioned_channel(&answer)
 }
 
 /// Runs `command` (`/ticket-add` or `/ticket-remove`) on member B in `ticket` as Support.
@@ -292,5 +314,58 @@ async fn back_in_channel_mode_new_tickets_are_channels_and_the_open_threads_stay
     let posts = wait_for_posts(&fake, in_thread, 2).await;
     assert_eq!(content(&posts[1]), "answer to still a ticket?");
     bot.assert_no_errors_or_warnings();
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn in_thread_mode_a_topics_own_support_role_is_added_to_its_tickets_and_told_when_discord_refuses(
+) {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let billing_team = fake.add_role("Billing team");
+    fake.give_role(MEMBER_B_ID, billing_team);
+    let bot = bot_with(&fake, &[]).await;
+    set_up_threads(&fake).await;
+    let general = channel_named(&fake, "general").expect("#general");
+
+    let added = add_topic(&fake, general, "Billing", billing_team).await;
+    assert!(added.starts_with("Topic `Billing` added"), "{added}");
+    assert!(
+        added.contains(&format!(
+            "In thread mode I add the members of <@&{billing_team}> to each of its tickets"
+        )),
+        "{added}"
+    );
+    let ticket = open_under(&fake, MEMBER_A_ID, general, "Billing").await;
+    let members = fake.thread_members(ticket);
+    assert!(members.contains(&MEMBER_B_ID), "the team: {members:?}");
+    assert!(fake.can_see(MEMBER_B_ID, ticket), "the team sees it");
+    assert!(
+        !members.contains(&SUPPORT_ID),
+        "Support sees it by Manage Threads, not as a member: {members:?}"
+    );
+    assert!(fake.can_see(SUPPORT_ID, ticket));
+    // The relay answers in it as in any ticket thread, and the team member may write there.
+    fake.send_message(ticket, MEMBER_B_ID, "I can help with your invoice");
+    bot.assert_no_errors_or_warnings();
+
+    // Without the Server Members intent Discord refuses the member list: the administrator
+    // learns what to turn on, and the ticket still opens, for its owner and Support.
+    fake.revoke_members_intent();
+    let added = add_topic(&fake, general, "Refunds", billing_team).await;
+    assert!(added.contains("**Server Members** intent"), "{added}");
+    let ticket = open_under(&fake, SUPPORT_ID, general, "Refunds").await;
+    assert_eq!(
+        fake.thread_members(ticket),
+        [BOT_ID, SUPPORT_ID],
+        "the bot that made it and its owner only"
+    );
+    assert!(!fake.can_see(MEMBER_B_ID, ticket));
+    let logs = bot.logs();
+    let warned = logs
+        .lines()
+        .find(|l| l.contains("cannot add the topic's Support role to its ticket thread"))
+        .unwrap_or_else(|| panic!("a warning:\n{logs}"));
+    assert!(warned.starts_with("[BOT] WARN"), "{warned}");
+    assert!(warned.contains("Server Members intent"), "{warned}");
     bot.shutdown().await.unwrap();
 }

@@ -1,9 +1,10 @@
 //! `/guilds/...`: a guild's channels (threads apart) and roles (list, create, delete a role),
-//! its active threads, its members and their roles. A guild the sandbox does not have is a
+//! its active threads, its members (listed a page at a time, as with the Server Members
+//! intent) and their roles. A guild the sandbox does not have is a
 //! plain 404.
 
 use axum::{
-    extract::{Path, State},
+    extract::{rejection::QueryRejection, Path, Query, State},
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{delete, get, put},
@@ -12,7 +13,12 @@ use axum::{
 
 use crate::{
     http::extract::{Id, Payload},
-    model::{channel::NewChannel, error::ApiError, role::NewRole},
+    model::{
+        channel::NewChannel,
+        error::ApiError,
+        query::{MembersParams, MembersQuery},
+        role::NewRole,
+    },
     server::Server,
 };
 
@@ -26,6 +32,7 @@ pub fn routes() -> Router<Server> {
         .route("/guilds/{guild}/threads/active", get(active_threads))
         .route("/guilds/{guild}/roles", get(roles).post(create_role))
         .route("/guilds/{guild}/roles/{role}", delete(delete_role))
+        .route("/guilds/{guild}/members", get(members))
         .route("/guilds/{guild}/members/{user}", get(member))
         .route(
             "/guilds/{guild}/members/{user}/roles/{role}",
@@ -88,6 +95,16 @@ async fn delete_role(
     } else {
         Err(ApiError::UnknownRole)
     }
+}
+
+async fn members(
+    State(server): State<Server>,
+    Path(Id(guild)): Path<Id>,
+    params: Result<Query<MembersParams>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|_| ApiError::InvalidFormBody)?;
+    let query = MembersQuery::parse(params)?;
+    Ok(Json(server.world().list_members(guild, query)?).into_response())
 }
 
 async fn member(

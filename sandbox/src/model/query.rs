@@ -1,7 +1,8 @@
-//! The query of `GET /channels/{id}/messages` (`limit`, `before`, `after`), checked as Discord
-//! checks it, and the page of messages it selects. The bot pages through a whole ticket with
-//! `before=` to write its transcript, so each message must come exactly once, and in Discord's
-//! order: newest first, whatever the anchor.
+//! The queries of `GET /channels/{id}/messages` (`limit`, `before`, `after`) and of
+//! `GET /guilds/{id}/members` (`limit`, `after`), checked as Discord checks them, and the page
+//! each selects. The bot pages through a whole ticket with `before=` to write its transcript,
+//! so each message must come exactly once, and in Discord's order: newest first, whatever the
+//! anchor; members come by user ID, oldest first, after the anchor.
 
 use serde::Deserialize;
 
@@ -11,6 +12,10 @@ use crate::model::error::{ApiError, FieldError};
 pub const DEFAULT_LIMIT: usize = 50;
 /// The most messages Discord returns in one page.
 pub const MAX_LIMIT: usize = 100;
+/// Members in a page when the query names no `limit` (Discord's default).
+pub const DEFAULT_MEMBERS_LIMIT: usize = 1;
+/// The most members Discord returns in one page.
+pub const MAX_MEMBERS_LIMIT: usize = 1000;
 
 /// Where a page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +43,9 @@ pub enum QueryError {
     /// `limit=0`.
     #[error("int value should be greater than or equal to 1.")]
     LimitBelowOne,
-    /// `limit=101` and more.
-    #[error("int value should be less than or equal to 100.")]
-    LimitAboveMax,
+    /// `limit` above the most a page holds (101 for messages, 1001 for members).
+    #[error("int value should be less than or equal to {0}.")]
+    LimitAboveMax(usize),
     /// `limit=ten`.
     #[error("Value \"{0}\" is not int.")]
     NotAnInt(String),
@@ -58,7 +63,7 @@ impl QueryError {
     /// The query parameter at fault.
     fn field(&self) -> &'static str {
         match self {
-            Self::LimitBelowOne | Self::LimitAboveMax | Self::NotAnInt(_) => "limit",
+            Self::LimitBelowOne | Self::LimitAboveMax(_) | Self::NotAnInt(_) => "limit",
             Self::NotASnowflake { field, .. } => field,
         }
     }
@@ -67,7 +72,7 @@ impl QueryError {
     fn code(&self) -> &'static str {
         match self {
             Self::LimitBelowOne => "NUMBER_TYPE_MIN",
-            Self::LimitAboveMax => "NUMBER_TYPE_MAX",
+            Self::LimitAboveMax(_) => "NUMBER_TYPE_MAX",
             Self::NotAnInt(_) | Self::NotASnowflake { .. } => "NUMBER_TYPE_COERCE",
         }
     }
@@ -102,15 +107,7 @@ impl MessagesQuery {
     /// Checks the parameters. With both `before` and `after`, `before` wins (Discord documents
     /// them as exclusive).
     pub fn parse(params: MessagesParams) -> Result<Self, QueryError> {
-        let limit = match params.limit {
-            None => DEFAULT_LIMIT,
-            Some(value) => match value.parse::<usize>() {
-                Err(_) => return Err(QueryError::NotAnInt(value)),
-                Ok(0) => return Err(QueryError::LimitBelowOne),
-                Ok(n) if n > MAX_LIMIT => return Err(QueryError::LimitAboveMax),
-                Ok(n) => n,
-            },
-        };
+        let limit = limit(params.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
         let before = params.before.map(|v| snowflake("before", v)).transpose()?;
         let after = params.after.map(|v| snowflake("after", v)).transpose()?;
         let anchor = match (before, after) {
@@ -140,6 +137,63 @@ impl MessagesQuery {
         };
         chosen.reverse();
         chosen.into_iter().map(|(_, item)| item).collect()
+    }
+}
+
+/// The query string of `GET /guilds/{id}/members` as it arrives (see [`MessagesParams`]).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct MembersParams {
+    /// How many members at most.
+    pub limit: Option<String>,
+    /// Members whose user ID is greater than this one.
+    pub after: Option<String>,
+}
+
+/// A parsed `GET /guilds/{id}/members` query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MembersQuery {
+    /// How many members at most, 1 to [`MAX_MEMBERS_LIMIT`].
+    pub limit: usize,
+    /// The members after this user ID (0: from the first).
+    pub after: u64,
+}
+
+impl MembersQuery {
+    /// Checks the parameters.
+    pub fn parse(params: MembersParams) -> Result<Self, QueryError> {
+        Ok(Self {
+            limit: limit(params.limit, DEFAULT_MEMBERS_LIMIT, MAX_MEMBERS_LIMIT)?,
+            after: params
+                .after
+                .map(|v| snowflake("after", v))
+                .transpose()?
+                .unwrap_or(0),
+        })
+    }
+
+    /// The page this query selects from `items` (user ID and member, in any order): at most
+    /// `limit` of them with an ID above `after`, by ID.
+    pub fn page<T>(&self, mut items: Vec<(u64, T)>) -> Vec<T> {
+        items.sort_by_key(|(id, _)| *id);
+        items
+            .into_iter()
+            .filter(|(id, _)| *id > self.after)
+            .take(self.limit)
+            .map(|(_, item)| item)
+            .collect()
+    }
+}
+
+/// `limit`: `default` when absent, else 1 to `max`.
+fn limit(value: Option<String>, default: usize, max: usize) -> Result<usize, QueryError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.parse::<usize>() {
+        Err(_) => Err(QueryError::NotAnInt(value)),
+        Ok(0) => Err(QueryError::LimitBelowOne),
+        Ok(n) if n > max => Err(QueryError::LimitAboveMax(max)),
+        Ok(n) => Ok(n),
     }
 }
 
@@ -208,7 +262,7 @@ mod tests {
     fn a_bad_limit_or_anchor_is_discords_invalid_form_body() {
         let error = |q: &str| parse(q).unwrap_err();
         assert_eq!(error("limit=0"), QueryError::LimitBelowOne);
-        assert_eq!(error("limit=101"), QueryError::LimitAboveMax);
+        assert_eq!(error("limit=101"), QueryError::LimitAboveMax(100));
         assert_eq!(error("limit=ten"), QueryError::NotAnInt("ten".to_owned()));
         assert!(parse("limit=100").is_ok());
         let before = body(error("before=x"));
@@ -221,6 +275,40 @@ mod tests {
         assert_eq!(
             body(error("limit=101"))["errors"]["limit"]["_errors"][0]["message"],
             "int value should be less than or equal to 100."
+        );
+    }
+
+    fn members(query: &str) -> Result<MembersQuery, QueryError> {
+        let uri = format!("/members?{query}").parse().unwrap();
+        let Query(params) = Query::<MembersParams>::try_from_uri(&uri).unwrap();
+        MembersQuery::parse(params)
+    }
+
+    #[test]
+    fn members_come_one_by_default_by_user_id_after_the_anchor() {
+        let stored = || vec![(30, 'c'), (10, 'a'), (20, 'b')];
+        assert_eq!(members("").unwrap().page(stored()), ['a']);
+        assert_eq!(
+            members("limit=1000").unwrap().page(stored()),
+            ['a', 'b', 'c']
+        );
+        assert_eq!(
+            members("limit=5&after=10").unwrap().page(stored()),
+            ['b', 'c']
+        );
+        assert_eq!(members("limit=1&after=20").unwrap().page(stored()), ['c']);
+        assert!(members("limit=5&after=30")
+            .unwrap()
+            .page(stored())
+            .is_empty());
+        assert_eq!(
+            members("limit=1001").unwrap_err(),
+            QueryError::LimitAboveMax(1000)
+        );
+        assert_eq!(members("limit=0").unwrap_err(), QueryError::LimitBelowOne);
+        assert_eq!(
+            body(members("after=me").unwrap_err())["errors"]["after"]["_errors"][0]["code"],
+            "NUMBER_TYPE_COERCE"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Actions on channels and roles: made by an administrator (silently, as a test arranges a
 //! guild) or by the bot (checked against Discord's limits and the bot's permissions, then told
-//! to it over the gateway, as Discord does), changed, deleted; DMs opened; typing shown. A
+//! to it over the gateway, as Discord does), changed, deleted; DMs opened; typing shown;
+//! members and their roles listed and changed. A
 //! thread is a channel too: changing or deleting one is told as THREAD_UPDATE or THREAD_DELETE
 //! (the rest of threads is in [`crate::world::threads`]).
 
@@ -13,6 +14,7 @@ use crate::{
         event::{Event, RoleCreate, RoleDelete, ThreadDelete},
         ids::BOT_ID,
         limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT, TYPING_LASTS},
+        query::MembersQuery,
         role::{NewRole, Role},
         user::persona_by_id,
     },
@@ -254,6 +256,30 @@ impl World {
         Ok(())
     }
 
+    /// `GET /guilds/{id}/members`: a page of the personas' member objects, by user ID; Missing
+    /// Access (403, 50001) when the bot's application lacks the Server Members intent, as
+    /// Discord answers.
+    pub fn list_members(
+        &self,
+        guild: u64,
+        query: MembersQuery,
+    ) -> Result<Vec<crate::model::member::Member>, ApiError> {
+        let guild = self.guild(guild).ok_or(ApiError::NotFound)?;
+        if !guild.members_intent {
+            return Err(ApiError::MissingAccess);
+        }
+        let members = guild.members.keys().map(|id| (*id, guild.member(*id)));
+        Ok(query.page(members.collect()))
+    }
+
+    /// Takes the Server Members intent away from the bot's application in guild `guild`:
+    /// listing its members is refused from then on.
+    pub fn revoke_members_intent(&mut self, guild: u64) {
+        if let Some(guild) = self.guild_mut(guild) {
+            guild.members_intent = false;
+        }
+    }
+
     /// `GET /guilds/{id}/members/{user}`: a persona's or the bot's member object.
     pub fn guild_member(
         &self,
@@ -275,7 +301,7 @@ mod tests {
     use super::*;
     use crate::model::{
         event::Dispatch,
-        ids::{GUILD_ID, MEMBER_A_ID, SUPPORT_ID},
+        ids::{ADMIN_ID, GUILD_ID, MEMBER_A_ID, MEMBER_B_ID, SUPPORT_ID},
     };
 
     fn connected() -> (World, mpsc::UnboundedReceiver<Dispatch>) {
@@ -375,6 +401,47 @@ mod tests {
         );
         assert_eq!(
             world.create_channel(1, NewChannel::default()),
+            Err(ApiError::NotFound),
+            "no such guild"
+        );
+    }
+
+    #[test]
+    fn the_member_list_comes_by_user_id_a_page_at_a_time_until_the_intent_is_taken_away() {
+        let (mut world, _rx) = connected();
+        let team = world.create_role(GUILD_ID, NewRole::default()).unwrap();
+        world
+            .set_member_role(GUILD_ID, MEMBER_B_ID, team.id, true)
+            .unwrap();
+        let page = |world: &World, limit, after| {
+            let query = MembersQuery { limit, after };
+            let members = world.list_members(GUILD_ID, query).unwrap();
+            members
+                .iter()
+                .map(|m| (m.id(), m.roles.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            page(&world, 1000, 0),
+            [
+                (ADMIN_ID, vec![]),
+                (SUPPORT_ID, vec![]),
+                (MEMBER_A_ID, vec![]),
+                (MEMBER_B_ID, vec![team.id])
+            ]
+        );
+        assert_eq!(
+            page(&world, 2, SUPPORT_ID),
+            [(MEMBER_A_ID, vec![]), (MEMBER_B_ID, vec![team.id])]
+        );
+        assert!(page(&world, 5, MEMBER_B_ID).is_empty());
+        world.revoke_members_intent(GUILD_ID);
+        assert_eq!(
+            world.list_members(GUILD_ID, MembersQuery { limit: 1, after: 0 }),
+            Err(ApiError::MissingAccess)
+        );
+        assert_eq!(
+            world.list_members(1, MembersQuery { limit: 1, after: 0 }),
             Err(ApiError::NotFound),
             "no such guild"
         );

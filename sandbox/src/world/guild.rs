@@ -45,6 +45,9 @@ pub struct Guild {
     pub bot_can_manage_roles: bool,
     /// Whether the bot may manage threads (lock them, write in locked ones).
     pub bot_can_manage_threads: bool,
+    /// Whether the bot's application has the Server Members intent, without which Discord
+    /// refuses to list a guild's members (a test may take it away).
+    pub members_intent: bool,
 }
 
 impl Guild {
@@ -66,6 +69,7 @@ impl Guild {
             bot_can_manage_channels: true,
             bot_can_manage_roles: true,
             bot_can_manage_threads: true,
+            members_intent: true,
         }
     }
 
