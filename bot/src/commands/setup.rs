@@ -82,7 +82,14 @@ pub async fn run(ctx: &Context, tickets: &Tickets, command: &CommandInteraction)
     let text = match tickets.set_up(guild_id, asked_mode(command)).await {
         Ok(outcome) => {
             tracing::info!(?outcome, "/setup done");
+            let to_threads = outcome.mode_changed && outcome.mode == TicketMode::Threads;
             let mut text = describe(outcome);
+            let guild = tickets.registry().guild(guild_id);
+            let roles = guild.as_ref().map(super::topics::own_roles);
+            if let Some(roles) = roles.filter(|r| to_threads && !r.is_empty()) {
+                text.push(' ');
+                text.push_str(&super::topics::thread_team(tickets, guild_id, &roles).await);
+            }
             if let Some(on) = asked_assistant_while_claimed(command) {
                 text.push_str(&assistant_while_claimed(tickets, guild_id, on).await);
             }

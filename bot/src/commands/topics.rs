@@ -2,7 +2,8 @@
 //! by ID in its registry entry. `questions` answers with a form of five lines, one question each
 //! (`label | short or paragraph | required or optional`), filled with the topic's questions;
 //! its submission replaces them. In thread mode, adding a topic with a Support role of its own
-//! says whether the bot can add that role's members to its ticket threads.
+//! (or `/setup` turning thread mode on) says whether the bot can add that role's members to its
+//! ticket threads.
 
 use serenity::all::{
     CommandDataOption, CommandDataOptionValue, CommandInteraction, CommandOptionType, Context,
@@ -239,7 +240,7 @@ async fn add(
             let own_role = support_role_id.filter(|role| *role != guild.support_role_id);
             if let (Some(role), Some(_)) = (own_role, guild.thread_parent()) {
                 text.push(' ');
-                text.push_str(&thread_team(tickets, guild_id, role).await);
+                text.push_str(&thread_team(tickets, guild_id, &[role]).await);
             }
             (text, Some(guild))
         }
@@ -253,27 +254,45 @@ async fn add(
     }
 }
 
-/// In thread mode, how a topic's own Support role gets to see its tickets, and whether it can.
-async fn thread_team(tickets: &Tickets, guild_id: GuildId, role: RoleId) -> String {
+/// In thread mode, how topics' own Support roles (`roles`) get to see their tickets, and
+/// whether they can: the bot adds their members, if Discord lets it list them.
+pub(super) async fn thread_team(tickets: &Tickets, guild_id: GuildId, roles: &[RoleId]) -> String {
+    let roles = roles
+        .iter()
+        .map(|role| format!("<@&{role}>"))
+        .collect::<Vec<_>>()
+        .join(", ");
     match tickets.can_list_members(guild_id).await {
         Ok(()) => format!(
-            "In thread mode I add the members of <@&{role}> to each of its tickets (the first \
-             {MAX_TEAM_IN_THREAD})."
+            "In thread mode I add the members of {roles} to each ticket of their topic (the \
+             first {MAX_TEAM_IN_THREAD})."
         ),
         Err(TeamError::NoMembersIntent) => format!(
-            "In thread mode I add the members of <@&{role}> to each of its tickets, but Discord \
-             does not let me list the server's members: turn on the **Server Members** intent \
-             (Developer Portal, my application's Bot page, Privileged Gateway Intents). Until \
-             then they see its tickets only with Support or Manage Threads."
+            "In thread mode I add the members of {roles} to each ticket of their topic, but \
+             Discord does not let me list the server's members: turn on the **Server Members** \
+             intent (Developer Portal, my application's Bot page, Privileged Gateway Intents). \
+             Until then they see those tickets only with Support or Manage Threads."
         ),
         Err(TeamError::Discord(err)) => {
             tracing::warn!(error = %err, "cannot check whether the server's members can be listed");
             format!(
-                "In thread mode I add the members of <@&{role}> to each of its tickets; I could \
-                 not check now that Discord lets me list them."
+                "In thread mode I add the members of {roles} to each ticket of their topic; I \
+                 could not check now that Discord lets me list them."
             )
         }
     }
+}
+
+/// The topics' own Support roles (each once, the Support role left out): who thread mode
+/// adds to their topics' threads.
+pub(super) fn own_roles(guild: &GuildEntry) -> Vec<RoleId> {
+    let mut roles: Vec<RoleId> = Vec::new();
+    for role in guild.topics.iter().filter_map(|t| t.support_role_id) {
+        if role != guild.support_role_id && !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    roles
 }
 
 /// What `/ticket-topic remove` did, in words, and the guild's entry when it changed.
@@ -422,5 +441,28 @@ mod tests {
             unknown("x", &[]),
             "There is no topic named `x`: this server has no ticket topics."
         );
+    }
+
+    #[test]
+    fn own_roles_are_the_topics_roles_once_each_without_support() {
+        let mut guild: GuildEntry =
+            serde_json::from_str(r#"{"category_id":"2","support_role_id":"3"}"#).unwrap();
+        assert!(own_roles(&guild).is_empty());
+        let topic = |id: u32, role: Option<u64>| Topic {
+            id,
+            name: format!("t{id}"),
+            description: None,
+            support_role_id: role.map(RoleId::new),
+            emoji: None,
+            questions: Vec::new(),
+        };
+        guild.topics = vec![
+            topic(1, Some(5)),
+            topic(2, None),
+            topic(3, Some(3)),
+            topic(4, Some(6)),
+            topic(5, Some(5)),
+        ];
+        assert_eq!(own_roles(&guild), [RoleId::new(5), RoleId::new(6)]);
     }
 }

@@ -324,17 +324,20 @@ async fn in_thread_mode_a_topics_own_support_role_is_added_to_its_tickets_and_to
     let billing_team = fake.add_role("Billing team");
     fake.give_role(MEMBER_B_ID, billing_team);
     let bot = bot_with(&fake, &[]).await;
-    set_up_threads(&fake).await;
-    let general = channel_named(&fake, "general").expect("#general");
-
+    let general = fake.add_text_channel("general", None);
+    set_up(&fake).await;
     let added = add_topic(&fake, general, "Billing", billing_team).await;
     assert!(added.starts_with("Topic `Billing` added"), "{added}");
-    assert!(
-        added.contains(&format!(
-            "In thread mode I add the members of <@&{billing_team}> to each of its tickets"
-        )),
-        "{added}"
+    assert!(!added.contains("thread mode"), "channels: {added}");
+    // Turning thread mode on says how the topic's role will see its tickets.
+    let team_note = format!(
+        "In thread mode I add the members of <@&{billing_team}> to each ticket of their topic"
     );
+    let threads = set_up_threads(&fake).await;
+    assert!(threads.contains(&team_note), "{threads}");
+    let added = add_topic(&fake, general, "Invoices", billing_team).await;
+    assert!(added.contains(&team_note), "{added}");
+
     let ticket = open_under(&fake, MEMBER_A_ID, general, "Billing").await;
     let members = fake.thread_members(ticket);
     assert!(members.contains(&MEMBER_B_ID), "the team: {members:?}");
