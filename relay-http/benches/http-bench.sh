@@ -7,7 +7,9 @@
 # one), one release relay-worker and one release relay-http on a free port, then runs wrk
 # against GET /health and POST /relay back to back (same server, same settings) and prints
 # requests/s, p50 and p99 of each, their ratio, and relay-http's resident memory (VmRSS, the
-# highest sample taken every 0.5 s under load). Fails if any request got a non-2xx answer.
+# highest sample taken every 0.5 s under load), each process's CPU per request and the share
+# of the run the whole machine was idle (a route that leaves the cores idle is bound by its
+# hand-offs between processes, not by CPU). Fails if any request got a non-2xx answer.
 #
 # One pair of runs swings by a tenth either way on a shared 2-core machine, and whichever of
 # the two runs first tends to lose, so the pair is repeated ROUNDS times, the order swapped
@@ -54,6 +56,8 @@ done
 
 # CPU time (user + system, in clock ticks) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# The whole machine's idle and total clock ticks so far ("idle total", from /proc/stat).
+machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 + $6, t }' /proc/stat; }
 
 # Runs wrk on PATH (extra wrk args after it), sampling relay-http's VmRSS meanwhile.
 measure() {
@@ -66,9 +70,12 @@ measure() {
     local sampler=$!
     local http0 worker0 nats0
     http0=$(cpu_ticks "$HTTP_PID"); worker0=$(cpu_ticks "$WORKER_PID"); nats0=$(cpu_ticks "$NATS_PID")
+    local machine0 machine1
+    machine0=$(machine_ticks)
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$URL$path" >"$TMP/$name.wrk"
     local http1 worker1 nats1
     http1=$(cpu_ticks "$HTTP_PID"); worker1=$(cpu_ticks "$WORKER_PID"); nats1=$(cpu_ticks "$NATS_PID")
+    machine1=$(machine_ticks)
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
     if grep -q "Non-2xx" "$TMP/$name.wrk" || grep -q "Socket errors" "$TMP/$name.wrk"; then
@@ -88,7 +95,9 @@ measure() {
     requests=$(awk '/requests in/ {print $1}' "$TMP/$name.wrk")
     hz=$(getconf CLK_TCK)
     awk -v n="$requests" -v hz="$hz" -v h=$((http1 - http0)) -v w=$((worker1 - worker0)) -v s=$((nats1 - nats0)) \
-        'BEGIN { f = 1e6 / hz / n; printf "         CPU per request: relay-http %.1f us, relay-worker %.1f us, nats-server %.1f us\n", h * f, w * f, s * f }'
+        -v idle="$machine0 $machine1" \
+        'BEGIN { f = 1e6 / hz / n; split(idle, m, " ")
+                 printf "         CPU per request: relay-http %.1f us, relay-worker %.1f us, nats-server %.1f us; machine idle %.0f%%\n", h * f, w * f, s * f, 100 * (m[3] - m[1]) / (m[4] - m[2]) }'
     eval "${name#/}_rps=$rps"
 }
 
