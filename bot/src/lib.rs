@@ -254,6 +254,28 @@ pub enum BotError {
     /// The ticket registry (NATS JetStream key-value buckets) could not be opened.
     #[error("cannot open the ticket registry (is JetStream enabled on the NATS server?): {0}")]
     Registry(#[from] registry::RegistryError),
+    /// The registry could not be opened on a server older than JetStream's stores need.
+    #[error(
+        "cannot open the ticket registry: the NATS server is nats-server {version}, and the \
+         bot's JetStream key-value buckets need 2.10 or newer: {source}"
+    )]
+    NatsTooOld {
+        /// The version the server announced.
+        version: String,
+        /// What the registry's opening said.
+        source: registry::RegistryError,
+    },
+}
+
+/// Whether a nats-server `version` ("2.9.10") is older than 2.10, the oldest whose JetStream
+/// key-value buckets and object store this bot's client works with. An unreadable version is
+/// not called old: the error then stays the registry's own.
+fn older_than_2_10(version: &str) -> bool {
+    let mut parts = version.split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(major)), Some(Ok(minor))) => (major, minor) < (2, 10),
+        _ => false,
+    }
 }
 
 /// The gateway intents the bot needs: guilds (channels for the cache), guild messages, and
@@ -304,14 +326,23 @@ fn http(settings: &BotSettings, limiter: Option<&RateLimitedProxy>, metrics: &Bo
 async fn open_registry(nats: &async_nats::Client) -> Result<registry::Registry, BotError> {
     let started = std::time::Instant::now();
     loop {
-        match registry::Registry::open(nats.clone()).await {
+        let err = match registry::Registry::open(nats.clone()).await {
             Ok(registry) => return Ok(registry),
-            Err(err) if started.elapsed() < NATS_START_WAIT => {
-                tracing::debug!(error = %err, "ticket registry not reachable yet, retrying");
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-            Err(err) => return Err(err.into()),
+            Err(err) => err,
+        };
+        // A server that is too old will not get younger: say so at once.
+        let version = nats.server_info().version;
+        if older_than_2_10(&version) {
+            return Err(BotError::NatsTooOld {
+                version,
+                source: err,
+            });
         }
+        if started.elapsed() >= NATS_START_WAIT {
+            return Err(err.into());
+        }
+        tracing::debug!(error = %err, "ticket registry not reachable yet, retrying");
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
@@ -466,4 +497,22 @@ pub async fn run(
     }
     tracing::info!("bot stopped");
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::older_than_2_10;
+
+    #[test]
+    fn servers_before_2_10_are_old_and_an_unreadable_version_is_not() {
+        for old in ["2.9.10", "2.2.0", "1.4.1"] {
+            assert!(older_than_2_10(old), "{old}");
+        }
+        for recent in ["2.10.0", "2.10.26", "2.15.1", "3.0.0", "2.11.0-beta.1"] {
+            assert!(!older_than_2_10(recent), "{recent}");
+        }
+        for unreadable in ["", "dev", "2"] {
+            assert!(!older_than_2_10(unreadable), "{unreadable:?}");
+        }
+    }
 }
