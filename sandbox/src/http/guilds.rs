@@ -1,7 +1,6 @@
 //! `/guilds/...`: a guild's channels (threads apart) and roles (list, create, delete a role),
 //! its active threads, its members (listed a page at a time, as with the Server Members
-//! intent) and their roles. A guild the sandbox does not have is a
-//! plain 404.
+//! intent) and their roles. A guild the sandbox does not have is a plain 404.
 
 use axum::{
     extract::{rejection::QueryRejection, Path, Query, State},
