@@ -210,6 +210,14 @@ impl GuildEntry {
         self.topic(topic_id?)?.support_role_id
     }
 
+    /// `topic`'s Support role when it is one of its own: not the guild's Support role, which
+    /// sees every ticket anyway.
+    pub fn own_role(&self, topic: &Topic) -> Option<RoleId> {
+        topic
+            .support_role_id
+            .filter(|role| *role != self.support_role_id)
+    }
+
     /// The channel new tickets are private threads of: `#tickets` in thread mode, none in
     /// channel mode.
     pub fn thread_parent(&self) -> Option<ChannelId> {

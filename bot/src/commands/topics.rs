@@ -237,7 +237,8 @@ async fn add(
                 "Topic `{}` added. Give it intake questions with `/ticket-topic questions`.",
                 name.as_str()
             );
-            let own_role = support_role_id.filter(|role| *role != guild.support_role_id);
+            let added = topics::named(&guild.topics, name.as_str());
+            let own_role = added.and_then(|topic| guild.own_role(topic));
             if let (Some(role), Some(_)) = (own_role, guild.thread_parent()) {
                 text.push(' ');
                 text.push_str(&thread_team(tickets, guild_id, &[role]).await);
@@ -287,8 +288,8 @@ pub(super) async fn thread_team(tickets: &Tickets, guild_id: GuildId, roles: &[R
 /// adds to their topics' threads.
 pub(super) fn own_roles(guild: &GuildEntry) -> Vec<RoleId> {
     let mut roles: Vec<RoleId> = Vec::new();
-    for role in guild.topics.iter().filter_map(|t| t.support_role_id) {
-        if role != guild.support_role_id && !roles.contains(&role) {
+    for role in guild.topics.iter().filter_map(|t| guild.own_role(t)) {
+        if !roles.contains(&role) {
             roles.push(role);
         }
     }

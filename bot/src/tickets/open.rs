@@ -123,12 +123,12 @@ impl Tickets {
         let Some(setup) = self.registry().guild(guild_id) else {
             return Err(serenity::Error::Other("the guild is not set up"));
         };
-        let topic = entry.topic_id.and_then(|id| setup.topic(id));
+        let own_role = entry
+            .topic_id
+            .and_then(|id| setup.topic(id))
+            .and_then(|topic| setup.own_role(topic));
         let channel = if let Some(parent) = setup.thread_parent() {
             entry.thread = true;
-            let own_role = topic
-                .and_then(|t| t.support_role_id)
-                .filter(|role| *role != setup.support_role_id);
             let team = match own_role {
                 Some(role) => self.topic_team(guild_id, role).await,
                 None => Vec::new(),
@@ -138,11 +138,7 @@ impl Tickets {
         } else {
             let mut overwrites =
                 ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());
-            if let Some(role) = topic.and_then(|t| t.support_role_id) {
-                if role != setup.support_role_id {
-                    overwrites.push(support_overwrite(role));
-                }
-            }
+            overwrites.extend(own_role.map(support_overwrite));
             overwrites.extend(members.iter().copied().map(member_overwrite));
             let builder = CreateChannel::new(ticket_channel_name(user_id))
                 .kind(ChannelType::Text)
