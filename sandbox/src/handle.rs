@@ -662,10 +662,12 @@ impl Sandbox {
         self.send(MessageSpec::human(channel_id, author_id, content))
     }
 
-    /// Sends a message described by `spec` (its `id` is filled in) and returns its ID.
+    /// Sends a message described by `spec` (its `id` is filled in) and returns its ID; panics
+    /// when it is refused (its author cannot see the channel or write in it, or the bot is
+    /// not connected).
     pub fn send(&self, spec: MessageSpec) -> u64 {
         self.try_send(spec)
-            .expect("the bot is connected to the gateway")
+            .unwrap_or_else(|err| panic!("the message was not sent: {err}"))
     }
 
     /// Leaves the next REST call with this method whose path ends with `suffix` unanswered

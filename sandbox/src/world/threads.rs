@@ -4,6 +4,7 @@
 //! administrator would. Messages in a thread are a channel's messages (`channel_id` is the
 //! thread's); who may write in one follows Discord:
 //!
+//! - in any channel, only who can see it (the bot gets 50001 Missing Access);
 //! - a locked thread: only those who may manage threads (the bot, unless a test takes Manage
 //!   Threads away; a person through the parent's permissions or as an administrator);
 //! - an archived thread: writing unarchives it first (THREAD_UPDATE) when the writer may
@@ -30,9 +31,11 @@ use crate::{
     world::{error::SandboxError, guild::Guild, World},
 };
 
-/// Why someone may not write in a thread now.
+/// Why someone may not write in a channel now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WriteRefusal {
+    /// They cannot see the channel (its permission overwrites, or a thread they are not in).
+    Hidden,
     /// Archived and locked, and they do not manage threads.
     Archived,
     /// Locked, and they do not manage threads.
@@ -247,9 +250,16 @@ impl World {
         }
     }
 
-    /// Whether `user` may write in `channel` now (always, unless it is a locked or archived
-    /// thread); `Ok(true)` when the thread must be unarchived first.
+    /// Whether `user` may write in `channel` now (when they can see it, unless it is a locked or
+    /// archived thread); `Ok(true)` when the thread must be unarchived first. A channel the
+    /// sandbox does not know (a test's) takes anyone's message.
     fn may_write(&self, user: u64, channel: u64) -> Result<bool, WriteRefusal> {
+        match self.channel(channel) {
+            // The bot opens DMs itself; Discord refuses a closed one (checked by the caller).
+            Some(ChannelRef::Dm(_)) if user == BOT_ID => {}
+            Some(found) if !self.can_view(user, found) => return Err(WriteRefusal::Hidden),
+            _ => {}
+        }
         let Some((guild, thread)) = self.thread(channel).ok() else {
             return Ok(false);
         };
@@ -287,6 +297,7 @@ impl World {
                 }
                 Ok(())
             }
+            Err(WriteRefusal::Hidden) => Err(SandboxError::UnknownChannel(channel)),
             Err(WriteRefusal::Locked) => Err(SandboxError::ThreadLocked(channel)),
             Err(WriteRefusal::Archived | WriteRefusal::TooManyThreads) => {
                 Err(SandboxError::ThreadArchived(channel))
@@ -304,6 +315,7 @@ impl World {
                 }
                 Ok(())
             }
+            Err(WriteRefusal::Hidden) => Err(ApiError::MissingAccess),
             Err(WriteRefusal::Locked) => Err(ApiError::MissingPermissions),
             Err(WriteRefusal::Archived) => Err(ApiError::ThreadArchived),
             Err(WriteRefusal::TooManyThreads) => Err(ApiError::TooManyThreads),

@@ -1,12 +1,18 @@
 //! A channel's messages as the bot reads them: `GET /channels/{id}/messages` paged with
 //! Discord's `limit`, `before` and `after` (what a transcript of the whole ticket needs),
-//! thousands of messages seeded at once, and a human's message carrying attachments.
+//! thousands of messages seeded at once, a human's message carrying attachments, and only who
+//! can see a channel writing in it.
 
 use sandbox::{
     fixtures::{AttachmentSpec, MessageSpec},
-    Sandbox, MEMBER_A_ID,
+    Sandbox, SandboxError, BOT_ID, MEMBER_A_ID, MEMBER_B_ID,
 };
-use serenity::all::{ChannelId, GetMessages, Message, MessageId};
+use serenity::{
+    all::{ChannelId, GetMessages, Message, MessageId, PermissionOverwriteType, UserId},
+    http::HttpError,
+};
+
+use serde_json::{json, Value};
 
 use crate::helpers::{serenity_http, start_unlimited, Client, Gateway};
 
@@ -56,7 +62,7 @@ async fn limit_defaults_to_50_after_pages_forward_and_a_bad_limit_is_discords_40
     let channel = sandbox.add_text_channel("ticket-alice", None);
     let seeded = sandbox.seed_messages(channel, MEMBER_A_ID, 60);
     let path = format!("/channels/{channel}/messages");
-    let ids = |body: &serde_json::Value| -> Vec<u64> {
+    let ids = |body: &Value| -> Vec<u64> {
         body.as_array()
             .expect("a list")
             .iter()
@@ -182,4 +188,45 @@ async fn a_human_message_with_attachments_carries_them_in_message_create_and_get
         );
         assert_ne!(message.attachments[0].id, message.attachments[1].id);
     }
+}
+
+#[tokio::test]
+async fn only_who_can_see_a_channel_writes_in_it_a_stranger_and_a_bot_shut_out_are_refused() {
+    let sandbox = start_unlimited().await;
+    let http = serenity_http(&sandbox);
+    let mut gateway = Gateway::connect(&sandbox).await;
+    let ticket = sandbox.add_private_channel("ticket-alice", None, MEMBER_A_ID);
+
+    let stranger = sandbox.try_send(MessageSpec::human(ticket, MEMBER_B_ID, "let me in"));
+    sandbox.send_message(ticket, MEMBER_A_ID, "my printer");
+    let told = gateway.next("MESSAGE_CREATE").await;
+    // The bot takes its own overwrite away: @everyone is denied, so it no longer sees the room.
+    ChannelId::new(ticket)
+        .delete_permission(&http, PermissionOverwriteType::Member(UserId::new(BOT_ID)))
+        .await
+        .expect("the bot removes its overwrite");
+    let shut_out = ChannelId::new(ticket).say(&http, "still here?").await;
+
+    assert!(
+        matches!(stranger, Err(SandboxError::UnknownChannel(id)) if id == ticket),
+        "{stranger:?}"
+    );
+    assert_eq!(
+        told["author"]["id"],
+        MEMBER_A_ID.to_string(),
+        "the stranger's message was never told to the bot"
+    );
+    match shut_out {
+        Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(response))) => {
+            assert_eq!(response.status_code.as_u16(), 403);
+            assert_eq!(response.error.code, 50001, "Missing Access");
+        }
+        other => panic!("expected Discord's refusal, got {other:?}"),
+    }
+    let contents: Vec<Value> = sandbox
+        .messages(ticket)
+        .iter()
+        .map(|m| m["content"].clone())
+        .collect();
+    assert_eq!(contents, [json!("my printer")]);
 }
