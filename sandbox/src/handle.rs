@@ -311,16 +311,24 @@ impl Sandbox {
     }
 
     /// Takes the Server Members intent away from the bot's application: listing the guild's
-    /// members (`GET /guilds/{id}/members`) gets 403 Missing Access, as from Discord.
+    /// members (`GET /guilds/{id}/members`) gets 403 Missing Access, and an IDENTIFY asking
+    /// for GUILD_MEMBERS is closed with 4014, as from Discord.
     pub fn revoke_members_intent(&self) {
-        self.world().revoke_members_intent(GUILD_ID);
+        self.world().revoke_members_intent();
     }
 
-    /// Gives persona `user` the role `role` (as an administrator would, telling nobody); panics
-    /// when either is not the guild's.
+    /// Gives persona `user` the role `role`, as an administrator would (GUILD_MEMBER_UPDATE to
+    /// a bot with the GUILD_MEMBERS intent); panics when either is not the guild's.
     pub fn give_role(&self, user: u64, role: u64) {
         self.world()
             .set_member_role(GUILD_ID, user, role, true)
+            .expect("a persona and a role of the guild");
+    }
+
+    /// Takes the role `role` away from persona `user`, as [`Sandbox::give_role`] gives it.
+    pub fn take_role(&self, user: u64, role: u64) {
+        self.world()
+            .set_member_role(GUILD_ID, user, role, false)
             .expect("a persona and a role of the guild");
     }
 

@@ -37,6 +37,8 @@ const SERVER_CLOSING: u16 = 4000;
 const INVALID_SHARD: u16 = 4010;
 /// Discord's close code for a shard that would hold too many guilds.
 const SHARDING_REQUIRED: u16 = 4011;
+/// Discord's close code for a privileged intent the application does not have.
+const DISALLOWED_INTENTS: u16 = 4014;
 /// Opcodes.
 const DISPATCH: u8 = 0;
 const HEARTBEAT: u8 = 1;
@@ -183,6 +185,7 @@ async fn session(server: Server, mut socket: WebSocket, host: String) {
                             Err(refusal) => {
                                 let code = match refusal {
                                     IdentifyRefusal::ShardingRequired => SHARDING_REQUIRED,
+                                    IdentifyRefusal::DisallowedIntents => DISALLOWED_INTENTS,
                                     _ => INVALID_SHARD,
                                 };
                                 tracing::warn!(shard = ?identify.shard, %refusal, "IDENTIFY refused");

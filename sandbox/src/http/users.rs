@@ -1,4 +1,5 @@
-//! `/users/@me...`: the bot itself, and the DM channel it opens with a user.
+//! `/users/@me...`: the bot itself, and the DM channel it opens with a user; and
+//! `/oauth2/applications/@me`, its application (which privileged intents it has).
 
 use axum::{
     extract::State,
@@ -10,7 +11,7 @@ use serde::Deserialize;
 
 use crate::{
     http::extract::Payload,
-    model::{error::ApiError, user::User, wire::option_u64_string},
+    model::{application::Application, error::ApiError, user::User, wire::option_u64_string},
     server::Server,
 };
 
@@ -19,6 +20,11 @@ pub fn routes() -> Router<Server> {
     Router::new()
         .route("/users/@me", get(me))
         .route("/users/@me/channels", post(open_dm))
+        .route("/oauth2/applications/@me", get(application))
+}
+
+async fn application(State(server): State<Server>) -> Json<Application> {
+    Json(Application::bot(server.world().members_intent()))
 }
 
 async fn me() -> Json<User> {

@@ -11,6 +11,7 @@ use crate::model::{
     guild::{GuildCreate, Ready},
     ids::BOT_ID,
     interaction::Interaction,
+    member::Member,
     message::Message,
     role::Role,
     wire::{option_u64_string, u64_string, vec_u64_string},
@@ -58,6 +59,18 @@ impl ThreadMembersUpdate {
         self.added_members.iter().any(|m| m.user_id == BOT_ID)
             || self.removed_member_ids.contains(&BOT_ID)
     }
+}
+
+/// The GUILD_MEMBER_UPDATE event's data: the member as they are now (their roles, say), and
+/// their guild. Sent only to sessions with the GUILD_MEMBERS intent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberUpdate {
+    /// The guild.
+    #[serde(with = "u64_string")]
+    pub guild_id: u64,
+    /// The member, with their user.
+    #[serde(flatten)]
+    pub member: Member,
 }
 
 /// The GUILD_ROLE_CREATE event's data.
@@ -112,6 +125,8 @@ pub enum Event {
     GuildRoleCreate(Box<RoleCreate>),
     /// A role is gone.
     GuildRoleDelete(RoleDelete),
+    /// A member changed (their roles).
+    GuildMemberUpdate(Box<MemberUpdate>),
     /// A message was sent.
     MessageCreate(Box<Message>),
     /// A message was edited.
@@ -141,6 +156,7 @@ impl Event {
             Self::ChannelDelete(_) => "CHANNEL_DELETE",
             Self::GuildRoleCreate(_) => "GUILD_ROLE_CREATE",
             Self::GuildRoleDelete(_) => "GUILD_ROLE_DELETE",
+            Self::GuildMemberUpdate(_) => "GUILD_MEMBER_UPDATE",
             Self::MessageCreate(_) => "MESSAGE_CREATE",
             Self::MessageUpdate(_) => "MESSAGE_UPDATE",
             Self::MessageDelete(_) => "MESSAGE_DELETE",
@@ -164,6 +180,7 @@ impl Event {
             | Self::ThreadUpdate(channel) => Some(channel.guild_id),
             Self::GuildRoleCreate(created) => Some(created.guild_id),
             Self::GuildRoleDelete(deleted) => Some(deleted.guild_id),
+            Self::GuildMemberUpdate(update) => Some(update.guild_id),
             Self::MessageCreate(message) | Self::MessageUpdate(message) => message.guild_id,
             Self::MessageDelete(deleted) => deleted.guild_id,
             Self::InteractionCreate(interaction) => interaction.guild_id,
@@ -175,7 +192,10 @@ impl Event {
     /// The `id` of its data (empty for the events whose data has none).
     pub fn id(&self) -> String {
         match self {
-            Self::Ready(_) | Self::GuildRoleCreate(_) | Self::GuildRoleDelete(_) => String::new(),
+            Self::Ready(_)
+            | Self::GuildRoleCreate(_)
+            | Self::GuildRoleDelete(_)
+            | Self::GuildMemberUpdate(_) => String::new(),
             Self::GuildCreate(guild) => guild.id.to_string(),
             Self::ChannelCreate(channel)
             | Self::ChannelUpdate(channel)
@@ -204,6 +224,7 @@ impl Event {
             Self::ThreadMembersUpdate(update) => serde_json::to_value(update),
             Self::GuildRoleCreate(created) => serde_json::to_value(created),
             Self::GuildRoleDelete(deleted) => serde_json::to_value(deleted),
+            Self::GuildMemberUpdate(update) => serde_json::to_value(update),
             Self::MessageCreate(message) | Self::MessageUpdate(message) => {
                 serde_json::to_value(message)
             }
@@ -258,8 +279,11 @@ impl Dispatch {
 
 impl From<Event> for Dispatch {
     fn from(event: Event) -> Self {
-        let needs_members_intent =
-            matches!(&event, Event::ThreadMembersUpdate(update) if !update.about_the_bot());
+        let needs_members_intent = match &event {
+            Event::ThreadMembersUpdate(update) => !update.about_the_bot(),
+            Event::GuildMemberUpdate(_) => true,
+            _ => false,
+        };
         Self {
             name: event.name().to_owned(),
             id: event.id(),
@@ -279,7 +303,6 @@ mod tests {
     use crate::model::{
         channel::{ChannelKind, Overwrite, OverwriteKind},
         interaction::CommandData,
-        member::Member,
         message::{MessageBody, MessageSpec},
         user::User,
     };
@@ -328,6 +351,7 @@ mod tests {
             | Event::ChannelDelete(_)
             | Event::GuildRoleCreate(_)
             | Event::GuildRoleDelete(_)
+            | Event::GuildMemberUpdate(_)
             | Event::MessageCreate(_)
             | Event::MessageUpdate(_)
             | Event::MessageDelete(_)
@@ -362,6 +386,10 @@ mod tests {
                 guild_id: 1,
                 role_id: 6,
             }),
+            Event::GuildMemberUpdate(Box::new(MemberUpdate {
+                guild_id: 1,
+                member: member.clone(),
+            })),
             Event::MessageCreate(Box::new(Message::from_human(&spec, Some(1), vec![6]))),
             Event::MessageUpdate(Box::new(Message::from_bot(
                 9,
@@ -428,6 +456,9 @@ mod tests {
                 ("THREAD_DELETE", SerenityEvent::ThreadDelete(deleted)) => {
                     deleted.thread.parent_id.get() == 5
                 }
+                ("GUILD_MEMBER_UPDATE", SerenityEvent::GuildMemberUpdate(update)) => {
+                    update.user.id.get() == 7 && update.roles.len() == 1
+                }
                 ("THREAD_MEMBERS_UPDATE", SerenityEvent::ThreadMembersUpdate(update)) => {
                     update.added_members.len() == 1 && update.removed_member_ids.len() == 1
                 }
@@ -463,7 +494,7 @@ mod tests {
     }
 
     #[test]
-    fn a_raw_dispatch_finds_its_guild_and_only_other_members_need_the_intent() {
+    fn a_raw_dispatch_finds_its_guild_and_only_news_of_other_members_needs_the_intent() {
         let raw = Dispatch::raw("MESSAGE_CREATE", json!({ "id": "8", "guild_id": "12" }));
         assert_eq!((raw.id.as_str(), raw.guild_id), ("8", Some(12)));
         assert_eq!(
@@ -484,5 +515,10 @@ mod tests {
         let other = Dispatch::from(Event::ThreadMembersUpdate(Box::new(update(7))));
         let bot = Dispatch::from(Event::ThreadMembersUpdate(Box::new(update(BOT_ID))));
         assert!(other.needs_members_intent && !bot.needs_members_intent);
+        let roles = Dispatch::from(Event::GuildMemberUpdate(Box::new(MemberUpdate {
+            guild_id: 1,
+            member: Member::new(User::new(7, false), vec![6]),
+        })));
+        assert!(roles.needs_members_intent);
     }
 }

@@ -8,11 +8,13 @@
 //! - [`user`], [`member`], [`role`], [`channel`] (threads too), [`message`], [`component`]
 //!   (select menus), [`modal`] (forms), [`command`], [`interaction`], [`guild`]: the objects,
 //!   from users up to the whole guild of GUILD_CREATE;
-//! - [`gateway`]: sharding, `GET /gateway/bot` and the identify limit;
+//! - [`gateway`]: sharding, `GET /gateway/bot` and the identify limit; [`application`]: the
+//!   bot's application and the privileged intents it has;
 //! - [`event`]: the gateway's dispatch events; [`error`]: Discord's refusals;
 //! - [`visibility`]: who sees a channel; [`query`]: the paging of a channel's messages;
 //! - [`wire`]: how IDs are written (strings) and read (strings or numbers).
 
+pub mod application;
 pub mod channel;
 pub mod command;
 pub mod component;

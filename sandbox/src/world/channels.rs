@@ -11,7 +11,7 @@ use crate::{
     model::{
         channel::{Channel, ChannelKind, ChannelPatch, DmChannel, NewChannel, Overwrite},
         error::ApiError,
-        event::{Event, RoleCreate, RoleDelete, ThreadDelete},
+        event::{Event, MemberUpdate, RoleCreate, RoleDelete, ThreadDelete},
         ids::BOT_ID,
         limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT, TYPING_LASTS},
         query::MembersQuery,
@@ -233,7 +233,8 @@ impl World {
         removed
     }
 
-    /// `PUT` (`add`) or `DELETE /guilds/{id}/members/{user}/roles/{role}`.
+    /// `PUT` (`add`) or `DELETE /guilds/{id}/members/{user}/roles/{role}`; a change is told
+    /// to the bot (GUILD_MEMBER_UPDATE, to sessions with the GUILD_MEMBERS intent).
     pub fn set_member_role(
         &mut self,
         guild: u64,
@@ -249,10 +250,20 @@ impl World {
             .members
             .get_mut(&user)
             .ok_or(ApiError::UnknownMember)?;
+        let had = member.roles.contains(&role);
+        if had == add {
+            return Ok(());
+        }
         member.roles.retain(|r| *r != role);
         if add {
             member.roles.push(role);
         }
+        let update = MemberUpdate {
+            guild_id: guild.id,
+            member: guild.member(user),
+        };
+        self.send_event(Event::GuildMemberUpdate(Box::new(update)));
+        self.page_changed(None);
         Ok(())
     }
 
@@ -265,19 +276,22 @@ impl World {
         query: MembersQuery,
     ) -> Result<Vec<crate::model::member::Member>, ApiError> {
         let guild = self.guild(guild).ok_or(ApiError::NotFound)?;
-        if !guild.members_intent {
+        if !self.members_intent {
             return Err(ApiError::MissingAccess);
         }
         let members = guild.members.keys().map(|id| (*id, guild.member(*id)));
         Ok(query.page(members.collect()))
     }
 
-    /// Takes the Server Members intent away from the bot's application in guild `guild`:
-    /// listing its members is refused from then on.
-    pub fn revoke_members_intent(&mut self, guild: u64) {
-        if let Some(guild) = self.guild_mut(guild) {
-            guild.members_intent = false;
-        }
+    /// Takes the Server Members intent away from the bot's application: from then on listing
+    /// a guild's members is refused, and so is an IDENTIFY that asks for GUILD_MEMBERS.
+    pub fn revoke_members_intent(&mut self) {
+        self.members_intent = false;
+    }
+
+    /// Whether the bot's application has the Server Members intent.
+    pub fn members_intent(&self) -> bool {
+        self.members_intent
     }
 
     /// `GET /guilds/{id}/members/{user}`: a persona's or the bot's member object.
@@ -435,7 +449,7 @@ mod tests {
             [(MEMBER_A_ID, vec![]), (MEMBER_B_ID, vec![team.id])]
         );
         assert!(page(&world, 5, MEMBER_B_ID).is_empty());
-        world.revoke_members_intent(GUILD_ID);
+        world.revoke_members_intent();
         assert_eq!(
             world.list_members(GUILD_ID, MembersQuery { limit: 1, after: 0 }),
             Err(ApiError::MissingAccess)
@@ -484,7 +498,16 @@ mod tests {
         assert!(world.delete_role(GUILD_ID, support.id));
         assert!(!world.delete_role(GUILD_ID, support.id));
         assert!(world.home().roles_of(SUPPORT_ID).is_empty());
-        assert_eq!(names(&mut rx), ["GUILD_ROLE_CREATE", "GUILD_ROLE_DELETE"]);
+        assert_eq!(
+            names(&mut rx),
+            [
+                "GUILD_ROLE_CREATE",
+                "GUILD_MEMBER_UPDATE",
+                "GUILD_MEMBER_UPDATE",
+                "GUILD_ROLE_DELETE"
+            ],
+            "member a given the role, then without it"
+        );
     }
 
     #[test]

@@ -45,9 +45,6 @@ pub struct Guild {
     pub bot_can_manage_roles: bool,
     /// Whether the bot may manage threads (lock them, write in locked ones).
     pub bot_can_manage_threads: bool,
-    /// Whether the bot's application has the Server Members intent, without which Discord
-    /// refuses to list a guild's members (a test may take it away).
-    pub members_intent: bool,
 }
 
 impl Guild {
@@ -69,7 +66,6 @@ impl Guild {
             bot_can_manage_channels: true,
             bot_can_manage_roles: true,
             bot_can_manage_threads: true,
-            members_intent: true,
         }
     }
 
@@ -212,9 +208,10 @@ impl Guild {
     }
 
     /// The GUILD_CREATE of this guild: its channels, active threads, roles, and one member,
-    /// the bot. Discord sends no other member of a large guild to a bot without the privileged
-    /// GUILD_MEMBERS intent (this bot asks for none), so a bot must not count on the list: it
-    /// reads a member's roles from the message, or asks `GET /guilds/{id}/members/{user}`.
+    /// the bot. Discord lists no other member of a large guild (past `large_threshold`) unless
+    /// the bot has the privileged GUILD_MEMBERS intent and requests the member chunks, so a bot
+    /// must not count on the list: it reads a member's roles from the message, or asks
+    /// `GET /guilds/{id}/members/{user}`, and learns of a member from GUILD_MEMBER_UPDATE.
     pub fn guild_create(&self) -> GuildCreate {
         let mut event = GuildCreate::new(
             self.id,

@@ -105,6 +105,11 @@ pub struct World {
     gateway: GatewaySettings,
     /// When each identify bucket last accepted an IDENTIFY.
     last_identify: HashMap<u32, Instant>,
+    /// Whether the bot's application has the Server Members intent (a privileged intent,
+    /// switched on in the Developer Portal): without it Discord refuses to list a guild's
+    /// members and closes a gateway session that asks for GUILD_MEMBERS (a test may take it
+    /// away).
+    members_intent: bool,
     /// Open pages.
     page: broadcast::Sender<PageEvent>,
     /// What happened.
@@ -150,6 +155,7 @@ impl World {
             gateways: Vec::new(),
             gateway: GatewaySettings::default(),
             last_identify: HashMap::new(),
+            members_intent: true,
             page: broadcast::channel(PAGE_EVENTS_BUFFERED).0,
             record: Record::default(),
         }

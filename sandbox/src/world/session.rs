@@ -106,6 +106,10 @@ pub enum IdentifyRefusal {
     /// A shard that would hold more than 2500 guilds: Discord closes with 4011.
     #[error("Sharding required.")]
     ShardingRequired,
+    /// A privileged intent (GUILD_MEMBERS) the application does not have: Discord closes
+    /// with 4014.
+    #[error("Disallowed intent(s).")]
+    DisallowedIntents,
 }
 
 impl World {
@@ -139,7 +143,7 @@ impl World {
         now: Instant,
     ) -> Result<Vec<Event>, IdentifyRefusal> {
         let shard = request.shard.unwrap_or(Shard::ALL);
-        let refusal = self.identify_refusal(shard, now);
+        let refusal = self.identify_refusal(shard, request.intents, now);
         self.record.identify_log.push(Identified {
             at: now,
             shard: request.shard,
@@ -182,9 +186,18 @@ impl World {
     }
 
     /// Why an IDENTIFY on `shard` at `now` is refused, if it is.
-    fn identify_refusal(&self, shard: Shard, now: Instant) -> Option<IdentifyRefusal> {
+    fn identify_refusal(
+        &self,
+        shard: Shard,
+        intents: Option<u64>,
+        now: Instant,
+    ) -> Option<IdentifyRefusal> {
         if !shard.is_valid() {
             return Some(IdentifyRefusal::InvalidShard);
+        }
+        let asks_members = intents.is_some_and(|i| i & GUILD_MEMBERS_INTENT != 0);
+        if asks_members && !self.members_intent() {
+            return Some(IdentifyRefusal::DisallowedIntents);
         }
         let held = self
             .guilds
@@ -421,5 +434,49 @@ mod tests {
         assert!(world.send_event(joined));
         assert!(plain_rx.try_recv().is_err());
         assert!(members_rx.try_recv().is_ok());
+    }
+
+    #[test]
+    fn asking_for_guild_members_without_the_intent_is_refused_and_role_changes_need_it() {
+        let mut world = World::new();
+        let (tx, _rx) = mpsc::unbounded_channel();
+        let asks = |intents| Identify {
+            shard: None,
+            intents: Some(intents),
+        };
+        let (members_tx, mut members_rx) = mpsc::unbounded_channel();
+        assert!(world
+            .identify_as(
+                members_tx,
+                "h",
+                asks(GUILD_MEMBERS_INTENT | 1),
+                Instant::now()
+            )
+            .is_ok());
+        let (plain_tx, mut plain_rx) = mpsc::unbounded_channel();
+        assert!(world
+            .identify_as(plain_tx, "h", asks(1), Instant::now())
+            .is_ok());
+        let role = world.add_role(GUILD_ID, "Billing").unwrap();
+        while members_rx.try_recv().is_ok() || plain_rx.try_recv().is_ok() {}
+
+        world.set_member_role(GUILD_ID, 7, role, true).unwrap_err();
+        let member = crate::model::ids::MEMBER_A_ID;
+        world.set_member_role(GUILD_ID, member, role, true).unwrap();
+        world.set_member_role(GUILD_ID, member, role, true).unwrap();
+
+        let update = members_rx.try_recv().expect("told to the members session");
+        assert_eq!(update.name, "GUILD_MEMBER_UPDATE");
+        assert_eq!(update.data["user"]["id"], member.to_string());
+        assert_eq!(update.data["roles"], serde_json::json!([role.to_string()]));
+        assert!(members_rx.try_recv().is_err(), "no change, no event");
+        assert!(plain_rx.try_recv().is_err());
+
+        world.revoke_members_intent();
+        assert_eq!(
+            world.identify_as(tx.clone(), "h", asks(GUILD_MEMBERS_INTENT), Instant::now()),
+            Err(IdentifyRefusal::DisallowedIntents)
+        );
+        assert!(world.identify_as(tx, "h", asks(1), Instant::now()).is_ok());
     }
 }
