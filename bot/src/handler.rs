@@ -2,8 +2,8 @@
 //! collector when the gateway session is ready, adopts a guild's tickets and then starts the
 //! relay's catch-up when the guild becomes available (after every connect; the auto-close
 //! sweeps of that guild wait for the catch-up), stops a guild's sweeps when the bot leaves it
-//! or it becomes unavailable, and routes interactions, messages and channel (and thread)
-//! deletions. It owns the relay and the tickets, built before the gateway connects, so every
+//! or it becomes unavailable, and routes interactions, messages, channel (and thread)
+//! deletions and members' role changes (with the Server Members intent). It owns the relay and the tickets, built before the gateway connects, so every
 //! event finds them.
 //!
 //! With several shards, each shard's session has its own collector, and only the guilds of this
@@ -21,8 +21,8 @@ use parking_lot::Mutex;
 
 use serenity::{
     all::{
-        Context, EventHandler, Guild, GuildChannel, GuildId, Interaction, Message,
-        PartialGuildChannel, Ready, UnavailableGuild,
+        Context, EventHandler, Guild, GuildChannel, GuildId, GuildMemberUpdateEvent, Interaction,
+        Member, Message, PartialGuildChannel, Ready, UnavailableGuild,
     },
     async_trait,
     gateway::CollectorCallback,
@@ -139,6 +139,28 @@ impl EventHandler for Handler {
     ) {
         // The same for a ticket thread (thread mode).
         self.tickets.forget_channel(thread.id).await;
+    }
+
+    async fn guild_member_update(
+        &self,
+        _ctx: Context,
+        old: Option<Member>,
+        _new: Option<Member>,
+        event: GuildMemberUpdateEvent,
+    ) {
+        if !self.plan.holds(event.guild_id) {
+            return;
+        }
+        // The member as the cache knew them, if it did: their roles before this change.
+        let before = old.map(|member| member.roles);
+        self.tickets
+            .member_roles_changed(
+                event.guild_id,
+                event.user.id,
+                before.as_deref(),
+                &event.roles,
+            )
+            .await;
     }
 
     async fn message(&self, _ctx: Context, message: Message) {

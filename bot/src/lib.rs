@@ -213,7 +213,7 @@ use std::{future::Future, sync::Arc, time::Duration};
 use common::{config::redact_url, relay_client::RelayClient};
 use secrecy::ExposeSecret;
 use serenity::{
-    all::{Cache, CreateAllowedMentions, GatewayIntents, HttpBuilder},
+    all::{ApplicationFlags, Cache, CreateAllowedMentions, GatewayIntents, HttpBuilder},
     http::Http,
 };
 
@@ -282,6 +282,36 @@ fn older_than_2_10(version: &str) -> bool {
 /// their content (a privileged intent to enable in the developer portal).
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::MESSAGE_CONTENT
+}
+
+/// [`intents`], and GUILD_MEMBERS when the application's `flags` say the Server Members intent
+/// is on (thread mode then follows topic roles as they change). Asking for it without would
+/// have Discord close the session (4014), so it is asked for only then.
+fn intents_for(flags: Option<ApplicationFlags>) -> GatewayIntents {
+    let members =
+        ApplicationFlags::GATEWAY_GUILD_MEMBERS | ApplicationFlags::GATEWAY_GUILD_MEMBERS_LIMITED;
+    if flags.is_some_and(|flags| flags.intersects(members)) {
+        intents() | GatewayIntents::GUILD_MEMBERS
+    } else {
+        intents()
+    }
+}
+
+/// The intents to connect with, from the bot's application ([`intents_for`]); without the
+/// Server Members intent when the application cannot be read.
+async fn application_intents(http: &Http) -> GatewayIntents {
+    match http.get_current_application_info().await {
+        Ok(application) => {
+            let intents = intents_for(application.flags);
+            let members = intents.contains(GatewayIntents::GUILD_MEMBERS);
+            tracing::info!(server_members_intent = members, "application read");
+            intents
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "cannot read the bot's application: connecting without the Server Members intent (thread mode will not follow topic roles as they change)");
+            intents()
+        }
+    }
 }
 
 /// The REST client: no message it sends can ping anyone, and with `DISCORD_PROXY_URL` every
@@ -391,6 +421,7 @@ pub async fn run(
     }
     let registry = Arc::new(open_registry(&nats).await?);
     let bot_id = http.get_current_user().await?.id;
+    let intents = application_intents(&http).await;
     let http = Arc::new(http);
     let cache = Arc::new(Cache::new_with_settings(relay::cache_settings()));
     let answers = Arc::new(RecentAnswers::default());
@@ -440,14 +471,7 @@ pub async fn run(
         plan.clone(),
     );
     let identify = IdentifyGate::new(nats.clone(), discovered.session_start_limit.max_concurrency);
-    let mut gateway = Gateway::new(
-        http,
-        cache,
-        handler,
-        discovered.url,
-        intents(),
-        plan.clone(),
-    );
+    let mut gateway = Gateway::new(http, cache, handler, discovered.url, intents, plan.clone());
     let shards = gateway.stopper();
     // Weak: the services API keeps its stats handler as long as the NATS connection lives,
     // and a registry kept alive with it would keep watching after the bot stopped.
@@ -501,7 +525,24 @@ pub async fn run(
 
 #[cfg(test)]
 mod tests {
-    use super::older_than_2_10;
+    use super::{intents, intents_for, older_than_2_10, ApplicationFlags, GatewayIntents};
+
+    #[test]
+    fn guild_members_is_asked_for_only_when_the_application_has_the_intent() {
+        let members = GatewayIntents::GUILD_MEMBERS;
+        for has in [
+            ApplicationFlags::GATEWAY_GUILD_MEMBERS,
+            ApplicationFlags::GATEWAY_GUILD_MEMBERS_LIMITED
+                | ApplicationFlags::GATEWAY_MESSAGE_CONTENT_LIMITED,
+        ] {
+            assert_eq!(intents_for(Some(has)), intents() | members, "{has:?}");
+        }
+        assert_eq!(
+            intents_for(Some(ApplicationFlags::GATEWAY_MESSAGE_CONTENT_LIMITED)),
+            intents()
+        );
+        assert_eq!(intents_for(None), intents());
+    }
 
     #[test]
     fn servers_before_2_10_are_old_and_an_unreadable_version_is_not() {

@@ -389,6 +389,10 @@ pub struct TicketEntry {
     /// The member's answers to the topic's intake form, in its order.
     #[serde(default)]
     pub form: Vec<FormEntry>,
+    /// Who `/ticket-add` gave the ticket to (and `/ticket-remove` did not take it from since):
+    /// in thread mode they stay in its thread when they lose its topic's Support role.
+    #[serde(default)]
+    pub added: Vec<UserId>,
 }
 
 impl TicketEntry {
@@ -421,6 +425,7 @@ impl TicketEntry {
             topic: None,
             topic_id: None,
             form: Vec::new(),
+            added: Vec::new(),
         }
     }
 

@@ -155,6 +155,7 @@ pub fn next_entry(closed_channel: ChannelId, closed: &TicketEntry, now: Timestam
         topic: closed.topic.clone(),
         topic_id: closed.topic_id,
         form: closed.form.clone(),
+        added: closed.added.clone(),
         ..TicketEntry::opened(closed.guild_id, closed.owner_id, now)
     }
 }

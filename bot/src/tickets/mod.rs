@@ -26,6 +26,7 @@ mod rating;
 mod record;
 mod reopen;
 mod setup;
+mod team;
 mod thread;
 
 use std::{collections::HashSet, future::Future, sync::Arc, time::Duration};

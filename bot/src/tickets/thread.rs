@@ -188,8 +188,35 @@ impl Tickets {
     }
 
     /// Gives `member` the ticket in `channel` (`adding`), or takes it away: a member
-    /// overwrite on a channel, a thread member in a thread.
+    /// overwrite on a channel, a thread member in a thread. The entry remembers who was given
+    /// it this way ([`TicketEntry::added`]).
     pub async fn change_member(
+        &self,
+        channel: ChannelId,
+        ticket: &TicketEntry,
+        member: UserId,
+        adding: bool,
+    ) -> serenity::Result<()> {
+        self.grant(channel, ticket, member, adding).await?;
+        let recorded = self
+            .registry()
+            .update_ticket(channel, |t| {
+                let had = t.added.contains(&member);
+                t.added.retain(|m| *m != member);
+                if adding {
+                    t.added.push(member);
+                }
+                had != adding
+            })
+            .await;
+        if let Err(err) = recorded {
+            tracing::warn!(error = %err, channel_id = %channel, member_id = %member, "cannot record who was added to the ticket");
+        }
+        Ok(())
+    }
+
+    /// [`Tickets::change_member`] on Discord only.
+    pub(super) async fn grant(
         &self,
         channel: ChannelId,
         ticket: &TicketEntry,

@@ -4,7 +4,8 @@
 //! close archives the transcript and locks and archives the thread (kept, not deleted), and a
 //! reopening unarchives it with the conversation in place; a topic's own Support role is added
 //! to its tickets' threads (and the administrator told when Discord does not let the bot list
-//! the members); a restart keeps an open thread
+//! the members), and they follow the role as it is given and taken away; a restart keeps an
+//! open thread
 //! that Discord archived while idle and catches up in it; going back to channel mode makes
 //! new tickets channels while the open threads stay tickets. Channel mode is what every other
 //! test module runs.
@@ -368,5 +369,69 @@ async fn in_thread_mode_a_topics_own_support_role_is_added_to_its_tickets_and_to
         .unwrap_or_else(|| panic!("a warning:\n{logs}"));
     assert!(warned.starts_with("[BOT] WARN"), "{warned}");
     assert!(warned.contains("Server Members intent"), "{warned}");
+    bot.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn in_thread_mode_a_topics_role_given_later_joins_its_open_threads_and_taken_away_leaves_them(
+) {
+    let fake = FakeDiscord::start(TOKEN).await;
+    let billing_team = fake.add_role("Billing team");
+    let bot = bot_with(&fake, &[]).await;
+    let general = fake.add_text_channel("general", None);
+    set_up(&fake).await;
+    add_topic(&fake, general, "Billing", billing_team).await;
+    set_up_threads(&fake).await;
+    let ticket = open_under(&fake, MEMBER_A_ID, general, "Billing").await;
+    let kept = open_under(&fake, SUPPORT_ID, general, "Billing").await;
+    assert!(!fake.can_see(MEMBER_B_ID, ticket), "not in the team yet");
+
+    // Given the topic's role, member B joins both of its open threads.
+    fake.give_role(MEMBER_B_ID, billing_team);
+    let in_both = || {
+        let members = [fake.thread_members(ticket), fake.thread_members(kept)];
+        async move {
+            members
+                .iter()
+                .all(|m| m.contains(&MEMBER_B_ID))
+                .then_some(())
+        }
+    };
+    eventually(
+        "member b in both Billing threads",
+        Duration::from_secs(15),
+        in_both,
+    )
+    .await;
+    assert!(fake.can_see(MEMBER_B_ID, ticket) && fake.can_see(MEMBER_B_ID, kept));
+    let added = member_b(&fake, ticket_members::ADD_NAME, kept).await;
+    assert!(added.contains("can now see"), "{added}");
+
+    // Without the role, they leave the thread the role gave them, and stay where
+    // `/ticket-add` put them.
+    fake.take_role(MEMBER_B_ID, billing_team);
+    let left = || {
+        let members = fake.thread_members(ticket);
+        async move { (!members.contains(&MEMBER_B_ID)).then_some(members) }
+    };
+    let members = eventually("member b out of the ticket", Duration::from_secs(15), left).await;
+    assert_eq!(members, [BOT_ID, MEMBER_A_ID], "the owner stays");
+    assert!(!fake.can_see(MEMBER_B_ID, ticket));
+    assert!(
+        fake.thread_members(kept).contains(&MEMBER_B_ID),
+        "/ticket-add gave it"
+    );
+    assert!(fake.can_see(MEMBER_B_ID, kept));
+    let logs = bot.logs();
+    let followed = logs
+        .lines()
+        .filter(|l| l.contains("ticket threads follow a change of a topic's Support role"))
+        .collect::<Vec<_>>();
+    assert_eq!(followed.len(), 2, "{logs}");
+    assert!(
+        followed[0].contains("joined=2") && followed[1].contains("left=1"),
+        "{followed:?}"
+    );
+    bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }
