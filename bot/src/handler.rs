@@ -3,8 +3,8 @@
 //! relay's catch-up when the guild becomes available (after every connect; the auto-close
 //! sweeps of that guild wait for the catch-up), stops a guild's sweeps when the bot leaves it
 //! or it becomes unavailable, and routes interactions, messages, channel (and thread)
-//! deletions and members' role changes (with the Server Members intent). It owns the relay and the tickets, built before the gateway connects, so every
-//! event finds them.
+//! deletions and members' role changes (with the Server Members intent). It owns the relay
+//! and the tickets, built before the gateway connects, so every event finds them.
 //!
 //! With several shards, each shard's session has its own collector, and only the guilds of this
 //! process's shards ([`ShardPlan::holds`]) get adoption, catch-up and sweeps here.
