@@ -110,6 +110,9 @@ impl EventHandler for Handler {
         self.tickets.adopt(&guild).await;
         let caught_up = self.relay.catch_up(guild.id);
         self.tickets.sweep_after(guild.id, caught_up);
+        // A topic's role taken away while the bot was away takes its holder out of the
+        // topic's threads now.
+        self.tickets.check_teams(guild.id).await;
     }
 
     async fn guild_delete(&self, _ctx: Context, guild: UnavailableGuild, _full: Option<Guild>) {
@@ -144,22 +147,17 @@ impl EventHandler for Handler {
     async fn guild_member_update(
         &self,
         _ctx: Context,
-        old: Option<Member>,
+        _old: Option<Member>,
         _new: Option<Member>,
         event: GuildMemberUpdateEvent,
     ) {
         if !self.plan.holds(event.guild_id) {
             return;
         }
-        // The member as the cache knew them, if it did: their roles before this change.
-        let before = old.map(|member| member.roles);
+        // Their roles now, compared with the tickets' records: the cache's `old` is often
+        // absent (large guilds list few members) and never survives a restart.
         self.tickets
-            .member_roles_changed(
-                event.guild_id,
-                event.user.id,
-                before.as_deref(),
-                &event.roles,
-            )
+            .member_roles_changed(event.guild_id, event.user.id, &event.roles)
             .await;
     }
 

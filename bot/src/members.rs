@@ -1,9 +1,11 @@
 //! Guild members as the REST API knows them, for what the gateway does not say: a message read
 //! over REST (catch-up, history, transcripts) carries no member, and Discord sends a bot no
-//! member list of a large guild without the privileged GUILD_MEMBERS intent (which this bot
-//! does not ask for). So the roles of such a message's author, and whether a user is a member
-//! at all, are asked of `GET /guilds/{id}/members/{user}` and kept for [`KEPT_FOR`] in a
-//! bounded cache: a ticket's few authors cost a call every ten minutes, not one per message.
+//! member list of a large guild (with the privileged GUILD_MEMBERS intent, which the bot asks
+//! for only when its application has it, only their changes). So the roles of such a
+//! message's author, and whether a user is a member at all, are asked of
+//! `GET /guilds/{id}/members/{user}` and kept for [`KEPT_FOR`] in a bounded cache: a ticket's
+//! few authors cost a call every ten minutes, not one per message. A change the gateway tells
+//! (GUILD_MEMBER_UPDATE) replaces what the cache holds at once.
 
 use std::{
     collections::HashMap,
@@ -80,6 +82,11 @@ impl Members {
                 Vec::new()
             }
         }
+    }
+
+    /// `user` of `guild` has the roles `roles` now, as the gateway said.
+    pub fn update(&self, guild: GuildId, user: UserId, roles: Vec<RoleId>) {
+        self.remember(guild, user, Membership::Member(roles), Instant::now());
     }
 
     fn remember(&self, guild: GuildId, user: UserId, membership: Membership, now: Instant) {

@@ -393,6 +393,10 @@ pub struct TicketEntry {
     /// in thread mode they stay in its thread when they lose its topic's Support role.
     #[serde(default)]
     pub added: Vec<UserId>,
+    /// The members of its topic's own Support role the bot put in its thread (thread mode):
+    /// they leave it when they lose the role.
+    #[serde(default)]
+    pub team: Vec<UserId>,
 }
 
 impl TicketEntry {
@@ -426,6 +430,7 @@ impl TicketEntry {
             topic_id: None,
             form: Vec::new(),
             added: Vec::new(),
+            team: Vec::new(),
         }
     }
 

@@ -156,6 +156,8 @@ pub fn next_entry(closed_channel: ChannelId, closed: &TicketEntry, now: Timestam
         topic_id: closed.topic_id,
         form: closed.form.clone(),
         added: closed.added.clone(),
+        // A reopened thread keeps its members; a new channel or thread makes its own team.
+        team: closed.team.clone(),
         ..TicketEntry::opened(closed.guild_id, closed.owner_id, now)
     }
 }

@@ -133,8 +133,14 @@ impl Tickets {
                 Some(role) => self.topic_team(guild_id, role).await,
                 None => Vec::new(),
             };
-            self.create_ticket_thread(parent, user_id, members, &team)
-                .await?
+            let thread = self
+                .create_ticket_thread(parent, user_id, members, &team)
+                .await?;
+            entry.team = team
+                .into_iter()
+                .filter(|m| *m != user_id && !members.contains(m))
+                .collect();
+            thread
         } else {
             let mut overwrites =
                 ticket_overwrites(guild_id, user_id, setup.support_role_id, self.bot_id());

@@ -1,95 +1,119 @@
 //! Thread mode follows a topic's own Support role as it changes: a member who is given the
-//! role joins the topic's open ticket threads, and one who loses it leaves them, unless the
-//! ticket is theirs or `/ticket-add` gave it to them. (In channel mode the role's overwrite does
-//! this by itself.) Discord tells the bot of role changes (GUILD_MEMBER_UPDATE) only with the
-//! Server Members intent, which the bot asks for when its application has it.
+//! role joins the topic's open ticket threads, and one who loses it leaves the threads the role
+//! put them in ([`TicketEntry::team`]), though not a ticket of their own or one `/ticket-add`
+//! gave them. (In channel mode the role's overwrite does this by itself.) Each change compares
+//! the member's roles now with what the tickets record; when a guild becomes available (after
+//! every connect), the recorded members' roles are read again, so that a role taken away while
+//! the bot was away takes its holder out too. Discord tells the bot of role changes
+//! (GUILD_MEMBER_UPDATE) only with the Server Members intent, which the bot asks for when its
+//! application has it.
 
 use serenity::all::{GuildId, RoleId, UserId};
 
 use super::Tickets;
-use crate::registry::{GuildEntry, TicketEntry};
+use crate::{
+    guild::refusal::is_unknown,
+    members::Membership,
+    registry::{GuildEntry, TicketEntry},
+};
 
-/// The topics, by ID, whose own Support role a member was given or lost.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct TeamMoves {
-    joined: Vec<u32>,
-    left: Vec<u32>,
-}
-
-impl TeamMoves {
-    /// What a change of a member's roles from `old` to `new` means for `guild`'s topics. When
-    /// `old` is unknown (the member was not cached), every topic role they have counts as
-    /// given (joining a thread twice changes nothing) and none as lost.
-    fn of(guild: &GuildEntry, old: Option<&[RoleId]>, new: &[RoleId]) -> Self {
-        let had = |role: RoleId| old.is_some_and(|roles| roles.contains(&role));
-        let mut moves = Self::default();
-        for topic in &guild.topics {
-            let Some(role) = guild.own_role(topic) else {
-                continue;
-            };
-            match (had(role), new.contains(&role)) {
-                (false, true) => moves.joined.push(topic.id),
-                (true, false) => moves.left.push(topic.id),
-                _ => {}
-            }
-        }
-        moves
+/// Whether `member`, whose roles are `roles`, joins (`true`) or leaves (`false`) `ticket`'s
+/// thread, if either: only an open thread ticket whose topic has a role of its own, never
+/// for its owner or for someone `/ticket-add` gave it to.
+fn team_move(
+    guild: &GuildEntry,
+    ticket: &TicketEntry,
+    member: UserId,
+    roles: &[RoleId],
+) -> Option<bool> {
+    if !ticket.thread
+        || !ticket.is_open()
+        || member == ticket.owner_id
+        || ticket.added.contains(&member)
+    {
+        return None;
     }
-
-    fn is_empty(&self) -> bool {
-        self.joined.is_empty() && self.left.is_empty()
-    }
-
-    /// Whether `member` joins (`true`) or leaves (`false`) `ticket`'s thread, if either: only
-    /// an open thread ticket of one of the topics, never its owner, and never someone
-    /// `/ticket-add` gave it to.
-    fn in_ticket(&self, ticket: &TicketEntry, member: UserId) -> Option<bool> {
-        if !ticket.thread || !ticket.is_open() || member == ticket.owner_id {
-            return None;
-        }
-        let topic = ticket.topic_id?;
-        if self.joined.contains(&topic) {
-            Some(true)
-        } else if self.left.contains(&topic) && !ticket.added.contains(&member) {
-            Some(false)
-        } else {
-            None
-        }
+    let role = guild.own_role(guild.topic(ticket.topic_id?)?)?;
+    match (roles.contains(&role), ticket.team.contains(&member)) {
+        (true, false) => Some(true),
+        (false, true) => Some(false),
+        _ => None,
     }
 }
 
 impl Tickets {
-    /// `member` of `guild` has the roles `new` now (`old` before, when known): they join or
-    /// leave the open ticket threads of the topics whose own Support role they were given or
-    /// lost.
-    pub async fn member_roles_changed(
-        &self,
-        guild: GuildId,
-        member: UserId,
-        old: Option<&[RoleId]>,
-        new: &[RoleId],
-    ) {
+    /// `member` of `guild` has the roles `roles` now: they join the open ticket threads of
+    /// the topics whose own Support role they have, and leave those it had put them in.
+    pub async fn member_roles_changed(&self, guild: GuildId, member: UserId, roles: &[RoleId]) {
         if member == self.bot_id() {
             return;
         }
+        self.inner.members.update(guild, member, roles.to_vec());
+        self.follow_roles(guild, member, roles).await;
+    }
+
+    /// The members the open ticket threads of `guild` record as their topics' teams, checked
+    /// against their roles now (a role taken away while the bot was not connected); one who
+    /// left the server counts as having none.
+    pub async fn check_teams(&self, guild: GuildId) {
+        let mut team: Vec<UserId> = self
+            .registry()
+            .open_tickets(Some(guild))
+            .into_iter()
+            .filter(|(_, t)| t.thread)
+            .flat_map(|(_, t)| t.team)
+            .collect();
+        team.sort_unstable();
+        team.dedup();
+        for member in team {
+            let roles = match self.inner.members.lookup(guild, member).await {
+                Ok(Membership::Member(roles)) => roles,
+                Ok(Membership::NotMember) => Vec::new(),
+                Err(err) => {
+                    tracing::warn!(error = %err, guild_id = %guild, member_id = %member, "cannot check a ticket thread's team member's roles");
+                    continue;
+                }
+            };
+            self.follow_roles(guild, member, &roles).await;
+        }
+    }
+
+    /// [`Tickets::member_roles_changed`] on the tickets.
+    async fn follow_roles(&self, guild: GuildId, member: UserId, roles: &[RoleId]) {
         let Some(entry) = self.registry().guild(guild) else {
             return;
         };
-        let moves = TeamMoves::of(&entry, old, new);
-        if moves.is_empty() {
-            return;
-        }
         let (mut joined, mut left) = (0_u32, 0_u32);
         for (channel, ticket) in self.registry().open_tickets(Some(guild)) {
-            let Some(adding) = moves.in_ticket(&ticket, member) else {
+            let Some(adding) = team_move(&entry, &ticket, member, roles) else {
                 continue;
             };
             match self.grant(channel, &ticket, member, adding).await {
-                Ok(()) if adding => joined += 1,
-                Ok(()) => left += 1,
+                Ok(()) => {}
+                // Out already (Discord takes who leaves the server out of its threads).
+                Err(err) if !adding && is_unknown(&err) => {}
                 Err(err) => {
                     tracing::warn!(error = %err, channel_id = %channel, member_id = %member, adding, "cannot follow a topic's Support role in its ticket thread");
+                    continue;
                 }
+            }
+            if adding {
+                joined += 1;
+            } else {
+                left += 1;
+            }
+            let recorded = self
+                .registry()
+                .update_ticket(channel, |t| {
+                    t.team.retain(|m| *m != member);
+                    if adding {
+                        t.team.push(member);
+                    }
+                    true
+                })
+                .await;
+            if let Err(err) = recorded {
+                tracing::warn!(error = %err, channel_id = %channel, member_id = %member, "cannot record the ticket thread's team");
             }
         }
         if joined + left > 0 {
@@ -106,71 +130,33 @@ mod tests {
     use crate::registry::{TicketStatus, Topic};
 
     const BILLING: u32 = 1;
-    const REFUNDS: u32 = 2;
-    const GENERAL: u32 = 3;
+    const GENERAL: u32 = 2;
+    const BILLING_TEAM: u64 = 10;
+    const SUPPORT: u64 = 5;
 
-    fn role(id: u64) -> RoleId {
-        RoleId::new(id)
-    }
-
-    /// Billing and Refunds have their own roles (10, 20); General has the guild's Support
-    /// role (5), which sees every ticket anyway.
+    /// Billing has its own role; General has the guild's Support role, which sees every
+    /// ticket anyway.
     fn guild() -> GuildEntry {
         let mut guild: GuildEntry =
             serde_json::from_str(r#"{"category_id":"1","support_role_id":"5"}"#).unwrap();
-        let topic = |id, name: &str, role_id| Topic {
+        let topic = |id, name: &str, role| Topic {
             id,
             name: name.to_owned(),
             description: None,
-            support_role_id: Some(role(role_id)),
+            support_role_id: Some(RoleId::new(role)),
             emoji: None,
             questions: Vec::new(),
         };
         guild.topics = vec![
-            topic(BILLING, "Billing", 10),
-            topic(REFUNDS, "Refunds", 20),
-            topic(GENERAL, "General", 5),
+            topic(BILLING, "Billing", BILLING_TEAM),
+            topic(GENERAL, "General", SUPPORT),
         ];
         guild
     }
 
-    fn moves(old: Option<&[u64]>, new: &[u64]) -> TeamMoves {
-        let roles = |ids: &[u64]| ids.iter().copied().map(role).collect::<Vec<_>>();
-        let old = old.map(roles);
-        TeamMoves::of(&guild(), old.as_deref(), &roles(new))
-    }
-
     #[test]
-    fn a_topics_own_role_given_or_lost_moves_its_member_and_the_guilds_support_role_does_not() {
-        assert_eq!(
-            moves(Some(&[20]), &[10, 5]),
-            TeamMoves {
-                joined: vec![BILLING],
-                left: vec![REFUNDS],
-            }
-        );
-        assert!(
-            moves(Some(&[10]), &[10, 99]).is_empty(),
-            "no topic role changed"
-        );
-        assert!(
-            moves(Some(&[]), &[5]).is_empty(),
-            "the guild's Support role"
-        );
-        assert_eq!(
-            moves(None, &[10, 20]),
-            TeamMoves {
-                joined: vec![BILLING, REFUNDS],
-                left: vec![],
-            },
-            "roles before unknown: every topic role they have joins, none leaves"
-        );
-    }
-
-    #[test]
-    fn only_open_thread_tickets_of_the_topic_move_and_never_their_owner_or_who_was_added() {
-        let owner = UserId::new(7);
-        let staff = UserId::new(8);
+    fn a_topics_own_role_joins_its_open_threads_and_losing_it_leaves_only_what_it_gave() {
+        let (owner, staff) = (UserId::new(7), UserId::new(8));
         let opened = Timestamp::from_unix_timestamp(1_767_225_600).unwrap();
         let ticket = |topic, thread| TicketEntry {
             topic_id: Some(topic),
@@ -178,27 +164,48 @@ mod tests {
             ..TicketEntry::opened(GuildId::new(3), owner, opened)
         };
         let billing = ticket(BILLING, true);
-        let given = moves(Some(&[]), &[10]);
-        let lost = moves(Some(&[10]), &[]);
+        let in_team = TicketEntry {
+            team: vec![staff],
+            ..billing.clone()
+        };
+        let has = [RoleId::new(BILLING_TEAM)];
+        let lacks = [RoleId::new(99)];
+        let moved =
+            |t: &TicketEntry, member, roles: &[RoleId]| team_move(&guild(), t, member, roles);
 
-        assert_eq!(given.in_ticket(&billing, staff), Some(true));
-        assert_eq!(lost.in_ticket(&billing, staff), Some(false));
-        assert_eq!(given.in_ticket(&ticket(REFUNDS, true), staff), None);
+        assert_eq!(moved(&billing, staff, &has), Some(true));
+        assert_eq!(moved(&in_team, staff, &has), None, "already in");
+        assert_eq!(moved(&in_team, staff, &lacks), Some(false));
         assert_eq!(
-            given.in_ticket(&ticket(BILLING, false), staff),
+            moved(&billing, staff, &lacks),
+            None,
+            "the role never put them in"
+        );
+        assert_eq!(
+            moved(&billing, owner, &has),
+            None,
+            "the owner is in it anyway"
+        );
+        let added = TicketEntry {
+            added: vec![staff],
+            ..in_team.clone()
+        };
+        assert_eq!(moved(&added, staff, &lacks), None, "/ticket-add gave it");
+        assert_eq!(
+            moved(&ticket(BILLING, false), staff, &has),
             None,
             "a channel"
         );
-        assert_eq!(lost.in_ticket(&billing, owner), None, "the owner stays");
-        let added = TicketEntry {
-            added: vec![staff],
-            ..billing.clone()
-        };
-        assert_eq!(lost.in_ticket(&added, staff), None, "/ticket-add gave it");
+        let support = [RoleId::new(SUPPORT)];
+        assert_eq!(
+            moved(&ticket(GENERAL, true), staff, &support),
+            None,
+            "the guild's Support role sees every thread by Manage Threads"
+        );
         let closing = TicketEntry {
             status: TicketStatus::Closing,
             ..billing
         };
-        assert_eq!(given.in_ticket(&closing, staff), None, "no longer open");
+        assert_eq!(moved(&closing, staff, &has), None, "no longer open");
     }
 }

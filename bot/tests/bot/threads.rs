@@ -385,24 +385,20 @@ async fn in_thread_mode_a_topics_role_given_later_joins_its_open_threads_and_tak
     let ticket = open_under(&fake, MEMBER_A_ID, general, "Billing").await;
     let kept = open_under(&fake, SUPPORT_ID, general, "Billing").await;
     assert!(!fake.can_see(MEMBER_B_ID, ticket), "not in the team yet");
+    let b_in = |thread| {
+        let members = fake.thread_members(thread);
+        async move { members.contains(&MEMBER_B_ID).then_some(()) }
+    };
+    let b_out = |thread| {
+        let members = fake.thread_members(thread);
+        async move { (!members.contains(&MEMBER_B_ID)).then_some(members) }
+    };
+    let wait = Duration::from_secs(15);
 
     // Given the topic's role, member B joins both of its open threads.
     fake.give_role(MEMBER_B_ID, billing_team);
-    let in_both = || {
-        let members = [fake.thread_members(ticket), fake.thread_members(kept)];
-        async move {
-            members
-                .iter()
-                .all(|m| m.contains(&MEMBER_B_ID))
-                .then_some(())
-        }
-    };
-    eventually(
-        "member b in both Billing threads",
-        Duration::from_secs(15),
-        in_both,
-    )
-    .await;
+    eventually("member b in the ticket", wait, || b_in(ticket)).await;
+    eventually("member b in the other ticket", wait, || b_in(kept)).await;
     assert!(fake.can_see(MEMBER_B_ID, ticket) && fake.can_see(MEMBER_B_ID, kept));
     let added = member_b(&fake, ticket_members::ADD_NAME, kept).await;
     assert!(added.contains("can now see"), "{added}");
@@ -410,28 +406,43 @@ async fn in_thread_mode_a_topics_role_given_later_joins_its_open_threads_and_tak
     // Without the role, they leave the thread the role gave them, and stay where
     // `/ticket-add` put them.
     fake.take_role(MEMBER_B_ID, billing_team);
-    let left = || {
-        let members = fake.thread_members(ticket);
-        async move { (!members.contains(&MEMBER_B_ID)).then_some(members) }
-    };
-    let members = eventually("member b out of the ticket", Duration::from_secs(15), left).await;
+    let members = eventually("member b out of the ticket", wait, || b_out(ticket)).await;
     assert_eq!(members, [BOT_ID, MEMBER_A_ID], "the owner stays");
     assert!(!fake.can_see(MEMBER_B_ID, ticket));
-    assert!(
-        fake.thread_members(kept).contains(&MEMBER_B_ID),
-        "/ticket-add gave it"
-    );
-    assert!(fake.can_see(MEMBER_B_ID, kept));
+    assert!(fake.can_see(MEMBER_B_ID, kept), "/ticket-add gave it");
+    let entry = stored(&bot, kept).await.unwrap();
+    assert_eq!(entry["added"], serde_json::json!([MEMBER_B_ID.to_string()]));
+
+    // Given it again, then taken away while the bot is not connected: the next start reads
+    // the recorded team's roles and takes them out.
+    fake.give_role(MEMBER_B_ID, billing_team);
+    eventually("member b back in the ticket", wait, || b_in(ticket)).await;
+    let entry = stored(&bot, ticket).await.unwrap();
+    assert_eq!(entry["team"], serde_json::json!([MEMBER_B_ID.to_string()]));
     let logs = bot.logs();
-    let followed = logs
+    let followed: Vec<&str> = logs
         .lines()
         .filter(|l| l.contains("ticket threads follow a change of a topic's Support role"))
-        .collect::<Vec<_>>();
-    assert_eq!(followed.len(), 2, "{logs}");
-    assert!(
-        followed[0].contains("joined=2") && followed[1].contains("left=1"),
-        "{followed:?}"
-    );
+        .collect();
+    assert_eq!(followed.len(), 3, "{logs}");
+    for (line, counts) in
+        followed
+            .iter()
+            .zip(["joined=2 left=0", "joined=0 left=1", "joined=1 left=0"])
+    {
+        assert!(
+            line.starts_with("[BOT] INFO") && line.contains(counts),
+            "{line}"
+        );
+    }
+    bot.assert_no_errors_or_warnings();
+    let (outcome, nats, _) = bot.stop().await;
+    outcome.expect("clean shutdown");
+    fake.take_role(MEMBER_B_ID, billing_team);
+    let bot = spawn_bot_with_vars(fake.clone(), nats, &[]).await;
+    let members = eventually("member b out after the restart", wait, || b_out(ticket)).await;
+    assert_eq!(members, [BOT_ID, MEMBER_A_ID]);
+    assert!(fake.thread_members(kept).contains(&MEMBER_B_ID));
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }
