@@ -20,6 +20,8 @@ pub const INVALID_FORM_BODY: isize = 50_035;
 pub const CATEGORY_FULL: &str = "CHANNEL_PARENT_MAX_CHANNELS";
 /// "Cannot send messages to this user": they accept no DMs from the bot.
 pub const CANNOT_DM: isize = 50_007;
+/// "Thread is archived": its members cannot change until it is unarchived.
+pub const THREAD_ARCHIVED: isize = 50_083;
 /// "Interaction has already been acknowledged": another process of the bot (on the same
 /// shard during a rolling deploy) answered it first.
 pub const ALREADY_ANSWERED: isize = 40_060;

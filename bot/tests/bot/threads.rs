@@ -413,10 +413,16 @@ async fn in_thread_mode_a_topics_role_given_later_joins_its_open_threads_and_tak
     let entry = stored(&bot, kept).await.unwrap();
     assert_eq!(entry["added"], serde_json::json!([MEMBER_B_ID.to_string()]));
 
-    // Given it again, then taken away while the bot is not connected: the next start reads
-    // the recorded team's roles and takes them out.
+    // Discord archives the idle thread, whose members then cannot change: giving the role
+    // again unarchives it for B and archives it again.
+    assert!(fake.archive_thread(ticket, false));
     fake.give_role(MEMBER_B_ID, billing_team);
     eventually("member b back in the ticket", wait, || b_in(ticket)).await;
+    let archived = || {
+        let found = thread(&fake, ticket).filter(|t| t["thread_metadata"]["archived"] == true);
+        async move { found }
+    };
+    eventually("the thread archived again", wait, archived).await;
     let entry = stored(&bot, ticket).await.unwrap();
     assert_eq!(entry["team"], serde_json::json!([MEMBER_B_ID.to_string()]));
     let logs = bot.logs();
@@ -436,6 +442,9 @@ async fn in_thread_mode_a_topics_role_given_later_joins_its_open_threads_and_tak
         );
     }
     bot.assert_no_errors_or_warnings();
+
+    // Taken away while the bot is not connected: the next start reads the roles of the team
+    // its tickets record, and takes B out of the (still archived) thread.
     let (outcome, nats, _) = bot.stop().await;
     outcome.expect("clean shutdown");
     fake.take_role(MEMBER_B_ID, billing_team);
@@ -443,6 +452,7 @@ async fn in_thread_mode_a_topics_role_given_later_joins_its_open_threads_and_tak
     let members = eventually("member b out after the restart", wait, || b_out(ticket)).await;
     assert_eq!(members, [BOT_ID, MEMBER_A_ID]);
     assert!(fake.thread_members(kept).contains(&MEMBER_B_ID));
+    eventually("the thread archived again", wait, archived).await;
     bot.assert_no_errors_or_warnings();
     bot.shutdown().await.unwrap();
 }
