@@ -8,11 +8,11 @@
 //! (GUILD_MEMBER_UPDATE) only with the Server Members intent, which the bot asks for when its
 //! application has it.
 
-use serenity::all::{ChannelId, EditThread, GuildId, RoleId, UserId};
+use serenity::all::{GuildId, RoleId, UserId};
 
 use super::Tickets;
 use crate::{
-    guild::refusal::{code, is_unknown, THREAD_ARCHIVED},
+    guild::refusal::is_unknown,
     members::Membership,
     registry::{GuildEntry, TicketEntry},
 };
@@ -78,35 +78,6 @@ impl Tickets {
         }
     }
 
-    /// Adds `member` to the ticket thread `channel` or takes them out. A thread Discord
-    /// archived while the ticket was idle takes no such change: it is unarchived for it, and
-    /// archived again, as Discord left it.
-    async fn move_in_thread(
-        &self,
-        channel: ChannelId,
-        ticket: &TicketEntry,
-        member: UserId,
-        adding: bool,
-    ) -> serenity::Result<()> {
-        match self.grant(channel, ticket, member, adding).await {
-            Err(err) if code(&err) == Some(THREAD_ARCHIVED) => {
-                let http = self.http();
-                channel
-                    .edit_thread(http, EditThread::new().archived(false))
-                    .await?;
-                let moved = self.grant(channel, ticket, member, adding).await;
-                if let Err(err) = channel
-                    .edit_thread(http, EditThread::new().archived(true))
-                    .await
-                {
-                    tracing::warn!(error = %err, channel_id = %channel, "cannot archive the idle ticket thread again");
-                }
-                moved
-            }
-            other => other,
-        }
-    }
-
     /// [`Tickets::member_roles_changed`] on the tickets.
     async fn follow_roles(&self, guild: GuildId, member: UserId, roles: &[RoleId]) {
         let Some(entry) = self.registry().guild(guild) else {
@@ -117,7 +88,7 @@ impl Tickets {
             let Some(adding) = team_move(&entry, &ticket, member, roles) else {
                 continue;
             };
-            match self.move_in_thread(channel, &ticket, member, adding).await {
+            match self.grant(channel, &ticket, member, adding).await {
                 Ok(()) => {}
                 // Out already (Discord takes who leaves the server out of its threads).
                 Err(err) if !adding && is_unknown(&err) => {}

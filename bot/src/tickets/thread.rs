@@ -18,7 +18,11 @@ use serenity::all::{
 
 use super::{open::close_buttons, ReopenError, Reopening, Tickets};
 use crate::{
-    guild::{overwrites::member_overwrite, refusal::Refusal, ticket_channel_name},
+    guild::{
+        overwrites::member_overwrite,
+        refusal::{code, Refusal, THREAD_ARCHIVED},
+        ticket_channel_name,
+    },
     registry::{TicketEntry, TicketStatus},
     reopen::{self, Refused},
 };
@@ -223,19 +227,63 @@ impl Tickets {
         member: UserId,
         adding: bool,
     ) -> serenity::Result<()> {
+        if ticket.thread {
+            self.change_thread_member(channel, member, adding).await
+        } else {
+            self.change_overwrite(channel, member, adding).await
+        }
+    }
+
+    /// Adds `member` to `thread` or takes them out. A thread Discord archived while the ticket
+    /// was idle takes no such change (50083): it is unarchived for it, and archived again, as
+    /// Discord left it.
+    async fn change_thread_member(
+        &self,
+        thread: ChannelId,
+        member: UserId,
+        adding: bool,
+    ) -> serenity::Result<()> {
         let http = self.http();
-        match (ticket.thread, adding) {
-            (true, true) => channel.add_thread_member(http, member).await,
-            (true, false) => channel.remove_thread_member(http, member).await,
-            (false, true) => {
-                channel
-                    .create_permission(http, member_overwrite(member))
+        let change = || async move {
+            if adding {
+                thread.add_thread_member(http, member).await
+            } else {
+                thread.remove_thread_member(http, member).await
+            }
+        };
+        match change().await {
+            Err(err) if code(&err) == Some(THREAD_ARCHIVED) => {
+                thread
+                    .edit_thread(http, EditThread::new().archived(false))
+                    .await?;
+                let changed = change().await;
+                if let Err(err) = thread
+                    .edit_thread(http, EditThread::new().archived(true))
                     .await
+                {
+                    tracing::warn!(error = %err, channel_id = %thread, "cannot archive the idle ticket thread again");
+                }
+                changed
             }
-            (false, false) => {
-                let kind = PermissionOverwriteType::Member(member);
-                channel.delete_permission(http, kind).await
-            }
+            other => other,
+        }
+    }
+
+    /// Gives `member` a member overwrite on `channel`, or deletes it.
+    async fn change_overwrite(
+        &self,
+        channel: ChannelId,
+        member: UserId,
+        adding: bool,
+    ) -> serenity::Result<()> {
+        let http = self.http();
+        if adding {
+            channel
+                .create_permission(http, member_overwrite(member))
+                .await
+        } else {
+            let kind = PermissionOverwriteType::Member(member);
+            channel.delete_permission(http, kind).await
         }
     }
 
