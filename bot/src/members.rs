@@ -1,7 +1,7 @@
 //! Guild members as the REST API knows them, for what the gateway does not say: a message read
 //! over REST (catch-up, history, transcripts) carries no member, and Discord sends a bot no
-//! member list of a large guild (with the privileged GUILD_MEMBERS intent, which the bot asks
-//! for only when its application has it, only their changes). So the roles of such a
+//! member list of a large guild (with the privileged GUILD_MEMBERS intent, asked for only when
+//! the application has it, members' changes arrive, not the list). So the roles of such a
 //! message's author, and whether a user is a member at all, are asked of
 //! `GET /guilds/{id}/members/{user}` and kept for [`KEPT_FOR`] in a bounded cache: a ticket's
 //! few authors cost a call every ten minutes, not one per message. A change the gateway tells
