@@ -482,6 +482,18 @@ impl TicketEntry {
     }
 }
 
+/// Puts `member` on a ticket's list of members (`added`, `team`) or takes them off it (each
+/// listed once, in the order they came); whether the list changed.
+pub fn set_listed(list: &mut Vec<UserId>, member: UserId, listed: bool) -> bool {
+    let was = list.contains(&member);
+    if was && !listed {
+        list.retain(|m| *m != member);
+    } else if !was && listed {
+        list.push(member);
+    }
+    was != listed
+}
+
 /// What "Talk to a human" did to a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HumanRequest {
@@ -1370,6 +1382,19 @@ mod tests {
             },
             "what this version records reads as nothing recorded"
         );
+    }
+
+    #[test]
+    fn a_member_is_listed_once_and_taking_them_off_twice_changes_nothing() {
+        let (a, b) = (UserId::new(1), UserId::new(2));
+        let mut list = Vec::new();
+        assert!(set_listed(&mut list, a, true));
+        assert!(set_listed(&mut list, b, true));
+        assert!(!set_listed(&mut list, a, true), "listed already");
+        assert_eq!(list, [a, b]);
+        assert!(set_listed(&mut list, a, false));
+        assert!(!set_listed(&mut list, a, false));
+        assert_eq!(list, [b]);
     }
 
     #[test]

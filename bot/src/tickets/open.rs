@@ -129,17 +129,16 @@ impl Tickets {
             .and_then(|topic| setup.own_role(topic));
         let channel = if let Some(parent) = setup.thread_parent() {
             entry.thread = true;
-            let team = match own_role {
+            let mut team = match own_role {
                 Some(role) => self.topic_team(guild_id, role).await,
                 None => Vec::new(),
             };
+            // Who is in it anyway is no part of what the role gave.
+            team.retain(|m| *m != user_id && !members.contains(m));
             let thread = self
                 .create_ticket_thread(parent, user_id, members, &team)
                 .await?;
-            entry.team = team
-                .into_iter()
-                .filter(|m| *m != user_id && !members.contains(m))
-                .collect();
+            entry.team = team;
             thread
         } else {
             let mut overwrites =

@@ -14,7 +14,7 @@ use super::Tickets;
 use crate::{
     guild::refusal::is_unknown,
     members::Membership,
-    registry::{GuildEntry, TicketEntry},
+    registry::{set_listed, GuildEntry, TicketEntry},
 };
 
 /// Whether `member`, whose roles are `roles`, joins (`true`) or leaves (`false`) `ticket`'s
@@ -104,13 +104,7 @@ impl Tickets {
             }
             let recorded = self
                 .registry()
-                .update_ticket(channel, |t| {
-                    t.team.retain(|m| *m != member);
-                    if adding {
-                        t.team.push(member);
-                    }
-                    true
-                })
+                .update_ticket(channel, |t| set_listed(&mut t.team, member, adding))
                 .await;
             if let Err(err) = recorded {
                 tracing::warn!(error = %err, channel_id = %channel, member_id = %member, "cannot record the ticket thread's team");

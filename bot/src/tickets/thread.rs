@@ -23,7 +23,7 @@ use crate::{
         refusal::{code, Refusal, THREAD_ARCHIVED},
         ticket_channel_name,
     },
-    registry::{TicketEntry, TicketStatus},
+    registry::{set_listed, TicketEntry, TicketStatus},
     reopen::{self, Refused},
 };
 
@@ -148,7 +148,8 @@ impl Tickets {
     }
 
     /// Makes `owner`'s ticket thread in `parent` and adds the owner, `members` and `team` (a
-    /// topic's Support role) to it. A thread its owner cannot be added to is removed again.
+    /// topic's Support role, neither the owner nor one of `members`) to it. A thread its owner
+    /// cannot be added to is removed again.
     pub(super) async fn create_ticket_thread(
         &self,
         parent: ChannelId,
@@ -175,8 +176,7 @@ impl Tickets {
                 tracing::warn!(error = %err, channel_id = %thread, member_id = %member, "cannot add an earlier member to the ticket thread");
             }
         }
-        let staff = team.iter().filter(|m| **m != owner && !members.contains(m));
-        for member in staff {
+        for member in team {
             if let Err(err) = thread.add_thread_member(self.http(), *member).await {
                 tracing::warn!(error = %err, channel_id = %thread, member_id = %member, "cannot add a member of the topic's Support role to the ticket thread");
             }
@@ -204,14 +204,7 @@ impl Tickets {
         self.grant(channel, ticket, member, adding).await?;
         let recorded = self
             .registry()
-            .update_ticket(channel, |t| {
-                let had = t.added.contains(&member);
-                t.added.retain(|m| *m != member);
-                if adding {
-                    t.added.push(member);
-                }
-                had != adding
-            })
+            .update_ticket(channel, |t| set_listed(&mut t.added, member, adding))
             .await;
         if let Err(err) = recorded {
             tracing::warn!(error = %err, channel_id = %channel, member_id = %member, "cannot record who was added to the ticket");

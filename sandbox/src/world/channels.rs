@@ -1,9 +1,9 @@
 //! Actions on channels and roles: made by an administrator (silently, as a test arranges a
 //! guild) or by the bot (checked against Discord's limits and the bot's permissions, then told
 //! to it over the gateway, as Discord does), changed, deleted; DMs opened; typing shown;
-//! members and their roles listed and changed. A
-//! thread is a channel too: changing or deleting one is told as THREAD_UPDATE or THREAD_DELETE
-//! (the rest of threads is in [`crate::world::threads`]).
+//! members and their roles listed and changed. A thread is a channel too: changing or deleting
+//! one is told as THREAD_UPDATE or THREAD_DELETE (the rest of threads is in
+//! [`crate::world::threads`]).
 
 use std::time::Instant;
 
@@ -14,6 +14,7 @@ use crate::{
         event::{Event, MemberUpdate, RoleCreate, RoleDelete, ThreadDelete},
         ids::BOT_ID,
         limits::{CATEGORY_LIMIT, GUILD_CHANNEL_LIMIT, TYPING_LASTS},
+        member::Member,
         query::MembersQuery,
         role::{NewRole, Role},
         user::persona_by_id,
@@ -270,11 +271,7 @@ impl World {
     /// `GET /guilds/{id}/members`: a page of the personas' member objects, by user ID; Missing
     /// Access (403, 50001) when the bot's application lacks the Server Members intent, as
     /// Discord answers.
-    pub fn list_members(
-        &self,
-        guild: u64,
-        query: MembersQuery,
-    ) -> Result<Vec<crate::model::member::Member>, ApiError> {
+    pub fn list_members(&self, guild: u64, query: MembersQuery) -> Result<Vec<Member>, ApiError> {
         let guild = self.guild(guild).ok_or(ApiError::NotFound)?;
         if !self.members_intent {
             return Err(ApiError::MissingAccess);
