@@ -59,8 +59,8 @@ pub enum TelemetryError {
     #[error("invalid configuration: LOG_LEVEL: {0}")]
     LogLevel(String),
     /// `OTEL_EXPORTER_OTLP_ENDPOINT` is no usable collector URL.
-    #[error("invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: {0}")]
-    OtlpEndpoint(String),
+    #[error(transparent)]
+    OtlpEndpoint(#[from] traces::EndpointError),
     /// A subscriber was installed already, or the flusher thread could not start.
     #[error("cannot start logging: {0}")]
     Start(String),

@@ -19,7 +19,11 @@ use tracing_subscriber::{
     registry::LookupSpan,
 };
 
-use crate::telemetry::TelemetryError;
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` is no usable collector URL. Defined here, not in
+/// [`crate::telemetry`], so that this module needs nothing from the one that installs it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT: {0}")]
+pub struct EndpointError(String);
 
 /// What [`provider`] makes: it exports what the spans hand it, and is shut down once.
 pub use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -99,9 +103,9 @@ impl<S> Filter<S> for ExportFilter {
 ///
 /// Only `http://`: the exporter is built without TLS (a collector runs beside the services, or
 /// as a sidecar), and an `https://` endpoint would fail at every export instead of at start.
-pub fn traces_url(endpoint: &str) -> Result<String, TelemetryError> {
+pub fn traces_url(endpoint: &str) -> Result<String, EndpointError> {
     let endpoint = endpoint.trim();
-    let bad = |why: &str| TelemetryError::OtlpEndpoint(format!("{endpoint:?}: {why}"));
+    let bad = |why: &str| EndpointError(format!("{endpoint:?}: {why}"));
     let uri: http::Uri = endpoint.parse().map_err(|_| bad("not a URL"))?;
     match uri.scheme_str() {
         Some("http") => {}
@@ -125,12 +129,12 @@ pub fn traces_url(endpoint: &str) -> Result<String, TelemetryError> {
 /// (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TIMEOUT`, `OTEL_TRACES_SAMPLER`,
 /// `OTEL_BSP_*`, `OTEL_RESOURCE_ATTRIBUTES`...). Call it where a Tokio runtime may or may not run:
 /// it starts threads of its own.
-pub fn provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider, TelemetryError> {
+pub fn provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider, EndpointError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(traces_url(endpoint)?)
         .build()
-        .map_err(|err| TelemetryError::OtlpEndpoint(err.to_string()))?;
+        .map_err(|err| EndpointError(err.to_string()))?;
     let resource = Resource::builder()
         .with_service_name(service_name.to_owned())
         .build();

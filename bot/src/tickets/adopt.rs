@@ -11,7 +11,7 @@ use std::collections::HashSet;
 
 use serenity::all::{ChannelId, ChannelType, Guild, GuildChannel, GuildId, Timestamp, UserId};
 
-use super::{finish::CHANNEL_DELETED, Tickets};
+use super::{record::CHANNEL_DELETED, Tickets};
 use crate::{
     guild::{refusal::is_unknown, ticket_owner},
     members::Membership,

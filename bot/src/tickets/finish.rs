@@ -26,10 +26,6 @@ use crate::{
     registry::{RegistryError, TicketEntry, TicketStatus},
 };
 
-/// Why a ticket has no transcript: its channel was deleted before it could be read.
-pub const CHANNEL_DELETED: &str = "the channel was deleted before its transcript was made";
-/// Why a ticket has no transcript: the bot can no longer see its channel.
-pub const ACCESS_LOST: &str = "the bot lost access to the channel";
 /// A posting claimed this long ago and not recorded as done was dropped by a process that
 /// stopped: another may post instead. Far longer than a posting with its retries takes.
 const DELIVERY_TAKEOVER: Duration = Duration::from_secs(5 * 60);

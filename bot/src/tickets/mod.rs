@@ -328,7 +328,7 @@ impl Tickets {
         if ticket.is_archived() {
             self.carry_forward_one(channel);
         } else {
-            self.mark_gone(channel, finish::CHANNEL_DELETED).await;
+            self.mark_gone(channel, record::CHANNEL_DELETED).await;
         }
     }
 }

@@ -7,10 +7,7 @@
 use futures::StreamExt;
 use serenity::all::{Attachment, ChannelId, GetMessages, Message, MessageId};
 
-use super::{
-    finish::{ACCESS_LOST, CHANNEL_DELETED},
-    Tickets,
-};
+use super::Tickets;
 use crate::{
     archive::{self, ArchivedAttachment},
     guild::{
@@ -21,6 +18,10 @@ use crate::{
     transcript::{self, Files, Kept, Record, Summary},
 };
 
+/// Why a ticket has no transcript: its channel was deleted before it could be read.
+pub const CHANNEL_DELETED: &str = "the channel was deleted before its transcript was made";
+/// Why a ticket has no transcript: the bot can no longer see its channel.
+pub const ACCESS_LOST: &str = "the bot lost access to the channel";
 /// Discord's largest page of messages.
 const PAGE: u8 = 100;
 /// Attachments downloaded at once.
