@@ -65,7 +65,7 @@ async fn main() {
         let client = common::nats::connect(&settings, "bench-bot").await.unwrap();
         let metrics = BotMetrics::new(&format!("bench-bot-{bot}"));
         for call in 0..2_000u16 {
-            metrics.rest_call(
+            metrics.rest().call(
                 &format!("/api/v10/channels/1/messages/{}", call % 20),
                 [200, 200, 200, 204, 429][usize::from(call % 5)],
             );

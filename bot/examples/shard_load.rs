@@ -442,6 +442,7 @@ async fn main() {
         &[
             ("DISCORD_PROXY_ADDR", proxy_addr.to_string()),
             ("DISCORD_API_URL", fake.url()),
+            ("NATS_URL", nats.url()),
             ("LOG_LEVEL", "warn".to_owned()),
         ],
     );

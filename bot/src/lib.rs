@@ -385,7 +385,7 @@ pub async fn run(
     let metrics = BotMetrics::new(&metrics::instance_id());
     let limiter = match &settings.proxy_url {
         Some(proxy) => Some(
-            RateLimitedProxy::start(proxy, settings.discord_http_timeout, metrics.clone())
+            RateLimitedProxy::start(proxy, settings.discord_http_timeout, metrics.rest())
                 .await
                 .map_err(BotError::RateLimiter)?,
         ),

@@ -16,7 +16,7 @@ use common::{
     metrics::{
         encode, latency_histogram, Counter, Family, Gauge, Histogram, Registry, STATS_FIELD,
     },
-    subjects::BOT_SERVICE_NAME,
+    subjects::{BOT_SERVICE_NAME, PROXY_SERVICE_NAME},
 };
 use futures::StreamExt;
 use prometheus_client::{encoding::EncodeLabelSet, metrics::gauge::Gauge as FloatGauge};
@@ -53,9 +53,7 @@ struct Inner {
     messages_relayed: Counter,
     reply_seconds: Histogram,
     first_words_seconds: Histogram,
-    rest_calls: Family<RestLabels, Counter>,
-    rate_limited: Counter,
-    rate_limit_wait: Counter<f64, AtomicU64>,
+    rest: RestCounts,
     queue_depth: Gauge,
     catch_up: Counter,
     tickets_opened: Counter,
@@ -91,9 +89,7 @@ impl BotMetrics {
             messages_relayed: Counter::default(),
             reply_seconds: latency_histogram(),
             first_words_seconds: latency_histogram(),
-            rest_calls: Family::default(),
-            rate_limited: Counter::default(),
-            rate_limit_wait: Counter::default(),
+            rest: RestCounts::default(),
             queue_depth: Gauge::default(),
             catch_up: Counter::default(),
             tickets_opened: Counter::default(),
@@ -122,20 +118,10 @@ impl BotMetrics {
             "Time from a member's message to the first streamed words of its answer posted",
             inner.first_words_seconds.clone(),
         );
-        r.register(
-            "ticket_bot_discord_requests",
-            "Discord REST calls by route group and status (each attempt; through the bot's limiter, with DISCORD_PROXY_URL)",
-            inner.rest_calls.clone(),
-        );
-        r.register(
-            "ticket_bot_discord_rate_limited",
-            "Discord REST calls answered 429",
-            inner.rate_limited.clone(),
-        );
-        r.register(
-            "ticket_bot_discord_rate_limit_wait_seconds",
-            "Time REST calls spent waiting for Discord's rate limits (global, route buckets, 429s)",
-            inner.rate_limit_wait.clone(),
+        inner.rest.register(
+            r,
+            "ticket_bot_discord",
+            "through the bot's limiter, with DISCORD_PROXY_URL",
         );
         r.register(
             "ticket_bot_queue_depth",
@@ -205,25 +191,14 @@ impl BotMetrics {
         self.0.first_words_seconds.observe(waited.as_secs_f64());
     }
 
-    /// A REST call's attempt came back with `status`.
-    pub fn rest_call(&self, path: &str, status: u16) {
-        self.0
-            .rest_calls
-            .get_or_create(&RestLabels {
-                group: route_group(path),
-                status,
-            })
-            .inc();
-        if status == 429 {
-            self.0.rate_limited.inc();
-        }
+    /// The counts of REST calls, for the bot's limiter.
+    pub fn rest(&self) -> RestCounts {
+        self.0.rest.clone()
     }
 
-    /// A REST call waited `waited` for a rate limit.
+    /// A REST call waited `waited` for a rate limit (serenity's own limiter's waits).
     pub fn rate_limit_wait(&self, waited: Duration) {
-        if !waited.is_zero() {
-            self.0.rate_limit_wait.inc_by(waited.as_secs_f64());
-        }
+        self.0.rest.waited(waited);
     }
 
     /// A message joined (`+1`) or left (`-1`) a channel's queue.
@@ -297,6 +272,96 @@ impl BotMetrics {
                 }
             }
         }
+        encode(&self.0.registry)
+    }
+}
+
+/// Counts of the Discord REST calls through one limiter: each attempt by route group and
+/// status, the 429s among them, and the time calls spent waiting for a rate limit. The bot's
+/// limiter and the shared `discord-proxy` each keep their own, under names of their own.
+#[derive(Debug, Clone, Default)]
+pub struct RestCounts {
+    calls: Family<RestLabels, Counter>,
+    rate_limited: Counter,
+    wait: Counter<f64, AtomicU64>,
+}
+
+impl RestCounts {
+    /// Registers the three series as `<prefix>_requests`, `<prefix>_rate_limited` and
+    /// `<prefix>_rate_limit_wait_seconds`; `which` says whose calls they count.
+    fn register(&self, registry: &mut Registry, prefix: &str, which: &str) {
+        registry.register(
+            format!("{prefix}_requests"),
+            format!("Discord REST calls by route group and status (each attempt; {which})"),
+            self.calls.clone(),
+        );
+        registry.register(
+            format!("{prefix}_rate_limited"),
+            format!("Discord REST calls answered 429 ({which})"),
+            self.rate_limited.clone(),
+        );
+        registry.register(
+            format!("{prefix}_rate_limit_wait_seconds"),
+            format!(
+                "Time REST calls spent waiting for Discord's rate limits: global, route buckets, 429s ({which})"
+            ),
+            self.wait.clone(),
+        );
+    }
+
+    /// A call's attempt came back with `status`.
+    pub fn call(&self, path: &str, status: u16) {
+        self.calls
+            .get_or_create(&RestLabels {
+                group: route_group(path),
+                status,
+            })
+            .inc();
+        if status == 429 {
+            self.rate_limited.inc();
+        }
+    }
+
+    /// A call waited `waited` for a rate limit.
+    pub fn waited(&self, waited: Duration) {
+        if !waited.is_zero() {
+            self.wait.inc_by(waited.as_secs_f64());
+        }
+    }
+}
+
+/// What the shared `discord-proxy` measures: every bot process's calls it forwards, and the
+/// turns it gives them, under `discord_proxy_*` names. Each bot process still counts its own
+/// calls as `ticket_bot_discord_*`; one name for both would count every call twice in a sum.
+#[derive(Debug, Clone)]
+pub struct ProxyMetrics(Arc<ProxyInner>);
+
+#[derive(Debug)]
+struct ProxyInner {
+    registry: Registry,
+    rest: RestCounts,
+}
+
+impl ProxyMetrics {
+    /// The metrics of the proxy process `instance`.
+    pub fn new(instance: &str) -> Self {
+        let mut registry = common::metrics::registry(PROXY_SERVICE_NAME, instance);
+        let rest = RestCounts::default();
+        rest.register(
+            &mut registry,
+            "discord_proxy",
+            "forwarded by the shared discord-proxy for every bot process; waits include the turns it gave",
+        );
+        Self(Arc::new(ProxyInner { registry, rest }))
+    }
+
+    /// The counts of the calls it forwards, for its limiter.
+    pub fn rest(&self) -> RestCounts {
+        self.0.rest.clone()
+    }
+
+    /// The page.
+    pub fn page(&self) -> String {
         encode(&self.0.registry)
     }
 }
@@ -385,30 +450,49 @@ pub async fn serve(
     instance_metrics: BotMetrics,
     live: Live,
 ) -> Result<tokio::task::JoinHandle<()>, async_nats::Error> {
-    let live = Arc::new(live);
-    let for_stats = (instance_metrics.clone(), Arc::clone(&live));
+    let page = move || instance_metrics.page(&live);
+    let description = "The Discord side of the ticket assistant: its metrics";
+    serve_page(nats, BOT_SERVICE_NAME, description, page).await
+}
+
+/// Answers as `discord-proxy` in the NATS services API until the connection drains, as
+/// [`serve`] does for a bot process (`discord-proxy.metrics` gets the page itself).
+pub async fn serve_proxy(
+    nats: &async_nats::Client,
+    metrics: ProxyMetrics,
+) -> Result<tokio::task::JoinHandle<()>, async_nats::Error> {
+    let description = "The REST rate limiter the bot's processes share: its metrics";
+    serve_page(nats, PROXY_SERVICE_NAME, description, move || {
+        metrics.page()
+    })
+    .await
+}
+
+/// Answers as the service `name`: STATS with `page()` in `data.metrics`, and `<name>.metrics`.
+async fn serve_page(
+    nats: &async_nats::Client,
+    name: &str,
+    description: &str,
+    page: impl Fn() -> String + Send + Sync + 'static,
+) -> Result<tokio::task::JoinHandle<()>, async_nats::Error> {
+    let page = Arc::new(page);
+    let for_stats = Arc::clone(&page);
     let service = nats
         .service_builder()
-        .description("The Discord side of the ticket assistant: its metrics")
+        .description(description)
         .stats_handler(move |_endpoint, _stats| {
             let mut data = serde_json::Map::new();
-            data.insert(
-                STATS_FIELD.to_owned(),
-                for_stats.0.page(&for_stats.1).into(),
-            );
+            data.insert(STATS_FIELD.to_owned(), for_stats().into());
             serde_json::Value::Object(data)
         })
-        .start(BOT_SERVICE_NAME, env!("CARGO_PKG_VERSION"))
+        .start(name, env!("CARGO_PKG_VERSION"))
         .await?;
-    let mut endpoint = service
-        .endpoint(format!("{BOT_SERVICE_NAME}.{ENDPOINT}"))
-        .await?;
+    let mut endpoint = service.endpoint(format!("{name}.{ENDPOINT}")).await?;
     Ok(tokio::spawn(async move {
         // The service lives as long as this task: dropping it would stop its discovery.
         let _service = service;
         while let Some(request) = endpoint.next().await {
-            let page = instance_metrics.page(&live);
-            if let Err(err) = request.respond(Ok(page.into())).await {
+            if let Err(err) = request.respond(Ok(page().into())).await {
                 tracing::debug!(error = %err, "cannot answer a metrics request");
             }
         }
@@ -446,8 +530,8 @@ mod tests {
     fn a_page_counts_events_and_reads_states() {
         let metrics = BotMetrics::new("b1");
         metrics.relayed();
-        metrics.rest_call("/api/v10/channels/1/messages", 429);
-        metrics.rest_call("/api/v10/channels/1/messages", 200);
+        metrics.rest().call("/api/v10/channels/1/messages", 429);
+        metrics.rest().call("/api/v10/channels/1/messages", 200);
         metrics.feedback(true);
         let live = Live {
             open_tickets: Box::new(|| 7),
@@ -464,5 +548,27 @@ mod tests {
         ] {
             assert!(page.contains(line), "{line} in {page}");
         }
+        assert!(!page.contains("discord_proxy"), "{page}");
+    }
+
+    #[test]
+    fn the_proxys_page_counts_the_calls_it_forwards_under_names_of_its_own() {
+        let metrics = ProxyMetrics::new("p1");
+        metrics.rest().call("/api/v10/channels/1/messages", 200);
+        metrics.rest().call("/api/v10/channels/1/messages", 429);
+        metrics.rest().call("/api/v10/guilds/2/roles", 200);
+        metrics.rest().waited(Duration::from_millis(1500));
+        metrics.rest().waited(Duration::ZERO);
+        let page = metrics.page();
+        for line in [
+            r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="channels/messages",status="200"} 1"#,
+            r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="channels/messages",status="429"} 1"#,
+            r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="guilds/roles",status="200"} 1"#,
+            r#"discord_proxy_rate_limited_total{service="discord-proxy",instance="p1"} 1"#,
+            r#"discord_proxy_rate_limit_wait_seconds_total{service="discord-proxy",instance="p1"} 1.5"#,
+        ] {
+            assert!(page.contains(line), "{line} in {page}");
+        }
+        assert!(!page.contains("ticket_bot"), "{page}");
     }
 }

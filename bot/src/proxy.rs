@@ -8,11 +8,18 @@
 //! | `DISCORD_PROXY_ADDR` | `0.0.0.0:8081` | where it listens |
 //! | `DISCORD_API_URL` | `https://discord.com` | where it forwards (a sandbox's URL to try it locally) |
 //! | `DISCORD_HTTP_TIMEOUT_SECS` | 15 (1–300) | the most one forwarded call may take |
+//!
+//! It also connects to NATS (`NATS_URL` and the other NATS settings, as user `proxy` under
+//! `nats/least-privilege.conf`) to answer as the `discord-proxy` service with its metrics
+//! page, which relay-http's `GET /metrics` gathers. Calls are forwarded whether NATS is up or
+//! not: the connection is made in the background.
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use common::config::{in_range, ConfigError, ConfigSource};
 use serde::Deserialize;
+
+use crate::metrics::ProxyMetrics;
 
 /// The proxy's settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,13 +83,17 @@ impl ProxySettings {
     }
 }
 
-/// Forwards every call received on `listener` to `settings.upstream` until `shutdown`.
+/// Forwards every call received on `listener` to `settings.upstream` until `shutdown`,
+/// counting them in `metrics` (which the `discord-proxy` NATS service publishes:
+/// [`crate::metrics::serve_proxy`]).
 pub async fn run(
     listener: tokio::net::TcpListener,
     settings: &ProxySettings,
+    metrics: &ProxyMetrics,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    crate::rate_limit::serve(listener, &settings.upstream, settings.timeout, shutdown).await
+    let (upstream, timeout) = (&settings.upstream, settings.timeout);
+    crate::rate_limit::serve(listener, upstream, timeout, metrics.rest(), shutdown).await
 }
 
 #[cfg(test)]

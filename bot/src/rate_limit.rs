@@ -62,7 +62,7 @@ use axum::{
 };
 use common::config::redact_url;
 
-use crate::metrics::BotMetrics;
+use crate::metrics::RestCounts;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -127,7 +127,7 @@ struct Limiter {
     role: Role,
     buckets: Mutex<HashMap<String, Bucket>>,
     usage: Arc<Usage>,
-    metrics: BotMetrics,
+    counts: RestCounts,
 }
 
 /// [`Limiter::upstream_keeps_budget`]: not known yet (ask).
@@ -249,17 +249,17 @@ impl RateLimitedProxy {
     ///
     /// Each call to `upstream` may take at most `timeout` (`DISCORD_HTTP_TIMEOUT_SECS`); one
     /// that stalls is answered 504, so the caller moves on.
-    /// Every attempt is counted in `metrics` (route group and status), and so is the time
+    /// Every attempt is counted in `counts` (route group and status), and so is the time
     /// calls wait for a rate limit.
     pub async fn start(
         upstream: &str,
         timeout: Duration,
-        metrics: BotMetrics,
+        counts: RestCounts,
     ) -> std::io::Result<Self> {
         let listener =
             tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).await?;
         let url = format!("http://{}", listener.local_addr()?);
-        let (app, usage) = app(upstream, timeout, metrics, Role::InBot)?;
+        let (app, usage) = app(upstream, timeout, counts, Role::InBot)?;
         let stop = CancellationToken::new();
         let stopped = stop.clone().cancelled_owned();
         let task = tokio::spawn(async move {
@@ -320,14 +320,14 @@ enum Role {
 fn app(
     upstream: &str,
     timeout: Duration,
-    metrics: BotMetrics,
+    counts: RestCounts,
     role: Role,
 ) -> std::io::Result<(Router, Arc<Usage>)> {
     let limiter = Arc::new(Limiter::new(
         upstream,
         timeout,
         GLOBAL_PER_SECOND,
-        metrics,
+        counts,
         role,
     )?);
     let usage = Arc::clone(&limiter.usage);
@@ -340,20 +340,15 @@ fn app(
 
 /// Runs the limiter as a shared REST proxy on `listener` until `shutdown` (the `discord-proxy`
 /// binary): every bot process sends its calls here, and they go on to `upstream` (Discord, or a
-/// sandbox) within one global budget for them all.
+/// sandbox) within one global budget for them all, each attempt and wait counted in `counts`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     upstream: &str,
     timeout: Duration,
+    counts: RestCounts,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // The shared proxy is not a NATS service (yet): its counts stay with it.
-    let (app, _) = app(
-        upstream,
-        timeout,
-        BotMetrics::new("discord-proxy"),
-        Role::Shared,
-    )?;
+    let (app, _) = app(upstream, timeout, counts, Role::Shared)?;
     tracing::info!(
         addr = %listener.local_addr()?,
         upstream = %redact_url(upstream),
@@ -374,7 +369,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 async fn turn(State(limiter): State<Arc<Limiter>>) -> Json<Value> {
     let waiting = Instant::now();
     limiter.wait_global().await;
-    limiter.metrics.rate_limit_wait(waiting.elapsed());
+    limiter.counts.waited(waiting.elapsed());
     Json(json!({ "left": limiter.usage.left() }))
 }
 
@@ -400,7 +395,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
         let turn = limiter.wait_turn(&route, turn_taken).await;
         // A retry is another call to Discord: it takes another turn.
         turn_taken = false;
-        limiter.metrics.rate_limit_wait(waiting.elapsed());
+        limiter.counts.waited(waiting.elapsed());
         let mut request = limiter
             .client
             .request(parts.method.clone(), format!("{}{path}", limiter.upstream))
@@ -427,7 +422,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
             }
         };
         let status = response.status();
-        limiter.metrics.rest_call(parts.uri.path(), status.as_u16());
+        limiter.counts.call(parts.uri.path(), status.as_u16());
         let response_headers = response.headers().clone();
         limiter.learn(&route, &response_headers);
         let Ok(bytes) = response.bytes().await else {
@@ -478,7 +473,7 @@ impl Limiter {
         upstream: &str,
         timeout: Duration,
         per_second: u32,
-        metrics: BotMetrics,
+        counts: RestCounts,
         role: Role,
     ) -> std::io::Result<Self> {
         let per_second = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
@@ -503,7 +498,7 @@ impl Limiter {
             role,
             buckets: Mutex::new(HashMap::new()),
             usage: Arc::default(),
-            metrics,
+            counts,
         })
     }
 
@@ -842,12 +837,11 @@ mod tests {
 
     /// A shared limiter of `per_second` calls a second, one at a time as Discord's.
     fn limiter_at(per_second: u32) -> Limiter {
-        let metrics = BotMetrics::new("test");
         Limiter::new(
             "",
             Duration::from_secs(1),
             per_second,
-            metrics,
+            RestCounts::default(),
             Role::Shared,
         )
         .unwrap()

@@ -18,6 +18,10 @@ pub const SERVICE_NAME: &str = "ticket-relay";
 /// process answers with its metrics, for relay-http's `GET /metrics`.
 pub const BOT_SERVICE_NAME: &str = "ticket-bot";
 
+/// The shared REST rate limiter's name in the services API (`discord-proxy`): its metrics
+/// page, gathered by relay-http's `GET /metrics` as the bots' are.
+pub const PROXY_SERVICE_NAME: &str = "discord-proxy";
+
 /// Name of the one endpoint of [`SERVICE_NAME`].
 pub const ENDPOINT_NAME: &str = "relay";
 

@@ -1,6 +1,6 @@
 //! `GET /metrics`: one Prometheus scrape for the whole system. The sidecar's own metrics
-//! (requests by route and status, their latency), and the pages of every relay worker and bot
-//! process, gathered over NATS from the `data` of their `$SRV.STATS` answers (the workers stay
+//! (requests by route and status, their latency), and the pages of every relay worker, bot
+//! process and `discord-proxy`, gathered over NATS from the `data` of their `$SRV.STATS` answers (the workers stay
 //! HTTP-free), merged into one OpenMetrics page. Each process that has answered a scrape in the
 //! last [`FORGET_AFTER`] is listed in `ticket_up` (1 when it answered this scrape within
 //! `METRICS_WINDOW_MS`, 0 when not), so that a stopped worker shows as down, not as a gap.
@@ -25,7 +25,7 @@ use common::{
         encode, latency_histogram, merge, to_prometheus, Counter, Family, Gauge, Histogram,
         Registry, CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE, STATS_FIELD,
     },
-    subjects::{stats_subject, BOT_SERVICE_NAME, SERVICE_NAME},
+    subjects::{stats_subject, BOT_SERVICE_NAME, PROXY_SERVICE_NAME, SERVICE_NAME},
 };
 use futures::StreamExt;
 use parking_lot::Mutex;
@@ -43,7 +43,7 @@ pub(crate) const HTTP_SERVICE: &str = "relay-http";
 pub const FORGET_AFTER: Duration = Duration::from_secs(10 * 60);
 
 /// The services whose every instance a scrape asks for its page.
-const SCRAPED: [&str; 2] = [SERVICE_NAME, BOT_SERVICE_NAME];
+const SCRAPED: [&str; 3] = [SERVICE_NAME, BOT_SERVICE_NAME, PROXY_SERVICE_NAME];
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteStatus {
@@ -240,13 +240,25 @@ fn read_stats(payload: &[u8]) -> Option<(Process, String)> {
         .filter_map(|endpoint| endpoint.data)
         .find_map(|data| data.get(STATS_FIELD)?.as_str().map(str::to_owned))
         .unwrap_or_default();
+    // The process's series carry its own `instance` label; `ticket_up` takes the same value,
+    // so that the two join. A bot process names itself before its service (and the id the
+    // services API gives it) exists; the id stands in for a page without the label.
+    let instance = page_instance(&page).map_or(stats.id, str::to_owned);
     Some((
         Process {
             service: stats.name,
-            instance: stats.id,
+            instance,
         },
         page,
     ))
+}
+
+/// The value of the first `instance` label on `page`.
+fn page_instance(page: &str) -> Option<&str> {
+    const LABEL: &str = "instance=\"";
+    let start = page.find(LABEL)? + LABEL.len();
+    let length = page[start..].find('"')?;
+    Some(&page[start..start + length]).filter(|value| !value.is_empty())
 }
 
 /// `GET /metrics`.
@@ -317,6 +329,15 @@ mod tests {
         assert_eq!(process.instance, "W1");
         assert_eq!(page, "a_total 1\n");
         assert!(read_stats(b"not json").is_none());
+    }
+
+    #[test]
+    fn up_names_a_process_as_its_own_series_do() {
+        let answer = br##"{"name":"ticket-bot","id":"SRV1","endpoints":[{"name":"metrics","data":{"metrics":"# TYPE a counter\na_total{service=\"ticket-bot\",instance=\"B7\"} 1\n"}}]}"##;
+        let (process, _page) = read_stats(answer).unwrap();
+        assert_eq!(process.instance, "B7");
+        assert_eq!(page_instance(r#"x{instance=""} 1"#), None);
+        assert_eq!(page_instance("# EOF\n"), None);
     }
 
     #[test]

@@ -239,16 +239,48 @@ async fn identify_turns_work_as_the_bot_user_and_other_users_are_refused() {
     );
 }
 
+/// relay-http's `GET /metrics`, logged in to `broker` as `http`, scraped until `ready` holds for
+/// its page (`what` names that moment in a failure).
+async fn scrape_as_http(
+    broker: &LeastPrivilegeServer,
+    what: &str,
+    ready: impl Fn(&str) -> bool,
+) -> String {
+    use axum::{body::Body, http::Request};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let http = common::nats::connect(&broker.settings_for("http"), "relay-http")
+        .await
+        .expect("connect");
+    let app = relay_http::app(relay_http::AppState::new(
+        http,
+        relay_worker::test_util::SUBJECT,
+        &relay_http::HttpSettings::default(),
+    ));
+    eventually(what, Duration::from_secs(15), || {
+        let app = app.clone();
+        let ready = &ready;
+        async move {
+            let response = app
+                .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            let page = String::from_utf8(body.to_vec()).unwrap();
+            ready(&page).then_some(page)
+        }
+    })
+    .await
+}
+
 /// `GET /metrics` under `nats/least-privilege.conf`: relay-http as `http` gathers the pages of
 /// a bot process (as `bot`, answering as the `ticket-bot` service) and of a worker (as
 /// `worker`) with no violation; no other user may ask the services for them, nor pose as the
 /// bot's metrics endpoint.
 #[tokio::test]
 async fn metrics_are_gathered_as_http_from_the_bot_and_worker_users_and_others_are_refused() {
-    use axum::{body::Body, http::Request};
-    use http_body_util::BodyExt as _;
     use relay_worker::{test_util::spawn_worker_probed, Placeholder, WorkerSettings};
-    use tower::ServiceExt as _;
 
     let broker = LeastPrivilegeServer::start();
     let (bot, _events) = broker.connect_as("bot").await;
@@ -268,28 +300,10 @@ async fn metrics_are_gathered_as_http_from_the_bot_and_worker_users_and_others_a
         &broker.settings_for("admin"),
     )
     .await;
-    let http = common::nats::connect(&broker.settings_for("http"), "relay-http")
-        .await
-        .expect("connect");
-    let app = relay_http::app(relay_http::AppState::new(
-        http,
-        relay_worker::test_util::SUBJECT,
-        &relay_http::HttpSettings::default(),
-    ));
-    let page = eventually("both pages gathered", Duration::from_secs(15), || {
-        let app = app.clone();
-        async move {
-            let response = app
-                .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-                .await
-                .unwrap();
-            let body = response.into_body().collect().await.unwrap().to_bytes();
-            let page = String::from_utf8(body.to_vec()).unwrap();
-            let both = page.contains(
-                r#"ticket_bot_messages_relayed_total{service="ticket-bot",instance="broker-test-bot"} 1"#,
-            ) && page.contains(r#"relay_worker_requests_total{service="ticket-relay""#);
-            both.then_some(page)
-        }
+    let page = scrape_as_http(&broker, "both pages gathered", |page| {
+        page.contains(
+            r#"ticket_bot_messages_relayed_total{service="ticket-bot",instance="broker-test-bot"} 1"#,
+        ) && page.contains(r#"relay_worker_requests_total{service="ticket-relay""#)
     })
     .await;
     assert!(
@@ -325,4 +339,65 @@ async fn metrics_are_gathered_as_http_from_the_bot_and_worker_users_and_others_a
             .await;
     }
     worker.stop().await.expect("the worker stops cleanly");
+}
+
+/// The shared `discord-proxy` under `nats/least-privilege.conf`: logged in as `proxy`, it
+/// answers as the `discord-proxy` service with no violation, and relay-http (as `http`) gathers
+/// its page, with a call it forwarded, into `GET /metrics`. The `proxy` user may do nothing
+/// else: no relay request, no listening on the relay subject, no JetStream; and no other
+/// requester may pose as its endpoint.
+#[tokio::test]
+async fn the_discord_proxy_serves_its_metrics_as_the_proxy_user_and_may_do_nothing_else() {
+    let broker = LeastPrivilegeServer::start_jetstream();
+    let (proxy, _events) = broker.connect_as("proxy").await;
+    let metrics = bot::metrics::ProxyMetrics::new("broker-test-proxy");
+    metrics.rest().call("/api/v10/channels/1/messages", 200);
+    let _service = bot::metrics::serve_proxy(&proxy, metrics)
+        .await
+        .expect("the proxy user may answer as discord-proxy");
+    let page = scrape_as_http(&broker, "the proxy's page gathered", |page| {
+        page.contains(r#"discord_proxy_requests_total{service="discord-proxy",instance="broker-test-proxy",group="channels/messages",status="200"} 1"#)
+    })
+    .await;
+    assert!(
+        page.contains(r#"ticket_up{service="discord-proxy",instance="broker-test-proxy"} 1"#),
+        "{page}"
+    );
+    broker.assert_no_violations();
+
+    let (proxy, mut events) = broker.connect_as("proxy").await;
+    proxy
+        .publish("tickets.relay", bytes::Bytes::from_static(b"{}"))
+        .await
+        .expect("published");
+    events
+        .permissions_violation("Publish to \"tickets.relay\"")
+        .await;
+    let _listening = proxy
+        .queue_subscribe("tickets.relay", "q".to_owned())
+        .await
+        .expect("sent");
+    events
+        .permissions_violation("Subscription to \"tickets.relay\"")
+        .await;
+    let js = async_nats::jetstream::ContextBuilder::new()
+        .timeout(REFUSED_WAIT)
+        .build(proxy);
+    assert!(
+        js.get_key_value(TICKETS_BUCKET).await.is_err(),
+        "the proxy may not open the tickets bucket"
+    );
+    events
+        .permissions_violation("Publish to \"$JS.API.STREAM.INFO.KV_tickets\"")
+        .await;
+    for user in ["bot", "worker", "http"] {
+        let (client, mut events) = broker.connect_as(user).await;
+        let _subscription = client
+            .queue_subscribe("discord-proxy.metrics", "q".to_owned())
+            .await
+            .expect("sent");
+        events
+            .permissions_violation("Subscription to \"discord-proxy.metrics\"")
+            .await;
+    }
 }

@@ -116,7 +116,7 @@ async fn a_proxy_that_never_hands_out_a_turn_is_stalled_and_the_call_still_goes(
     let limiter = bot::RateLimitedProxy::start(
         &url,
         Duration::from_secs(1),
-        bot::metrics::BotMetrics::new("test"),
+        bot::metrics::RestCounts::default(),
     )
     .await
     .unwrap();

@@ -7,7 +7,10 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use bot::proxy::{self, ProxySettings};
+use bot::{
+    metrics::{ProxyMetrics, RestCounts},
+    proxy::{self, ProxySettings},
+};
 use common::test_util::eventually;
 use relay_worker::test_util::spawn_worker;
 use sandbox::{guild_id, shard_of, WAIT};
@@ -26,11 +29,15 @@ const SHARDS: u32 = 4;
 
 /// A `discord-proxy` in front of `fake`, stopped when the token is cancelled.
 async fn discord_proxy(fake: &FakeDiscord) -> (String, CancellationToken) {
-    discord_proxy_with(fake, Duration::from_secs(15)).await
+    let (url, stop, _metrics) = discord_proxy_with(fake, Duration::from_secs(15)).await;
+    (url, stop)
 }
 
-/// [`discord_proxy`] with `timeout` as its `DISCORD_HTTP_TIMEOUT_SECS`.
-async fn discord_proxy_with(fake: &FakeDiscord, timeout: Duration) -> (String, CancellationToken) {
+/// [`discord_proxy`] with `timeout` as its `DISCORD_HTTP_TIMEOUT_SECS`; also its metrics.
+async fn discord_proxy_with(
+    fake: &FakeDiscord,
+    timeout: Duration,
+) -> (String, CancellationToken, ProxyMetrics) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let settings = ProxySettings {
@@ -40,8 +47,14 @@ async fn discord_proxy_with(fake: &FakeDiscord, timeout: Duration) -> (String, C
     };
     let stop = CancellationToken::new();
     let stopped = stop.clone().cancelled_owned();
-    tokio::spawn(async move { proxy::run(listener, &settings, stopped).await.unwrap() });
-    (url, stop)
+    let metrics = ProxyMetrics::new("test-proxy");
+    let counted = metrics.clone();
+    tokio::spawn(async move {
+        proxy::run(listener, &settings, &counted, stopped)
+            .await
+            .unwrap()
+    });
+    (url, stop, metrics)
 }
 
 /// Waits until every guild's shard has a session.
@@ -194,7 +207,8 @@ async fn burst(limiter: &bot::RateLimitedProxy, calls: usize) -> Vec<u16> {
 /// queue lasts about four seconds, far past the one-second `DISCORD_HTTP_TIMEOUT_SECS` of each
 /// hop, and no call is lost to a timeout, since waiting for a turn is not a stalled call. The
 /// sandbox's global bucket never answers 429, and the third process, which sent 5 calls
-/// meanwhile, reads the others' spending in its budget.
+/// meanwhile, reads the others' spending in its budget. The proxy's metrics count every call
+/// it forwarded and the time the turns waited.
 #[tokio::test]
 async fn limiters_wait_in_one_queue_at_the_discord_proxy_and_lose_no_call_to_the_timeout() {
     let limits = RateLimits {
@@ -206,16 +220,16 @@ async fn limiters_wait_in_one_queue_at_the_discord_proxy_and_lose_no_call_to_the
     };
     let fake = FakeDiscord::start(SandboxOptions::new(TOKEN).rate_limits(limits)).await;
     let timeout = Duration::from_secs(1);
-    let (proxy_url, stop_proxy) = discord_proxy_with(&fake, timeout).await;
-    let start = |name: &'static str| {
+    let (proxy_url, stop_proxy, proxy_metrics) = discord_proxy_with(&fake, timeout).await;
+    let start = || {
         let url = proxy_url.clone();
         async move {
-            bot::RateLimitedProxy::start(&url, timeout, bot::metrics::BotMetrics::new(name))
+            bot::RateLimitedProxy::start(&url, timeout, RestCounts::default())
                 .await
                 .unwrap()
         }
     };
-    let (a, b, c) = (start("a").await, start("b").await, start("c").await);
+    let (a, b, c) = (start().await, start().await, start().await);
 
     let few_of_c = async {
         eventually("the others' calls reaching the sandbox", WAIT, || {
@@ -237,5 +251,18 @@ async fn limiters_wait_in_one_queue_at_the_discord_proxy_and_lose_no_call_to_the
     // of it but for a loaded machine's delays), below the half at which the relay edits less.
     let left = left_for_c.expect("measured");
     assert!(left < 25, "{left} left by c's reading of the shared budget");
+    // The proxy counted every call it forwarded, and the turns' waits, for the one scrape.
+    let page = proxy_metrics.page();
+    let calls = r#"discord_proxy_requests_total{service="discord-proxy",instance="test-proxy",group="users/@me",status="200"} 205"#;
+    assert!(page.contains(calls), "{page}");
+    let waited: f64 = page
+        .lines()
+        .find_map(|line| line.strip_prefix(r#"discord_proxy_rate_limit_wait_seconds_total{service="discord-proxy",instance="test-proxy"} "#))
+        .and_then(|value| value.parse().ok())
+        .expect("the wait is on the page");
+    assert!(
+        waited > 1.0,
+        "{waited} s waited in all at the proxy: {page}"
+    );
     stop_proxy.cancel();
 }

@@ -32,10 +32,11 @@ const VIOLATION_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// The users of `nats/least-privilege.conf`, the variable holding each one's password, and the
 /// password the tests give it.
-const USERS: [(&str, &str, &str); 4] = [
+const USERS: [(&str, &str, &str); 5] = [
     ("bot", "NATS_BOT_PASSWORD", "bot-test-secret"),
     ("http", "NATS_HTTP_PASSWORD", "http-test-secret"),
     ("worker", "NATS_WORKER_PASSWORD", "worker-test-secret"),
+    ("proxy", "NATS_PROXY_PASSWORD", "proxy-test-secret"),
     ("admin", "NATS_ADMIN_PASSWORD", "admin-test-secret"),
 ];
 
