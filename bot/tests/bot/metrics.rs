@@ -407,7 +407,8 @@ async fn one_scrape_counts_what_the_bot_the_worker_and_the_sidecar_did() {
     bot.shutdown().await.unwrap();
 }
 
-/// The metric names a dashboard's queries use: `ticket_…` and `relay_…` identifiers.
+/// The metric names a dashboard's queries use: `ticket_…`, `relay_…` and `discord_proxy_…`
+/// identifiers.
 fn queried_metrics(dashboard: &Value) -> Vec<String> {
     let mut names = Vec::new();
     for panel in dashboard["panels"].as_array().expect("panels") {
@@ -420,7 +421,10 @@ fn queried_metrics(dashboard: &Value) -> Vec<String> {
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                     .collect();
                 rest = &rest[at + word.len()..];
-                if word.starts_with("ticket_") || word.starts_with("relay_") {
+                if ["ticket_", "relay_", "discord_proxy_"]
+                    .iter()
+                    .any(|prefix| word.starts_with(prefix))
+                {
                     names.push(word);
                 }
             }
@@ -440,6 +444,12 @@ async fn every_metric_the_dashboard_queries_is_on_the_page() {
     assert_eq!(dashboard["uid"], "ticket-assistant");
     let queried = queried_metrics(&dashboard);
     assert!(queried.len() >= 20, "{queried:?}");
+    assert!(
+        queried
+            .iter()
+            .any(|name| name.starts_with("discord_proxy_")),
+        "{queried:?}"
+    );
 
     // A heartbeat soon, so that the gateway latency is known (Discord asks for one in 41 s).
     let fake = FakeDiscord::start(
@@ -455,9 +465,13 @@ async fn every_metric_the_dashboard_queries_is_on_the_page() {
     let nats = common::nats::connect(&settings, "metrics-test")
         .await
         .unwrap();
+    // A shared discord-proxy that has forwarded one call (its series appear with the first).
+    let proxy = bot::metrics::ProxyMetrics::new("dashboard-proxy");
+    proxy.rest().call("/api/v10/channels/1/messages", 200);
+    let _proxy_service = bot::metrics::serve_proxy(&nats, proxy).await.unwrap();
     let app = sidecar(nats.clone());
     eventually(
-        "both processes on the page",
+        "the three processes on the page",
         Duration::from_secs(15),
         || {
             let app = app.clone();
@@ -465,6 +479,7 @@ async fn every_metric_the_dashboard_queries_is_on_the_page() {
                 let scrape = Scrape::of(&app).await;
                 (scrape.up(SERVICE_NAME).len() == 1
                     && scrape.up("ticket-bot").len() == 1
+                    && scrape.up("discord-proxy").len() == 1
                     && scrape.value("ticket_bot_shard_state", &[]) > 0.0
                     && scrape.value("ticket_bot_gateway_latency_seconds", &[]) > 0.0)
                     .then_some(())
