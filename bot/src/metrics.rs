@@ -121,7 +121,11 @@ impl BotMetrics {
         inner.rest.register(
             r,
             "ticket_bot_discord",
-            "through the bot's limiter, with DISCORD_PROXY_URL",
+            [
+                "Discord REST calls by route group and status (each attempt; through the bot's limiter, with DISCORD_PROXY_URL)",
+                "Discord REST calls answered 429",
+                "Time REST calls spent waiting for Discord's rate limits (global, route buckets, 429s)",
+            ],
         );
         r.register(
             "ticket_bot_queue_depth",
@@ -288,23 +292,18 @@ pub struct RestCounts {
 
 impl RestCounts {
     /// Registers the three series as `<prefix>_requests`, `<prefix>_rate_limited` and
-    /// `<prefix>_rate_limit_wait_seconds`; `which` says whose calls they count.
-    fn register(&self, registry: &mut Registry, prefix: &str, which: &str) {
-        registry.register(
-            format!("{prefix}_requests"),
-            format!("Discord REST calls by route group and status (each attempt; {which})"),
-            self.calls.clone(),
-        );
+    /// `<prefix>_rate_limit_wait_seconds`, with `help` for each, in that order.
+    fn register(&self, registry: &mut Registry, prefix: &str, help: [&str; 3]) {
+        let [requests, rate_limited, wait] = help;
+        registry.register(format!("{prefix}_requests"), requests, self.calls.clone());
         registry.register(
             format!("{prefix}_rate_limited"),
-            format!("Discord REST calls answered 429 ({which})"),
+            rate_limited,
             self.rate_limited.clone(),
         );
         registry.register(
             format!("{prefix}_rate_limit_wait_seconds"),
-            format!(
-                "Time REST calls spent waiting for Discord's rate limits: global, route buckets, 429s ({which})"
-            ),
+            wait,
             self.wait.clone(),
         );
     }
@@ -350,7 +349,11 @@ impl ProxyMetrics {
         rest.register(
             &mut registry,
             "discord_proxy",
-            "forwarded by the shared discord-proxy for every bot process; waits include the turns it gave",
+            [
+                "Discord REST calls the shared discord-proxy forwarded for every bot process, by route group and status (each attempt)",
+                "Discord REST calls the shared discord-proxy forwarded that were answered 429",
+                "Time calls spent waiting at the shared discord-proxy for Discord's rate limits (the bot processes' global turns included)",
+            ],
         );
         Self(Arc::new(ProxyInner { registry, rest }))
     }
