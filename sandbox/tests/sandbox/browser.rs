@@ -123,13 +123,18 @@ async fn wait_for(client: &Client, css: &str) -> Element {
         .unwrap_or_else(|err| panic!("the page never showed {css}: {err}"))
 }
 
-/// Waits for `css`, then clicks it (`what` names it if it fails).
+/// Waits for `css`, then clicks it (`what` names it if it fails), again if the page re-rendered
+/// it between the two (every change the page hears of redraws what it shows).
 async fn click(client: &Client, css: &str, what: &str) {
-    wait_for(client, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|err| panic!("cannot {what}: {err}"));
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match wait_for(client, css).await.click().await {
+            Ok(()) => return,
+            Err(err)
+                if err.is_stale_element_reference() && tokio::time::Instant::now() < deadline => {}
+            Err(err) => panic!("cannot {what}: {err}"),
+        }
+    }
 }
 
 /// Runs the command `name` from the page with none of its optional options: the page asks for
@@ -161,11 +166,8 @@ async fn wait_for_bot_message(client: &Client, text: &str) -> Element {
 }
 
 async fn act_as(client: &Client, user: &str, name: &str) {
-    wait_for(client, &format!("#user-switch button[data-user='{user}']"))
-        .await
-        .click()
-        .await
-        .expect("switch user");
+    let button = format!("#user-switch button[data-user='{user}']");
+    click(client, &button, "switch user").await;
     let xpath = format!("//p[@id='my-roles'][contains(., 'You are {name}')]");
     client
         .wait()
