@@ -125,6 +125,7 @@ impl BotMetrics {
                 "Discord REST calls by route group and status (each attempt; through the bot's limiter, with DISCORD_PROXY_URL)",
                 "Discord REST calls answered 429",
                 "Time REST calls spent waiting for Discord's rate limits (global, route buckets, 429s)",
+                "REST calls through the bot's limiter that got no answer: DISCORD_PROXY_URL timed out or could not be reached",
             ],
         );
         r.register(
@@ -283,18 +284,55 @@ impl BotMetrics {
 /// Counts of the Discord REST calls through one limiter: each attempt by route group and
 /// status, the 429s among them, and the time calls spent waiting for a rate limit. The bot's
 /// limiter and the shared `discord-proxy` each keep their own, under names of their own.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RestCounts {
     calls: Family<RestLabels, Counter>,
     rate_limited: Counter,
     wait: Counter<f64, AtomicU64>,
+    unanswered: Family<Labels, Counter>,
+}
+
+/// Why a call got no answer at all: [`RestCounts::unanswered`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unanswered {
+    /// The upstream took longer than `DISCORD_HTTP_TIMEOUT_SECS`.
+    Timeout,
+    /// The upstream could not be reached, or its answer broke off.
+    Unreachable,
+}
+
+impl Unanswered {
+    fn label(self) -> Labels {
+        match self {
+            Self::Timeout => [("reason", "timeout")],
+            Self::Unreachable => [("reason", "unreachable")],
+        }
+    }
+}
+
+impl Default for RestCounts {
+    fn default() -> Self {
+        let unanswered = Family::<Labels, Counter>::default();
+        // Both reasons from the start, at 0: a rate over a series that appears only with the
+        // first outage would show nothing before it.
+        for reason in [Unanswered::Timeout, Unanswered::Unreachable] {
+            let _ = unanswered.get_or_create(&reason.label());
+        }
+        Self {
+            calls: Family::default(),
+            rate_limited: Counter::default(),
+            wait: Counter::default(),
+            unanswered,
+        }
+    }
 }
 
 impl RestCounts {
-    /// Registers the three series as `<prefix>_requests`, `<prefix>_rate_limited` and
-    /// `<prefix>_rate_limit_wait_seconds`, with `help` for each, in that order.
-    fn register(&self, registry: &mut Registry, prefix: &str, help: [&str; 3]) {
-        let [requests, rate_limited, wait] = help;
+    /// Registers the four series as `<prefix>_requests`, `<prefix>_rate_limited`,
+    /// `<prefix>_rate_limit_wait_seconds` and `<prefix>_unanswered`, with `help` for each, in
+    /// that order.
+    fn register(&self, registry: &mut Registry, prefix: &str, help: [&str; 4]) {
+        let [requests, rate_limited, wait, unanswered] = help;
         registry.register(format!("{prefix}_requests"), requests, self.calls.clone());
         registry.register(
             format!("{prefix}_rate_limited"),
@@ -305,6 +343,11 @@ impl RestCounts {
             format!("{prefix}_rate_limit_wait_seconds"),
             wait,
             self.wait.clone(),
+        );
+        registry.register(
+            format!("{prefix}_unanswered"),
+            unanswered,
+            self.unanswered.clone(),
         );
     }
 
@@ -319,6 +362,11 @@ impl RestCounts {
         if status == 429 {
             self.rate_limited.inc();
         }
+    }
+
+    /// A call's attempt got no answer at all, for `why`.
+    pub fn unanswered(&self, why: Unanswered) {
+        self.unanswered.get_or_create(&why.label()).inc();
     }
 
     /// A call waited `waited` for a rate limit.
@@ -353,6 +401,7 @@ impl ProxyMetrics {
                 "Discord REST calls the shared discord-proxy forwarded for every bot process, by route group and status (each attempt)",
                 "Discord REST calls the shared discord-proxy forwarded that were answered 429",
                 "Time calls spent waiting at the shared discord-proxy for Discord's rate limits (the bot processes' global turns included)",
+                "Calls the shared discord-proxy could not forward: Discord (DISCORD_API_URL) timed out or could not be reached",
             ],
         );
         Self(Arc::new(ProxyInner { registry, rest }))
@@ -562,6 +611,7 @@ mod tests {
         metrics.rest().call("/api/v10/guilds/2/roles", 200);
         metrics.rest().waited(Duration::from_millis(1500));
         metrics.rest().waited(Duration::ZERO);
+        metrics.rest().unanswered(Unanswered::Unreachable);
         let page = metrics.page();
         for line in [
             r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="channels/messages",status="200"} 1"#,
@@ -569,6 +619,8 @@ mod tests {
             r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="guilds/roles",status="200"} 1"#,
             r#"discord_proxy_rate_limited_total{service="discord-proxy",instance="p1"} 1"#,
             r#"discord_proxy_rate_limit_wait_seconds_total{service="discord-proxy",instance="p1"} 1.5"#,
+            r#"discord_proxy_unanswered_total{service="discord-proxy",instance="p1",reason="unreachable"} 1"#,
+            r#"discord_proxy_unanswered_total{service="discord-proxy",instance="p1",reason="timeout"} 0"#,
         ] {
             assert!(page.contains(line), "{line} in {page}");
         }

@@ -62,7 +62,7 @@ use axum::{
 };
 use common::config::redact_url;
 
-use crate::metrics::RestCounts;
+use crate::metrics::{RestCounts, Unanswered};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
@@ -408,6 +408,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
         let response = match sent {
             Ok(response) => response,
             Err(err) if err.is_timeout() => {
+                limiter.counts.unanswered(Unanswered::Timeout);
                 tracing::warn!(%path, "DISCORD_PROXY_URL did not answer within DISCORD_HTTP_TIMEOUT_SECS");
                 return error(
                     StatusCode::GATEWAY_TIMEOUT,
@@ -417,6 +418,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
             Err(err) => {
                 // reqwest's message names the whole URL, `user:password@` included.
                 let err = err.without_url();
+                limiter.counts.unanswered(Unanswered::Unreachable);
                 tracing::warn!(error = %err, %path, "cannot reach DISCORD_PROXY_URL");
                 return error(StatusCode::BAD_GATEWAY, "cannot reach DISCORD_PROXY_URL");
             }
@@ -426,6 +428,7 @@ async fn forward(State(limiter): State<Arc<Limiter>>, request: Request) -> Respo
         let response_headers = response.headers().clone();
         limiter.learn(&route, &response_headers);
         let Ok(bytes) = response.bytes().await else {
+            limiter.counts.unanswered(Unanswered::Unreachable);
             return error(
                 StatusCode::BAD_GATEWAY,
                 "DISCORD_PROXY_URL's answer broke off",

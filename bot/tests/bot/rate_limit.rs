@@ -1,5 +1,6 @@
 //! The bot's REST rate limiter against the sandbox's Discord limits: a burst over the global
-//! limit gets 429s, and the bot waits as told and still answers every message.
+//! limit gets 429s, and the bot waits as told and still answers every message; a call that gets
+//! no answer is counted by why.
 
 use std::time::Duration;
 
@@ -127,4 +128,65 @@ async fn a_proxy_that_never_hands_out_a_turn_is_stalled_and_the_call_still_goes(
 
     assert_eq!(answer.status(), 200);
     assert_eq!(answer.text().await.unwrap(), r#"{"id":"1"}"#);
+}
+
+/// A call the limiter cannot deliver is answered 502 (nothing listens upstream) or 504 (the
+/// upstream takes it and never answers within `DISCORD_HTTP_TIMEOUT_SECS`), and counted as
+/// unanswered, by reason, so that an outage shows on the dashboard.
+#[tokio::test]
+async fn calls_that_get_no_answer_are_counted_by_reason() {
+    let metrics = bot::metrics::BotMetrics::new("t");
+    let live = || bot::metrics::Live {
+        open_tickets: Box::new(|| 0),
+        shards: None,
+    };
+    let unanswered = |page: &str, reason: &str| {
+        let series = format!(
+            r#"ticket_bot_discord_unanswered_total{{service="ticket-bot",instance="t",reason="{reason}"}} "#
+        );
+        page.lines()
+            .find_map(|line| line.strip_prefix(series.as_str()))
+            .unwrap_or_else(|| panic!("no {series} in {page}"))
+            .to_owned()
+    };
+    let page = metrics.page(&live());
+    assert_eq!(unanswered(&page, "unreachable"), "0");
+    assert_eq!(unanswered(&page, "timeout"), "0");
+
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let nobody = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let limiter = bot::RateLimitedProxy::start(&nobody, Duration::from_secs(1), metrics.rest())
+        .await
+        .unwrap();
+    let answer = reqwest::get(format!("{}/api/v10/users/@me", limiter.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 502);
+
+    // Takes the connection and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stalled = format!("http://{}", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let limiter = bot::RateLimitedProxy::start(&stalled, Duration::from_secs(1), metrics.rest())
+        .await
+        .unwrap();
+    let answer = reqwest::get(format!("{}/api/v10/users/@me", limiter.url()))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 504);
+
+    let page = metrics.page(&live());
+    assert_eq!(unanswered(&page, "unreachable"), "1");
+    assert_eq!(unanswered(&page, "timeout"), "1");
+    // Neither reached Discord, so neither is a call by status.
+    assert!(
+        !page.contains("ticket_bot_discord_requests_total"),
+        "{page}"
+    );
 }
