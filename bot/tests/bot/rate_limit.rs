@@ -152,17 +152,24 @@ async fn calls_that_get_no_answer_are_counted_by_reason() {
     let page = metrics.page(&live());
     assert_eq!(unanswered(&page, "unreachable"), "0");
     assert_eq!(unanswered(&page, "timeout"), "0");
+    // The status of one call through a limiter (1 s per call) in front of `upstream`.
+    let status_through = |upstream: String| {
+        let counts = metrics.rest();
+        async move {
+            let limiter = bot::RateLimitedProxy::start(&upstream, Duration::from_secs(1), counts)
+                .await
+                .unwrap();
+            reqwest::get(format!("{}/api/v10/users/@me", limiter.url()))
+                .await
+                .unwrap()
+                .status()
+        }
+    };
 
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let nobody = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let limiter = bot::RateLimitedProxy::start(&nobody, Duration::from_secs(1), metrics.rest())
-        .await
-        .unwrap();
-    let answer = reqwest::get(format!("{}/api/v10/users/@me", limiter.url()))
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 502);
+    assert_eq!(status_through(nobody).await, 502);
 
     // Takes the connection and never answers.
     let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -173,13 +180,7 @@ async fn calls_that_get_no_answer_are_counted_by_reason() {
             held.push(stream);
         }
     });
-    let limiter = bot::RateLimitedProxy::start(&stalled, Duration::from_secs(1), metrics.rest())
-        .await
-        .unwrap();
-    let answer = reqwest::get(format!("{}/api/v10/users/@me", limiter.url()))
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 504);
+    assert_eq!(status_through(stalled).await, 504);
 
     let page = metrics.page(&live());
     assert_eq!(unanswered(&page, "unreachable"), "1");
