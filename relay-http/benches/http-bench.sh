@@ -9,7 +9,8 @@
 # requests/s, p50 and p99 of each, their ratio, and relay-http's resident memory (VmRSS, the
 # highest sample taken every 0.5 s under load), each process's CPU per request and the share
 # of the run the whole machine was idle (a route that leaves the cores idle is bound by its
-# hand-offs between processes, not by CPU). Fails if any request got a non-2xx answer.
+# hand-offs between processes, not by CPU), and each process's time per request spent waiting
+# for a core (runnable while the others ran). Fails if any request got a non-2xx answer.
 #
 # One pair of runs swings by a tenth either way on a shared 2-core machine, and whichever of
 # the two runs first tends to lose, so the pair is repeated ROUNDS times, the order swapped
@@ -56,6 +57,9 @@ done
 
 # CPU time (user + system, in clock ticks) a process has used so far.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Nanoseconds a process's threads have spent runnable but waiting for a core so far (the second
+# field of each thread's schedstat; 0 where the kernel keeps no schedstat).
+waited_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ t += $2 } END { print t + 0 }'; }
 # The whole machine's idle and total clock ticks so far ("idle total", from /proc/stat).
 machine_ticks() { awk '$1 == "cpu" { t = 0; for (i = 2; i <= 9; i++) t += $i; print $5 + $6, t }' /proc/stat; }
 
@@ -70,11 +74,15 @@ measure() {
     local sampler=$!
     local http0 worker0 nats0
     http0=$(cpu_ticks "$HTTP_PID"); worker0=$(cpu_ticks "$WORKER_PID"); nats0=$(cpu_ticks "$NATS_PID")
+    local waits0
+    waits0="$(waited_ns "$HTTP_PID") $(waited_ns "$WORKER_PID") $(waited_ns "$NATS_PID")"
     local machine0 machine1
     machine0=$(machine_ticks)
     wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$URL$path" >"$TMP/$name.wrk"
     local http1 worker1 nats1
     http1=$(cpu_ticks "$HTTP_PID"); worker1=$(cpu_ticks "$WORKER_PID"); nats1=$(cpu_ticks "$NATS_PID")
+    local waits1
+    waits1="$(waited_ns "$HTTP_PID") $(waited_ns "$WORKER_PID") $(waited_ns "$NATS_PID")"
     machine1=$(machine_ticks)
     kill "$sampler" 2>/dev/null || true
     wait "$sampler" 2>/dev/null || true
@@ -98,6 +106,11 @@ measure() {
         -v idle="$machine0 $machine1" \
         'BEGIN { f = 1e6 / hz / n; split(idle, m, " ")
                  printf "         CPU per request: relay-http %.1f us, relay-worker %.1f us, nats-server %.1f us; machine idle %.0f%%\n", h * f, w * f, s * f, 100 * (m[3] - m[1]) / (m[4] - m[2]) }'
+    # Time runnable but not running: on a shared machine, a process that waits for a core while
+    # the others run is slowed by them, not by its own code.
+    awk -v n="$requests" -v w="$waits0 $waits1" \
+        'BEGIN { split(w, t, " ")
+                 printf "         waited for a core per request: relay-http %.1f us, relay-worker %.1f us, nats-server %.1f us\n", (t[4] - t[1]) / 1e3 / n, (t[5] - t[2]) / 1e3 / n, (t[6] - t[3]) / 1e3 / n }'
     eval "${name#/}_rps=$rps"
 }
 
