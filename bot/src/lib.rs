@@ -511,11 +511,7 @@ pub async fn run(
     if let Some(service) = service {
         service.abort();
     }
-    match tokio::time::timeout(SHUTDOWN_GRACE, nats.drain()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),
-        Err(_) => tracing::warn!("NATS drain did not finish in time"),
-    }
+    common::nats::drain_within(&nats, SHUTDOWN_GRACE).await;
     if let Some(limiter) = limiter {
         limiter.stop(SHUTDOWN_GRACE).await;
     }

@@ -75,6 +75,17 @@ pub async fn connect(settings: &NatsSettings, name: &str) -> Result<Client, Conn
     Ok(options.connect(servers).await?)
 }
 
+/// Drains `client` (its subscriptions' messages handled, what it wrote sent), giving up after
+/// `grace` so that a server that is down does not hold a process's stop. A failure is logged
+/// as a warning: at the stop there is nothing else to do about it.
+pub async fn drain_within(client: &Client, grace: Duration) {
+    match tokio::time::timeout(grace, client.drain()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),
+        Err(_) => tracing::warn!("NATS drain did not finish in time"),
+    }
+}
+
 fn log_event(event: &Event) {
     match event {
         Event::Connected => tracing::info!("NATS connected"),
@@ -92,6 +103,8 @@ fn log_event(event: &Event) {
 
 #[cfg(test)]
 mod tests {
+    use futures::StreamExt;
+
     use super::*;
 
     #[test]
@@ -101,5 +114,31 @@ mod tests {
         assert_eq!(reconnect_delay(2), Duration::from_millis(200));
         assert_eq!(reconnect_delay(100), Duration::from_secs(5));
         assert_eq!(reconnect_delay(usize::MAX), Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn a_drain_delivers_what_was_sent_and_ends_the_subscriptions() {
+        let server = crate::test_util::NatsServer::start();
+        let client = async_nats::connect(server.url()).await.expect("connect");
+        let mut subscriber = client.subscribe("drain.test").await.expect("subscribe");
+        client.flush().await.expect("flush");
+        client
+            .publish("drain.test", "last words".into())
+            .await
+            .expect("publish");
+        let (logs, _guard) = crate::test_util::capture_logs(crate::telemetry::Service::Bot, "warn");
+
+        drain_within(&client, Duration::from_secs(5)).await;
+
+        let message = subscriber
+            .next()
+            .await
+            .expect("the message sent before the drain");
+        assert_eq!(message.payload, "last words");
+        assert!(
+            subscriber.next().await.is_none(),
+            "the drain ends the subscription"
+        );
+        assert_eq!(logs.contents(), "");
     }
 }

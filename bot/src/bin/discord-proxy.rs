@@ -40,12 +40,7 @@ async fn main() -> anyhow::Result<()> {
     bot::proxy::run(listener, &settings, &proxy_metrics, shutdown_signal())
         .await
         .context("discord-proxy")?;
-    // Answers to scrapes already received go out before the process ends; a server that is
-    // down does not hold the stop.
-    match tokio::time::timeout(DRAIN_GRACE, nats.drain()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(err)) => tracing::warn!(error = %err, "cannot drain the NATS connection"),
-        Err(_) => tracing::warn!("NATS drain did not finish in time"),
-    }
+    // Answers to scrapes already received go out before the process ends.
+    common::nats::drain_within(&nats, DRAIN_GRACE).await;
     Ok(())
 }
