@@ -590,17 +590,15 @@ mod tests {
             shards: None,
         };
         let page = metrics.page(&live);
-        for line in [
+        let lines = [
             r#"ticket_bot_messages_relayed_total{service="ticket-bot",instance="b1"} 1"#,
             r#"ticket_bot_discord_requests_total{service="ticket-bot",instance="b1",group="channels/messages",status="429"} 1"#,
             r#"ticket_bot_discord_rate_limited_total{service="ticket-bot",instance="b1"} 1"#,
             r#"ticket_bot_tickets_open{service="ticket-bot",instance="b1"} 7"#,
             r#"ticket_bot_feedback_total{service="ticket-bot",instance="b1",vote="up"} 1"#,
             r#"ticket_bot_feedback_total{service="ticket-bot",instance="b1",vote="down"} 0"#,
-        ] {
-            assert!(page.contains(line), "{line} in {page}");
-        }
-        assert!(!page.contains("discord_proxy"), "{page}");
+        ];
+        assert_page(&page, &lines, "discord_proxy");
     }
 
     #[test]
@@ -613,7 +611,7 @@ mod tests {
         metrics.rest().waited(Duration::ZERO);
         metrics.rest().unanswered(Unanswered::Unreachable);
         let page = metrics.page();
-        for line in [
+        let lines = [
             r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="channels/messages",status="200"} 1"#,
             r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="channels/messages",status="429"} 1"#,
             r#"discord_proxy_requests_total{service="discord-proxy",instance="p1",group="guilds/roles",status="200"} 1"#,
@@ -621,9 +619,15 @@ mod tests {
             r#"discord_proxy_rate_limit_wait_seconds_total{service="discord-proxy",instance="p1"} 1.5"#,
             r#"discord_proxy_unanswered_total{service="discord-proxy",instance="p1",reason="unreachable"} 1"#,
             r#"discord_proxy_unanswered_total{service="discord-proxy",instance="p1",reason="timeout"} 0"#,
-        ] {
+        ];
+        assert_page(&page, &lines, "ticket_bot");
+    }
+
+    /// `page` has every one of `lines`, and nothing named with the other process's prefix.
+    fn assert_page(page: &str, lines: &[&str], other_prefix: &str) {
+        for line in lines {
             assert!(page.contains(line), "{line} in {page}");
         }
-        assert!(!page.contains("ticket_bot"), "{page}");
+        assert!(!page.contains(other_prefix), "{page}");
     }
 }

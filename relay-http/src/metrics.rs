@@ -1,8 +1,8 @@
-//! `GET /metrics`: one Prometheus scrape for the whole system. The sidecar's own metrics
-//! (requests by route and status, their latency), and the pages of every relay worker, bot
-//! process and `discord-proxy`, gathered over NATS from the `data` of their `$SRV.STATS` answers (the workers stay
-//! HTTP-free), merged into one OpenMetrics page. Each process that has answered a scrape in the
-//! last [`FORGET_AFTER`] is listed in `ticket_up` (1 when it answered this scrape within
+//! `GET /metrics`: one Prometheus scrape for the whole system. The sidecar's own metrics (requests
+//! by route and status, their latency), and the pages of every relay worker, bot process and
+//! `discord-proxy`, gathered over NATS from the `data` of their `$SRV.STATS` answers (the workers
+//! stay HTTP-free), merged into one OpenMetrics page. Each process that has answered a scrape in
+//! the last [`FORGET_AFTER`] is listed in `ticket_up` (1 when it answered this scrape within
 //! `METRICS_WINDOW_MS`, 0 when not), so that a stopped worker shows as down, not as a gap.
 //!
 //! The route follows `/relay`'s rules: the token when `RELAY_API_TOKEN` is set, and a

@@ -103,7 +103,7 @@ fn sidecar(nats: async_nats::Client) -> Router {
 }
 
 /// A parsed scrape.
-struct Scrape(MetricsExposition<OpenMetricsType, OpenMetricsValue>);
+pub(crate) struct Scrape(MetricsExposition<OpenMetricsType, OpenMetricsValue>);
 
 impl Scrape {
     async fn of(app: &Router) -> Self {
@@ -136,16 +136,29 @@ impl Scrape {
                 .to_vec(),
         )
         .unwrap();
-        let parsed = openmetrics_parser::openmetrics::parse_openmetrics(&page)
-            .unwrap_or_else(|err| panic!("/metrics is not OpenMetrics ({err:?}):\n{page}"));
+        Self::parse(&page)
+    }
+
+    /// A page that `/metrics` served.
+    fn parse(page: &str) -> Self {
+        let parsed = openmetrics_parser::openmetrics::parse_openmetrics(page)
+            .unwrap_or_else(|err| panic!("not OpenMetrics ({err:?}):\n{page}"));
         Self(parsed)
+    }
+
+    /// One process's page, as `/metrics` would serve it alone.
+    pub(crate) fn of_process(page: &str) -> Self {
+        Self::parse(&common::metrics::merge([page]))
     }
 
     /// The sum of the family's samples whose labels include `labels` (a histogram's count).
     fn value(&self, family: &str, labels: &[(&str, &str)]) -> f64 {
-        let Some(family) = self.0.families.get(family) else {
-            return 0.0;
-        };
+        self.sample(family, labels).unwrap_or(0.0)
+    }
+
+    /// [`Self::value`], or `None` when no sample of the family has `labels`.
+    pub(crate) fn sample(&self, family: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        let family = self.0.families.get(family)?;
         family
             .iter_samples()
             .filter(|sample| {
@@ -160,7 +173,7 @@ impl Scrape {
                 OpenMetricsValue::Histogram(histogram) => histogram.count.unwrap_or(0) as f64,
                 other => panic!("unexpected sample {other:?}"),
             })
-            .sum()
+            .reduce(|sum, value| sum + value)
     }
 
     /// The instance IDs `ticket_up` lists for `service`, with their state.

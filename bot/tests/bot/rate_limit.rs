@@ -10,6 +10,7 @@ use crate::{
     content,
     fake_discord::{FakeDiscord, Limit, RateLimits, SandboxOptions},
     helpers::{self, spawn_bot_with_nats, TOKEN, USER_ID},
+    metrics::Scrape,
     set_up, wait_for_posts, SetUp,
 };
 
@@ -141,17 +142,18 @@ async fn calls_that_get_no_answer_are_counted_by_reason() {
         shards: None,
     };
     let unanswered = |page: &str, reason: &str| {
-        let series = format!(
-            r#"ticket_bot_discord_unanswered_total{{service="ticket-bot",instance="t",reason="{reason}"}} "#
-        );
-        page.lines()
-            .find_map(|line| line.strip_prefix(series.as_str()))
-            .unwrap_or_else(|| panic!("no {series} in {page}"))
-            .to_owned()
+        Scrape::of_process(page).sample(
+            "ticket_bot_discord_unanswered",
+            &[
+                ("service", "ticket-bot"),
+                ("instance", "t"),
+                ("reason", reason),
+            ],
+        )
     };
     let page = metrics.page(&live());
-    assert_eq!(unanswered(&page, "unreachable"), "0");
-    assert_eq!(unanswered(&page, "timeout"), "0");
+    assert_eq!(unanswered(&page, "unreachable"), Some(0.0), "{page}");
+    assert_eq!(unanswered(&page, "timeout"), Some(0.0), "{page}");
     // The status of one call through a limiter (1 s per call) in front of `upstream`.
     let status_through = |upstream: String| {
         let counts = metrics.rest();
@@ -183,8 +185,8 @@ async fn calls_that_get_no_answer_are_counted_by_reason() {
     assert_eq!(status_through(stalled).await, 504);
 
     let page = metrics.page(&live());
-    assert_eq!(unanswered(&page, "unreachable"), "1");
-    assert_eq!(unanswered(&page, "timeout"), "1");
+    assert_eq!(unanswered(&page, "unreachable"), Some(1.0), "{page}");
+    assert_eq!(unanswered(&page, "timeout"), Some(1.0), "{page}");
     // Neither reached Discord, so neither is a call by status.
     assert!(
         !page.contains("ticket_bot_discord_requests_total"),

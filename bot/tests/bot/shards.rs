@@ -20,6 +20,7 @@ use crate::{
     content,
     fake_discord::{FakeDiscord, Limit, RateLimits, SandboxOptions, ADMIN_ID, MEMBER_A_ID},
     helpers::{echo, nats, spawn_bot_with_vars, spawn_second_bot, TOKEN},
+    metrics::Scrape,
     reference_id,
     tickets::mentioned_channel,
 };
@@ -255,10 +256,11 @@ async fn limiters_wait_in_one_queue_at_the_discord_proxy_and_lose_no_call_to_the
     let page = proxy_metrics.page();
     let calls = r#"discord_proxy_requests_total{service="discord-proxy",instance="test-proxy",group="users/@me",status="200"} 205"#;
     assert!(page.contains(calls), "{page}");
-    let waited: f64 = page
-        .lines()
-        .find_map(|line| line.strip_prefix(r#"discord_proxy_rate_limit_wait_seconds_total{service="discord-proxy",instance="test-proxy"} "#))
-        .and_then(|value| value.parse().ok())
+    let waited = Scrape::of_process(&page)
+        .sample(
+            "discord_proxy_rate_limit_wait_seconds",
+            &[("service", "discord-proxy"), ("instance", "test-proxy")],
+        )
         .expect("the wait is on the page");
     assert!(
         waited > 1.0,
