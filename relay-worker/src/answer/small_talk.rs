@@ -162,6 +162,11 @@ const FILLER: &[&str] = &[
     "buddy",
     "everybody",
     "yall",
+    // "have a nice day", "have a good one"
+    "have",
+    "day",
+    "one",
+    "weekend",
 ];
 
 impl SmallTalk {
@@ -273,6 +278,8 @@ mod tests {
             ("gotcha, thx", SmallTalk::Thanks),
             ("ok byeee", SmallTalk::Thanks),
             ("gn everyone", SmallTalk::Goodbye),
+            ("ty, have a nice day", SmallTalk::Thanks),
+            ("appreciate it, have a good one", SmallTalk::Thanks),
         ] {
             assert_eq!(SmallTalk::of(message), Some(kind), "{message:?}");
         }
@@ -290,6 +297,7 @@ mod tests {
             "hiii, is the shop open",
             "good",
             "cool story, when is the next sale",
+            "thanks, is there a one day pass",
         ] {
             assert_eq!(SmallTalk::of(message), None, "{message:?}");
         }

@@ -684,6 +684,28 @@ mod tests {
     }
 
     #[test]
+    fn everyday_ways_of_asking_meet_the_words_help_pages_use() {
+        let searched = |text: &str, word: &str| {
+            forms(text)
+                .iter()
+                .any(|forms| forms.contains(&word.to_owned()))
+        };
+        assert!(searched("how much is pro", "price"), "how much");
+        assert!(searched("any cheaper option", "discount"));
+        assert!(searched("need proof of payment", "receipt"));
+        assert!(searched("my son is 15", "child"));
+        assert!(searched("the mic does nothing", "microphon"));
+        assert!(searched("cancel on my samsung", "android"));
+        assert!(searched("on the free tier", "plan"));
+        assert!(searched("dispute a fine", "appeal"));
+        assert_eq!(forms("talk to someone"), forms("speak to someone"));
+        assert_eq!(forms("back tire is flat"), forms("back tyre is flat"));
+        assert_eq!(forms("how do i sign up")[0], forms("create an account")[0]);
+        // Searched as typed too: a page that says "son" still matches.
+        assert!(searched("my son", "son"));
+    }
+
+    #[test]
     fn the_vocabulary_never_swallows_a_plain_question() {
         assert_eq!(
             forms("how do I reset my password"),
