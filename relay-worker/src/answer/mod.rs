@@ -293,6 +293,8 @@ mod tests {
 
     fn hit(heading: &str, text: &str) -> Hit {
         Hit {
+            known_coverage: 1.0,
+            words: 1,
             passage: Passage {
                 document: "billing.md".to_owned(),
                 heading: Some(heading.to_owned()),

@@ -21,7 +21,16 @@
 //! common document word got through. Sections are ranked by BM25 times coverage
 //! ([`Hit::rank`]). The documents
 //! answer when the best section's coverage reaches `KNOWLEDGE_MIN_COVERAGE` (default 0.35)
-//! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default). Further
+//! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default).
+//!
+//! **Long questions.** People tell their ticket with its story ("lost my job a few months ago
+//! and im on benefits now, is there any cheaper option, i rely on the bikes to get to
+//! interviews"): the words of the story are words the documents never use, and they sink the
+//! coverage of the section that answers. So a section that contains at least
+//! [`LONG_QUESTION_WORDS`] of the question's words, and [`LONG_QUESTION_KNOWN_COVERAGE`] of the
+//! weight of the words the documents do use, answers with a coverage down to
+//! [`LONG_QUESTION_SHARE`] of the minimum. An off-topic question rarely has three words the
+//! documents use, all in one section. Further
 //! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
 //! least [`RUNNER_UP_SHARE`] of the best: a runner-up far behind is noise.
 //!
@@ -54,6 +63,12 @@ use super::{
 pub const HEADING_BOOST: f32 = 1.0;
 /// How much a word of the ticket's topic or form answers counts next to one of the question.
 pub const CONTEXT_BOOST: f32 = 0.3;
+/// A section with at least this many of the question's words...
+pub const LONG_QUESTION_WORDS: usize = 3;
+/// ...and at least this share of the weight of its words the documents use...
+pub const LONG_QUESTION_KNOWN_COVERAGE: f32 = 0.6;
+/// ...answers with a coverage down to this share of `KNOWLEDGE_MIN_COVERAGE`.
+pub const LONG_QUESTION_SHARE: f32 = 0.6;
 /// Sections ranked by BM25 before the gate looks at them.
 const CANDIDATES: usize = 10;
 /// A runner-up section is quoted only when its rank is at least this share of the best one's.
@@ -75,6 +90,16 @@ pub struct Gate {
     pub top_k: usize,
 }
 
+impl Gate {
+    /// Whether `hit` covers enough of the question: see the module documentation.
+    pub fn covers(&self, hit: &Hit) -> bool {
+        hit.coverage >= self.min_coverage
+            || (hit.words >= LONG_QUESTION_WORDS
+                && hit.known_coverage >= LONG_QUESTION_KNOWN_COVERAGE
+                && hit.coverage >= self.min_coverage * LONG_QUESTION_SHARE)
+    }
+}
+
 /// A section found for a question.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
@@ -84,6 +109,12 @@ pub struct Hit {
     pub score: f32,
     /// The share (0 to 1) of the question's weight it contains.
     pub coverage: f32,
+    /// The share (0 to 1) of the weight of the question's words the documents use that it
+    /// contains: [`Hit::coverage`] without the words no section has.
+    pub known_coverage: f32,
+    /// How many of the question's distinct words (a support-vocabulary entry counts once) it
+    /// contains.
+    pub words: usize,
 }
 
 impl Hit {
@@ -217,6 +248,7 @@ impl SectionIndex {
             return Ok(Vec::new());
         }
         let total: f32 = terms.iter().map(|t| t.weight).sum();
+        let total_known: f32 = known.iter().map(|t| t.weight).sum();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(known.len() * 2);
         // Every form of a word counts: a section that writes it in two (`Two-factor
         // authentication (2FA)`) is about it.
@@ -273,7 +305,9 @@ impl SectionIndex {
             hits.push(Hit {
                 passage: quote(section, &contained),
                 score,
-                coverage: if total > 0.0 { covered / total } else { 0.0 },
+                coverage: share(covered, total),
+                known_coverage: share(covered, total_known),
+                words: contained.len(),
             });
         }
         hits.sort_by(|a, b| b.rank().total_cmp(&a.rank()));
@@ -355,6 +389,14 @@ impl SectionIndex {
 
     fn doc_freq(&self, searcher: &Searcher, word: &str) -> tantivy::Result<u64> {
         searcher.doc_freq(&Term::from_field_text(self.fields.all, word))
+    }
+}
+
+fn share(part: f32, whole: f32) -> f32 {
+    if whole > 0.0 {
+        part / whole
+    } else {
+        0.0
     }
 }
 
@@ -446,7 +488,7 @@ fn quote(section: &Section, terms: &[&QueryTerm]) -> Passage {
 
 /// The hits `gate` lets through, from `ranked` (best first): see the module documentation.
 pub fn select(ranked: Vec<Hit>, gate: &Gate) -> Vec<Hit> {
-    let passes = |hit: &Hit| hit.coverage >= gate.min_coverage && hit.score >= gate.min_score;
+    let passes = |hit: &Hit| gate.covers(hit) && hit.score >= gate.min_score;
     let Some(best) = ranked.first() else {
         return Vec::new();
     };
@@ -583,6 +625,52 @@ mod tests {
     }
 
     #[test]
+    fn a_long_question_told_with_its_story_is_answered_by_the_section_with_its_words() {
+        let index = shop();
+        let question = "so i paid for the year in march, then my dog got sick, the vet \
+                        bills piled up and my landlord raised the rent: can my refund be paid \
+                        back to the card";
+        let hits = index.search(question, 1).unwrap();
+        assert_eq!(sources(&hits), ["billing.md › Refunds"]);
+        assert!(
+            hits[0].coverage < GATE.min_coverage,
+            "the story sinks it: {hits:?}"
+        );
+        assert!(hits[0].words >= LONG_QUESTION_WORDS, "{hits:?}");
+        let answered = index.answer(question, &GATE).unwrap();
+        assert_eq!(sources(&answered), ["billing.md › Refunds"]);
+    }
+
+    #[test]
+    fn a_low_coverage_passes_only_with_several_words_and_most_of_the_known_ones() {
+        let low = GATE.min_coverage * LONG_QUESTION_SHARE;
+        let with = |coverage: f32, known_coverage: f32, words: usize| Hit {
+            known_coverage,
+            words,
+            ..hit(("a.md", "One"), 5.0, coverage)
+        };
+        assert!(GATE.covers(&with(GATE.min_coverage, 0.1, 1)));
+        assert!(GATE.covers(&with(
+            low,
+            LONG_QUESTION_KNOWN_COVERAGE,
+            LONG_QUESTION_WORDS
+        )));
+        assert!(!GATE.covers(&with(
+            low,
+            LONG_QUESTION_KNOWN_COVERAGE,
+            LONG_QUESTION_WORDS - 1
+        )));
+        assert!(!GATE.covers(&with(low, 0.5, LONG_QUESTION_WORDS + 2)));
+        assert!(!GATE.covers(&with(low * 0.9, 1.0, LONG_QUESTION_WORDS + 2)));
+        // A stricter minimum is stricter for long questions too.
+        let strict = Gate {
+            min_coverage: 0.7,
+            ..GATE
+        };
+        assert!(!strict.covers(&with(low, 1.0, LONG_QUESTION_WORDS + 2)));
+    }
+
+    #[test]
     fn the_ticket_context_ranks_sections_but_never_passes_the_gate_for_the_question() {
         let index = index(&[(
             "help.md",
@@ -628,6 +716,8 @@ mod tests {
 
     fn hit(source: (&str, &str), score: f32, coverage: f32) -> Hit {
         Hit {
+            known_coverage: coverage,
+            words: 1,
             passage: Passage {
                 document: source.0.to_owned(),
                 heading: Some(source.1.to_owned()),
