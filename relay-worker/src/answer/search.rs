@@ -10,29 +10,33 @@
 //! shrink with their length), so no absolute cut carries from one set of documents to another.
 //! What carries is a share: the *coverage* of a section is the part of the question's weight
 //! that it contains, each word weighing its inverse document frequency (BM25's own IDF, from
-//! tantivy's term statistics). Common words weigh little. A word of the support vocabulary
-//! counts once, found in any of its forms, and weighs as its most widespread form. A word the
-//! documents never use (and that is not a typo of one, see [`super::terms`]) is in no section,
-//! and weighs halfway between the question's average known word and the rarest document word:
-//! it may be the topic the documents lack ("What's your favourite *pizza* topping?", whose
-//! other words are common) or a word of chat the search does not know ("does premium make you
-//! *stronger* in pvp", whose other words are specific). Weighing it as the rarest word let one
-//! slang word sink a documented question; as an average one, an off-topic question with one
-//! common document word got through. Sections are ranked by BM25 times coverage
-//! ([`Hit::rank`]). The documents
+//! tantivy's term statistics). Common words weigh little, and so do the words common in
+//! English, whatever the documents: in a few pages an everyday word ("year", "win", "water")
+//! can be as rare as the topic, and an off-topic question ("who won the champions league last
+//! year") then seemed covered. A word among the 300 most frequent in English keeps half its
+//! weight, and the next ones, up to about 3,000, keep more the rarer they are
+//! ([`terms::commonness`]). A word of the support vocabulary counts once, found in any of its
+//! forms, and weighs as its most widespread form. A word the documents never use (and that is
+//! not a typo of one, see [`super::terms`]) is in no section, and weighs halfway between the
+//! question's average known word and the rarest document word: it may be the topic the
+//! documents lack ("What's your favourite *pizza* topping?", whose other words are common) or
+//! a word of chat the search does not know ("does premium make you *stronger* in pvp", whose
+//! other words are specific). Weighing it as the rarest word let one slang word sink a
+//! documented question; as an average one, an off-topic question with one common document word
+//! got through. Sections are ranked by BM25 times coverage ([`Hit::rank`]). The documents
 //! answer when the best section's coverage reaches `KNOWLEDGE_MIN_COVERAGE` (default 0.35)
-//! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default).
+//! and its score reaches `KNOWLEDGE_MIN_SCORE` (an absolute floor, 0 by default). Further
+//! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
+//! least [`RUNNER_UP_SHARE`] of the best: a runner-up far behind is noise.
 //!
 //! **Long questions.** People tell their ticket with its story ("lost my job a few months ago
 //! and im on benefits now, is there any cheaper option, i rely on the bikes to get to
 //! interviews"): the words of the story are words the documents never use, and they sink the
 //! coverage of the section that answers. So a section that contains at least
 //! [`LONG_QUESTION_WORDS`] of the question's words, and [`LONG_QUESTION_KNOWN_COVERAGE`] of the
-//! weight of the words the documents do use, answers with a coverage down to
+//! weight of the words the documents do use, also passes, with a coverage down to
 //! [`LONG_QUESTION_SHARE`] of the minimum. An off-topic question rarely has three words the
-//! documents use, all in one section. Further
-//! sections are quoted, up to `KNOWLEDGE_TOP_K`, only when they pass the same gate and rank at
-//! least [`RUNNER_UP_SHARE`] of the best: a runner-up far behind is noise.
+//! documents use, all in one section.
 //!
 //! **The ticket's context.** A ticket opened under a topic carries the topic and the member's
 //! form answers; their words join the query at [`CONTEXT_BOOST`], so that of two sections the
@@ -370,7 +374,7 @@ impl SectionIndex {
                 continue;
             }
             terms.push(QueryTerm {
-                weight: idf(frequency.max(1), sections),
+                weight: idf(frequency.max(1), sections) * terms::commonness(&forms[0]),
                 known: frequency > 0,
                 forms,
             });
@@ -668,6 +672,19 @@ mod tests {
             ..GATE
         };
         assert!(!strict.covers(&with(low, 1.0, LONG_QUESTION_WORDS + 2)));
+    }
+
+    #[test]
+    fn a_word_common_in_english_says_less_than_one_as_rare_in_the_documents() {
+        let index = index(&[(
+            "help.md",
+            "# Help\n\n## Leaks\n\nIf water drips from the unit, switch it off.\n\n\
+             ## Refunds\n\nA refund reaches the card in five days.\n",
+        )]);
+        // Each word is in one section; "water" is among the most frequent English words.
+        let hits = index.search("water refund", 2).unwrap();
+        assert_eq!(sources(&hits), ["help.md › Refunds", "help.md › Leaks"]);
+        assert!(hits[0].coverage > 0.6 && hits[1].coverage < 0.4, "{hits:?}");
     }
 
     #[test]

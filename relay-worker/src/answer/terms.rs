@@ -36,6 +36,11 @@
 //! Levenshtein automata of tantivy's own fuzzy queries. Shorter words are left alone: at four
 //! letters one edit reaches too many words. A word of the support vocabulary is never
 //! corrected.
+//!
+//! **Common English words.** [`commonness`] tells how much of its weight a question's word keeps
+//! for being frequent in English (see [`super::search`] for why): `terms/common-english.txt`
+//! lists the 3,000 most frequent English words of wordfreq (Robyn Speer; its data and so that
+//! list under CC BY-SA 4.0), by rank, and a stem takes the rank of its most frequent word.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -60,6 +65,11 @@ const MAX_WORD_BYTES: usize = 40;
 pub const MIN_CORRECTED_CHARS: usize = 5;
 /// Shortest (stemmed) unknown word corrected with up to two edits.
 pub const TWO_EDITS_CHARS: usize = 9;
+/// A word among this many of the most frequent in English weighs [`VERY_COMMON_WEIGHT`]...
+pub const VERY_COMMON_RANK: usize = 300;
+/// ...of its weight, and more the rarer it is, up to its whole weight at the end of the list
+/// of common words (`terms/common-english.txt`, about 3,000 words).
+pub const VERY_COMMON_WEIGHT: f32 = 0.5;
 
 /// Snowball's English stop words less `up`, `down`, `out`, `off`, plus chat filler,
 /// contractions typed without their apostrophe and indefinite words.
@@ -385,6 +395,36 @@ pub fn question(text: &str) -> Vec<QuestionWord> {
     words
 }
 
+/// The share of its weight that a question's word (`stem`, as analysed) keeps for being common
+/// in English: see the module documentation.
+pub fn commonness(stem: &str) -> f32 {
+    static RANKS: OnceLock<(HashMap<String, usize>, usize)> = OnceLock::new();
+    let (ranks, listed) = RANKS.get_or_init(|| {
+        let mut ranks = HashMap::new();
+        let words = include_str!("terms/common-english.txt")
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'));
+        let mut listed = 0;
+        for (rank, word) in words.enumerate() {
+            listed = rank + 1;
+            if let Some(token) = tokens(word).pop() {
+                // The most frequent word of a stem gives it its rank.
+                ranks.entry(token.stem).or_insert(rank);
+            }
+        }
+        (ranks, listed)
+    });
+    match ranks.get(stem) {
+        None => 1.0,
+        Some(&rank) if rank < VERY_COMMON_RANK => VERY_COMMON_WEIGHT,
+        Some(&rank) => {
+            let rise = ((rank + 1) as f32 / VERY_COMMON_RANK as f32).ln()
+                / (*listed as f32 / VERY_COMMON_RANK as f32).ln();
+            VERY_COMMON_WEIGHT + (1.0 - VERY_COMMON_WEIGHT) * rise.min(1.0)
+        }
+    }
+}
+
 /// The hyphenated words of `text` written together (`e-mail` → `email`, `T-shirt` → `Tshirt`)
 /// and the support vocabulary's phrases written together (`log in` → `login`), one per line:
 /// indexed beside the text, since people type compounds either way, the tokenizer splits at
@@ -641,6 +681,24 @@ mod tests {
         assert_eq!(words("Refunds, REFUNDED refund!"), ["refund"]);
         let many: String = (0..200).map(|n| format!("w{n} ")).collect();
         assert_eq!(words(&many).len(), MAX_QUERY_TERMS);
+    }
+
+    #[test]
+    fn words_common_in_english_weigh_less() {
+        let weight = |word: &str| commonness(&words(word)[0]);
+        // Among the 300 most frequent words.
+        assert_eq!(weight("water"), VERY_COMMON_WEIGHT);
+        assert_eq!(weight("years"), VERY_COMMON_WEIGHT, "as its stem");
+        // Common, less so: between.
+        let lock = weight("lock");
+        assert!(VERY_COMMON_WEIGHT < lock && lock < 1.0, "{lock}");
+        assert!(
+            weight("police") < weight("lock"),
+            "more frequent, less weight"
+        );
+        // Not among the common words: whole.
+        assert_eq!(weight("refund"), 1.0);
+        assert_eq!(weight("xyzzy"), 1.0);
     }
 
     #[test]
