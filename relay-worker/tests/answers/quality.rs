@@ -380,18 +380,8 @@ const FLOORS_BLIND: [f64; 5] = [0.64, 0.66, 0.22, 0.70, 0.90];
 
 #[tokio::test]
 async fn every_label_of_the_questions_is_a_section_of_the_fixtures() {
-    let knowledge = Knowledge::open(&knowledge(&fixtures())).await.unwrap();
-    let sources = knowledge.sources();
     let set = questions();
-    for question in &set.on_topic {
-        for label in &question.answers {
-            assert!(
-                sources.contains(label),
-                "{:?}: no section {label:?}",
-                question.text
-            );
-        }
-    }
+    assert_labels_are_sections(&fixtures(), &set).await;
     assert!(set.on_topic.len() >= 40 && set.off_topic.len() >= 10);
 }
 
@@ -399,19 +389,24 @@ async fn every_label_of_the_questions_is_a_section_of_the_fixtures() {
 async fn every_label_of_the_development_set_is_a_section_of_its_documents() {
     let set = org_questions(&dev());
     for org in orgs(&set) {
-        let knowledge = Knowledge::open(&knowledge(&dev().join(org))).await.unwrap();
-        let sources = knowledge.sources();
-        for question in set.on_topic.iter().filter(|q| q.org == org) {
-            for label in &question.answers {
-                assert!(
-                    sources.contains(label),
-                    "{org}: {:?}: no section {label:?}",
-                    question.text
-                );
-            }
-        }
+        assert_labels_are_sections(&dev().join(org), &of_org(&set, org, false)).await;
     }
     assert!(set.on_topic.len() >= 100 && set.off_topic.len() >= 40);
+}
+
+/// Every section the documented questions of `set` are labelled with is one of `dir`'s.
+async fn assert_labels_are_sections(dir: &std::path::Path, set: &Questions) {
+    let sources = Knowledge::open(&knowledge(dir)).await.unwrap().sources();
+    for question in &set.on_topic {
+        for label in &question.answers {
+            assert!(
+                sources.contains(label),
+                "{}: {:?}: no section {label:?}",
+                dir.display(),
+                question.text
+            );
+        }
+    }
 }
 
 /// The best three sections of every tuned question of `set`, with their score and coverage.
