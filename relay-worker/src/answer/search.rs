@@ -364,7 +364,7 @@ impl SectionIndex {
             for form in &forms {
                 frequency = frequency.max(self.doc_freq(searcher, form)?);
             }
-            if frequency == 0 && !word.listed {
+            if frequency == 0 && !word.listed && !terms::is_common(&forms[0]) {
                 if let Some(corrected) = self.vocabulary.correct(&forms[0]) {
                     forms = vec![corrected.to_owned()];
                     frequency = self.doc_freq(searcher, &forms[0])?;
@@ -685,6 +685,23 @@ mod tests {
         let hits = index.search("water refund", 2).unwrap();
         assert_eq!(sources(&hits), ["help.md › Refunds", "help.md › Leaks"]);
         assert!(hits[0].coverage > 0.6 && hits[1].coverage < 0.4, "{hits:?}");
+    }
+
+    #[test]
+    fn a_common_english_word_is_never_taken_for_a_typo_of_a_document_word() {
+        let index = index(&[(
+            "help.md",
+            "# Help\n\n## Breakdowns\n\nIf the bike breaks down, call us.\n\n\
+             ## Refunds\n\nA refund reaches the card in five days.\n",
+        )]);
+        // "bread" is one edit from "break", but a word, not a typo.
+        assert!(index
+            .answer("how do i make sourdough bread", &GATE)
+            .unwrap()
+            .is_empty());
+        // A typo is still corrected.
+        let hits = index.answer("how long is a refnd", &GATE).unwrap();
+        assert_eq!(sources(&hits), ["help.md › Refunds"]);
     }
 
     #[test]

@@ -34,8 +34,9 @@
 //! one edit) that starts with the same letter, the most widespread one on a tie: `refnd` →
 //! `refund`, `pasword` → `password`, `recieve` → `receiv`. The distances come from the
 //! Levenshtein automata of tantivy's own fuzzy queries. Shorter words are left alone: at four
-//! letters one edit reaches too many words. A word of the support vocabulary is never
-//! corrected.
+//! letters one edit reaches too many words. A word of the support vocabulary, or one of the
+//! common English words below, is never corrected: it is spelt right, and the documents just
+//! do not use it (`bread` is not `break`, `click` is not `clock`).
 //!
 //! **Common English words.** [`commonness`] tells how much of its weight a question's word keeps
 //! for being frequent in English (see [`super::search`] for why): `terms/common-english.txt`
@@ -398,22 +399,7 @@ pub fn question(text: &str) -> Vec<QuestionWord> {
 /// The share of its weight that a question's word (`stem`, as analysed) keeps for being common
 /// in English: see the module documentation.
 pub fn commonness(stem: &str) -> f32 {
-    static RANKS: OnceLock<(HashMap<String, usize>, usize)> = OnceLock::new();
-    let (ranks, listed) = RANKS.get_or_init(|| {
-        let mut ranks = HashMap::new();
-        let words = include_str!("terms/common-english.txt")
-            .lines()
-            .filter(|line| !line.is_empty() && !line.starts_with('#'));
-        let mut listed = 0;
-        for (rank, word) in words.enumerate() {
-            listed = rank + 1;
-            if let Some(token) = tokens(word).pop() {
-                // The most frequent word of a stem gives it its rank.
-                ranks.entry(token.stem).or_insert(rank);
-            }
-        }
-        (ranks, listed)
-    });
+    let (ranks, listed) = common_words();
     match ranks.get(stem) {
         None => 1.0,
         Some(&rank) if rank < VERY_COMMON_RANK => VERY_COMMON_WEIGHT,
@@ -423,6 +409,32 @@ pub fn commonness(stem: &str) -> f32 {
             VERY_COMMON_WEIGHT + (1.0 - VERY_COMMON_WEIGHT) * rise.min(1.0)
         }
     }
+}
+
+/// Whether `stem` is the stem of one of the common English words: spelt right, so never taken
+/// for a typo of a document word (`bread` is not `break`).
+pub fn is_common(stem: &str) -> bool {
+    common_words().0.contains_key(stem)
+}
+
+/// The stems of `terms/common-english.txt`, each with the rank of its most frequent word, and
+/// how many words the list has.
+fn common_words() -> &'static (HashMap<String, usize>, usize) {
+    static RANKS: OnceLock<(HashMap<String, usize>, usize)> = OnceLock::new();
+    RANKS.get_or_init(|| {
+        let mut ranks = HashMap::new();
+        let words = include_str!("terms/common-english.txt")
+            .lines()
+            .filter(|line| !line.is_empty() && !line.starts_with('#'));
+        let mut listed = 0;
+        for (rank, word) in words.enumerate() {
+            listed = rank + 1;
+            if let Some(token) = tokens(word).pop() {
+                ranks.entry(token.stem).or_insert(rank);
+            }
+        }
+        (ranks, listed)
+    })
 }
 
 /// The hyphenated words of `text` written together (`e-mail` → `email`, `T-shirt` → `Tshirt`)

@@ -372,11 +372,11 @@ async fn the_answers_stay_at_least_as_good_as_measured() {
 const FLOORS_TUNED: [f64; 5] = [0.74, 0.78, 0.08, 0.90, 0.85];
 const FLOORS_HELD_OUT: [f64; 5] = [0.80, 0.82, 0.10, 0.85, 0.66];
 /// Measured on the development set: hit@1 63%, hit@3 66%, false abstention 21%, abstention
-/// 90%, small talk 100%.
-const FLOORS_DEV: [f64; 5] = [0.58, 0.60, 0.26, 0.84, 0.90];
-/// Measured on the blind set: hit@1 70%, hit@3 71%, false abstention 17%, abstention 76%, small
+/// 92%, small talk 100%.
+const FLOORS_DEV: [f64; 5] = [0.58, 0.60, 0.26, 0.86, 0.90];
+/// Measured on the blind set: hit@1 70%, hit@3 71%, false abstention 17%, abstention 79%, small
 /// talk 100%.
-const FLOORS_BLIND: [f64; 5] = [0.64, 0.66, 0.22, 0.70, 0.90];
+const FLOORS_BLIND: [f64; 5] = [0.64, 0.66, 0.22, 0.72, 0.90];
 
 #[tokio::test]
 async fn every_label_of_the_questions_is_a_section_of_the_fixtures() {
