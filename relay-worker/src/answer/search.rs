@@ -205,6 +205,7 @@ impl SectionIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let vocabulary = vocabulary(&reader.searcher(), fields.all)?;
+        terms::prepare();
         Ok(Self {
             reader,
             fields,

@@ -417,6 +417,12 @@ pub fn is_common(stem: &str) -> bool {
     common_words().0.contains_key(stem)
 }
 
+/// Reads the list of common English words now: analysing it takes a few milliseconds, which
+/// the first question would otherwise pay on an async thread. The index build calls it.
+pub fn prepare() {
+    common_words();
+}
+
 /// The stems of `terms/common-english.txt`, each with the rank of its most frequent word, and
 /// how many words the list has.
 fn common_words() -> &'static (HashMap<String, usize>, usize) {
