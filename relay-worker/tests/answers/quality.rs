@@ -134,8 +134,13 @@ async fn measure_orgs(name: &str, dir: &std::path::Path, held_out: bool, verbose
     let mut all = Figures::default();
     for org in orgs(&set) {
         let questions = of_org(&set, org, held_out);
-        let (tuned, held) = measure_set(&dir.join(org), &questions, verbose).await;
-        let figures = if held_out { held } else { tuned };
+        // Every question of the set has the same `held_out`: one of the two parts is empty.
+        let (mut figures, other) = measure_set(&dir.join(org), &questions, verbose).await;
+        figures.add(&other);
+        if verbose {
+            let index = Knowledge::open(&knowledge(&dir.join(org))).await.unwrap();
+            dump(&index, &questions);
+        }
         println!("{name} {org}: {figures}");
         all.add(&figures);
     }
@@ -330,11 +335,6 @@ async fn knowledge_quality_figures() {
     if verbose {
         let index = Knowledge::open(&knowledge(&fixtures())).await.unwrap();
         dump(&index, &questions());
-        let set = org_questions(&dev());
-        for org in orgs(&set) {
-            let index = Knowledge::open(&knowledge(&dev().join(org))).await.unwrap();
-            dump(&index, &of_org(&set, org, false));
-        }
     }
     println!("tuned:    {tuned}");
     println!("held out: {held_out}");
