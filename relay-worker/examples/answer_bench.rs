@@ -117,6 +117,7 @@ async fn knowledge_figures(passages: usize, searches: usize) {
         min_coverage: DEFAULT_MIN_COVERAGE,
         min_score: 0.0,
         reload_every: None,
+        embeddings: std::env::var_os("KNOWLEDGE_EMBEDDINGS").map(std::path::PathBuf::from),
     };
     let started = Instant::now();
     let knowledge = Knowledge::open(&settings).await.unwrap();

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 
 pub use super::search::Hit;
 use super::{
+    embeddings::{Embedder, EmbeddingError},
     passages,
     search::{Gate, SectionIndex},
     settings::KnowledgeSettings,
@@ -45,6 +46,9 @@ pub enum KnowledgeError {
     /// The search index failed.
     #[error("cannot build the knowledge index: {0}")]
     Index(#[from] tantivy::TantivyError),
+    /// The sentence-embedding model could not be loaded or run.
+    #[error("knowledge embeddings: {0}")]
+    Embedding(#[from] EmbeddingError),
     /// The rebuild task ended abnormally.
     #[error("the knowledge index build was cancelled or panicked")]
     Aborted,
@@ -61,6 +65,7 @@ pub struct Knowledge {
 #[derive(Debug)]
 struct Shared {
     dir: PathBuf,
+    embedder: Option<Arc<Embedder>>,
     gate: Gate,
     current: RwLock<Arc<Snapshot>>,
     generation: watch::Sender<u64>,
@@ -87,17 +92,26 @@ impl Knowledge {
     /// `reload_every` in a task of its own.
     pub async fn open(settings: &KnowledgeSettings) -> Result<Self, KnowledgeError> {
         let dir = settings.dir.clone();
-        let snapshot = tokio::task::spawn_blocking(move || build(&dir))
-            .await
-            .map_err(|_| KnowledgeError::Aborted)??;
+        let model = settings.embeddings.clone();
+        let (snapshot, embedder) = tokio::task::spawn_blocking(move || {
+            let embedder = match model {
+                Some(model) => Some(Arc::new(Embedder::load(&model)?)),
+                None => None,
+            };
+            build(&dir, embedder.as_ref()).map(|snapshot| (snapshot, embedder))
+        })
+        .await
+        .map_err(|_| KnowledgeError::Aborted)??;
         tracing::info!(
             dir = %settings.dir.display(),
             files = snapshot.files.len(),
             passages = snapshot.passages,
+            embeddings = embedder.as_ref().map(|e| e.dir().display().to_string()),
             "knowledge indexed"
         );
         let shared = Arc::new(Shared {
             dir: settings.dir.clone(),
+            embedder,
             gate: Gate {
                 min_coverage: settings.min_coverage,
                 min_score: settings.min_score,
@@ -151,6 +165,30 @@ impl Knowledge {
         logged(self.snapshot().index.answer_in(question, context, &gate))
     }
 
+    /// [`Knowledge::answer_in`] from an async thread: with embeddings a question costs the
+    /// model's few milliseconds of CPU, so it is asked on the blocking pool; without them, a
+    /// search takes well under a millisecond (see `answer_bench`) and runs in place.
+    pub async fn ask(&self, question: &str, context: Option<&str>) -> Vec<Hit> {
+        let gate = self.shared.gate;
+        let snapshot = self.snapshot();
+        if !snapshot.index.embedded() {
+            return logged(snapshot.index.answer_in(question, context, &gate));
+        }
+        let (question, context) = (question.to_owned(), context.map(str::to_owned));
+        tokio::task::spawn_blocking(move || {
+            logged(
+                snapshot
+                    .index
+                    .answer_in(&question, context.as_deref(), &gate),
+            )
+        })
+        .await
+        .unwrap_or_else(|err| {
+            tracing::error!(error = %err, "knowledge search panicked");
+            Vec::new()
+        })
+    }
+
     /// The `limit` best sections for `question`, best first, whatever their coverage or score.
     pub fn search(&self, question: &str, limit: usize) -> Vec<Hit> {
         logged(self.snapshot().index.search(question, limit))
@@ -193,6 +231,7 @@ async fn rescan(shared: Weak<Shared>, every: Duration) {
             return;
         };
         let dir = shared.dir.clone();
+        let embedder = shared.embedder.clone();
         let known = shared
             .current
             .read()
@@ -204,7 +243,7 @@ async fn rescan(shared: Weak<Shared>, every: Duration) {
             if files == known {
                 return Ok(None);
             }
-            build(&dir).map(Some)
+            build(&dir, embedder.as_ref()).map(Some)
         })
         .await
         .unwrap_or(Err(KnowledgeError::Aborted));
@@ -248,8 +287,8 @@ fn stamps(dir: &Path) -> Result<Vec<FileStamp>, KnowledgeError> {
         .collect()
 }
 
-/// Indexes every passage of the documents under `dir`.
-fn build(dir: &Path) -> Result<Snapshot, KnowledgeError> {
+/// Indexes every passage of the documents under `dir`, with `embedder`'s vectors when given.
+fn build(dir: &Path, embedder: Option<&Arc<Embedder>>) -> Result<Snapshot, KnowledgeError> {
     let files = stamps(dir)?;
     let mut all = Vec::new();
     for file in &files {
@@ -273,16 +312,20 @@ fn build(dir: &Path) -> Result<Snapshot, KnowledgeError> {
         let markdown = !name.to_ascii_lowercase().ends_with(".txt");
         all.extend(passages::split(&name, &text, markdown));
     }
-    index(all, files)
+    index(all, files, embedder)
 }
 
 /// Builds the in-memory index of `passages`.
 fn index(
     passages: Vec<passages::Passage>,
     files: Vec<FileStamp>,
+    embedder: Option<&Arc<Embedder>>,
 ) -> Result<Snapshot, KnowledgeError> {
     let count = passages.len();
-    let index = SectionIndex::new(passages::sections(passages))?;
+    let mut index = SectionIndex::new(passages::sections(passages))?;
+    if let Some(embedder) = embedder {
+        index.embed(Arc::clone(embedder))?;
+    }
     Ok(Snapshot {
         index,
         files,

@@ -241,7 +241,7 @@ impl Model {
         let passages = match (&self.knowledge, SmallTalk::of(message)) {
             (Some(knowledge), None) => {
                 let context = request.ticket.as_ref().map(|t| t.search_text());
-                let hits = knowledge.answer_in(message, context.as_deref());
+                let hits = knowledge.ask(message, context.as_deref()).await;
                 if hits.is_empty() {
                     self.metrics.abstained();
                     return Ok(RelayReply::ungrounded(STAFF_WILL_FOLLOW_UP));

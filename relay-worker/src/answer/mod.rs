@@ -13,6 +13,7 @@
 //! pieces are a preview of the model's text (before citations are renumbered and the cap).
 
 mod citations;
+mod embeddings;
 mod in_flight;
 mod knowledge;
 mod llm;
@@ -30,6 +31,7 @@ use common::{
 };
 
 pub use citations::NOT_COVERED;
+pub use embeddings::{Embedder, EmbeddingError};
 pub use knowledge::{Hit, Knowledge, KnowledgeError};
 pub use llm::{LlmAnswers, INTAKE_HEADING, MEMBER_NAME, STAFF_NAME};
 pub use passages::Passage;
@@ -161,14 +163,13 @@ impl AnswerSource {
     ) -> Result<RelayReply, ResponderError> {
         let reply = match &self.kind {
             Kind::Placeholder(placeholder) => placeholder.respond(request).await?,
-            // A search takes well under a millisecond (see answer_bench): no blocking pool.
             Kind::Knowledge(knowledge) => {
                 let message = request.content.as_str();
                 match SmallTalk::of(message) {
                     Some(talk) => RelayReply::new(talk.reply()),
                     None => {
                         let context = request.ticket.as_ref().map(|t| t.search_text());
-                        let hits = knowledge.answer_in(message, context.as_deref());
+                        let hits = knowledge.ask(message, context.as_deref()).await;
                         if hits.is_empty() {
                             self.metrics.abstained();
                         }
@@ -303,6 +304,8 @@ mod tests {
             },
             score: 1.0,
             coverage: 1.0,
+            similarity: None,
+            rank: 1.0,
         }
     }
 

@@ -58,6 +58,11 @@ pub struct KnowledgeSettings {
     /// `KNOWLEDGE_RELOAD_SECS` (default 30, 0 to 86,400; 0 = never): how often the folder is
     /// scanned for changed files (and the index rebuilt when there are some).
     pub reload_every: Option<Duration>,
+    /// `KNOWLEDGE_EMBEDDINGS`: a folder holding a sentence-embedding model (all-MiniLM-L6-v2:
+    /// `config.json`, `tokenizer.json`, `model.safetensors`; `scripts/model-bin` fetches it).
+    /// When set, sections are ranked and judged by meaning as well as by words; unset, by words
+    /// alone.
+    pub embeddings: Option<PathBuf>,
 }
 
 /// The OpenAI-compatible chat completions endpoint and how to ask it.
@@ -138,6 +143,7 @@ struct RawSettings {
     knowledge_min_score: Option<String>,
     knowledge_min_coverage: Option<String>,
     knowledge_reload_secs: Option<String>,
+    knowledge_embeddings: Option<String>,
     llm_base_url: Option<String>,
     llm_api_key: Option<SecretString>,
     llm_model: Option<String>,
@@ -208,6 +214,9 @@ impl AnswerSettings {
                     0 => None,
                     secs => Some(Duration::from_secs(secs)),
                 },
+                embeddings: set(raw.knowledge_embeddings)
+                    .map(|dir| directory("KNOWLEDGE_EMBEDDINGS", &dir))
+                    .transpose()?,
             }),
         };
         let llm = if kind == SourceKind::Llm {

@@ -64,7 +64,26 @@ pub fn knowledge(dir: &Path) -> KnowledgeSettings {
         min_coverage: DEFAULT_MIN_COVERAGE,
         min_score: 0.0,
         reload_every: None,
+        embeddings: None,
     }
+}
+
+/// The sentence-embedding model: `KNOWLEDGE_EMBEDDINGS`, as `scripts/test` sets it from
+/// `scripts/model-bin`.
+pub fn model_dir() -> PathBuf {
+    let dir = std::env::var_os("KNOWLEDGE_EMBEDDINGS")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .expect(
+            "KNOWLEDGE_EMBEDDINGS names no model folder: run the tests with scripts/test, or \
+             export KNOWLEDGE_EMBEDDINGS=$(scripts/model-bin)",
+        );
+    assert!(
+        dir.join("model.safetensors").is_file(),
+        "KNOWLEDGE_EMBEDDINGS={}: no model.safetensors there (scripts/model-bin installs it)",
+        dir.display()
+    );
+    dir
 }
 
 /// `ANSWER_SOURCE=knowledge` on `dir`.

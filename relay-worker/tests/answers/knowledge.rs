@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use relay_worker::{
     answer::{
-        AnswerSettings, AnswerSource, Knowledge, SmallTalk, DEFAULT_MIN_COVERAGE,
-        FROM_THE_DOCUMENTS, STAFF_WILL_FOLLOW_UP,
+        AnswerSettings, AnswerSource, Knowledge, KnowledgeSettings, SmallTalk,
+        DEFAULT_MIN_COVERAGE, FROM_THE_DOCUMENTS, STAFF_WILL_FOLLOW_UP,
     },
     Responder,
 };
@@ -223,4 +223,80 @@ async fn the_example_help_articles_answer_a_newcomers_questions_and_nothing_else
     ] {
         assert_staff_follows_up(&source.respond(request(off_topic, 1)).await.unwrap());
     }
+}
+
+/// Help articles in which no word of the questions below appears where it answers them.
+fn other_words() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("app.md"),
+        "# Using the app\n\n## Offline lessons\n\nDownload a unit before you travel: downloaded \
+         units play without an internet connection.\n\n## Updating your payment method\n\n\
+         Replace the card we charge under Settings, then Billing.\n\n## Deleting your account\n\n\
+         Delete your account under Settings, then Privacy. It cannot be undone.\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn with_embeddings_a_question_in_other_words_finds_the_section_that_answers_it() {
+    let docs = other_words();
+    let by_meaning = KnowledgeSettings {
+        embeddings: Some(model_dir()),
+        ..knowledge(docs.path())
+    };
+    let words = Knowledge::open(&knowledge(docs.path())).await.unwrap();
+    let meaning = Knowledge::open(&by_meaning).await.unwrap();
+    let question = "im on a train with no signal most days, can i still do my lessons?";
+
+    let found: Vec<String> = meaning
+        .ask(question, None)
+        .await
+        .iter()
+        .map(|hit| hit.passage.source())
+        .collect();
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("app.md › Offline lessons")
+    );
+    let hit = &meaning.ask(question, None).await[0];
+    assert!(hit.similarity.is_some_and(|s| s > 0.0), "{hit:?}");
+    // By words alone, "lessons" is the only match: not enough of the question to answer.
+    assert!(words.ask(question, None).await.is_empty());
+}
+
+#[tokio::test]
+async fn with_embeddings_an_unrelated_question_still_gets_no_passage() {
+    let docs = other_words();
+    let meaning = Knowledge::open(&KnowledgeSettings {
+        embeddings: Some(model_dir()),
+        ..knowledge(docs.path())
+    })
+    .await
+    .unwrap();
+    for question in [
+        "whats a good recipe for carbonara",
+        "who won the champions league last year",
+        "can you recommend a good laptop for travelling",
+    ] {
+        assert!(meaning.ask(question, None).await.is_empty(), "{question}");
+    }
+}
+
+#[tokio::test]
+async fn a_model_folder_without_the_model_stops_the_source_with_a_clear_error() {
+    let docs = other_words();
+    let empty = tempfile::tempdir().unwrap();
+    let err = Knowledge::open(&KnowledgeSettings {
+        embeddings: Some(empty.path().to_path_buf()),
+        ..knowledge(docs.path())
+    })
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("embeddings") && err.contains("config.json"),
+        "{err}"
+    );
 }
