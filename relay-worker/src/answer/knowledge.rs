@@ -98,7 +98,7 @@ impl Knowledge {
                 Some(model) => Some(Arc::new(Embedder::load(&model)?)),
                 None => None,
             };
-            build(&dir, embedder.as_ref()).map(|snapshot| (snapshot, embedder))
+            build(&dir, embedder.as_ref(), None).map(|snapshot| (snapshot, embedder))
         })
         .await
         .map_err(|_| KnowledgeError::Aborted)??;
@@ -232,18 +232,13 @@ async fn rescan(shared: Weak<Shared>, every: Duration) {
         };
         let dir = shared.dir.clone();
         let embedder = shared.embedder.clone();
-        let known = shared
-            .current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .files
-            .clone();
+        let current = Arc::clone(&shared.current.read().unwrap_or_else(|e| e.into_inner()));
         let outcome = tokio::task::spawn_blocking(move || {
             let files = stamps(&dir)?;
-            if files == known {
+            if files == current.files {
                 return Ok(None);
             }
-            build(&dir, embedder.as_ref()).map(Some)
+            build(&dir, embedder.as_ref(), Some(&current.index)).map(Some)
         })
         .await
         .unwrap_or(Err(KnowledgeError::Aborted));
@@ -287,8 +282,13 @@ fn stamps(dir: &Path) -> Result<Vec<FileStamp>, KnowledgeError> {
         .collect()
 }
 
-/// Indexes every passage of the documents under `dir`, with `embedder`'s vectors when given.
-fn build(dir: &Path, embedder: Option<&Arc<Embedder>>) -> Result<Snapshot, KnowledgeError> {
+/// Indexes every passage of the documents under `dir`, with `embedder`'s vectors when given
+/// (those of `previous`'s sections that did not change are kept).
+fn build(
+    dir: &Path,
+    embedder: Option<&Arc<Embedder>>,
+    previous: Option<&SectionIndex>,
+) -> Result<Snapshot, KnowledgeError> {
     let files = stamps(dir)?;
     let mut all = Vec::new();
     for file in &files {
@@ -312,7 +312,7 @@ fn build(dir: &Path, embedder: Option<&Arc<Embedder>>) -> Result<Snapshot, Knowl
         let markdown = !name.to_ascii_lowercase().ends_with(".txt");
         all.extend(passages::split(&name, &text, markdown));
     }
-    index(all, files, embedder)
+    index(all, files, embedder, previous)
 }
 
 /// Builds the in-memory index of `passages`.
@@ -320,11 +320,17 @@ fn index(
     passages: Vec<passages::Passage>,
     files: Vec<FileStamp>,
     embedder: Option<&Arc<Embedder>>,
+    previous: Option<&SectionIndex>,
 ) -> Result<Snapshot, KnowledgeError> {
     let count = passages.len();
     let mut index = SectionIndex::new(passages::sections(passages))?;
     if let Some(embedder) = embedder {
-        index.embed(Arc::clone(embedder))?;
+        let embedded = index.embed(Arc::clone(embedder), previous)?;
+        tracing::debug!(
+            embedded,
+            sections = index.sections(),
+            "knowledge sections embedded"
+        );
     }
     Ok(Snapshot {
         index,

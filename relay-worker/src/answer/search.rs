@@ -61,7 +61,10 @@
 //! with at least half the best passage's weight, at most [`QUOTED_PASSAGES`]), in document
 //! order; sections sharing a source (a text file's paragraphs) are quoted under it once.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use tantivy::{
     collector::TopDocs,
@@ -190,6 +193,9 @@ struct Vectors {
     embedder: Arc<Embedder>,
     /// By section ordinal.
     sections: Vec<Vec<f32>>,
+    /// The embedded text of each section, by ordinal: a rebuild embeds again only the
+    /// sections whose text changed.
+    texts: Vec<String>,
 }
 
 impl std::fmt::Debug for SectionIndex {
@@ -287,21 +293,57 @@ impl SectionIndex {
     /// Embeds every section with `embedder`, which then embeds each question too: sections
     /// are ranked and judged by their meaning as well as their words (see the module
     /// documentation).
-    pub fn embed(&mut self, embedder: Arc<Embedder>) -> Result<(), EmbeddingError> {
-        let sections = self
+    ///
+    /// A section whose text is unchanged since `previous` (the index this one replaces) keeps
+    /// its vector: a section costs the model tens of milliseconds, and a rescan usually finds
+    /// one file changed among many.
+    ///
+    /// Returns how many sections the model embedded.
+    pub fn embed(
+        &mut self,
+        embedder: Arc<Embedder>,
+        previous: Option<&SectionIndex>,
+    ) -> Result<usize, EmbeddingError> {
+        let known: HashMap<&str, &Vec<f32>> = previous
+            .and_then(|index| index.vectors.as_ref())
+            .filter(|vectors| Arc::ptr_eq(&vectors.embedder, &embedder))
+            .map(|vectors| {
+                vectors
+                    .texts
+                    .iter()
+                    .map(String::as_str)
+                    .zip(&vectors.sections)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let texts: Vec<String> = self
             .sections
             .iter()
             .map(|section| {
-                let text = format!(
+                format!(
                     "{}\n{}",
                     section.heading_path.join(" › "),
                     section.passages.join("\n")
-                );
-                embedder.embed(&text)
+                )
+            })
+            .collect();
+        let mut embedded = 0;
+        let sections = texts
+            .iter()
+            .map(|text| match known.get(text.as_str()) {
+                Some(vector) => Ok((*vector).clone()),
+                None => {
+                    embedded += 1;
+                    embedder.embed(text)
+                }
             })
             .collect::<Result<_, _>>()?;
-        self.vectors = Some(Vectors { embedder, sections });
-        Ok(())
+        self.vectors = Some(Vectors {
+            embedder,
+            sections,
+            texts,
+        });
+        Ok(embedded)
     }
 
     /// Whether questions are embedded (see [`SectionIndex::embed`]).
@@ -685,6 +727,37 @@ mod tests {
             .flat_map(|(name, text)| passages::split(name, text, name.ends_with(".md")))
             .collect();
         SectionIndex::new(passages::sections(all)).unwrap()
+    }
+
+    /// The sentence-embedding model `scripts/test` provides.
+    fn embedder() -> Arc<Embedder> {
+        let dir = std::env::var_os("KNOWLEDGE_EMBEDDINGS")
+            .filter(|dir| !dir.is_empty())
+            .expect("KNOWLEDGE_EMBEDDINGS: run scripts/test, or export it from scripts/model-bin");
+        Arc::new(Embedder::load(std::path::Path::new(&dir)).unwrap())
+    }
+
+    #[test]
+    fn a_rebuild_embeds_only_the_sections_that_changed() {
+        let embedder = embedder();
+        let mut first = shop();
+        assert_eq!(first.embed(Arc::clone(&embedder), None).unwrap(), 4);
+        let mut again = shop();
+        assert_eq!(again.embed(Arc::clone(&embedder), Some(&first)).unwrap(), 0);
+        let mut changed = index(&[(
+            "billing.md",
+            "# Billing\n\n## Refunds\n\nRefunds are paid back to the card within 5 days of \
+             approval.\n\n## Invoices\n\nEvery payment has an invoice under Billing.\n",
+        )]);
+        assert_eq!(
+            changed.embed(Arc::clone(&embedder), Some(&first)).unwrap(),
+            1
+        );
+        let vector = |index: &SectionIndex| index.vectors.as_ref().unwrap().sections[0].clone();
+        assert_eq!(vector(&changed), vector(&first), "Refunds kept its vector");
+        // Another model's vectors are never reused.
+        let mut other = shop();
+        assert_eq!(other.embed(self::embedder(), Some(&first)).unwrap(), 4);
     }
 
     fn shop() -> SectionIndex {
