@@ -44,9 +44,11 @@
 //! `KNOWLEDGE_EMBEDDINGS` set, every section and every question is also a sentence embedding
 //! ([`super::embeddings`]), and the [`NEAREST`] sections by cosine join BM25's candidates. A
 //! section is then ranked by its similarity plus a little of its lexical rank
-//! ([`hybrid_rank`]), and answers when it is [`SIMILAR_ALONE`] to the question, or
-//! [`SIMILAR_WITH_WORDS`] and passes the lexical gate below ([`Gate::passes`]): a model's
-//! similarity, unlike a BM25 score, has one scale for every set of documents. On the labelled
+//! ([`hybrid_rank`]). The best of the first [`SIMILAR_GATED`] sections that passes answers: it
+//! is [`SIMILAR_ALONE`] to the question, or passes the lexical gate below and is at least
+//! [`SIMILAR_WITH_WORDS`] ([`Gate::passes`]). A model's similarity, unlike a BM25 score, has one
+//! scale for every set of documents; short forms it never learnt ("forgot pw") still answer by
+//! their words. On the labelled
 //! sets this answered more questions rightly and fewer off-topic ones (the README's quality
 //! figures); without the model, everything below decides alone.
 //!
@@ -97,8 +99,11 @@ const NEAREST: usize = 5;
 pub const LEXICAL_WEIGHT: f32 = 0.2;
 /// With embeddings, a section at least this similar to the question answers on its own...
 pub const SIMILAR_ALONE: f32 = 0.45;
-/// ...and one at least this similar answers when it also passes the lexical gate.
-pub const SIMILAR_WITH_WORDS: f32 = 0.3;
+/// ...and one at least this similar answers when it also passes the lexical gate: the model
+/// vetoes only words that meet by chance in a section about something else.
+pub const SIMILAR_WITH_WORDS: f32 = 0.1;
+/// With embeddings, how many of the best-ranked sections the gate looks at for an answer.
+pub const SIMILAR_GATED: usize = 3;
 /// A runner-up section is quoted only when its rank is at least this share of the best one's...
 pub const RUNNER_UP_SHARE: f32 = 0.6;
 /// ...or this share with embeddings, whose ranks lie closer together (similarities of a
@@ -679,8 +684,16 @@ fn nearest(similarities: &[f32], count: usize) -> Vec<usize> {
 }
 
 /// The hits `gate` lets through, from `ranked` (best first): see the module documentation.
-pub fn select(ranked: Vec<Hit>, gate: &Gate) -> Vec<Hit> {
+pub fn select(mut ranked: Vec<Hit>, gate: &Gate) -> Vec<Hit> {
     let passes = |hit: &Hit| gate.passes(hit);
+    // With embeddings the rank (mostly the similarity) and the gate (the similarity, or the
+    // words) can disagree: "forgot pw" is far from every section in meaning, yet all its words
+    // are in one. The first of the best few that passes answers.
+    if ranked.first().is_some_and(|hit| hit.similarity.is_some()) {
+        if let Some(first) = ranked.iter().take(SIMILAR_GATED).position(passes) {
+            ranked.drain(..first);
+        }
+    }
     let Some(best) = ranked.first() else {
         return Vec::new();
     };
