@@ -14,7 +14,8 @@
 //!
 //! **What counts as an answer** is decided in [`super::search`]: sections ranked by BM25, and
 //! a gate on the share of the question the best one covers, which carries from one set of
-//! documents to another where a BM25 score does not.
+//! documents to another where a BM25 score does not; with `KNOWLEDGE_EMBEDDINGS`, by meaning
+//! too. The model is loaded once, and each rebuild embeds only the sections that changed.
 
 use std::{
     path::{Path, PathBuf},

@@ -433,6 +433,28 @@ mod tests {
     }
 
     #[test]
+    fn the_embedding_model_is_optional_and_must_be_a_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        let with = |model: &str| {
+            load(&[
+                ("ANSWER_SOURCE", "knowledge"),
+                ("KNOWLEDGE_DIR", path),
+                ("KNOWLEDGE_EMBEDDINGS", model),
+            ])
+        };
+        let unset = load(&[("ANSWER_SOURCE", "knowledge"), ("KNOWLEDGE_DIR", path)]).unwrap();
+        assert_eq!(unset.knowledge.unwrap().embeddings, None);
+        assert_eq!(with("").unwrap().knowledge.unwrap().embeddings, None);
+        assert_eq!(
+            with(path).unwrap().knowledge.unwrap().embeddings.as_deref(),
+            Some(dir.path())
+        );
+        let err = with("/no/such/model").unwrap_err().to_string();
+        assert!(err.contains("KNOWLEDGE_EMBEDDINGS: cannot read"), "{err}");
+    }
+
+    #[test]
     fn knowledge_needs_an_existing_folder() {
         let err = error(&[("ANSWER_SOURCE", "knowledge")]);
         assert!(err.contains("KNOWLEDGE_DIR: is required"), "{err}");
