@@ -197,9 +197,6 @@ struct Vectors {
     embedder: Arc<Embedder>,
     /// By section ordinal.
     sections: Vec<Vec<f32>>,
-    /// The embedded text of each section, by ordinal: a rebuild embeds again only the
-    /// sections whose text changed.
-    texts: Vec<String>,
 }
 
 impl std::fmt::Debug for SectionIndex {
@@ -308,45 +305,34 @@ impl SectionIndex {
         embedder: Arc<Embedder>,
         previous: Option<&SectionIndex>,
     ) -> Result<usize, EmbeddingError> {
-        let known: HashMap<&str, &Vec<f32>> = previous
-            .and_then(|index| index.vectors.as_ref())
-            .filter(|vectors| Arc::ptr_eq(&vectors.embedder, &embedder))
-            .map(|vectors| {
-                vectors
-                    .texts
+        // The previous index keeps its sections: their texts need not be kept again.
+        let known: HashMap<String, &Vec<f32>> = previous
+            .and_then(|index| Some((&index.sections, index.vectors.as_ref()?)))
+            .filter(|(_, vectors)| Arc::ptr_eq(&vectors.embedder, &embedder))
+            .map(|(sections, vectors)| {
+                sections
                     .iter()
-                    .map(String::as_str)
+                    .map(embedded_text)
                     .zip(&vectors.sections)
                     .collect()
             })
             .unwrap_or_default();
-        let texts: Vec<String> = self
+        let mut embedded = 0;
+        let sections = self
             .sections
             .iter()
             .map(|section| {
-                format!(
-                    "{}\n{}",
-                    section.heading_path.join(" › "),
-                    section.passages.join("\n")
-                )
-            })
-            .collect();
-        let mut embedded = 0;
-        let sections = texts
-            .iter()
-            .map(|text| match known.get(text.as_str()) {
-                Some(vector) => Ok((*vector).clone()),
-                None => {
-                    embedded += 1;
-                    embedder.embed(text)
+                let text = embedded_text(section);
+                match known.get(&text) {
+                    Some(vector) => Ok((*vector).clone()),
+                    None => {
+                        embedded += 1;
+                        embedder.embed(&text)
+                    }
                 }
             })
             .collect::<Result<_, _>>()?;
-        self.vectors = Some(Vectors {
-            embedder,
-            sections,
-            texts,
-        });
+        self.vectors = Some(Vectors { embedder, sections });
         Ok(embedded)
     }
 
@@ -672,6 +658,15 @@ fn quote(section: &Section, terms: &[&QueryTerm]) -> Passage {
         .collect::<Vec<_>>()
         .join("\n\n");
     passage(text)
+}
+
+/// What a section's embedding is made of: its heading path, then its text.
+fn embedded_text(section: &Section) -> String {
+    format!(
+        "{}\n{}",
+        section.heading_path.join(" › "),
+        section.passages.join("\n")
+    )
 }
 
 /// The ordinals of the `count` highest of `similarities`, highest first.
