@@ -64,8 +64,13 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Arc,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
 };
+
+use rayon::prelude::*;
 
 use tantivy::{
     collector::TopDocs,
@@ -317,23 +322,25 @@ impl SectionIndex {
                     .collect()
             })
             .unwrap_or_default();
-        let mut embedded = 0;
+        let embedded = AtomicUsize::new(0);
+        // One section per core at a time: the model's matrix products barely use a second
+        // core for one text, so sections side by side index about 1.7 times as fast on two.
         let sections = self
             .sections
-            .iter()
+            .par_iter()
             .map(|section| {
                 let text = embedded_text(section);
                 match known.get(&text) {
                     Some(vector) => Ok((*vector).clone()),
                     None => {
-                        embedded += 1;
+                        embedded.fetch_add(1, Ordering::Relaxed);
                         embedder.embed(&text)
                     }
                 }
             })
             .collect::<Result<_, _>>()?;
         self.vectors = Some(Vectors { embedder, sections });
-        Ok(embedded)
+        Ok(embedded.into_inner())
     }
 
     /// Whether questions are embedded (see [`SectionIndex::embed`]).
