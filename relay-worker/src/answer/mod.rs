@@ -22,6 +22,7 @@ mod search;
 mod settings;
 mod small_talk;
 mod terms;
+mod vector_cache;
 
 use std::sync::Arc;
 

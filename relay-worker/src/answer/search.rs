@@ -63,7 +63,7 @@
 //! order; sections sharing a source (a text file's paragraphs) are quoted under it once.
 
 use std::{
-    collections::{BTreeMap, HashMap},
+    collections::BTreeMap,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
@@ -83,6 +83,7 @@ use super::{
     embeddings::{self, Embedder, EmbeddingError},
     passages::{self, Passage, Section},
     terms::{self, Vocabulary},
+    vector_cache::{self, TextDigest, VectorCache},
 };
 
 /// How much more a word in a section's headings counts than one in its text.
@@ -301,7 +302,8 @@ impl SectionIndex {
     /// documentation).
     ///
     /// A section whose text is unchanged since `previous` (the index this one replaces) keeps
-    /// its vector: a section costs the model tens of milliseconds, and a rescan usually finds
+    /// its vector, and so does one whose text `cache` holds (the vectors of an earlier
+    /// process): a section costs the model tens of milliseconds, and a rescan usually finds
     /// one file changed among many.
     ///
     /// Returns how many sections the model embedded.
@@ -309,18 +311,14 @@ impl SectionIndex {
         &mut self,
         embedder: Arc<Embedder>,
         previous: Option<&SectionIndex>,
+        cache: Option<&VectorCache>,
     ) -> Result<usize, EmbeddingError> {
-        // The previous index keeps its sections: their texts need not be kept again.
-        let known: HashMap<String, &Vec<f32>> = previous
-            .and_then(|index| Some((&index.sections, index.vectors.as_ref()?)))
-            .filter(|(_, vectors)| Arc::ptr_eq(&vectors.embedder, &embedder))
-            .map(|(sections, vectors)| {
-                sections
-                    .iter()
-                    .map(embedded_text)
-                    .zip(&vectors.sections)
-                    .collect()
+        let known: BTreeMap<TextDigest, &[f32]> = previous
+            .filter(|index| {
+                let vectors = index.vectors.as_ref();
+                vectors.is_some_and(|v| Arc::ptr_eq(&v.embedder, &embedder))
             })
+            .and_then(SectionIndex::vectors_by_text)
             .unwrap_or_default();
         let embedded = AtomicUsize::new(0);
         // One section per core at a time: the model's matrix products barely use a second
@@ -330,8 +328,10 @@ impl SectionIndex {
             .par_iter()
             .map(|section| {
                 let text = embedded_text(section);
-                match known.get(&text) {
-                    Some(vector) => Ok((*vector).clone()),
+                let key = vector_cache::digest(&text);
+                let kept = known.get(&key).copied();
+                match kept.or_else(|| cache?.get(&key).map(Vec::as_slice)) {
+                    Some(vector) => Ok(vector.to_vec()),
                     None => {
                         embedded.fetch_add(1, Ordering::Relaxed);
                         embedder.embed(&text)
@@ -341,6 +341,21 @@ impl SectionIndex {
             .collect::<Result<_, _>>()?;
         self.vectors = Some(Vectors { embedder, sections });
         Ok(embedded.into_inner())
+    }
+
+    /// Each section's vector by the digest of the text it was embedded from (a text two
+    /// sections share, once), in the digests' order; `None` before [`SectionIndex::embed`].
+    pub fn vectors_by_text(&self) -> Option<BTreeMap<TextDigest, &[f32]>> {
+        let vectors = self.vectors.as_ref()?;
+        let digests = self
+            .sections
+            .iter()
+            .map(|s| vector_cache::digest(&embedded_text(s)));
+        Some(
+            digests
+                .zip(vectors.sections.iter().map(Vec::as_slice))
+                .collect(),
+        )
     }
 
     /// Whether questions are embedded (see [`SectionIndex::embed`]).
@@ -755,23 +770,33 @@ mod tests {
     fn a_rebuild_embeds_only_the_sections_that_changed() {
         let embedder = embedder();
         let mut first = shop();
-        assert_eq!(first.embed(Arc::clone(&embedder), None).unwrap(), 4);
+        assert_eq!(first.embed(Arc::clone(&embedder), None, None).unwrap(), 4);
         let mut again = shop();
-        assert_eq!(again.embed(Arc::clone(&embedder), Some(&first)).unwrap(), 0);
+        assert_eq!(
+            again
+                .embed(Arc::clone(&embedder), Some(&first), None)
+                .unwrap(),
+            0
+        );
         let mut changed = index(&[(
             "billing.md",
             "# Billing\n\n## Refunds\n\nRefunds are paid back to the card within 5 days of \
              approval.\n\n## Invoices\n\nEvery payment has an invoice under Billing.\n",
         )]);
         assert_eq!(
-            changed.embed(Arc::clone(&embedder), Some(&first)).unwrap(),
+            changed
+                .embed(Arc::clone(&embedder), Some(&first), None)
+                .unwrap(),
             1
         );
         let vector = |index: &SectionIndex| index.vectors.as_ref().unwrap().sections[0].clone();
         assert_eq!(vector(&changed), vector(&first), "Refunds kept its vector");
         // Another model's vectors are never reused.
         let mut other = shop();
-        assert_eq!(other.embed(self::embedder(), Some(&first)).unwrap(), 4);
+        assert_eq!(
+            other.embed(self::embedder(), Some(&first), None).unwrap(),
+            4
+        );
     }
 
     fn shop() -> SectionIndex {

@@ -63,6 +63,11 @@ pub struct KnowledgeSettings {
     /// When set, sections are ranked and judged by meaning as well as by words; unset, by words
     /// alone.
     pub embeddings: Option<PathBuf>,
+    /// `KNOWLEDGE_EMBEDDINGS_CACHE`: a file the section vectors are kept in, so that a worker
+    /// that starts again embeds only the sections it has not seen (its folder is created when
+    /// missing; workers over the same documents may share it). Unset or empty: every start
+    /// embeds every section.
+    pub embeddings_cache: Option<PathBuf>,
 }
 
 /// The OpenAI-compatible chat completions endpoint and how to ask it.
@@ -144,6 +149,7 @@ struct RawSettings {
     knowledge_min_coverage: Option<String>,
     knowledge_reload_secs: Option<String>,
     knowledge_embeddings: Option<String>,
+    knowledge_embeddings_cache: Option<String>,
     llm_base_url: Option<String>,
     llm_api_key: Option<SecretString>,
     llm_model: Option<String>,
@@ -216,6 +222,9 @@ impl AnswerSettings {
                 },
                 embeddings: set(raw.knowledge_embeddings)
                     .map(|dir| directory("KNOWLEDGE_EMBEDDINGS", &dir))
+                    .transpose()?,
+                embeddings_cache: set(raw.knowledge_embeddings_cache)
+                    .map(|path| file_to_write("KNOWLEDGE_EMBEDDINGS_CACHE", &path))
                     .transpose()?,
             }),
         };
@@ -332,6 +341,18 @@ fn directory(key: &str, path: &str) -> Result<PathBuf, ConfigError> {
     }
 }
 
+/// A file the worker will write: not a folder.
+fn file_to_write(key: &str, path: &str) -> Result<PathBuf, ConfigError> {
+    let file = PathBuf::from(path);
+    if file.is_dir() || path.ends_with('/') {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{path:?} is a folder; name a file in it"),
+        ));
+    }
+    Ok(file)
+}
+
 fn base_url(text: &str) -> Result<Url, ConfigError> {
     let problem = |why: &str| {
         ConfigError::invalid(
@@ -401,6 +422,16 @@ mod tests {
         load(vars).unwrap_err().to_string()
     }
 
+    /// The knowledge settings over the folder `dir`, with `extra` set.
+    fn knowledge(
+        dir: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Option<KnowledgeSettings>, ConfigError> {
+        let mut vars = vec![("ANSWER_SOURCE", "knowledge"), ("KNOWLEDGE_DIR", dir)];
+        vars.extend_from_slice(extra);
+        load(&vars).map(|settings| settings.knowledge)
+    }
+
     fn llm<'a>(extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         let mut vars = vec![
             ("ANSWER_SOURCE", "llm"),
@@ -436,22 +467,37 @@ mod tests {
     fn the_embedding_model_is_optional_and_must_be_a_folder() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().to_str().unwrap();
-        let with = |model: &str| {
-            load(&[
-                ("ANSWER_SOURCE", "knowledge"),
-                ("KNOWLEDGE_DIR", path),
-                ("KNOWLEDGE_EMBEDDINGS", model),
-            ])
-        };
-        let unset = load(&[("ANSWER_SOURCE", "knowledge"), ("KNOWLEDGE_DIR", path)]).unwrap();
-        assert_eq!(unset.knowledge.unwrap().embeddings, None);
-        assert_eq!(with("").unwrap().knowledge.unwrap().embeddings, None);
+        let with = |model: &str| knowledge(path, &[("KNOWLEDGE_EMBEDDINGS", model)]);
+        assert_eq!(knowledge(path, &[]).unwrap().unwrap().embeddings, None);
+        assert_eq!(with("").unwrap().unwrap().embeddings, None);
         assert_eq!(
-            with(path).unwrap().knowledge.unwrap().embeddings.as_deref(),
+            with(path).unwrap().unwrap().embeddings.as_deref(),
             Some(dir.path())
         );
         let err = with("/no/such/model").unwrap_err().to_string();
         assert!(err.contains("KNOWLEDGE_EMBEDDINGS: cannot read"), "{err}");
+    }
+
+    #[test]
+    fn the_vector_cache_is_optional_and_must_name_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_str().unwrap();
+        let with = |cache: &str| knowledge(path, &[("KNOWLEDGE_EMBEDDINGS_CACHE", cache)]);
+        assert_eq!(
+            knowledge(path, &[]).unwrap().unwrap().embeddings_cache,
+            None
+        );
+        assert_eq!(with(" ").unwrap().unwrap().embeddings_cache, None);
+        let file = dir.path().join("not yet/vectors.bin");
+        let named = with(file.to_str().unwrap()).unwrap().unwrap();
+        assert_eq!(named.embeddings_cache, Some(file));
+        for folder in [path.to_owned(), format!("{path}/later/")] {
+            let err = with(&folder).unwrap_err().to_string();
+            assert!(
+                err.contains("KNOWLEDGE_EMBEDDINGS_CACHE") && err.contains("is a folder"),
+                "{err}"
+            );
+        }
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub fn knowledge(dir: &Path) -> KnowledgeSettings {
         min_score: 0.0,
         reload_every: None,
         embeddings: None,
+        embeddings_cache: None,
     }
 }
 

@@ -285,6 +285,48 @@ async fn with_embeddings_an_unrelated_question_still_gets_no_passage() {
 }
 
 #[tokio::test]
+async fn a_knowledge_base_that_opens_again_takes_its_section_vectors_from_the_cache_file() {
+    let docs = other_words();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = cache_dir.path().join("cache/vectors.bin");
+    let settings = KnowledgeSettings {
+        embeddings: Some(model_dir()),
+        embeddings_cache: Some(cache.clone()),
+        ..knowledge(docs.path())
+    };
+    let question = "im on a train with no signal most days, can i still do my lessons?";
+    let first = |hits: Vec<relay_worker::answer::Hit>| hits.first().map(|h| h.passage.source());
+    let offline = Some("app.md › Offline lessons".to_owned());
+
+    let cold = Knowledge::open(&settings).await.unwrap();
+    assert_eq!(first(cold.ask(question, None).await), offline);
+    // The layout is in `vector_cache.rs`: a 48-byte header, then per section the SHA-256 of
+    // its text and 384 floats.
+    const HEADER: usize = 48;
+    const ENTRY: usize = 32 + 4 * 384;
+    let written = std::fs::read(&cache).expect("the cache file is written");
+    let sections = (written.len() - HEADER) / ENTRY;
+    assert_eq!(written.len(), HEADER + sections * ENTRY);
+    assert_eq!(sections, cold.sections());
+
+    // Vectors of zeros in the file: a knowledge base that reads them, rather than running the
+    // model again, no longer sees the meaning (and by words the question is not answered).
+    let mut zeroed = written.clone();
+    for entry in zeroed[HEADER..].chunks_exact_mut(ENTRY) {
+        entry[32..].fill(0);
+    }
+    std::fs::write(&cache, &zeroed).unwrap();
+    let warm = Knowledge::open(&settings).await.unwrap();
+    assert!(warm.ask(question, None).await.is_empty());
+
+    // A damaged file is ignored, every section is embedded again, and the file is whole again.
+    std::fs::write(&cache, &written[..written.len() - 7]).unwrap();
+    let mended = Knowledge::open(&settings).await.unwrap();
+    assert_eq!(first(mended.ask(question, None).await), offline);
+    assert_eq!(std::fs::read(&cache).unwrap(), written);
+}
+
+#[tokio::test]
 async fn a_model_folder_without_the_model_stops_the_source_with_a_clear_error() {
     let docs = other_words();
     let empty = tempfile::tempdir().unwrap();

@@ -1,0 +1,256 @@
+//! The section vectors of the last index, kept in a file (`KNOWLEDGE_EMBEDDINGS_CACHE`) so that
+//! a worker that restarts, or a second worker on the same machine, embeds only the sections it
+//! has not seen: the model costs tens of milliseconds a section, a few hundred sections tens
+//! of seconds before the worker can answer.
+//!
+//! A vector is found by the SHA-256 of the text it was embedded from, under the fingerprint of
+//! the model that embedded it ([`ModelId`]): a file written by another model, or
+//! one that is cut short or damaged, is ignored as a whole, and the sections are embedded
+//! again. The file is replaced in one rename, so a reader never sees half of one.
+//!
+//! Layout (little-endian): `TAVC`, the format version (`u32`), the model's fingerprint (32
+//! bytes), the vectors' dimension and count (`u32` each), then per vector the text's SHA-256
+//! (32 bytes) and its `dimension` `f32`s.
+
+use std::{
+    collections::HashMap,
+    io::Write as _,
+    path::{Path, PathBuf},
+};
+
+use sha2::{Digest, Sha256};
+
+const MAGIC: &[u8; 4] = b"TAVC";
+const VERSION: u32 = 1;
+const HEADER: usize = 4 + 4 + 32 + 4 + 4;
+
+/// The SHA-256 of a text: the key of its vector.
+pub type TextDigest = [u8; 32];
+
+/// Which model made a set of vectors: the SHA-256 of its files and of how its output is
+/// pooled, and the vectors' dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelId {
+    /// The SHA-256 of the model's files and pooling.
+    pub fingerprint: [u8; 32],
+    /// The length of its vectors.
+    pub dimension: usize,
+}
+
+/// The SHA-256 of `text`.
+pub fn digest(text: &str) -> TextDigest {
+    Sha256::digest(text.as_bytes()).into()
+}
+
+/// Vectors read from a cache file, by the digest of their text.
+#[derive(Debug, Default)]
+pub struct VectorCache {
+    vectors: HashMap<TextDigest, Vec<f32>>,
+}
+
+impl VectorCache {
+    /// The vectors `path` holds for `embedder`'s model. Empty when the file does not exist yet,
+    /// and (with a warning naming the file) when it cannot be read, is damaged, or was written
+    /// by another model.
+    pub fn load(path: &Path, model: &ModelId) -> Self {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Self::default(),
+            Err(err) => {
+                tracing::warn!(
+                    file = %path.display(),
+                    error = %err,
+                    "cannot read the knowledge vector cache; embedding every section"
+                );
+                return Self::default();
+            }
+        };
+        match parse(&bytes, model) {
+            Ok(vectors) => Self { vectors },
+            Err(problem) => {
+                tracing::warn!(
+                    file = %path.display(),
+                    problem,
+                    "knowledge vector cache ignored; embedding every section"
+                );
+                Self::default()
+            }
+        }
+    }
+
+    /// The vector of the text whose digest is `key`.
+    pub fn get(&self, key: &TextDigest) -> Option<&Vec<f32>> {
+        self.vectors.get(key)
+    }
+
+    /// How many vectors the file held.
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+}
+
+/// Writes `vectors` (text digest, vector) of `model` to `path`, creating its folder if
+/// needed, through a file beside it renamed over it.
+pub fn save<'a>(
+    path: &Path,
+    model: &ModelId,
+    vectors: impl ExactSizeIterator<Item = (TextDigest, &'a [f32])>,
+) -> std::io::Result<()> {
+    let dimension = model.dimension;
+    let count = vectors.len();
+    let mut bytes = Vec::with_capacity(HEADER + count * (32 + 4 * dimension));
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&VERSION.to_le_bytes());
+    bytes.extend_from_slice(&model.fingerprint);
+    bytes.extend_from_slice(&u32_of(dimension)?.to_le_bytes());
+    bytes.extend_from_slice(&u32_of(count)?.to_le_bytes());
+    for (key, vector) in vectors {
+        if vector.len() != dimension {
+            return Err(std::io::Error::other("a vector of another dimension"));
+        }
+        bytes.extend_from_slice(&key);
+        vector
+            .iter()
+            .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
+    }
+    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    // Several workers may share the file: each writes its own temporary file.
+    let temporary = sibling(path, &format!(".{}.tmp", std::process::id()));
+    let mut file = std::fs::File::create(&temporary)?;
+    file.write_all(&bytes)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(&temporary, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&temporary);
+    })
+}
+
+fn u32_of(n: usize) -> std::io::Result<u32> {
+    u32::try_from(n).map_err(std::io::Error::other)
+}
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// The vectors of a cache file's `bytes`, if it was written for this model and is whole.
+fn parse(bytes: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, &'static str> {
+    let dimension = model.dimension;
+    let header = bytes.get(..HEADER).ok_or("shorter than its header")?;
+    if &header[..4] != MAGIC {
+        return Err("not a vector cache");
+    }
+    let word = |at: usize| {
+        u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    if word(4) != VERSION {
+        return Err("written by another version");
+    }
+    if header[8..40] != model.fingerprint {
+        return Err("written for another model");
+    }
+    if word(40) as usize != dimension {
+        return Err("vectors of another dimension");
+    }
+    let count = word(44) as usize;
+    let entry = 32 + 4 * dimension;
+    let body = &bytes[HEADER..];
+    if Some(body.len()) != count.checked_mul(entry) {
+        return Err("cut short or too long");
+    }
+    Ok(body
+        .chunks_exact(entry)
+        .map(|chunk| {
+            let (key, floats) = chunk.split_at(32);
+            let key: TextDigest = key.try_into().unwrap_or_default();
+            let vector = floats
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect();
+            (key, vector)
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: ModelId = ModelId {
+        fingerprint: [7; 32],
+        dimension: 2,
+    };
+
+    fn saved(model: &ModelId, vectors: &[(&str, Vec<f32>)]) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache/vectors.bin");
+        let entries = vectors.iter().map(|(text, v)| (digest(text), v.as_slice()));
+        save(&path, model, entries).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn saved_vectors_are_found_by_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new folder/vectors.bin");
+        assert_eq!(VectorCache::load(&path, &MODEL).len(), 0, "no file yet");
+        let vectors = [("refunds", vec![0.6, 0.8]), ("invoices", vec![1.0, 0.0])];
+        let entries = vectors.iter().map(|(text, v)| (digest(text), v.as_slice()));
+        save(&path, &MODEL, entries).unwrap();
+        let cache = VectorCache::load(&path, &MODEL);
+        assert_eq!(cache.len(), 2);
+        assert_eq!(cache.get(&digest("refunds")), Some(&vec![0.6, 0.8]));
+        assert_eq!(cache.get(&digest("invoices")), Some(&vec![1.0, 0.0]));
+        assert_eq!(cache.get(&digest("shipping")), None);
+        assert_eq!(
+            std::fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        let wrong = [("refunds", vec![1.0, 0.0, 0.0])];
+        let entries = wrong.iter().map(|(text, v)| (digest(text), v.as_slice()));
+        assert!(save(&path, &MODEL, entries).is_err());
+        assert_eq!(
+            VectorCache::load(&path, &MODEL).len(),
+            2,
+            "the last whole file stays"
+        );
+    }
+
+    #[test]
+    fn another_model_or_a_damaged_file_is_refused_whole() {
+        let bytes = saved(&MODEL, &[("refunds", vec![0.6, 0.8])]);
+        assert!(parse(&bytes, &MODEL).is_ok());
+        let other = ModelId {
+            fingerprint: [8; 32],
+            ..MODEL
+        };
+        assert_eq!(parse(&bytes, &other), Err("written for another model"));
+        let wider = ModelId {
+            dimension: 3,
+            ..MODEL
+        };
+        assert_eq!(parse(&bytes, &wider), Err("vectors of another dimension"));
+        let short = &bytes[..bytes.len() - 1];
+        assert_eq!(parse(short, &MODEL), Err("cut short or too long"));
+        assert_eq!(parse(&bytes[..10], &MODEL), Err("shorter than its header"));
+        let mut foreign = bytes.clone();
+        foreign[0] = b'X';
+        assert_eq!(parse(&foreign, &MODEL), Err("not a vector cache"));
+        let mut newer = bytes;
+        newer[4] = 2;
+        assert_eq!(parse(&newer, &MODEL), Err("written by another version"));
+    }
+
+    #[test]
+    fn a_damaged_file_loads_as_an_empty_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors.bin");
+        std::fs::write(&path, b"TAVC and then nothing useful").unwrap();
+        assert_eq!(VectorCache::load(&path, &MODEL).len(), 0);
+    }
+}
