@@ -12,11 +12,7 @@
 //! bytes), the vectors' dimension and count (`u32` each), then per vector the text's SHA-256
 //! (32 bytes) and its `dimension` `f32`s.
 
-use std::{
-    collections::HashMap,
-    io::Write as _,
-    path::{Path, PathBuf},
-};
+use std::{collections::HashMap, io::Write as _, path::Path};
 
 use sha2::{Digest, Sha256};
 
@@ -113,28 +109,21 @@ pub fn save<'a>(
             .iter()
             .for_each(|x| bytes.extend_from_slice(&x.to_le_bytes()));
     }
-    if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(folder)?;
-    }
-    // Several workers may share the file: each writes its own temporary file.
-    let temporary = sibling(path, &format!(".{}.tmp", std::process::id()));
-    let mut file = std::fs::File::create(&temporary)?;
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(folder)?;
+    // Workers sharing the file (containers sharing a volume, all of them pid 1) each write a
+    // temporary file of a name of its own; it is removed if anything fails before the rename.
+    let mut file = tempfile::NamedTempFile::new_in(folder)?;
     file.write_all(&bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&temporary, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&temporary);
-    })
+    file.as_file().sync_all()?;
+    file.persist(path).map(drop).map_err(|err| err.error)
 }
 
 fn u32_of(n: usize) -> std::io::Result<u32> {
     u32::try_from(n).map_err(std::io::Error::other)
-}
-
-fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
 }
 
 /// The vectors of a cache file's `bytes`, if it was written for this model and is whole.
@@ -244,6 +233,27 @@ mod tests {
         let mut newer = bytes;
         newer[4] = 2;
         assert_eq!(parse(&newer, &MODEL), Err("written by another version"));
+    }
+
+    #[test]
+    fn writers_sharing_the_file_leave_a_whole_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vectors.bin");
+        std::thread::scope(|scope| {
+            for writer in 0..8u8 {
+                let path = &path;
+                scope.spawn(move || {
+                    for _ in 0..20 {
+                        let text = format!("section of writer {writer}");
+                        let vector = [f32::from(writer), 1.0];
+                        save(path, &MODEL, std::iter::once((digest(&text), &vector[..]))).unwrap();
+                        assert_eq!(VectorCache::load(path, &MODEL).len(), 1);
+                    }
+                });
+            }
+        });
+        assert_eq!(VectorCache::load(&path, &MODEL).len(), 1);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]
