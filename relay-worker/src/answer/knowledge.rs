@@ -81,6 +81,8 @@ struct Snapshot {
     index: SectionIndex,
     files: Vec<FileStamp>,
     passages: usize,
+    /// Sections the model embedded for this build (the others kept their vectors).
+    embedded: usize,
 }
 
 /// What a scan compares: a file's path, size and modification time.
@@ -112,7 +114,9 @@ impl Knowledge {
             dir = %settings.dir.display(),
             files = snapshot.files.len(),
             passages = snapshot.passages,
+            sections = snapshot.index.sections(),
             embeddings = embedder.as_ref().map(|e| e.dir().display().to_string()),
+            embedded = snapshot.embedded,
             "knowledge indexed"
         );
         let shared = Arc::new(Shared {
@@ -262,6 +266,7 @@ async fn rescan(shared: Weak<Shared>, every: Duration) {
                 tracing::info!(
                     files = snapshot.files.len(),
                     passages = snapshot.passages,
+                    embedded = snapshot.embedded,
                     "knowledge changed: reindexed"
                 );
                 *shared.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snapshot);
@@ -341,15 +346,11 @@ fn index(
 ) -> Result<Snapshot, KnowledgeError> {
     let count = passages.len();
     let mut index = SectionIndex::new(passages::sections(passages))?;
+    let mut embedded = 0;
     if let Some(embedder) = embedder {
         let model = embedder.id();
         let kept = cache.map(|path| VectorCache::load(path, &model));
-        let embedded = index.embed(Arc::clone(embedder), previous, kept.as_ref())?;
-        tracing::debug!(
-            embedded,
-            sections = index.sections(),
-            "knowledge sections embedded"
-        );
+        embedded = index.embed(Arc::clone(embedder), previous, kept.as_ref())?;
         if let (Some(path), Some(kept), Some(vectors)) = (cache, kept, index.vectors_by_text()) {
             // Unchanged when nothing was embedded and no section went away.
             if embedded > 0 || kept.len() != vectors.len() {
@@ -373,5 +374,6 @@ fn index(
         index,
         files,
         passages: count,
+        embedded,
     })
 }
