@@ -8,7 +8,10 @@
 //! and `model.safetensors`. A vector is the mean of the last layer over the text's tokens,
 //! scaled to length 1 (the model's own pooling), so the dot product of two is their cosine.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -55,7 +58,8 @@ pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,
     dir: PathBuf,
-    id: ModelId,
+    dimension: usize,
+    id: OnceLock<ModelId>,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -67,22 +71,13 @@ impl std::fmt::Debug for Embedder {
 impl Embedder {
     /// Loads the model in `dir` (`config.json`, `tokenizer.json`, `model.safetensors`).
     pub fn load(dir: &Path) -> Result<Self, EmbeddingError> {
-        let read = |name: &str| {
-            let path = dir.join(name);
-            std::fs::read(&path).map_err(|source| EmbeddingError::Read { path, source })
-        };
-        let (config_file, tokenizer_file) = (read("config.json")?, read("tokenizer.json")?);
-        let weights_file = read("model.safetensors")?;
+        let [config_file, tokenizer_file, weights_file] = FILES.map(|name| read(dir, name));
         let config: Config =
-            serde_json::from_slice(&config_file).map_err(|source| EmbeddingError::Config {
+            serde_json::from_slice(&config_file?).map_err(|source| EmbeddingError::Config {
                 path: dir.join("config.json"),
                 source,
             })?;
-        let id = ModelId {
-            fingerprint: fingerprint(&[&config_file, &tokenizer_file, &weights_file]),
-            dimension: config.hidden_size,
-        };
-        let mut tokenizer = Tokenizer::from_bytes(tokenizer_file)
+        let mut tokenizer = Tokenizer::from_bytes(tokenizer_file?)
             .map_err(|err| EmbeddingError::Tokenizer(err.to_string()))?;
         tokenizer.with_padding(None);
         tokenizer
@@ -94,19 +89,33 @@ impl Embedder {
         // Read into memory rather than mapped: mapping a file is `unsafe` (another process
         // could change it underneath), and 90 MB once per process is cheap.
         let weights =
-            VarBuilder::from_buffered_safetensors(weights_file, DType::F32, &Device::Cpu)?;
+            VarBuilder::from_buffered_safetensors(weights_file?, DType::F32, &Device::Cpu)?;
         let model = BertModel::load(weights, &config)?;
         Ok(Self {
             model,
             tokenizer,
             dir: dir.to_path_buf(),
-            id,
+            dimension: config.hidden_size,
+            id: OnceLock::new(),
         })
     }
 
-    /// Which model this is (its files and pooling), for vectors kept across restarts.
-    pub fn id(&self) -> ModelId {
-        self.id
+    /// Which model this is (the SHA-256 of its files and pooling), for vectors kept across
+    /// restarts. Worked out from the files at the first call, since hashing the weights takes
+    /// a start-up about 80 ms that only a worker keeping its vectors needs to spend.
+    pub fn id(&self) -> Result<ModelId, EmbeddingError> {
+        if let Some(id) = self.id.get() {
+            return Ok(*id);
+        }
+        let files = FILES
+            .map(|name| read(&self.dir, name))
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let id = ModelId {
+            fingerprint: fingerprint(&files),
+            dimension: self.dimension,
+        };
+        Ok(*self.id.get_or_init(|| id))
     }
 
     /// The folder the model was loaded from.
@@ -130,9 +139,17 @@ impl Embedder {
     }
 }
 
+/// The files of a model folder.
+const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
+
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, EmbeddingError> {
+    let path = dir.join(name);
+    std::fs::read(&path).map_err(|source| EmbeddingError::Read { path, source })
+}
+
 /// The SHA-256 of the model's `files` and of how a vector is made from its output (the pooling
 /// and [`MAX_TOKENS`]): a change to either makes vectors that must not be mixed with these.
-fn fingerprint(files: &[&[u8]]) -> [u8; 32] {
+fn fingerprint(files: &[Vec<u8>]) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(format!("mean pooling, unit length, {MAX_TOKENS} tokens"));
     for file in files {
@@ -166,6 +183,17 @@ mod tests {
         assert!((v[0] - 0.6).abs() < 1e-6 && (v[1] - 0.8).abs() < 1e-6);
         assert_eq!(unit(vec![0.0, 0.0]), vec![0.0, 0.0]);
         assert!((cosine(&v, &v) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_change_to_any_file_is_another_model() {
+        let files = |texts: [&str; 3]| texts.map(|t| t.as_bytes().to_vec());
+        let model = fingerprint(&files(["{}", "tok", "weights"]));
+        assert_eq!(model, fingerprint(&files(["{}", "tok", "weights"])));
+        assert_ne!(model, fingerprint(&files(["{}", "tok", "weightz"])));
+        assert_ne!(model, fingerprint(&files(["{ }", "tok", "weights"])));
+        // The lengths are hashed too, so bytes moved from one file to the next differ.
+        assert_ne!(model, fingerprint(&files(["{}", "to", "kweights"])));
     }
 
     #[test]

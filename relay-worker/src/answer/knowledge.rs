@@ -348,10 +348,18 @@ fn index(
     let mut index = SectionIndex::new(passages::sections(passages))?;
     let mut embedded = 0;
     if let Some(embedder) = embedder {
-        let model = embedder.id();
-        let kept = cache.map(|path| VectorCache::load(path, &model));
+        let cache = cache.and_then(|path| match embedder.id() {
+            Ok(model) => Some((path, model)),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot fingerprint the model; vectors not kept");
+                None
+            }
+        });
+        let kept = cache.map(|(path, model)| VectorCache::load(path, &model));
         embedded = index.embed(Arc::clone(embedder), previous, kept.as_ref())?;
-        if let (Some(path), Some(kept), Some(vectors)) = (cache, kept, index.vectors_by_text()) {
+        if let (Some((path, model)), Some(kept), Some(vectors)) =
+            (cache, kept, index.vectors_by_text())
+        {
             // Unchanged when nothing was embedded and no section went away.
             if embedded > 0 || kept.len() != vectors.len() {
                 let entries = vectors.iter().map(|(key, vector)| (*key, *vector));
