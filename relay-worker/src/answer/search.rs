@@ -322,7 +322,7 @@ impl SectionIndex {
             .unwrap_or_default();
         let embedded = AtomicUsize::new(0);
         // One section per core at a time: the model's matrix products barely use a second
-        // core for one text, so sections side by side index about 1.7 times as fast on two.
+        // core for one text, so sections side by side index about twice as fast on two.
         let sections = self
             .sections
             .par_iter()
