@@ -11,7 +11,9 @@
 //!    passage per heading, words drawn with a skewed distribution from a 5,000-word vocabulary),
 //!    indexes them with the worker's own [`Knowledge`], and times the build and `--searches`
 //!    searches of 3 to 8 words (p50, p99). With `KNOWLEDGE_EMBEDDINGS` set, by meaning as well
-//!    (the model embeds every section and question: use fewer passages, e.g. 500).
+//!    (the model embeds every section and question: use fewer passages, e.g. 500), and then
+//!    times a second open, which takes the section vectors from the cache file the first
+//!    build wrote (`KNOWLEDGE_EMBEDDINGS_CACHE`), as a restarted worker does.
 //! 2. **Model load**: a fake OpenAI-compatible server in this process answers every chat
 //!    completion after `--delay-ms`; `--workers` real `relay-worker` processes
 //!    (`ANSWER_SOURCE=llm`, `RELAY_MAX_IN_FLIGHT=--in-flight`) on a private nats-server share
