@@ -361,7 +361,7 @@ fn index(
             (cache, kept, index.vectors_by_text())
         {
             // Unchanged when nothing was embedded and no section went away.
-            if embedded > 0 || kept.len() != vectors.len() {
+            if kept.writable() && (embedded > 0 || kept.len() != vectors.len()) {
                 let entries = vectors.iter().map(|(key, vector)| (*key, *vector));
                 match vector_cache::save(path, &model, entries) {
                     Ok(()) => tracing::debug!(

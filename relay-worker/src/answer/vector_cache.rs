@@ -6,13 +6,19 @@
 //! A vector is found by the SHA-256 of the text it was embedded from, under the fingerprint of
 //! the model that embedded it ([`ModelId`]): a file written by another model, or
 //! one that is cut short or damaged, is ignored as a whole, and the sections are embedded
-//! again. The file is replaced in one rename, so a reader never sees half of one.
+//! again. The file is replaced in one rename, so a reader never sees half of one. A file that
+//! is not a vector cache at all (the variable pointed at the wrong file) is neither read whole
+//! nor ever overwritten.
 //!
 //! Layout (little-endian): `TAVC`, the format version (`u32`), the model's fingerprint (32
 //! bytes), the vectors' dimension and count (`u32` each), then per vector the text's SHA-256
 //! (32 bytes) and its `dimension` `f32`s.
 
-use std::{collections::HashMap, io::Write as _, path::Path};
+use std::{
+    collections::HashMap,
+    io::{Read as _, Write as _},
+    path::Path,
+};
 
 use sha2::{Digest, Sha256};
 
@@ -42,36 +48,62 @@ pub fn digest(text: &str) -> TextDigest {
 #[derive(Debug, Default)]
 pub struct VectorCache {
     vectors: HashMap<TextDigest, Vec<f32>>,
+    foreign: bool,
+}
+
+/// Why a file gave no vectors.
+enum Unread {
+    Missing,
+    Foreign,
+    Io(std::io::Error),
+    Invalid(&'static str),
+}
+
+impl From<std::io::Error> for Unread {
+    fn from(err: std::io::Error) -> Self {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => Self::Missing,
+            _ => Self::Io(err),
+        }
+    }
 }
 
 impl VectorCache {
-    /// The vectors `path` holds for `embedder`'s model. Empty when the file does not exist yet,
-    /// and (with a warning naming the file) when it cannot be read, is damaged, or was written
-    /// by another model.
+    /// The vectors `path` holds for `model`. Empty when the file does not exist yet, and (with
+    /// a warning naming the file) when it cannot be read, is damaged, was written by another
+    /// model, or is no vector cache at all.
     pub fn load(path: &Path, model: &ModelId) -> Self {
-        let bytes = match std::fs::read(path) {
-            Ok(bytes) => bytes,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Self::default(),
-            Err(err) => {
-                tracing::warn!(
-                    file = %path.display(),
-                    error = %err,
-                    "cannot read the knowledge vector cache; embedding every section"
-                );
-                return Self::default();
-            }
+        let warn = |problem: &dyn std::fmt::Display, outcome: &str| {
+            tracing::warn!(file = %path.display(), %problem, "knowledge vector cache {outcome}");
         };
-        match parse(&bytes, model) {
-            Ok(vectors) => Self { vectors },
-            Err(problem) => {
-                tracing::warn!(
-                    file = %path.display(),
-                    problem,
-                    "knowledge vector cache ignored; embedding every section"
-                );
+        match read(path, model) {
+            Ok(vectors) => Self {
+                vectors,
+                foreign: false,
+            },
+            Err(Unread::Missing) => Self::default(),
+            Err(Unread::Foreign) => {
+                let outcome = "left as it is: embedding every section, keeping no vectors";
+                warn(&"not a vector cache (KNOWLEDGE_EMBEDDINGS_CACHE)", outcome);
+                Self {
+                    foreign: true,
+                    ..Self::default()
+                }
+            }
+            Err(Unread::Io(err)) => {
+                warn(&err, "unreadable: embedding every section");
+                Self::default()
+            }
+            Err(Unread::Invalid(problem)) => {
+                warn(&problem, "ignored: embedding every section");
                 Self::default()
             }
         }
+    }
+
+    /// Whether the file may be (over)written: not when it holds something else.
+    pub fn writable(&self) -> bool {
+        !self.foreign
     }
 
     /// The vector of the text whose digest is `key`.
@@ -126,29 +158,67 @@ fn u32_of(n: usize) -> std::io::Result<u32> {
     u32::try_from(n).map_err(std::io::Error::other)
 }
 
-/// The vectors of a cache file's `bytes`, if it was written for this model and is whole.
-fn parse(bytes: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, &'static str> {
-    let dimension = model.dimension;
-    let header = bytes.get(..HEADER).ok_or("shorter than its header")?;
-    if &header[..4] != MAGIC {
-        return Err("not a vector cache");
+/// The vectors of the file at `path`: its header first, and the rest only when the header is
+/// this model's and the file's length is the one the header announces.
+fn read(path: &Path, model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, Unread> {
+    let mut file = std::fs::File::open(path)?;
+    let length = file.metadata()?.len();
+    let mut head = Vec::with_capacity(HEADER);
+    (&mut file).take(HEADER as u64).read_to_end(&mut head)?;
+    let body_length = body_length(&head, model)?;
+    if length != (HEADER + body_length) as u64 {
+        return Err(Unread::Invalid("cut short or too long"));
     }
+    let mut body = Vec::with_capacity(body_length);
+    file.read_to_end(&mut body)?;
+    parse_body(&body, model).map_err(Unread::Invalid)
+}
+
+/// The vectors of a cache file's `bytes`, if it was written for this model and is whole.
+#[cfg(test)]
+fn parse(bytes: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, &'static str> {
+    let body_length = body_length(bytes, model).map_err(|unread| match unread {
+        Unread::Invalid(problem) => problem,
+        _ => "not a vector cache",
+    })?;
+    if bytes.len() != HEADER + body_length {
+        return Err("cut short or too long");
+    }
+    parse_body(&bytes[HEADER..], model)
+}
+
+/// The length of the vectors `head` announces, if it is a whole header for this model.
+fn body_length(head: &[u8], model: &ModelId) -> Result<usize, Unread> {
+    // A file that does not start as ours (some of the magic may be all that was written).
+    let ours = head.starts_with(MAGIC) || MAGIC.starts_with(head);
+    if !ours {
+        return Err(Unread::Foreign);
+    }
+    let header = head
+        .get(..HEADER)
+        .ok_or(Unread::Invalid("shorter than its header"))?;
     let word = |at: usize| {
         u32::from_le_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
     };
+    let invalid = |problem| Err(Unread::Invalid(problem));
     if word(4) != VERSION {
-        return Err("written by another version");
+        return invalid("written by another version");
     }
     if header[8..40] != model.fingerprint {
-        return Err("written for another model");
+        return invalid("written for another model");
     }
-    if word(40) as usize != dimension {
-        return Err("vectors of another dimension");
+    if word(40) as usize != model.dimension {
+        return invalid("vectors of another dimension");
     }
-    let count = word(44) as usize;
-    let entry = 32 + 4 * dimension;
-    let body = &bytes[HEADER..];
-    if Some(body.len()) != count.checked_mul(entry) {
+    (word(44) as usize)
+        .checked_mul(32 + 4 * model.dimension)
+        .ok_or(Unread::Invalid("cut short or too long"))
+}
+
+/// The entries of a cache file after its header.
+fn parse_body(body: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, &'static str> {
+    let entry = 32 + 4 * model.dimension;
+    if body.len() % entry != 0 {
         return Err("cut short or too long");
     }
     Ok(body
@@ -230,6 +300,7 @@ mod tests {
         let mut foreign = bytes.clone();
         foreign[0] = b'X';
         assert_eq!(parse(&foreign, &MODEL), Err("not a vector cache"));
+        assert_eq!(parse(b"TA", &MODEL), Err("shorter than its header"));
         let mut newer = bytes;
         newer[4] = 2;
         assert_eq!(parse(&newer, &MODEL), Err("written by another version"));
@@ -257,10 +328,25 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_file_loads_as_an_empty_cache() {
+    fn a_damaged_file_loads_as_an_empty_cache_to_write_again() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("vectors.bin");
-        std::fs::write(&path, b"TAVC and then nothing useful").unwrap();
-        assert_eq!(VectorCache::load(&path, &MODEL).len(), 0);
+        for damaged in [&b"TAVC and then nothing useful"[..], b"TA", b""] {
+            std::fs::write(&path, damaged).unwrap();
+            let cache = VectorCache::load(&path, &MODEL);
+            assert_eq!(cache.len(), 0);
+            assert!(cache.writable(), "{damaged:?}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_no_vector_cache_is_not_to_be_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.safetensors");
+        std::fs::write(&path, b"{\"__metadata__\": {}}").unwrap();
+        let cache = VectorCache::load(&path, &MODEL);
+        assert_eq!(cache.len(), 0);
+        assert!(!cache.writable());
+        assert!(VectorCache::load(&dir.path().join("new.bin"), &MODEL).writable());
     }
 }

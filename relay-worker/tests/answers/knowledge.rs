@@ -324,6 +324,13 @@ async fn a_knowledge_base_that_opens_again_takes_its_section_vectors_from_the_ca
     let mended = Knowledge::open(&settings).await.unwrap();
     assert_eq!(first(mended.ask(question, None).await), offline);
     assert_eq!(std::fs::read(&cache).unwrap(), written);
+
+    // A file that is no vector cache (the variable pointed at the wrong file) is left as it is.
+    let foreign = b"# Notes\n\nNot vectors.\n";
+    std::fs::write(&cache, foreign).unwrap();
+    let beside = Knowledge::open(&settings).await.unwrap();
+    assert_eq!(first(beside.ask(question, None).await), offline);
+    assert_eq!(std::fs::read(&cache).unwrap(), foreign);
 }
 
 #[tokio::test]
