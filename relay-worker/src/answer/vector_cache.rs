@@ -4,11 +4,10 @@
 //! of seconds before the worker can answer.
 //!
 //! A vector is found by the SHA-256 of the text it was embedded from, under the fingerprint of
-//! the model that embedded it ([`ModelId`]): a file written by another model, or
-//! one that is cut short or damaged, is ignored as a whole, and the sections are embedded
-//! again. The file is replaced in one rename, so a reader never sees half of one. A file that
-//! is not a vector cache at all (the variable pointed at the wrong file) is neither read whole
-//! nor ever overwritten.
+//! the model that embedded it ([`ModelId`]): a file written by another model, or one that is
+//! cut short or damaged, is ignored as a whole, and the sections are embedded again. The file
+//! is replaced in one rename, so a reader never sees half of one. A file that is not a vector
+//! cache at all (the variable pointed at the wrong file) is neither read whole nor overwritten.
 //!
 //! Layout (little-endian): `TAVC`, the format version (`u32`), the model's fingerprint (32
 //! bytes), the vectors' dimension and count (`u32` each), then per vector the text's SHA-256
