@@ -8,10 +8,7 @@
 //! and `model.safetensors`. A vector is the mean of the last layer over the text's tokens,
 //! scaled to length 1 (the model's own pooling), so the dot product of two is their cosine.
 
-use std::{
-    path::{Path, PathBuf},
-    sync::OnceLock,
-};
+use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -59,7 +56,6 @@ pub struct Embedder {
     tokenizer: Tokenizer,
     dir: PathBuf,
     dimension: usize,
-    id: OnceLock<ModelId>,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -96,26 +92,21 @@ impl Embedder {
             tokenizer,
             dir: dir.to_path_buf(),
             dimension: config.hidden_size,
-            id: OnceLock::new(),
         })
     }
 
     /// Which model this is (the SHA-256 of its files and pooling), for vectors kept across
-    /// restarts. Worked out from the files at the first call, since hashing the weights takes
-    /// a start-up about 80 ms that only a worker keeping its vectors needs to spend.
+    /// restarts. Read from the files at each call, not at the load: hashing the weights takes
+    /// about 80 ms that only a worker keeping its vectors needs to spend, once.
     pub fn id(&self) -> Result<ModelId, EmbeddingError> {
-        if let Some(id) = self.id.get() {
-            return Ok(*id);
-        }
         let files = FILES
             .map(|name| read(&self.dir, name))
             .into_iter()
             .collect::<Result<Vec<_>, _>>()?;
-        let id = ModelId {
+        Ok(ModelId {
             fingerprint: fingerprint(&files),
             dimension: self.dimension,
-        };
-        Ok(*self.id.get_or_init(|| id))
+        })
     }
 
     /// The folder the model was loaded from.

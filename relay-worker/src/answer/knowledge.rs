@@ -32,7 +32,7 @@ use super::{
     passages,
     search::{Gate, SectionIndex},
     settings::KnowledgeSettings,
-    vector_cache::{self, VectorCache},
+    vector_cache::{self, ModelId, VectorCache},
 };
 
 /// The knowledge base could not be built.
@@ -69,7 +69,7 @@ pub struct Knowledge {
 struct Shared {
     dir: PathBuf,
     embedder: Option<Arc<Embedder>>,
-    vector_cache: Option<PathBuf>,
+    vector_file: Option<VectorFile>,
     gate: Gate,
     current: RwLock<Arc<Snapshot>>,
     generation: watch::Sender<u64>,
@@ -83,6 +83,57 @@ struct Snapshot {
     passages: usize,
     /// Sections the model embedded for this build (the others kept their vectors).
     embedded: usize,
+}
+
+/// The file the section vectors are kept in for the next process (`KNOWLEDGE_EMBEDDINGS_CACHE`),
+/// and the model they are of.
+#[derive(Debug, Clone)]
+struct VectorFile {
+    path: PathBuf,
+    model: ModelId,
+}
+
+impl VectorFile {
+    /// The file at `path` for `embedder`'s model; `None`, with a warning, when the model's files
+    /// cannot be read to fingerprint it.
+    fn of((embedder, path): (&Arc<Embedder>, PathBuf)) -> Option<Self> {
+        match embedder.id() {
+            Ok(model) => Some(Self { path, model }),
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot fingerprint the model; vectors not kept");
+                None
+            }
+        }
+    }
+
+    /// The vectors the file holds for the model.
+    fn read(&self) -> VectorCache {
+        VectorCache::load(&self.path, &self.model)
+    }
+
+    /// Replaces the file with `index`'s vectors, unless they are as many as `holding`, the
+    /// count of the same vectors the file holds already. A failure is a warning.
+    fn write(&self, index: &SectionIndex, holding: Option<usize>) {
+        let Some(vectors) = index.vectors_by_text() else {
+            return;
+        };
+        if holding == Some(vectors.len()) {
+            return;
+        }
+        let entries = vectors.iter().map(|(key, vector)| (*key, *vector));
+        match vector_cache::save(&self.path, &self.model, entries) {
+            Ok(()) => tracing::debug!(
+                file = %self.path.display(),
+                vectors = vectors.len(),
+                "knowledge vector cache written"
+            ),
+            Err(err) => tracing::warn!(
+                file = %self.path.display(),
+                error = %err,
+                "cannot write the knowledge vector cache (KNOWLEDGE_EMBEDDINGS_CACHE)"
+            ),
+        }
+    }
 }
 
 /// What a scan compares: a file's path, size and modification time.
@@ -100,13 +151,25 @@ impl Knowledge {
         let dir = settings.dir.clone();
         let model = settings.embeddings.clone();
         let cache = settings.embeddings_cache.clone();
-        let (snapshot, embedder) = tokio::task::spawn_blocking(move || {
+        let (snapshot, embedder, vector_file) = tokio::task::spawn_blocking(move || {
             let embedder = match model {
                 Some(model) => Some(Arc::new(Embedder::load(&model)?)),
                 None => None,
             };
-            build(&dir, embedder.as_ref(), None, cache.as_deref())
-                .map(|snapshot| (snapshot, embedder))
+            let file = embedder.as_ref().zip(cache).and_then(VectorFile::of);
+            // The file is read once, here: later builds take vectors from the index they replace.
+            let kept = file.as_ref().map(VectorFile::read);
+            let snapshot = build(&dir, embedder.as_ref(), None, kept.as_ref())?;
+            let file = file.filter(|_| kept.as_ref().is_some_and(VectorCache::writable));
+            if let (Some(file), Some(kept)) = (&file, &kept) {
+                // Every vector came from the file when none was embedded: it holds them all
+                // unless some section went away.
+                file.write(
+                    &snapshot.index,
+                    (snapshot.embedded == 0).then(|| kept.len()),
+                );
+            }
+            Ok::<_, KnowledgeError>((snapshot, embedder, file))
         })
         .await
         .map_err(|_| KnowledgeError::Aborted)??;
@@ -122,7 +185,7 @@ impl Knowledge {
         let shared = Arc::new(Shared {
             dir: settings.dir.clone(),
             embedder,
-            vector_cache: settings.embeddings_cache.clone(),
+            vector_file,
             gate: Gate {
                 min_coverage: settings.min_coverage,
                 min_score: settings.min_score,
@@ -243,20 +306,18 @@ async fn rescan(shared: Weak<Shared>, every: Duration) {
         };
         let dir = shared.dir.clone();
         let embedder = shared.embedder.clone();
-        let cache = shared.vector_cache.clone();
+        let file = shared.vector_file.clone();
         let current = Arc::clone(&shared.current.read().unwrap_or_else(|e| e.into_inner()));
         let outcome = tokio::task::spawn_blocking(move || {
             let files = stamps(&dir)?;
             if files == current.files {
                 return Ok(None);
             }
-            build(
-                &dir,
-                embedder.as_ref(),
-                Some(&current.index),
-                cache.as_deref(),
-            )
-            .map(Some)
+            let snapshot = build(&dir, embedder.as_ref(), Some(&current.index), None)?;
+            if let Some(file) = file {
+                file.write(&snapshot.index, None);
+            }
+            Ok(Some(snapshot))
         })
         .await
         .unwrap_or(Err(KnowledgeError::Aborted));
@@ -302,13 +363,13 @@ fn stamps(dir: &Path) -> Result<Vec<FileStamp>, KnowledgeError> {
 }
 
 /// Indexes every passage of the documents under `dir`, with `embedder`'s vectors when given
-/// (those of `previous`'s sections that did not change are kept, and so are those the `cache`
-/// file holds; the file is then brought up to date).
+/// (those of `previous`'s sections that did not change are kept, and so are those `kept`
+/// holds).
 fn build(
     dir: &Path,
     embedder: Option<&Arc<Embedder>>,
     previous: Option<&SectionIndex>,
-    cache: Option<&Path>,
+    kept: Option<&VectorCache>,
 ) -> Result<Snapshot, KnowledgeError> {
     let files = stamps(dir)?;
     let mut all = Vec::new();
@@ -333,7 +394,7 @@ fn build(
         let markdown = !name.to_ascii_lowercase().ends_with(".txt");
         all.extend(passages::split(&name, &text, markdown));
     }
-    index(all, files, embedder, previous, cache)
+    index(all, files, embedder, previous, kept)
 }
 
 /// Builds the in-memory index of `passages`.
@@ -342,41 +403,13 @@ fn index(
     files: Vec<FileStamp>,
     embedder: Option<&Arc<Embedder>>,
     previous: Option<&SectionIndex>,
-    cache: Option<&Path>,
+    kept: Option<&VectorCache>,
 ) -> Result<Snapshot, KnowledgeError> {
     let count = passages.len();
     let mut index = SectionIndex::new(passages::sections(passages))?;
     let mut embedded = 0;
     if let Some(embedder) = embedder {
-        let cache = cache.and_then(|path| match embedder.id() {
-            Ok(model) => Some((path, model)),
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot fingerprint the model; vectors not kept");
-                None
-            }
-        });
-        let kept = cache.map(|(path, model)| VectorCache::load(path, &model));
-        embedded = index.embed(Arc::clone(embedder), previous, kept.as_ref())?;
-        if let (Some((path, model)), Some(kept), Some(vectors)) =
-            (cache, kept, index.vectors_by_text())
-        {
-            // Unchanged when nothing was embedded and no section went away.
-            if kept.writable() && (embedded > 0 || kept.len() != vectors.len()) {
-                let entries = vectors.iter().map(|(key, vector)| (*key, *vector));
-                match vector_cache::save(path, &model, entries) {
-                    Ok(()) => tracing::debug!(
-                        file = %path.display(),
-                        vectors = vectors.len(),
-                        "knowledge vector cache written"
-                    ),
-                    Err(err) => tracing::warn!(
-                        file = %path.display(),
-                        error = %err,
-                        "cannot write the knowledge vector cache (KNOWLEDGE_EMBEDDINGS_CACHE)"
-                    ),
-                }
-            }
-        }
+        embedded = index.embed(Arc::clone(embedder), previous, kept)?;
     }
     Ok(Snapshot {
         index,

@@ -334,6 +334,42 @@ async fn a_knowledge_base_that_opens_again_takes_its_section_vectors_from_the_ca
 }
 
 #[tokio::test]
+async fn a_rescan_brings_the_cache_file_up_to_date() {
+    let docs = other_words();
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = cache_dir.path().join("vectors.bin");
+    let knowledge = Knowledge::open(&KnowledgeSettings {
+        embeddings: Some(model_dir()),
+        embeddings_cache: Some(cache.clone()),
+        reload_every: Some(Duration::from_millis(100)),
+        ..knowledge(docs.path())
+    })
+    .await
+    .unwrap();
+    // A 48-byte header, then per section its text's SHA-256 and 384 floats.
+    let sections_in_file = || (std::fs::metadata(&cache).unwrap().len() - 48) / (32 + 4 * 384);
+    let first = knowledge.sections();
+    assert_eq!(sections_in_file(), first as u64);
+    let mut generations = knowledge.subscribe();
+    let before = knowledge.generation();
+
+    std::fs::write(
+        docs.path().join("events.md"),
+        "# Events\n\n## Lost property\n\nItems left at the summer meetup are kept for 30 days.\n",
+    )
+    .unwrap();
+    generations
+        .wait_for(|generation| *generation > before)
+        .await
+        .unwrap();
+    assert!(
+        knowledge.sections() > first,
+        "the new document's section is indexed"
+    );
+    assert_eq!(sections_in_file(), knowledge.sections() as u64);
+}
+
+#[tokio::test]
 async fn a_model_folder_without_the_model_stops_the_source_with_a_clear_error() {
     let docs = other_words();
     let empty = tempfile::tempdir().unwrap();
