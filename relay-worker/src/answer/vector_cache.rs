@@ -173,19 +173,6 @@ fn read(path: &Path, model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, U
     parse_body(&body, model).map_err(Unread::Invalid)
 }
 
-/// The vectors of a cache file's `bytes`, if it was written for this model and is whole.
-#[cfg(test)]
-fn parse(bytes: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, &'static str> {
-    let body_length = body_length(bytes, model).map_err(|unread| match unread {
-        Unread::Invalid(problem) => problem,
-        _ => "not a vector cache",
-    })?;
-    if bytes.len() != HEADER + body_length {
-        return Err("cut short or too long");
-    }
-    parse_body(&bytes[HEADER..], model)
-}
-
 /// The length of the vectors `head` announces, if it is a whole header for this model.
 fn body_length(head: &[u8], model: &ModelId) -> Result<usize, Unread> {
     // A file that does not start as ours (some of the magic may be all that was written).
@@ -237,6 +224,18 @@ fn parse_body(body: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f3
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectors of a cache file's `bytes`, as [`read`] takes them from a file.
+    fn parse(bytes: &[u8], model: &ModelId) -> Result<HashMap<TextDigest, Vec<f32>>, &'static str> {
+        let body_length = body_length(bytes, model).map_err(|unread| match unread {
+            Unread::Invalid(problem) => problem,
+            _ => "not a vector cache",
+        })?;
+        if bytes.len() != HEADER + body_length {
+            return Err("cut short or too long");
+        }
+        parse_body(&bytes[HEADER..], model)
+    }
 
     const MODEL: ModelId = ModelId {
         fingerprint: [7; 32],
