@@ -167,6 +167,19 @@ const FILLER: &[&str] = &[
     "day",
     "one",
     "weekend",
+    // "morning, anyone around?", "hello, is anybody here?": a ping before the question
+    "is",
+    "anyone",
+    "anybody",
+    "around",
+    "here",
+    "online",
+    // "thats sorted", and the tails the tokenizer leaves of "that's", "you're", "i'm", "we'll"
+    "thats",
+    "s",
+    "re",
+    "m",
+    "ll",
 ];
 
 impl SmallTalk {
@@ -280,6 +293,12 @@ mod tests {
             ("gn everyone", SmallTalk::Goodbye),
             ("ty, have a nice day", SmallTalk::Thanks),
             ("appreciate it, have a good one", SmallTalk::Thanks),
+            ("cheers thats sorted it", SmallTalk::Thanks),
+            ("thanks, that's great", SmallTalk::Thanks),
+            ("it's fixed now, thx", SmallTalk::Thanks),
+            ("you're a legend", SmallTalk::Thanks),
+            ("morning! anyone around?", SmallTalk::Greeting),
+            ("hello, is anybody here?", SmallTalk::Greeting),
         ] {
             assert_eq!(SmallTalk::of(message), Some(kind), "{message:?}");
         }
@@ -298,6 +317,9 @@ mod tests {
             "good",
             "cool story, when is the next sale",
             "thanks, is there a one day pass",
+            "anyone around to help with a refund?",
+            "hi, is it down for everyone?",
+            "that's not what I asked",
         ] {
             assert_eq!(SmallTalk::of(message), None, "{message:?}");
         }
