@@ -60,7 +60,7 @@ fn blind() -> std::path::PathBuf {
     fixtures().with_file_name("blind")
 }
 
-/// The development set: three more organisations, written the same way by someone who saw
+/// The development set: five more organisations, written the same way by someone who saw
 /// neither the search code nor the other sets, and tuned on (its misses are printed when
 /// verbose): documents nobody wrote the search for, to tune for people's questions rather than
 /// for one set of documents.
@@ -444,9 +444,9 @@ async fn assert_floors(
 /// talk replies (at least), searching by meaning.
 const FLOORS_TUNED: [f64; 5] = [0.80, 0.85, 0.08, 0.90, 0.85];
 const FLOORS_HELD_OUT: [f64; 5] = [0.80, 0.80, 0.12, 0.80, 0.66];
-/// Measured on the development set: hit@1 81%, hit@3 89%, false abstention 7%, abstention
-/// 88%, small talk 100%.
-const FLOORS_DEV: [f64; 5] = [0.75, 0.82, 0.12, 0.82, 0.90];
+/// Measured on the development set's five organisations: hit@1 73%, hit@3 80%, false abstention
+/// 12%, abstention 65%, small talk 100%.
+const FLOORS_DEV: [f64; 5] = [0.70, 0.77, 0.14, 0.60, 0.90];
 /// Measured on the blind set: hit@1 79%, hit@3 85%, false abstention 9%, abstention 86%, small
 /// talk 100%.
 const FLOORS_BLIND: [f64; 5] = [0.72, 0.78, 0.14, 0.80, 0.90];
@@ -454,9 +454,9 @@ const FLOORS_BLIND: [f64; 5] = [0.72, 0.78, 0.14, 0.80, 0.90];
 /// The same by words alone.
 const WORDS_FLOORS_TUNED: [f64; 5] = [0.74, 0.78, 0.08, 0.90, 0.85];
 const WORDS_FLOORS_HELD_OUT: [f64; 5] = [0.80, 0.82, 0.10, 0.85, 0.66];
-/// Measured on the development set: hit@1 63%, hit@3 66%, false abstention 21%, abstention
-/// 92%, small talk 100%.
-const WORDS_FLOORS_DEV: [f64; 5] = [0.58, 0.60, 0.26, 0.86, 0.90];
+/// Measured on the development set's five organisations: hit@1 56%, hit@3 59%, false
+/// abstention 27%, abstention 74%, small talk 100%.
+const WORDS_FLOORS_DEV: [f64; 5] = [0.52, 0.55, 0.32, 0.68, 0.90];
 /// Measured on the blind set: hit@1 70%, hit@3 71%, false abstention 17%, abstention 79%, small
 /// talk 100%.
 const WORDS_FLOORS_BLIND: [f64; 5] = [0.64, 0.66, 0.22, 0.72, 0.90];
