@@ -46,7 +46,7 @@
 //! section is then ranked by its similarity plus a little of its lexical rank
 //! ([`hybrid_rank`]). The best of the first [`SIMILAR_GATED`] sections that passes answers: it
 //! is [`SIMILAR_ALONE`] to the question, or passes the lexical gate below and is at least
-//! [`SIMILAR_WITH_WORDS`] ([`Gate::passes`]). A model's similarity, unlike a BM25 score, has one
+//! [`SIMILAR_WITH_WORDS`], or is [`SIMILAR_NEAR`] and nearly passes the gate ([`Gate::passes`]). A model's similarity, unlike a BM25 score, has one
 //! scale for every set of documents; short forms it never learnt ("forgot pw") still answer by
 //! their words. On the labelled sets this answered more questions rightly and left fewer to
 //! staff (the README's quality figures); without the model, everything below decides alone.
@@ -107,6 +107,10 @@ pub const SIMILAR_ALONE: f32 = 0.45;
 /// ...and one at least this similar answers when it also passes the lexical gate: the model
 /// vetoes only words that meet by chance in a section about something else.
 pub const SIMILAR_WITH_WORDS: f32 = 0.1;
+/// A section nearly similar enough alone, at least this similar, answers with a coverage down
+/// to [`LONG_QUESTION_SHARE`] of the minimum: meaning and words each fall a little short of
+/// their own bar, and agree.
+pub const SIMILAR_NEAR: f32 = 0.42;
 /// With embeddings, how many of the best-ranked sections the gate looks at for an answer.
 pub const SIMILAR_GATED: usize = 3;
 /// A runner-up section is quoted only when its rank is at least this share of the best one's...
@@ -138,7 +142,10 @@ impl Gate {
         let covered = self.covers(hit) && hit.score >= self.min_score;
         match hit.similarity {
             Some(similarity) => {
-                similarity >= SIMILAR_ALONE || (similarity >= SIMILAR_WITH_WORDS && covered)
+                let nearly_covered = hit.coverage >= self.min_coverage * LONG_QUESTION_SHARE;
+                similarity >= SIMILAR_ALONE
+                    || (similarity >= SIMILAR_NEAR && nearly_covered)
+                    || (similarity >= SIMILAR_WITH_WORDS && covered)
             }
             None => covered,
         }
@@ -1024,6 +1031,29 @@ mod tests {
             coverage,
             similarity: None,
             rank: lexical_rank(score, coverage),
+        }
+    }
+
+    #[test]
+    fn meaning_and_words_that_each_fall_a_little_short_answer_together() {
+        let similar = |similarity: f32, coverage: f32| Hit {
+            similarity: Some(similarity),
+            ..hit(("a.md", "One"), 5.0, coverage)
+        };
+        let nearly = GATE.min_coverage * LONG_QUESTION_SHARE;
+        for (similarity, coverage, answers, why) in [
+            (SIMILAR_ALONE, 0.0, true, "similar enough alone"),
+            (SIMILAR_NEAR, nearly, true, "both nearly"),
+            (SIMILAR_NEAR, nearly - 0.05, false, "too few words"),
+            (SIMILAR_NEAR - 0.05, nearly, false, "too far in meaning"),
+            (SIMILAR_WITH_WORDS, GATE.min_coverage, true, "covered"),
+            (SIMILAR_WITH_WORDS - 0.05, 1.0, false, "vetoed by the model"),
+        ] {
+            assert_eq!(
+                GATE.passes(&similar(similarity, coverage)),
+                answers,
+                "{why}"
+            );
         }
     }
 
