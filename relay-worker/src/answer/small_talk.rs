@@ -167,7 +167,7 @@ const FILLER: &[&str] = &[
     "day",
     "one",
     "weekend",
-    // "morning, anyone around?", "hello, is anybody here?": a ping before the question
+    // "morning, anyone around?", "hello, is anybody here?": a ping, the question still to come
     "is",
     "anyone",
     "anybody",
