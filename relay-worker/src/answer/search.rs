@@ -48,8 +48,9 @@
 //! is [`SIMILAR_ALONE`] to the question, or passes the lexical gate below and is at least
 //! [`SIMILAR_WITH_WORDS`], or is [`SIMILAR_NEAR`] and nearly passes that gate
 //! ([`Gate::passes`]). A model's similarity, unlike a BM25 score, has one scale for every set
-//! of documents; short forms it never learnt ("forgot pw") still answer by their words. On the labelled sets this answered more questions rightly and left fewer to
-//! staff (the README's quality figures); without the model, everything below decides alone.
+//! of documents; short forms it never learnt ("forgot pw") still answer by their words. On the
+//! labelled sets this answered more questions rightly and left fewer to staff (the README's
+//! quality figures); without the model, everything below decides alone.
 //!
 //! **The ticket's context.** A ticket opened under a topic carries the topic and the member's
 //! form answers; their words join the query at [`CONTEXT_BOOST`], so that of two sections the
