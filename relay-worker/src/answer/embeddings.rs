@@ -55,7 +55,6 @@ pub struct Embedder {
     model: BertModel,
     tokenizer: Tokenizer,
     dir: PathBuf,
-    dimension: usize,
 }
 
 impl std::fmt::Debug for Embedder {
@@ -67,13 +66,34 @@ impl std::fmt::Debug for Embedder {
 impl Embedder {
     /// Loads the model in `dir` (`config.json`, `tokenizer.json`, `model.safetensors`).
     pub fn load(dir: &Path) -> Result<Self, EmbeddingError> {
-        let [config_file, tokenizer_file, weights_file] = FILES.map(|name| read(dir, name));
+        Self::from_files(dir, read_files(dir)?).map(|(embedder, _)| embedder)
+    }
+
+    /// [`Embedder::load`], and which model it is (the SHA-256 of its files and pooling, taken
+    /// from the bytes loaded), for vectors kept across restarts. Hashing the weights takes
+    /// about 80 ms that only a worker keeping its vectors needs to spend.
+    pub fn load_identified(dir: &Path) -> Result<(Self, ModelId), EmbeddingError> {
+        let files = read_files(dir)?;
+        let fingerprint = fingerprint(&files.each_ref().map(Vec::as_slice));
+        let (embedder, dimension) = Self::from_files(dir, files)?;
+        let id = ModelId {
+            fingerprint,
+            dimension,
+        };
+        Ok((embedder, id))
+    }
+
+    /// The model of `dir` from its files' bytes, and the length of its vectors.
+    fn from_files(
+        dir: &Path,
+        [config_file, tokenizer_file, weights_file]: [Vec<u8>; 3],
+    ) -> Result<(Self, usize), EmbeddingError> {
         let config: Config =
-            serde_json::from_slice(&config_file?).map_err(|source| EmbeddingError::Config {
+            serde_json::from_slice(&config_file).map_err(|source| EmbeddingError::Config {
                 path: dir.join("config.json"),
                 source,
             })?;
-        let mut tokenizer = Tokenizer::from_bytes(tokenizer_file?)
+        let mut tokenizer = Tokenizer::from_bytes(tokenizer_file)
             .map_err(|err| EmbeddingError::Tokenizer(err.to_string()))?;
         tokenizer.with_padding(None);
         tokenizer
@@ -85,28 +105,14 @@ impl Embedder {
         // Read into memory rather than mapped: mapping a file is `unsafe` (another process
         // could change it underneath), and 90 MB once per process is cheap.
         let weights =
-            VarBuilder::from_buffered_safetensors(weights_file?, DType::F32, &Device::Cpu)?;
+            VarBuilder::from_buffered_safetensors(weights_file, DType::F32, &Device::Cpu)?;
         let model = BertModel::load(weights, &config)?;
-        Ok(Self {
+        let embedder = Self {
             model,
             tokenizer,
             dir: dir.to_path_buf(),
-            dimension: config.hidden_size,
-        })
-    }
-
-    /// Which model this is (the SHA-256 of its files and pooling), for vectors kept across
-    /// restarts. Read from the files at each call, not at the load: hashing the weights takes
-    /// about 80 ms that only a worker keeping its vectors needs to spend, once.
-    pub fn id(&self) -> Result<ModelId, EmbeddingError> {
-        let files = FILES
-            .map(|name| read(&self.dir, name))
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(ModelId {
-            fingerprint: fingerprint(&files),
-            dimension: self.dimension,
-        })
+        };
+        Ok((embedder, config.hidden_size))
     }
 
     /// The folder the model was loaded from.
@@ -133,14 +139,18 @@ impl Embedder {
 /// The files of a model folder.
 const FILES: [&str; 3] = ["config.json", "tokenizer.json", "model.safetensors"];
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>, EmbeddingError> {
-    let path = dir.join(name);
-    std::fs::read(&path).map_err(|source| EmbeddingError::Read { path, source })
+/// The bytes of [`FILES`] in `dir`.
+fn read_files(dir: &Path) -> Result<[Vec<u8>; 3], EmbeddingError> {
+    let [config, tokenizer, weights] = FILES.map(|name| {
+        let path = dir.join(name);
+        std::fs::read(&path).map_err(|source| EmbeddingError::Read { path, source })
+    });
+    Ok([config?, tokenizer?, weights?])
 }
 
 /// The SHA-256 of the model's `files` and of how a vector is made from its output (the pooling
 /// and [`MAX_TOKENS`]): a change to either makes vectors that must not be mixed with these.
-fn fingerprint(files: &[Vec<u8>]) -> [u8; 32] {
+fn fingerprint(files: &[&[u8]]) -> [u8; 32] {
     let mut hash = Sha256::new();
     hash.update(format!("mean pooling, unit length, {MAX_TOKENS} tokens"));
     for file in files {
@@ -178,7 +188,7 @@ mod tests {
 
     #[test]
     fn a_change_to_any_file_is_another_model() {
-        let files = |texts: [&str; 3]| texts.map(|t| t.as_bytes().to_vec());
+        let files = |texts: [&'static str; 3]| texts.map(str::as_bytes);
         let model = fingerprint(&files(["{}", "tok", "weights"]));
         assert_eq!(model, fingerprint(&files(["{}", "tok", "weights"])));
         assert_ne!(model, fingerprint(&files(["{}", "tok", "weightz"])));

@@ -94,18 +94,6 @@ struct VectorFile {
 }
 
 impl VectorFile {
-    /// The file at `path` for `embedder`'s model; `None`, with a warning, when the model's files
-    /// cannot be read to fingerprint it.
-    fn of((embedder, path): (&Arc<Embedder>, PathBuf)) -> Option<Self> {
-        match embedder.id() {
-            Ok(model) => Some(Self { path, model }),
-            Err(err) => {
-                tracing::warn!(error = %err, "cannot fingerprint the model; vectors not kept");
-                None
-            }
-        }
-    }
-
     /// The vectors the file holds for the model.
     fn read(&self) -> VectorCache {
         VectorCache::load(&self.path, &self.model)
@@ -152,11 +140,15 @@ impl Knowledge {
         let model = settings.embeddings.clone();
         let cache = settings.embeddings_cache.clone();
         let (snapshot, embedder, vector_file) = tokio::task::spawn_blocking(move || {
-            let embedder = match model {
-                Some(model) => Some(Arc::new(Embedder::load(&model)?)),
-                None => None,
+            // The model is fingerprinted only when its vectors are kept.
+            let (embedder, file) = match (model, cache) {
+                (Some(model), Some(path)) => {
+                    let (embedder, model) = Embedder::load_identified(&model)?;
+                    (Some(Arc::new(embedder)), Some(VectorFile { path, model }))
+                }
+                (Some(model), None) => (Some(Arc::new(Embedder::load(&model)?)), None),
+                (None, _) => (None, None),
             };
-            let file = embedder.as_ref().zip(cache).and_then(VectorFile::of);
             // The file is read once, here: later builds take vectors from the index they replace.
             let kept = file.as_ref().map(VectorFile::read);
             let snapshot = build(&dir, embedder.as_ref(), None, kept.as_ref())?;
