@@ -18,6 +18,7 @@ mod in_flight;
 mod knowledge;
 mod llm;
 mod passages;
+mod question;
 mod search;
 mod settings;
 mod small_talk;

@@ -18,7 +18,7 @@ pub enum SmallTalk {
     Goodbye,
 }
 
-const GREETINGS: &[&str] = &[
+pub(super) const GREETINGS: &[&str] = &[
     "hi",
     "hello",
     "hey",
