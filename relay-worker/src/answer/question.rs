@@ -60,6 +60,11 @@ pub fn asks_whether_offered(question: &str) -> bool {
         if words.is_empty() && lead_in {
             continue;
         }
+        // "do you guys have", "do u all sell": the subject is still "you".
+        let after_you = matches!(words.last().map(String::as_str), Some("you" | "u"));
+        if after_you && words.len() == 2 && ["guys", "all", "folks", "lot"].contains(&word) {
+            continue;
+        }
         words.push(word.to_owned());
     }
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -95,6 +100,7 @@ mod tests {
             "have you got lifejackets for babies",
             "quick question: do they accept paypal",
             "do you rent tandems",
+            "do you guys have electric scooters too or just bikes",
         ] {
             assert!(asks_whether_offered(question), "{question}");
         }
