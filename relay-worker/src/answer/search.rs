@@ -209,13 +209,6 @@ pub fn hybrid_rank(similarity: f32, lexical: f32, best_lexical: f32) -> f32 {
     similarity + LEXICAL_WEIGHT * share(lexical, best_lexical)
 }
 
-/// The sections found for a question, best first, and how much of it the documents' words say.
-struct Found {
-    hits: Vec<Hit>,
-    /// The share (0 to 1) of the question's weight in words the documents use.
-    known_share: f32,
-}
-
 /// The sections of the documents, indexed.
 pub struct SectionIndex {
     reader: IndexReader,
@@ -407,18 +400,21 @@ impl SectionIndex {
         context: Option<&str>,
         gate: &Gate,
     ) -> tantivy::Result<Vec<Hit>> {
-        let found = self.search_in(question, context, CANDIDATES)?;
-        if found.known_share < OFFERED_KNOWN_SHARE && question::asks_whether_offered(question) {
+        let searcher = self.reader.searcher();
+        let terms = self.query_terms(&searcher, question)?;
+        // Decided before the search, which embeds the question (milliseconds).
+        if question::asks_whether_offered(question) && known_share(&terms) < OFFERED_KNOWN_SHARE {
             return Ok(Vec::new());
         }
-        Ok(select(found.hits, gate))
+        let ranked = self.ranked(&searcher, question, &terms, context, CANDIDATES)?;
+        Ok(select(ranked, gate))
     }
 
     /// The best sections for `question`, best first, whatever their coverage: the
     /// [`CANDIDATES`] (at least `limit`) best by BM25, ranked again by [`Hit::rank`], then cut
     /// to `limit`.
     pub fn search(&self, question: &str, limit: usize) -> tantivy::Result<Vec<Hit>> {
-        Ok(self.search_in(question, None, limit)?.hits)
+        self.search_in(question, None, limit)
     }
 
     fn search_in(
@@ -426,20 +422,28 @@ impl SectionIndex {
         question: &str,
         context: Option<&str>,
         limit: usize,
-    ) -> tantivy::Result<Found> {
+    ) -> tantivy::Result<Vec<Hit>> {
         let searcher = self.reader.searcher();
         let terms = self.query_terms(&searcher, question)?;
+        self.ranked(&searcher, question, &terms, context, limit)
+    }
+
+    /// [`SectionIndex::search_in`] with the question's words already looked up.
+    fn ranked(
+        &self,
+        searcher: &Searcher,
+        question: &str,
+        terms: &[QueryTerm],
+        context: Option<&str>,
+        limit: usize,
+    ) -> tantivy::Result<Vec<Hit>> {
         let known: Vec<&QueryTerm> = terms.iter().filter(|t| t.known).collect();
         let similarities = self.similarities(question);
+        if (known.is_empty() && similarities.is_none()) || limit == 0 {
+            return Ok(Vec::new());
+        }
         let total: f32 = terms.iter().map(|t| t.weight).sum();
         let total_known: f32 = known.iter().map(|t| t.weight).sum();
-        let known_share = share(total_known, total);
-        if (known.is_empty() && similarities.is_none()) || limit == 0 {
-            return Ok(Found {
-                hits: Vec::new(),
-                known_share,
-            });
-        }
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(known.len() * 2);
         // Every form of a word counts: a section that writes it in two (`Two-factor
         // authentication (2FA)`) is about it.
@@ -454,7 +458,7 @@ impl SectionIndex {
             ));
         }
         let context_terms = match context {
-            Some(context) => self.query_terms(&searcher, context)?,
+            Some(context) => self.query_terms(searcher, context)?,
             None => Vec::new(),
         };
         let asked = |form: &String| known.iter().any(|t| t.forms.contains(form));
@@ -492,7 +496,7 @@ impl SectionIndex {
             for term in &known {
                 for form in &term.forms {
                     if contains(
-                        &searcher,
+                        searcher,
                         &Term::from_field_text(self.fields.all, form),
                         address,
                     )? {
@@ -502,7 +506,7 @@ impl SectionIndex {
                 }
             }
             let covered: f32 = contained.iter().map(|t| t.weight).sum();
-            let Some((ordinal, section)) = self.section(&searcher, address)? else {
+            let Some((ordinal, section)) = self.section(searcher, address)? else {
                 continue;
             };
             let coverage = share(covered, total);
@@ -524,7 +528,7 @@ impl SectionIndex {
         }
         hits.sort_by(|a, b| b.rank.total_cmp(&a.rank));
         hits.truncate(limit);
-        Ok(Found { hits, known_share })
+        Ok(hits)
     }
 
     /// Sections indexed.
@@ -622,6 +626,12 @@ impl SectionIndex {
     fn doc_freq(&self, searcher: &Searcher, word: &str) -> tantivy::Result<u64> {
         searcher.doc_freq(&Term::from_field_text(self.fields.all, word))
     }
+}
+
+/// The share (0 to 1) of the question's weight in words the documents use.
+fn known_share(terms: &[QueryTerm]) -> f32 {
+    let known: f32 = terms.iter().filter(|t| t.known).map(|t| t.weight).sum();
+    share(known, terms.iter().map(|t| t.weight).sum())
 }
 
 fn share(part: f32, whole: f32) -> f32 {
@@ -1054,7 +1064,7 @@ mod tests {
                 "{topic}"
             );
             let plain = index.search(question, 2).unwrap();
-            let with = index.search_in(question, Some(topic), 2).unwrap().hits;
+            let with = index.search_in(question, Some(topic), 2).unwrap();
             assert_eq!(
                 plain.iter().map(|h| h.coverage).sum::<f32>(),
                 with.iter().map(|h| h.coverage).sum::<f32>(),
