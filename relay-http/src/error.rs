@@ -86,7 +86,10 @@ impl ApiError {
             ),
             Self::NotFound { .. } => ErrorBody::new(
                 ErrorCode::NotFound,
-                format!("{self}; the routes are POST /relay, GET /health and GET /openapi.json"),
+                format!(
+                    "{self}; the routes are POST /relay, GET /health, GET /metrics and GET \
+                     /openapi.json"
+                ),
             ),
             Self::MethodNotAllowed { .. } => {
                 ErrorBody::new(ErrorCode::MethodNotAllowed, self.to_string())

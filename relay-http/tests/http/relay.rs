@@ -355,6 +355,14 @@ async fn unknown_routes_are_404_and_wrong_methods_405_in_json() {
     let app = spawn_app().await;
     let message = app.get("/nope").await.assert_error(404, "not_found");
     assert!(message.contains("/nope"), "{message}");
+    // It names every route the OpenAPI document describes, with its method.
+    let document: serde_json::Value = serde_json::from_str(relay_http::OPENAPI_DOCUMENT).unwrap();
+    for (path, operations) in document["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let route = format!("{} {path}", method.to_uppercase());
+            assert!(message.contains(&route), "{route} missing from {message}");
+        }
+    }
     app.get("/relay")
         .await
         .assert_error(405, "method_not_allowed");
