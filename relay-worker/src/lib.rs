@@ -27,5 +27,7 @@ pub use answer::{AnswerSettings, AnswerSource};
 pub use metrics::{AnswerMetrics, ModelError};
 pub use responder::{Pieces, Placeholder, Responder, ResponderError};
 pub use running::{spawn, RunningWorker};
-pub use service::{errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK, REPLY_MARGIN};
+pub use service::{
+    errors_subject, run, WorkerError, DRAIN_QUIET, DRAIN_SLACK, FLUSH_GRACE, REPLY_MARGIN,
+};
 pub use settings::WorkerSettings;

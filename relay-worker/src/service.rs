@@ -57,6 +57,11 @@ pub const DRAIN_QUIET: Duration = Duration::from_millis(250);
 /// millisecond on a LAN, tens across regions).
 pub const REPLY_MARGIN: Duration = Duration::from_millis(100);
 
+/// Sending the last replies and closing the connection may run this far past the shutdown's
+/// deadline, so that answers finished just before it still go out: on a live connection it
+/// takes milliseconds.
+pub const FLUSH_GRACE: Duration = Duration::from_secs(1);
+
 /// The worker could not start, or could not stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkerError {
@@ -149,7 +154,10 @@ pub(crate) async fn serve<R: Responder>(
         tasks.close();
         tasks.wait().await;
     };
-    let outcome = match tokio::time::timeout(settings.shutdown_timeout, stopped).await {
+    // One deadline for the whole shutdown, so that a worker cut off from NATS (its replies
+    // stuck in the client's buffer) still exits within the grace period its supervisor gives.
+    let deadline = tokio::time::Instant::now() + settings.shutdown_timeout;
+    let outcome = match tokio::time::timeout_at(deadline, stopped).await {
         Ok(()) => Ok(()),
         Err(_) => Err(WorkerError::ShutdownTimeout(tasks.len())),
     };
@@ -165,7 +173,8 @@ pub(crate) async fn serve<R: Responder>(
             .await
             .map_err(|e| WorkerError::Drain(e.to_string()))
     };
-    let drained = tokio::time::timeout(settings.shutdown_timeout, drained).await;
+    let flushed_by = deadline.max(tokio::time::Instant::now() + FLUSH_GRACE);
+    let drained = tokio::time::timeout_at(flushed_by, drained).await;
     discovery.abort();
     match drained {
         Ok(result) => result?,

@@ -14,8 +14,9 @@ pub struct WorkerSettings {
     /// Most requests answered at once (`RELAY_MAX_IN_FLIGHT`, 1 to 65,536, default 256); a
     /// request beyond it is answered `busy` at once, so that the requester tries another worker.
     pub max_in_flight: usize,
-    /// How long shutdown waits for in-flight requests (`SHUTDOWN_TIMEOUT_SECS`, 1 to 3,600,
-    /// default 30).
+    /// How long shutdown waits for in-flight requests and their replies to go out
+    /// (`SHUTDOWN_TIMEOUT_SECS`, 1 to 3,600, default 30); closing the connection may take
+    /// [`crate::FLUSH_GRACE`] more.
     pub shutdown_timeout: Duration,
     /// The most one answer may take (`RESPONDER_TIMEOUT_SECS`, 1 to 3,600, default 30); the
     /// request's own deadline cuts it shorter.

@@ -391,6 +391,35 @@ async fn shutdown_answers_every_request_already_in_flight() {
 }
 
 #[tokio::test]
+async fn a_worker_cut_off_from_nats_stops_within_its_shutdown_timeout() {
+    let mut server = NatsServer::start();
+    let slow = Slow::new(Duration::from_secs(60));
+    let shutdown_timeout = Duration::from_secs(5);
+    let settings = WorkerSettings {
+        shutdown_timeout,
+        ..WorkerSettings::new(SUBJECT)
+    };
+    let worker = spawn_worker_with(&server.settings(), settings, slow.clone()).await;
+    let relay = relay(client(&server).await);
+    let request = tokio::spawn(async move { relay.send(&valid_request(1), None).await });
+    eventually("an answer in flight", READY_WITHIN, || async {
+        (slow.started.load(Ordering::SeqCst) == 1).then_some(())
+    })
+    .await;
+
+    // Its reply can go nowhere now: shutdown must still end, as a supervisor's grace period
+    // expects (compose gives the worker 40 s against the default 30 s timeout).
+    server.stop();
+    let stopping = std::time::Instant::now();
+    let outcome = worker.stop().await;
+    let took = stopping.elapsed();
+    request.abort();
+    assert!(outcome.is_err(), "an answer was left unsent: {outcome:?}");
+    let bound = shutdown_timeout + relay_worker::FLUSH_GRACE + Duration::from_millis(2500);
+    assert!(took < bound, "shutdown took {took:?}, more than {bound:?}");
+}
+
+#[tokio::test]
 async fn no_worker_means_no_responders_at_once() {
     let server = NatsServer::start();
     let err = relay(client(&server).await)
