@@ -27,6 +27,7 @@ const state = {
   channel: null,
   channels: [],
   users: [],
+  roles: [],
   connected: true,
   // The interaction whose form is open on the page, if one is.
   modal: null,
@@ -79,7 +80,7 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-// Message text with <#channel> and <@user> mentions made readable.
+// Message text with <#channel>, <@user> and <@&role> mentions made readable.
 function renderContent(text) {
   const span = el("span", { class: "content" });
   const pattern = /<(#|@!?|@&)(\d+)>/g;
@@ -93,6 +94,9 @@ function renderContent(text) {
         class: "mention", "data-channel": id,
         onclick: () => channel && openChannel(id),
       }, `#${channel ? channel.name : "unknown-channel"}`));
+    } else if (match[1] === "@&") {
+      const role = state.roles.find((r) => r.id === id);
+      span.append(el("span", { class: "mention" }, `@${role ? role.name : "deleted-role"}`));
     } else {
       const user = state.users.find((u) => u.id === id);
       span.append(el("span", { class: "mention" }, `@${user ? user.name : id}`));
@@ -259,6 +263,7 @@ async function refresh() {
     const guild = state.guild ? `&guild=${encodeURIComponent(state.guild)}` : "";
     const data = await api("GET", `/sandbox/state?user=${encodeURIComponent(state.user)}${guild}`);
     state.users = data.users;
+    state.roles = data.roles;
     state.channels = data.channels;
     state.connected = data.bot.connected;
     $("guild-name").textContent = data.guild.name;

@@ -2,7 +2,8 @@
 //! API it uses, all under `/sandbox/` except the page itself:
 //!
 //! - `GET /sandbox/state?user=KEY&guild=ID`: the guilds, the users, the bot's status in the
-//!   chosen guild (the first unless `guild` names another), the commands this user may run
+//!   chosen guild (the first unless `guild` names another), its roles (a mention shows the
+//!   role's name), the commands this user may run
 //!   there (as the bot registered them), the channels and threads this user can see there
 //!   (and their DMs), and the forms the bot opened for them;
 //! - `GET /sandbox/channels/{id}/messages?user=KEY`: that channel's messages and who is typing;
@@ -191,6 +192,14 @@ struct Me<'a> {
     roles: Vec<String>,
 }
 
+/// A role of the guild, so that the page shows `<@&id>` as `@name`.
+#[derive(Serialize)]
+struct RoleView<'a> {
+    #[serde(with = "u64_string")]
+    id: u64,
+    name: &'a str,
+}
+
 #[derive(Serialize)]
 struct GuildView {
     #[serde(with = "u64_string")]
@@ -214,6 +223,7 @@ struct StateView<'a> {
     guilds: Vec<GuildView>,
     bot: BotView,
     users: &'a [Persona],
+    roles: Vec<RoleView<'a>>,
     me: Me<'a>,
     commands: Vec<CommandView<'a>>,
     channels: Vec<ChannelView>,
@@ -257,6 +267,14 @@ async fn state(
             rate_limited: world.record.rate_limited.len(),
         },
         users: &PERSONAS,
+        roles: guild
+            .roles
+            .iter()
+            .map(|role| RoleView {
+                id: role.id,
+                name: &role.name,
+            })
+            .collect(),
         me: Me {
             key: user.key,
             id: user.id,

@@ -225,6 +225,15 @@ async fn a_newcomer_sets_up_opens_a_ticket_and_gets_an_answer_that_member_b_cann
     assert!(banner_hidden(&client).await, "no error shown");
     screenshot(&client, "2-member-a-gets-an-answer.png").await;
 
+    // She asks for a person: the bot calls the Support role, which the page names.
+    click(
+        &client,
+        "button[data-custom-id='answer:human']",
+        "press Talk to a human",
+    )
+    .await;
+    wait_for_bot_message(&client, "@Support @alice asked to talk to a human").await;
+
     // Member B sees #general only; the Support member sees the ticket.
     act_as(&client, "member-b", "bob").await;
     wait_for(&client, ".channel[data-name='general']").await;

@@ -240,7 +240,7 @@ async fn each_guild_shows_its_own_channels_roles_and_bot_status_and_an_unknown_o
     let client = Client::new(&sandbox);
     let third = guild_id(2);
     sandbox.add_text_channel_in(third, "ticket-log", None);
-    sandbox.add_role_in(third, "Support");
+    let support = sandbox.add_role_in(third, "Support");
     let state = |query: String| {
         let client = &client;
         async move {
@@ -269,6 +269,17 @@ async fn each_guild_shows_its_own_channels_roles_and_bot_status_and_an_unknown_o
     assert!(first.body["me"]["roles"].as_array().unwrap().is_empty());
     assert_eq!(names(&in_third.body), ["general", "ticket-log"]);
     assert_eq!(in_third.body["me"]["roles"], json!(["Support"]));
+    // Every role of the guild by ID, so that the page shows a role mention by its name.
+    let roles = in_third.body["roles"].as_array().unwrap();
+    assert!(
+        roles.contains(&json!({ "id": support.to_string(), "name": "Support" })),
+        "{roles:?}"
+    );
+    assert!(!first.body["roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|role| role["name"] == "Support"));
     assert_eq!(in_third.body["bot"]["connected"], false);
     assert_eq!(nowhere.status, 404);
     assert!(nowhere.body["error"].as_str().unwrap().contains("guild 12"));
