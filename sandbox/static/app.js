@@ -169,6 +169,21 @@ function renderCommands(commands) {
   }, "/", el("b", {}, command.name))));
 }
 
+// What the person did that this message answers: a command by its name, a button by its
+// label, a menu by its placeholder (not their custom IDs, which Discord never shows).
+function interactionLine(meta, all) {
+  const who = meta.user ? meta.user.username : "someone";
+  if (meta.type === 5) return `${who} submitted a form`;
+  if (meta.type !== 3) return `${who} used /${meta.name}`;
+  const source = all.find((m) => m.id === meta.interacted_message_id);
+  const component = (source ? source.components || [] : [])
+    .flatMap((row) => row.components || [])
+    .find((c) => c.custom_id === meta.name);
+  if (component && component.label) return `${who} pressed “${component.label}”`;
+  if (component) return `${who} chose in “${component.placeholder || "a menu"}”`;
+  return `${who} used a button`;
+}
+
 function renderMessage(message, all) {
   const bot = Boolean(message.author && message.author.bot);
   const flags = message.flags || 0;
@@ -177,8 +192,7 @@ function renderMessage(message, all) {
   if (message.ephemeral || flags & EPHEMERAL) classes.push("ephemeral");
   const item = el("li", { class: classes.join(" "), "data-id": message.id });
   if (message.interaction_metadata) {
-    const who = message.interaction_metadata.user;
-    item.append(el("div", { class: "reply" }, `${who ? who.username : "someone"} used /${message.interaction_metadata.name}`));
+    item.append(el("div", { class: "reply" }, interactionLine(message.interaction_metadata, all)));
   } else if (message.message_reference && message.message_reference.message_id) {
     const original = all.find((m) => m.id === message.message_reference.message_id);
     const quote = original

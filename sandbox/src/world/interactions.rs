@@ -261,8 +261,10 @@ impl World {
                 let message_id = message.id;
                 let stored = self.store_message(message, only_for);
                 stored.interaction = Some(InteractionMetadata {
+                    kind: interaction.kind,
                     name: interaction.name.clone(),
                     user: User::new(interaction.user, false),
+                    interacted_message_id: interaction.source_message,
                 });
                 self.set_original(token, message_id);
             }

@@ -23,10 +23,17 @@ pub struct StoredMessage {
 /// Which command an answer answers, run by whom.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InteractionMetadata {
-    /// The command's name, or the button's custom ID.
+    /// The interaction's type, as Discord numbers it: 2 a command, 3 a button or select
+    /// menu, 5 a form's submission.
+    #[serde(rename = "type")]
+    pub kind: u8,
+    /// The command's name, or the component's or form's custom ID.
     pub name: String,
     /// Who ran it.
     pub user: User,
+    /// The message whose button or menu was used (Discord's field).
+    #[serde(with = "option_u64_string", skip_serializing_if = "Option::is_none")]
+    pub interacted_message_id: Option<u64>,
 }
 
 /// One interaction sent to the bot, by its token.

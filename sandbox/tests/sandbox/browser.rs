@@ -233,6 +233,15 @@ async fn a_newcomer_sets_up_opens_a_ticket_and_gets_an_answer_that_member_b_cann
     )
     .await;
     wait_for_bot_message(&client, "@Support @alice asked to talk to a human").await;
+    // Her own answer says what she pressed, by its label, as Discord does.
+    let pressed =
+        "//li[contains(@class, 'bot')]/div[@class='reply'][. = 'alice pressed “Talk to a human”']";
+    client
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::XPath(pressed))
+        .await
+        .expect("the answer names the button pressed");
 
     // Member B sees #general only; the Support member sees the ticket.
     act_as(&client, "member-b", "bob").await;
