@@ -1,5 +1,6 @@
 //! One logging set-up for every binary: `LOG_LEVEL` filters, and each event is one line
-//! `[SERVICE] LEVEL - message key=value ...` with the fields of its spans appended, and
+//! `[SERVICE] LEVEL - message key=value ...` with the fields of its spans appended, each name
+//! once (a command's span and the ticket operation's span inside it both name the channel), and
 //! `trace_id=<32 hex digits>` last when traces are on and the event belongs to a sampled trace.
 //!
 //! With `OTEL_EXPORTER_OTLP_ENDPOINT` set, [`init`] also installs the OpenTelemetry layer of
@@ -13,15 +14,19 @@ use std::{
 };
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::{Event, Subscriber};
+use tracing::{
+    field::{Field, Visit},
+    span, Event, Subscriber,
+};
 use tracing_subscriber::{
+    field::RecordFields,
     filter::LevelFilter,
     fmt::{
         format::Writer, writer::MutexGuardWriter, FmtContext, FormatEvent, FormatFields,
         FormattedFields, MakeWriter,
     },
     layer::SubscriberExt as _,
-    registry::LookupSpan,
+    registry::{LookupSpan, SpanRef},
     EnvFilter, Layer as _,
 };
 
@@ -74,14 +79,13 @@ pub struct LineFormat {
     trace_ids: bool,
 }
 
-impl<S, N> FormatEvent<S, N> for LineFormat
+impl<S> FormatEvent<S, LineFields> for LineFormat
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
 {
     fn format_event(
         &self,
-        ctx: &FmtContext<'_, S, N>,
+        ctx: &FmtContext<'_, S, LineFields>,
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
@@ -91,13 +95,19 @@ where
             self.service.prefix(),
             event.metadata().level()
         )?;
-        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        let mut visitor = FieldsVisitor::new(writer.by_ref(), " ");
+        event.record(&mut visitor);
+        visitor.result?;
         if let Some(scope) = ctx.event_scope() {
-            for span in scope.from_root() {
+            let spans: Vec<_> = scope.from_root().collect();
+            for (index, span) in spans.iter().enumerate() {
                 let extensions = span.extensions();
-                if let Some(fields) = extensions.get::<FormattedFields<N>>() {
-                    if !fields.is_empty() {
-                        write!(writer, " {fields}")?;
+                let Some(fields) = extensions.get::<FormattedFields<LineFields>>() else {
+                    continue;
+                };
+                for (name, field) in span_fields(fields) {
+                    if !given_before(name, event, &spans[..index]) {
+                        write!(writer, " {field}")?;
                     }
                 }
             }
@@ -108,6 +118,101 @@ where
             }
         }
         writeln!(writer)
+    }
+}
+
+/// Between two fields of a span as stored (a value may hold spaces, never this control
+/// character unescaped: `?` and string values are escaped, IDs and numbers hold none).
+const SPAN_FIELD_SEPARATOR: &str = "\u{1f}";
+
+/// Formats fields as `name=value` (a string value quoted, the message bare), a span's apart
+/// by [`SPAN_FIELD_SEPARATOR`] so that [`LineFormat`] can print each name once per line.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LineFields;
+
+impl<'writer> FormatFields<'writer> for LineFields {
+    fn format_fields<R: RecordFields>(&self, writer: Writer<'writer>, fields: R) -> fmt::Result {
+        let mut visitor = FieldsVisitor::new(writer, SPAN_FIELD_SEPARATOR);
+        fields.record(&mut visitor);
+        visitor.result
+    }
+
+    fn add_fields(
+        &self,
+        current: &'writer mut FormattedFields<Self>,
+        fields: &span::Record<'_>,
+    ) -> fmt::Result {
+        let empty = current.fields.is_empty();
+        let mut visitor = FieldsVisitor::new(current.as_writer(), SPAN_FIELD_SEPARATOR);
+        visitor.first = empty;
+        fields.record(&mut visitor);
+        visitor.result
+    }
+}
+
+/// Whether the event or one of the `outer` spans gave `name` already: a line names it once
+/// (same ticket, same channel: named twice it reads as two).
+fn given_before<S>(name: &str, event: &Event<'_>, outer: &[SpanRef<'_, S>]) -> bool
+where
+    S: for<'a> LookupSpan<'a>,
+{
+    event.fields().any(|field| field.name() == name)
+        || outer.iter().any(|span| {
+            span.extensions()
+                .get::<FormattedFields<LineFields>>()
+                .is_some_and(|fields| span_fields(fields).any(|(given, _)| given == name))
+        })
+}
+
+/// A span's stored fields, each as its name and its `name=value` text.
+fn span_fields(fields: &FormattedFields<LineFields>) -> impl Iterator<Item = (&str, &str)> {
+    fields
+        .fields
+        .split(SPAN_FIELD_SEPARATOR)
+        .filter(|field| !field.is_empty())
+        .map(|field| (field.split('=').next().unwrap_or(field), field))
+}
+
+/// Writes each field as `name=value`, `separator` between two.
+struct FieldsVisitor<'a> {
+    writer: Writer<'a>,
+    separator: &'static str,
+    first: bool,
+    result: fmt::Result,
+}
+
+impl<'a> FieldsVisitor<'a> {
+    fn new(writer: Writer<'a>, separator: &'static str) -> Self {
+        Self {
+            writer,
+            separator,
+            first: true,
+            result: Ok(()),
+        }
+    }
+}
+
+impl Visit for FieldsVisitor<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.result.is_err() {
+            return;
+        }
+        let separator = if self.first { "" } else { self.separator };
+        self.first = false;
+        let name = field.name();
+        self.result = if name == "message" {
+            write!(self.writer, "{separator}{value:?}")
+        } else {
+            write!(self.writer, "{separator}{name}={value:?}")
+        };
     }
 }
 
@@ -137,6 +242,7 @@ where
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)
+        .fmt_fields(LineFields)
         .event_format(LineFormat {
             service,
             trace_ids: false,
@@ -161,6 +267,7 @@ where
 {
     let lines = tracing_subscriber::fmt::layer()
         .with_ansi(false)
+        .fmt_fields(LineFields)
         .event_format(LineFormat {
             service,
             trace_ids: true,
@@ -298,6 +405,28 @@ mod tests {
         assert_eq!(
             out,
             "[WORKER] INFO - relay request guild_id=\"1\" request_id=\"abc\"\n"
+        );
+    }
+
+    #[test]
+    fn a_name_given_by_the_event_or_an_outer_span_is_written_once() {
+        let out = capture(Service::Bot, "INFO", || {
+            let command = tracing::info_span!("command", channel_id = 7, user_id = 8);
+            let _command = command.enter();
+            let ticket = tracing::info_span!(
+                "ticket",
+                channel_id = 7,
+                by = 8,
+                reason = tracing::field::Empty
+            );
+            let _ticket = ticket.enter();
+            ticket.record("reason", "too slow, sorry");
+            tracing::info!(by = "staff", note = %"two words", "closed");
+        });
+        assert_eq!(
+            out,
+            "[BOT] INFO - closed by=\"staff\" note=two words channel_id=7 user_id=8 \
+             reason=\"too slow, sorry\"\n"
         );
     }
 
