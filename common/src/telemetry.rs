@@ -26,7 +26,7 @@ use tracing_subscriber::{
         FormattedFields, MakeWriter,
     },
     layer::SubscriberExt as _,
-    registry::{LookupSpan, SpanRef},
+    registry::LookupSpan,
     EnvFilter, Layer as _,
 };
 
@@ -99,16 +99,21 @@ where
         event.record(&mut visitor);
         visitor.result?;
         if let Some(scope) = ctx.event_scope() {
-            let spans: Vec<_> = scope.from_root().collect();
-            for (index, span) in spans.iter().enumerate() {
+            // A name the event or an outer span gave already is left out: same ticket, same
+            // channel, and a line that names it twice reads as two.
+            let mut written: Vec<&'static str> = event.fields().map(|f| f.name()).collect();
+            for span in scope.from_root() {
                 let extensions = span.extensions();
                 let Some(fields) = extensions.get::<FormattedFields<LineFields>>() else {
                     continue;
                 };
                 for (name, field) in span_fields(fields) {
-                    if !given_before(name, event, &spans[..index]) {
-                        write!(writer, " {field}")?;
+                    let declared = span.fields().field(name).map(|f| f.name());
+                    if declared.is_some_and(|name| written.contains(&name)) {
+                        continue;
                     }
+                    write!(writer, " {field}")?;
+                    written.extend(declared);
                 }
             }
         }
@@ -148,20 +153,6 @@ impl<'writer> FormatFields<'writer> for LineFields {
         fields.record(&mut visitor);
         visitor.result
     }
-}
-
-/// Whether the event or one of the `outer` spans gave `name` already: a line names it once
-/// (same ticket, same channel: named twice it reads as two).
-fn given_before<S>(name: &str, event: &Event<'_>, outer: &[SpanRef<'_, S>]) -> bool
-where
-    S: for<'a> LookupSpan<'a>,
-{
-    event.fields().any(|field| field.name() == name)
-        || outer.iter().any(|span| {
-            span.extensions()
-                .get::<FormattedFields<LineFields>>()
-                .is_some_and(|fields| span_fields(fields).any(|(given, _)| given == name))
-        })
 }
 
 /// A span's stored fields, each as its name and its `name=value` text.
